@@ -1,0 +1,53 @@
+//! Embeds every `kernels/*.cu` file as a string constant (no nvcc at build time).
+//! Writes `OUT_DIR/kernels.rs`: one module per file with its source and one constant per kernel name,
+//! plus `ALL`, the list of (file stem, source) pairs compiled at run time by NVRTC.
+use std::{env, fs, path::Path};
+
+fn main() {
+    println!("cargo:rerun-if-changed=kernels");
+    let dir = Path::new("kernels");
+    let mut files: Vec<_> = fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|e| e == "cu"));
+    files.sort();
+    let mut out = String::new();
+    let mut all = Vec::new();
+    let prelude = dir.join("prelude.cuh");
+    if prelude.exists() {
+        let abs = fs::canonicalize(&prelude).unwrap();
+        out += &format!("pub const PRELUDE: &str = include_str!({:?});\n", abs.display().to_string());
+    } else {
+        out += "pub const PRELUDE: &str = \"\";\n";
+    }
+    for path in &files {
+        let stem = path.file_stem().unwrap().to_string_lossy().to_string();
+        let abs = fs::canonicalize(path).unwrap();
+        let src = fs::read_to_string(path).unwrap();
+        out += &format!("pub mod {stem} {{\n    pub const SRC: &str = include_str!({:?});\n", abs.display().to_string());
+        for name in kernel_names(&src) {
+            out += &format!("    pub const {}: &str = {:?};\n", name.to_uppercase(), name);
+        }
+        out += "}\n";
+        all.push(stem);
+    }
+    out += "pub const ALL: &[(&str, &str)] = &[";
+    for stem in &all {
+        out += &format!("({stem:?}, {stem}::SRC), ");
+    }
+    out += "];\n";
+    let dest = Path::new(&env::var("OUT_DIR").unwrap()).join("kernels.rs");
+    fs::write(dest, out).unwrap();
+}
+
+/// Names of `extern "C" __global__ void NAME(` declarations.
+fn kernel_names(src: &str) -> Vec<String> {
+    let key = "__global__ void ";
+    src.match_indices(key)
+        .filter_map(|(i, _)| {
+            let rest = &src[i + key.len()..];
+            let end = rest.find('(')?;
+            Some(rest[..end].trim().to_string())
+        })
+        .collect()
+}

@@ -1,0 +1,13 @@
+//! koopman: Koopman latent dynamics models for reinforcement learning and planning.
+//!
+//! Architecture (one concept per module):
+//! - [`backend`]: devices (CPU, CUDA) and run-time detection;
+//! - [`tensor`]: the f32 row-major tensor and its initialisers; complex data is planar `[Re ‖ Im]`;
+//! - [`autodiff`]: the append-only tape and reverse-mode backward;
+//! - [`ops`]: every op as a forward/backward pair, CPU reference code beside its CUDA twin;
+//! - [`nn`]: layers built from ops; [`models`]: the Koopman model and its baselines;
+//! - [`optim`]: Adam/AdamW, gradient clipping, learning-rate schedules.
+pub mod kernels {
+    //! The `.cu` sources under `kernels/`, embedded at build time (see `build.rs`).
+    include!(concat!(env!("OUT_DIR"), "/kernels.rs"));
+}
