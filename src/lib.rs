@@ -11,3 +11,13 @@ pub mod kernels {
     //! The `.cu` sources under `kernels/`, embedded at build time (see `build.rs`).
     include!(concat!(env!("OUT_DIR"), "/kernels.rs"));
 }
+pub mod autodiff;
+pub mod backend;
+mod error;
+pub mod ops;
+pub mod tensor;
+pub mod util;
+
+pub use autodiff::{Gradients, ParamId, ParamStore, Tape, Var};
+pub use error::{Error, Result};
+pub use tensor::{Real, Shape, Tensor};

@@ -1,0 +1,13 @@
+//! Reverse-mode autodiff on an append-only tape (ops are pushed in creation order, which is already a
+//! topological order, so backward is a reverse walk). Every op's backward is hand-written and
+//! accumulates (`+=`) into its inputs' gradients.
+mod backward;
+mod op;
+mod params;
+mod tape;
+
+pub use backward::Gradients;
+pub(crate) use backward::Slots;
+pub use op::Op;
+pub use params::{ParamId, ParamStore};
+pub use tape::{Tape, Var};

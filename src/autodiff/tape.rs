@@ -1,0 +1,235 @@
+//! The tape: values of every intermediate plus the op that made each one.
+//!
+//! Buffers come from a pool that survives across steps (`Tape::with_pool` / `Tape::into_pool`): a
+//! model that runs the same ops every step reuses the same buffers, so a warm training step or a
+//! planner's no-grad rollout allocates nothing (and pays no page faults on large activations).
+use super::op::Op;
+use super::params::{ParamId, ParamStore};
+use crate::tensor::{Real, Shape, Tensor};
+use crate::{shape_err, Result};
+
+/// A handle to a value on a tape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Var(pub(crate) u32);
+
+impl Var {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+pub(crate) struct Node<E: Real> {
+    pub shape: Shape,
+    /// Empty for parameter leaves (their data stays in the ParamStore).
+    pub data: Vec<E>,
+    pub op: Op<E>,
+    pub needs_grad: bool,
+}
+
+pub struct Tape<'p, E: Real = f32> {
+    pub(crate) params: &'p ParamStore<E>,
+    pub(crate) nodes: Vec<Node<E>>,
+    /// Node of each parameter registered on this tape (registered once, on first use).
+    pub(crate) param_nodes: Vec<Option<u32>>,
+    grad_enabled: bool,
+    pool: Vec<Vec<E>>,
+}
+
+impl<'p, E: Real> Tape<'p, E> {
+    /// A tape that records ops for backward.
+    pub fn new(params: &'p ParamStore<E>) -> Self {
+        Self::with_pool(params, Vec::new(), true)
+    }
+    /// A tape that records nothing: for inference and planning.
+    pub fn no_grad(params: &'p ParamStore<E>) -> Self {
+        Self::with_pool(params, Vec::new(), false)
+    }
+    /// Reuses buffers handed back by an earlier tape's `into_pool`.
+    pub fn with_pool(params: &'p ParamStore<E>, pool: Vec<Vec<E>>, grad_enabled: bool) -> Self {
+        Tape {
+            params,
+            nodes: Vec::new(),
+            param_nodes: vec![None; params.len()],
+            grad_enabled,
+            pool,
+        }
+    }
+    /// Returns every buffer to the pool, in an order that hands them out again in the same sequence.
+    pub fn into_pool(self) -> Vec<Vec<E>> {
+        let mut pool = self.pool;
+        for node in self.nodes.into_iter().rev() {
+            if node.data.capacity() > 0 {
+                pool.push(node.data);
+            }
+            if let Some(saved) = node.op.into_saved() {
+                pool.extend(saved.into_iter().rev().filter(|b| b.capacity() > 0));
+            }
+        }
+        pool
+    }
+    pub(crate) fn pool_mut(&mut self) -> &mut Vec<Vec<E>> {
+        &mut self.pool
+    }
+    /// Returns a finished backward pass's buffers to the pool.
+    pub fn recycle_gradients(&mut self, grads: super::Gradients<E>) {
+        self.pool.extend(grads.into_buffers());
+    }
+    pub(crate) fn recycle(&mut self, buf: Vec<E>) {
+        if buf.capacity() > 0 {
+            self.pool.push(buf);
+        }
+    }
+
+    pub fn grad_enabled(&self) -> bool {
+        self.grad_enabled
+    }
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// A zeroed buffer of length n, from the pool when possible.
+    #[allow(dead_code)]
+    pub(crate) fn alloc(&mut self, n: usize) -> Vec<E> {
+        let mut b = self.take_buf(n);
+        b.resize(n, E::zero());
+        b
+    }
+    /// A buffer of length n whose contents are unspecified (to be overwritten fully).
+    pub(crate) fn alloc_uninit(&mut self, n: usize) -> Vec<E> {
+        let mut b = self.take_buf(n);
+        if b.len() < n {
+            b.resize(n, E::zero());
+        }
+        b.truncate(n);
+        b
+    }
+    fn take_buf(&mut self, n: usize) -> Vec<E> {
+        // Most recent first: in a repeated op sequence this is exactly the buffer used last time.
+        match self.pool.pop() {
+            Some(mut b) => {
+                if b.capacity() < n {
+                    b.reserve(n - b.len());
+                }
+                b.truncate(n);
+                b
+            }
+            None => Vec::with_capacity(n),
+        }
+    }
+
+    pub fn shape(&self, v: Var) -> Shape {
+        self.nodes[v.index()].shape
+    }
+    pub fn dims(&self, v: Var) -> &[usize] {
+        self.nodes[v.index()].shape.dims()
+    }
+    pub fn value(&self, v: Var) -> &[E] {
+        let n = &self.nodes[v.index()];
+        match n.op {
+            Op::Param(id) => &self.params.get(id).data,
+            _ => &n.data,
+        }
+    }
+    pub(crate) fn needs_grad(&self, v: Var) -> bool {
+        self.nodes[v.index()].needs_grad
+    }
+    /// Copies a value out (for tests and reporting).
+    pub fn to_tensor(&self, v: Var) -> Tensor<E> {
+        Tensor {
+            shape: self.shape(v),
+            data: self.value(v).to_vec(),
+        }
+    }
+    /// The value of a scalar (or the first element).
+    pub fn item(&self, v: Var) -> E {
+        self.value(v)[0]
+    }
+
+    /// Pushes a computed value. `op` is dropped (recorded as a constant) when no input needs a gradient.
+    pub(crate) fn push(&mut self, shape: Shape, data: Vec<E>, op: Op<E>, inputs: &[Var]) -> Var {
+        debug_assert_eq!(shape.numel(), data.len());
+        let needs_grad = self.grad_enabled && inputs.iter().any(|&v| self.needs_grad(v));
+        let op = if needs_grad {
+            op
+        } else {
+            if let Some(saved) = op.into_saved() {
+                for b in saved {
+                    self.recycle(b);
+                }
+            }
+            Op::Const
+        };
+        self.nodes.push(Node {
+            shape,
+            data,
+            op,
+            needs_grad,
+        });
+        Var(self.nodes.len() as u32 - 1)
+    }
+
+    /// A constant input (data, targets): copied into a pooled buffer; receives no gradient.
+    pub fn constant(&mut self, shape: impl Into<Shape>, data: &[E]) -> Result<Var> {
+        let shape = shape.into();
+        if shape.numel() != data.len() {
+            return Err(shape_err!(
+                "constant of shape {shape:?} needs {} values, got {}",
+                shape.numel(),
+                data.len()
+            ));
+        }
+        let mut buf = self.alloc_uninit(data.len());
+        buf.copy_from_slice(data);
+        self.nodes.push(Node {
+            shape,
+            data: buf,
+            op: Op::Const,
+            needs_grad: false,
+        });
+        Ok(Var(self.nodes.len() as u32 - 1))
+    }
+    pub fn tensor(&mut self, t: &Tensor<E>) -> Var {
+        self.constant(t.shape, &t.data)
+            .expect("a Tensor's shape matches its data")
+    }
+    /// An input that receives a gradient (gradient checks differentiate with respect to these).
+    pub fn input(&mut self, t: &Tensor<E>) -> Var {
+        let v = self.tensor(t);
+        let n = &mut self.nodes[v.index()];
+        n.needs_grad = self.grad_enabled;
+        n.op = Op::Input;
+        v
+    }
+    /// A parameter leaf (registered once per tape; its data is borrowed, not copied).
+    pub fn param(&mut self, id: ParamId) -> Var {
+        if let Some(n) = self.param_nodes[id.0] {
+            return Var(n);
+        }
+        let shape = self.params.get(id).shape;
+        self.nodes.push(Node {
+            shape,
+            data: Vec::new(),
+            op: Op::Param(id),
+            needs_grad: self.grad_enabled,
+        });
+        let n = self.nodes.len() as u32 - 1;
+        self.param_nodes[id.0] = Some(n);
+        Var(n)
+    }
+    /// Same values, no gradient flows back (stop-gradient).
+    pub fn detach(&mut self, x: Var) -> Var {
+        let shape = self.shape(x);
+        let mut buf = self.alloc_uninit(shape.numel());
+        buf.copy_from_slice(self.value(x));
+        self.nodes.push(Node {
+            shape,
+            data: buf,
+            op: Op::Const,
+            needs_grad: false,
+        });
+        Var(self.nodes.len() as u32 - 1)
+    }
+}

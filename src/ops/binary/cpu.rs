@@ -1,0 +1,53 @@
+//! Element-wise add and multiply where b repeats over a's leading axes (b's shape is a suffix of a's).
+use crate::tensor::Real;
+
+pub fn add<E: Real>(a: &[E], b: &[E], y: &mut [E]) {
+    for (yc, ac) in y.chunks_exact_mut(b.len()).zip(a.chunks_exact(b.len())) {
+        yc.iter_mut()
+            .zip(ac)
+            .zip(b)
+            .for_each(|((y, a), b)| *y = *a + *b);
+    }
+}
+
+pub fn mul<E: Real>(a: &[E], b: &[E], y: &mut [E]) {
+    for (yc, ac) in y.chunks_exact_mut(b.len()).zip(a.chunks_exact(b.len())) {
+        yc.iter_mut()
+            .zip(ac)
+            .zip(b)
+            .for_each(|((y, a), b)| *y = *a * *b);
+    }
+}
+
+/// db += Σ_repeats g
+pub fn reduce_repeats<E: Real>(g: &[E], db: &mut [E]) {
+    for gc in g.chunks_exact(db.len()) {
+        db.iter_mut().zip(gc).for_each(|(d, g)| *d += *g);
+    }
+}
+
+/// da += g ⊙ b (b repeating); db += Σ_repeats g ⊙ a
+pub fn mul_backward<E: Real>(
+    a: &[E],
+    b: &[E],
+    g: &[E],
+    da: Option<&mut [E]>,
+    db: Option<&mut [E]>,
+) {
+    if let Some(da) = da {
+        for (dc, gc) in da.chunks_exact_mut(b.len()).zip(g.chunks_exact(b.len())) {
+            dc.iter_mut()
+                .zip(gc)
+                .zip(b)
+                .for_each(|((d, g), b)| *d += *g * *b);
+        }
+    }
+    if let Some(db) = db {
+        for (ac, gc) in a.chunks_exact(b.len()).zip(g.chunks_exact(b.len())) {
+            db.iter_mut()
+                .zip(gc)
+                .zip(ac)
+                .for_each(|((d, g), a)| *d += *g * *a);
+        }
+    }
+}

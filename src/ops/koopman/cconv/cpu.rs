@@ -1,0 +1,120 @@
+//! The rollout as free response plus causal convolution (paper Eq. 9), summed directly:
+//! x[k] = V_{k+1} ⊙ z0 + Σ_{l≤k} V_{k−l} ⊙ c[l]. V is first transposed to rows Vt[k] = (λ̄^k planar),
+//! so every inner loop runs over contiguous channels.
+use crate::tensor::Real;
+
+/// [2][m][K] → [K][2m]
+pub fn transpose_v<E: Real>(v: &[E], m: usize, k_len: usize, vt: &mut [E]) {
+    for i in 0..m {
+        for k in 0..k_len {
+            vt[k * 2 * m + i] = v[i * k_len + k];
+            vt[k * 2 * m + m + i] = v[m * k_len + i * k_len + k];
+        }
+    }
+}
+
+/// acc += p ⊙ q (complex, planar rows of m)
+#[inline(always)]
+fn cfma<E: Real>(acc: &mut [E], p: &[E], q: &[E]) {
+    let m = acc.len() / 2;
+    let (ar, ai) = acc.split_at_mut(m);
+    let (pr, pi) = p.split_at(m);
+    let (qr, qi) = q.split_at(m);
+    for j in 0..m {
+        ar[j] += pr[j] * qr[j] - pi[j] * qi[j];
+        ai[j] += pr[j] * qi[j] + pi[j] * qr[j];
+    }
+}
+
+/// acc += conj(p) ⊙ q
+#[inline(always)]
+fn cfma_conj<E: Real>(acc: &mut [E], p: &[E], q: &[E]) {
+    let m = acc.len() / 2;
+    let (ar, ai) = acc.split_at_mut(m);
+    let (pr, pi) = p.split_at(m);
+    let (qr, qi) = q.split_at(m);
+    for j in 0..m {
+        ar[j] += pr[j] * qr[j] + pi[j] * qi[j];
+        ai[j] += pr[j] * qi[j] - pi[j] * qr[j];
+    }
+}
+
+/// One sequence: z0 [2m], c [T, 2m], vt [K ≥ T+1, 2m] → x [T, 2m].
+pub fn forward_one<E: Real>(vt: &[E], z0: &[E], c: &[E], x: &mut [E]) {
+    let m2 = z0.len();
+    let t_len = c.len() / m2;
+    for k in 0..t_len {
+        let xk = &mut x[k * m2..(k + 1) * m2];
+        xk.iter_mut().for_each(|v| *v = E::zero());
+        cfma(xk, &vt[(k + 1) * m2..(k + 2) * m2], z0);
+        for l in 0..=k {
+            cfma(
+                xk,
+                &vt[(k - l) * m2..(k - l + 1) * m2],
+                &c[l * m2..(l + 1) * m2],
+            );
+        }
+    }
+}
+
+/// dz0 += Σ_k conj(V_{k+1})·g_k;  dc_l += Σ_{k≥l} conj(V_{k−l})·g_k (a correlation with conj(V)).
+pub fn backward_inputs<E: Real>(
+    vt: &[E],
+    g: &[E],
+    m2: usize,
+    dz0: Option<&mut [E]>,
+    dc: Option<&mut [E]>,
+) {
+    let t_len = g.len() / m2;
+    if let Some(dz0) = dz0 {
+        for k in 0..t_len {
+            cfma_conj(
+                dz0,
+                &vt[(k + 1) * m2..(k + 2) * m2],
+                &g[k * m2..(k + 1) * m2],
+            );
+        }
+    }
+    if let Some(dc) = dc {
+        for l in 0..t_len {
+            let dcl = &mut dc[l * m2..(l + 1) * m2];
+            for k in l..t_len {
+                cfma_conj(
+                    dcl,
+                    &vt[(k - l) * m2..(k - l + 1) * m2],
+                    &g[k * m2..(k + 1) * m2],
+                );
+            }
+        }
+    }
+}
+
+/// dVt_j += Σ_b [conj(z0_b)·g_{b, j−1} + Σ_l conj(c_{b, l})·g_{b, l+j}], for one j.
+pub fn backward_v_row<E: Real>(
+    j: usize,
+    z0: &[E],
+    c: &[E],
+    g: &[E],
+    b: usize,
+    t_len: usize,
+    m2: usize,
+    dvt_j: &mut [E],
+) {
+    for bi in 0..b {
+        let (zb, cb, gb) = (
+            &z0[bi * m2..(bi + 1) * m2],
+            &c[bi * t_len * m2..],
+            &g[bi * t_len * m2..],
+        );
+        if j >= 1 && j <= t_len {
+            cfma_conj(dvt_j, zb, &gb[(j - 1) * m2..j * m2]);
+        }
+        for l in 0..t_len.saturating_sub(j) {
+            cfma_conj(
+                dvt_j,
+                &cb[l * m2..(l + 1) * m2],
+                &gb[(l + j) * m2..(l + j + 1) * m2],
+            );
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! The diagonal complex recurrence, channels innermost (SIMD) and one batch row per task.
+//! Row layout [Re_0..Re_{m-1}, Im_0..Im_{m-1}]; the previous row stays in L1 across the time loop.
+use crate::tensor::Real;
+
+/// next = λ̄ ⊙ prev + c, for one row of m complex values.
+#[inline(always)]
+fn step<E: Real>(lr: &[E], li: &[E], prev: &[E], c: &[E], next: &mut [E]) {
+    let m = lr.len();
+    let (pr, pi) = prev.split_at(m);
+    let (cr, ci) = c.split_at(m);
+    let (nr, ni) = next.split_at_mut(m);
+    for j in 0..m {
+        nr[j] = lr[j] * pr[j] - li[j] * pi[j] + cr[j];
+        ni[j] = lr[j] * pi[j] + li[j] * pr[j] + ci[j];
+    }
+}
+
+/// One sequence: z0 [2m], c [T, 2m] → x [T, 2m] with x[k] = x̂_{k+1}.
+pub fn forward_one<E: Real>(lbar: &[E], z0: &[E], c: &[E], x: &mut [E]) {
+    let m2 = lbar.len();
+    let (lr, li) = lbar.split_at(m2 / 2);
+    step(lr, li, z0, &c[..m2], &mut x[..m2]);
+    for k in 1..c.len() / m2 {
+        let (done, rest) = x.split_at_mut(k * m2);
+        step(
+            lr,
+            li,
+            &done[(k - 1) * m2..],
+            &c[k * m2..(k + 1) * m2],
+            &mut rest[..m2],
+        );
+    }
+}
+
+/// Reverse-time adjoint for one sequence: a_k = g_k + conj(λ̄)·a_{k+1};
+/// dc_k += a_{k+1}; dz0 += conj(λ̄)·a_1; dλ̄ += Σ_k conj(x̂_k)·a_{k+1} (x̂_0 = z0).
+/// `a` is scratch of length 2m.
+#[allow(clippy::too_many_arguments)]
+pub fn backward_one<E: Real>(
+    lbar: &[E],
+    z0: &[E],
+    x: &[E],
+    g: &[E],
+    a: &mut [E],
+    mut dz0: Option<&mut [E]>,
+    mut dc: Option<&mut [E]>,
+    mut dlbar: Option<&mut [E]>,
+) {
+    let m2 = lbar.len();
+    let m = m2 / 2;
+    let (lr, li) = lbar.split_at(m);
+    let t_len = g.len() / m2;
+    a.iter_mut().for_each(|v| *v = E::zero());
+    for k in (1..=t_len).rev() {
+        // a ← g_k + conj(λ̄)·a_{k+1}   (g_k lives in row k−1)
+        let gk = &g[(k - 1) * m2..k * m2];
+        {
+            let (ar, ai) = a.split_at_mut(m);
+            for j in 0..m {
+                let (r, i) = (ar[j], ai[j]);
+                ar[j] = gk[j] + lr[j] * r + li[j] * i;
+                ai[j] = gk[m + j] + lr[j] * i - li[j] * r;
+            }
+        }
+        if let Some(dc) = dc.as_deref_mut() {
+            dc[(k - 1) * m2..k * m2]
+                .iter_mut()
+                .zip(a.iter())
+                .for_each(|(d, a)| *d += *a);
+        }
+        if let Some(dl) = dlbar.as_deref_mut() {
+            let prev = if k == 1 {
+                z0
+            } else {
+                &x[(k - 2) * m2..(k - 1) * m2]
+            };
+            let (pr, pi) = prev.split_at(m);
+            let (ar, ai) = a.split_at(m);
+            let (dr, di) = dl.split_at_mut(m);
+            for j in 0..m {
+                dr[j] += pr[j] * ar[j] + pi[j] * ai[j];
+                di[j] += pr[j] * ai[j] - pi[j] * ar[j];
+            }
+        }
+    }
+    if let Some(dz0) = dz0.as_deref_mut() {
+        let (ar, ai) = a.split_at(m);
+        let (dr, di) = dz0.split_at_mut(m);
+        for j in 0..m {
+            dr[j] += lr[j] * ar[j] + li[j] * ai[j];
+            di[j] += lr[j] * ai[j] - li[j] * ar[j];
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! Mean squared error: mean((a − b)²) over all elements.
+use super::PAR_MIN;
+use crate::autodiff::{Op, Slots, Tape, Var};
+use crate::tensor::{Real, Shape};
+use crate::{shape_err, Result};
+use rayon::prelude::*;
+
+impl<E: Real> Tape<'_, E> {
+    /// Shapes may differ as long as the element counts agree (e.g. [B·T, d] against [B, T, d]).
+    pub fn mse(&mut self, a: Var, b: Var) -> Result<Var> {
+        let (na, nb) = (self.shape(a).numel(), self.shape(b).numel());
+        if na != nb || na == 0 {
+            return Err(shape_err!(
+                "mse: {:?} against {:?}",
+                self.shape(a),
+                self.shape(b)
+            ));
+        }
+        let (av, bv) = (self.value(a), self.value(b));
+        let sq = |(x, y): (&E, &E)| (*x - *y).f64().powi(2);
+        let total: f64 = if na >= PAR_MIN {
+            av.par_chunks(4096)
+                .zip(bv.par_chunks(4096))
+                .map(|(x, y)| x.iter().zip(y).map(sq).sum::<f64>())
+                .sum()
+        } else {
+            av.iter().zip(bv).map(sq).sum()
+        };
+        let mut y = self.alloc_uninit(1);
+        y[0] = E::of(total / na as f64);
+        Ok(self.push(Shape::new(&[]), y, Op::Mse { a, b }, &[a, b]))
+    }
+}
+
+pub(crate) fn mse_backward<E: Real>(t: &Tape<E>, a: Var, b: Var, g: &[E], s: &mut Slots<E>) {
+    let (av, bv) = (t.value(a), t.value(b));
+    let k = E::of(2.0) * g[0] / E::of(av.len() as f64);
+    for (v, sign) in [(a, k), (b, -k)] {
+        let mut gv = s.take(v);
+        if let Some(gv) = gv.as_deref_mut() {
+            gv.iter_mut()
+                .zip(av.iter().zip(bv))
+                .for_each(|(d, (x, y))| *d += sign * (*x - *y));
+        }
+        s.put(v, gv);
+    }
+}

@@ -1,0 +1,96 @@
+//! Shared test helpers: closeness checks and the finite-difference gradient check.
+#![allow(dead_code)]
+use koopman::util::rng::Rng;
+use koopman::{ParamStore, Result, Tape, Tensor, Var};
+
+/// Asserts |a − b| ≤ atol + rtol·|b| elementwise, printing the worst element on failure.
+pub fn assert_close(a: &[f64], b: &[f64], atol: f64, rtol: f64, what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths differ");
+    let mut worst = (0usize, 0.0f64);
+    for i in 0..a.len() {
+        let err = (a[i] - b[i]).abs() - (atol + rtol * b[i].abs());
+        if err > worst.1 || a[i].is_nan() {
+            worst = (i, err.max(f64::MIN_POSITIVE));
+        }
+    }
+    if worst.1 > 0.0 || a.iter().any(|x| x.is_nan()) {
+        let i = worst.0;
+        panic!(
+            "{what}: element {i}: got {} expected {} (atol {atol}, rtol {rtol})",
+            a[i], b[i]
+        );
+    }
+}
+
+pub fn randn(dims: &[usize], rng: &mut Rng) -> Tensor<f64> {
+    let n: usize = dims.iter().product();
+    Tensor::from_vec(dims, (0..n).map(|_| rng.normal()).collect()).unwrap()
+}
+
+pub fn to64(x: &[f32]) -> Vec<f64> {
+    x.iter().map(|&v| v as f64).collect()
+}
+
+/// Checks the hand-written backward of `f` against central differences, in f64.
+/// loss = Σ f(inputs) ⊙ w with a random w, so upstream gradients are not uniform.
+pub fn gradcheck<F>(name: &str, inputs: &[Tensor<f64>], f: F)
+where
+    F: Fn(&mut Tape<f64>, &[Var]) -> Result<Var>,
+{
+    let params = ParamStore::<f64>::new();
+    let mut rng = Rng::new(0xC0FFEE);
+    let eval = |ins: &[Tensor<f64>],
+                w: Option<&Tensor<f64>>|
+     -> (f64, Option<Vec<Vec<f64>>>, Tensor<f64>) {
+        let mut tape = Tape::new(&params);
+        let vars: Vec<Var> = ins.iter().map(|t| tape.input(t)).collect();
+        let out = f(&mut tape, &vars).expect("op failed");
+        let outv = tape.to_tensor(out);
+        let Some(w) = w else { return (0.0, None, outv) };
+        let wv = tape.tensor(w);
+        let prod = tape.mul(out, wv).unwrap();
+        let loss = tape.sum(prod);
+        let l = tape.item(loss);
+        let grads = tape.backward(loss).unwrap();
+        let g = vars
+            .iter()
+            .zip(ins)
+            .map(|(&v, t)| {
+                grads
+                    .wrt(v)
+                    .map(|g| g.to_vec())
+                    .unwrap_or_else(|| vec![0.0; t.numel()])
+            })
+            .collect();
+        (l, Some(g), outv)
+    };
+    let (_, _, out0) = eval(inputs, None);
+    let w = randn(out0.dims(), &mut rng);
+    let (_, analytic, _) = eval(inputs, Some(&w));
+    let analytic = analytic.unwrap();
+    let eps = 1e-6;
+    for (ii, inp) in inputs.iter().enumerate() {
+        // Check up to 40 entries per input (all when small), chosen at random.
+        let n = inp.numel();
+        let idx: Vec<usize> = if n <= 40 {
+            (0..n).collect()
+        } else {
+            (0..40).map(|_| rng.below(n)).collect()
+        };
+        for &j in &idx {
+            let mut plus = inputs.to_vec();
+            plus[ii].data[j] += eps;
+            let mut minus = inputs.to_vec();
+            minus[ii].data[j] -= eps;
+            let lp = eval(&plus, Some(&w)).0;
+            let lm = eval(&minus, Some(&w)).0;
+            let fd = (lp - lm) / (2.0 * eps);
+            let a = analytic[ii][j];
+            let tol = 1e-6 + 1e-5 * fd.abs().max(a.abs());
+            assert!(
+                (a - fd).abs() <= tol,
+                "{name}: d/d(input {ii})[{j}]: analytic {a:.9e} vs finite difference {fd:.9e}"
+            );
+        }
+    }
+}

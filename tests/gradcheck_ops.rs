@@ -1,0 +1,229 @@
+//! Every op's hand-written backward against central finite differences (f64).
+mod common;
+use common::{gradcheck, randn};
+use koopman::ops::unary::Unary;
+use koopman::util::rng::Rng;
+use koopman::Tensor;
+
+fn rng() -> Rng {
+    Rng::new(42)
+}
+
+#[test]
+fn matmul_with_and_without_bias() {
+    let r = &mut rng();
+    let (x, w, b) = (randn(&[2, 3, 5], r), randn(&[5, 4], r), randn(&[4], r));
+    gradcheck("matmul+bias", &[x.clone(), w.clone(), b], |t, v| {
+        t.matmul(v[0], v[1], Some(v[2]))
+    });
+    gradcheck("matmul", &[x, w], |t, v| t.matmul(v[0], v[1], None));
+}
+
+#[test]
+fn bmm_plain_and_transposed() {
+    let r = &mut rng();
+    gradcheck(
+        "bmm",
+        &[randn(&[3, 4, 5], r), randn(&[3, 5, 2], r)],
+        |t, v| t.bmm(v[0], v[1], false),
+    );
+    gradcheck(
+        "bmm_t",
+        &[randn(&[3, 4, 5], r), randn(&[3, 2, 5], r)],
+        |t, v| t.bmm(v[0], v[1], true),
+    );
+}
+
+#[test]
+fn unary_activations() {
+    let r = &mut rng();
+    for kind in Unary::ALL {
+        gradcheck(kind.name(), &[randn(&[4, 7], r)], move |t, v| {
+            Ok(t.unary(v[0], kind))
+        });
+    }
+}
+
+#[test]
+fn add_mul_scale_with_broadcasting() {
+    let r = &mut rng();
+    let (a, b) = (randn(&[3, 2, 4], r), randn(&[2, 4], r));
+    gradcheck("add", &[a.clone(), b.clone()], |t, v| t.add(v[0], v[1]));
+    gradcheck("mul", &[a.clone(), b.clone()], |t, v| t.mul(v[0], v[1]));
+    gradcheck("mul_same", &[b.clone()], |t, v| t.mul(v[0], v[0]));
+    gradcheck("add_same", &[b], |t, v| t.add(v[0], v[0]));
+    gradcheck("scale", &[a], |t, v| Ok(t.scale(v[0], -1.7)));
+}
+
+#[test]
+fn layernorm() {
+    let r = &mut rng();
+    let (x, g, b) = (randn(&[5, 6], r), randn(&[6], r), randn(&[6], r));
+    gradcheck("layernorm", &[x, g, b], |t, v| {
+        t.layernorm(v[0], v[1], v[2])
+    });
+}
+
+#[test]
+fn softmax_plain_and_causal() {
+    let r = &mut rng();
+    gradcheck("softmax", &[randn(&[3, 5], r)], |t, v| {
+        t.softmax(v[0], false)
+    });
+    gradcheck("softmax_causal", &[randn(&[2, 4, 4], r)], |t, v| {
+        t.softmax(v[0], true)
+    });
+}
+
+#[test]
+fn concat_split_narrow_reshape_permute() {
+    let r = &mut rng();
+    let (a, b) = (randn(&[2, 3, 4], r), randn(&[2, 2, 4], r));
+    gradcheck("concat", &[a.clone(), b], |t, v| t.concat(&[v[0], v[1]], 1));
+    gradcheck("concat_last", &[a.clone(), randn(&[2, 3, 1], r)], |t, v| {
+        t.concat(&[v[0], v[1]], 2)
+    });
+    gradcheck("narrow", &[a.clone()], |t, v| t.narrow(v[0], 2, 1, 2));
+    gradcheck("split", &[a.clone()], |t, v| {
+        let p = t.split(v[0], 1, &[1, 2])?;
+        let q = t.scale(p[1], 2.0);
+        let q = t.narrow(q, 1, 0, 1)?;
+        t.add(p[0], q)
+    });
+    gradcheck("reshape", &[a.clone()], |t, v| t.reshape(v[0], &[6, 4]));
+    gradcheck("permute", &[randn(&[2, 3, 4, 5], r)], |t, v| {
+        t.permute(v[0], &[0, 2, 1, 3])
+    });
+    gradcheck("transpose", &[a], |t, v| t.transpose(v[0], 0, 2));
+}
+
+#[test]
+fn sum_mean_mse() {
+    let r = &mut rng();
+    let (a, b) = (randn(&[3, 4], r), randn(&[12], r));
+    gradcheck("sum", &[a.clone()], |t, v| Ok(t.sum(v[0])));
+    gradcheck("mean", &[a.clone()], |t, v| Ok(t.mean(v[0])));
+    gradcheck("mse", &[a, b], |t, v| t.mse(v[0], v[1]));
+}
+
+#[test]
+fn cmul_complex_product() {
+    let r = &mut rng();
+    gradcheck("cmul", &[randn(&[2, 3, 8], r), randn(&[8], r)], |t, v| {
+        t.cmul(v[0], v[1])
+    });
+}
+
+fn eig(m: usize, r: &mut Rng) -> (Tensor<f64>, Tensor<f64>) {
+    let mu =
+        Tensor::from_vec(&[m][..], (0..m).map(|_| -0.1 - 0.3 * r.uniform()).collect()).unwrap();
+    let om = Tensor::from_vec(
+        &[m][..],
+        (0..m)
+            .map(|j| (j + 1) as f64 * 0.7 + 0.1 * r.normal())
+            .collect(),
+    )
+    .unwrap();
+    (mu, om)
+}
+
+#[test]
+fn zoh_discretisation_including_small_lambda() {
+    let r = &mut rng();
+    let (mu, om) = eig(4, r);
+    let log_dt = Tensor::from_vec(&[1][..], vec![(0.1f64).ln()]).unwrap();
+    gradcheck("zoh", &[mu, om, log_dt.clone()], |t, v| {
+        t.zoh(v[0], v[1], v[2])
+    });
+    // |λΔt| < 1e-4 takes the series branch; its derivative must still be exact.
+    let tiny = Tensor::from_vec(&[2][..], vec![-3e-5, 2e-5]).unwrap();
+    let tiny_w = Tensor::from_vec(&[2][..], vec![1e-5, -4e-5]).unwrap();
+    gradcheck("zoh_series", &[tiny, tiny_w, log_dt], |t, v| {
+        t.zoh(v[0], v[1], v[2])
+    });
+    let per_mode = Tensor::from_vec(&[3][..], vec![-2.0, -2.5, -3.0]).unwrap();
+    let (mu, om) = eig(3, r);
+    gradcheck("zoh_per_mode_dt", &[mu, om, per_mode], |t, v| {
+        t.zoh(v[0], v[1], v[2])
+    });
+}
+
+#[test]
+fn vandermonde_closed_form() {
+    let r = &mut rng();
+    let (mu, om) = eig(3, r);
+    let log_dt = Tensor::from_vec(&[1][..], vec![(0.05f64).ln()]).unwrap();
+    gradcheck("vandermonde", &[mu, om, log_dt], |t, v| {
+        t.vandermonde(v[0], v[1], v[2], 7)
+    });
+}
+
+#[test]
+fn scan_recurrence() {
+    let r = &mut rng();
+    let (b, tl, m) = (2, 6, 3);
+    let z0 = randn(&[b, 2 * m], r);
+    let c = randn(&[b, tl, 2 * m], r);
+    let lbar = Tensor::from_vec(
+        &[2 * m][..],
+        vec![0.9, 0.5, -0.3, 0.2, -0.6, 0.85], // |λ̄| < 1
+    )
+    .unwrap();
+    gradcheck("scan", &[z0, c, lbar], |t, v| t.scan(v[0], v[1], v[2]));
+}
+
+#[test]
+fn cconv_convolution() {
+    let r = &mut rng();
+    let (b, tl, m) = (2, 5, 3);
+    let z0 = randn(&[b, 2 * m], r);
+    let c = randn(&[b, tl, 2 * m], r);
+    let v = randn(&[2, m, tl + 2], r);
+    gradcheck("cconv", &[z0, c, v], |t, v| t.cconv(v[0], v[1], v[2]));
+}
+
+#[test]
+fn rollout_through_zoh_gain_and_scan_or_conv() {
+    // The full Koopman rollout: gradients reach z0, u, μ, ω and log Δt along both paths.
+    let r = &mut rng();
+    let (b, tl, m) = (2, 5, 3);
+    let (mu, om) = eig(m, r);
+    let log_dt = Tensor::from_vec(&[1][..], vec![(0.2f64).ln()]).unwrap();
+    let z0 = randn(&[b, 2 * m], r);
+    let u = randn(&[b, tl, 2 * m], r);
+    let ins = [z0, u, mu, om, log_dt];
+    for conv in [false, true] {
+        gradcheck(
+            if conv { "rollout_conv" } else { "rollout_scan" },
+            &ins,
+            move |t, v| {
+                let zg = t.zoh(v[2], v[3], v[4])?;
+                let parts = t.split(zg, 0, &[1, 1])?;
+                let lbar = t.reshape(parts[0], &[2 * m])?;
+                let gain = t.reshape(parts[1], &[2 * m])?;
+                let c = t.cmul(v[1], gain)?;
+                if conv {
+                    let vm = t.vandermonde(v[2], v[3], v[4], tl + 1)?;
+                    t.cconv(v[0], c, vm)
+                } else {
+                    t.scan(v[0], c, lbar)
+                }
+            },
+        );
+    }
+}
+
+#[test]
+fn gru_cell() {
+    let r = &mut rng();
+    let (b, h) = (3, 4);
+    gradcheck(
+        "gru_cell",
+        &[
+            randn(&[b, 3 * h], r),
+            randn(&[b, 3 * h], r),
+            randn(&[b, h], r),
+        ],
+        |t, v| t.gru_cell(v[0], v[1], v[2]),
+    );
+}
