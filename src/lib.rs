@@ -13,6 +13,9 @@ pub mod kernels {
 }
 pub mod autodiff;
 pub mod backend;
+pub mod models;
+pub mod nn;
+pub mod optim;
 mod error;
 pub mod ops;
 pub mod tensor;

@@ -32,6 +32,9 @@ pub struct Tape<'p, E: Real = f32> {
     /// Node of each parameter registered on this tape (registered once, on first use).
     pub(crate) param_nodes: Vec<Option<u32>>,
     grad_enabled: bool,
+    /// Set at creation: parameter leaves of a training tape always need gradients, even when first
+    /// used inside a no-record stretch.
+    records: bool,
     pool: Vec<Vec<E>>,
 }
 
@@ -51,6 +54,7 @@ impl<'p, E: Real> Tape<'p, E> {
             nodes: Vec::new(),
             param_nodes: vec![None; params.len()],
             grad_enabled,
+            records: grad_enabled,
             pool,
         }
     }
@@ -80,6 +84,11 @@ impl<'p, E: Real> Tape<'p, E> {
         }
     }
 
+    /// Turns recording off (or back on) for a stretch of ops, e.g. a stop-gradient target;
+    /// returns the previous setting.
+    pub fn set_grad_enabled(&mut self, on: bool) -> bool {
+        std::mem::replace(&mut self.grad_enabled, on)
+    }
     pub fn grad_enabled(&self) -> bool {
         self.grad_enabled
     }
@@ -213,7 +222,7 @@ impl<'p, E: Real> Tape<'p, E> {
             shape,
             data: Vec::new(),
             op: Op::Param(id),
-            needs_grad: self.grad_enabled,
+            needs_grad: self.records,
         });
         let n = self.nodes.len() as u32 - 1;
         self.param_nodes[id.0] = Some(n);

@@ -1,0 +1,101 @@
+//! GRU baseline (paper §4.1, App. F): hidden size 64 over the masked state-action sequence
+//! ([s₀ ‖ a₀], [0 ‖ a₁], …); an embedding MLP before it and decoder/reward MLPs after it, sized so the
+//! parameter count matches the Koopman model's.
+use super::{masked_inputs, DynamicsModel, ModelKind, Rollout};
+use crate::autodiff::{ParamStore, Tape, Var};
+use crate::nn::{Gru, Mlp};
+use crate::ops::unary::Unary;
+use crate::util::rng::Rng;
+use crate::Result;
+
+#[derive(Clone, Debug)]
+pub struct GruConfig {
+    pub obs_dim: usize,
+    pub act_dim: usize,
+    pub hidden: usize,
+    pub embed: Vec<usize>,
+    pub dec_hidden: Vec<usize>,
+    pub rew_hidden: Vec<usize>,
+    pub act: Unary,
+}
+
+impl GruConfig {
+    pub fn new(obs_dim: usize, act_dim: usize) -> Self {
+        GruConfig {
+            obs_dim,
+            act_dim,
+            hidden: 64,
+            embed: vec![672, 672],
+            dec_hidden: vec![672, 672],
+            rew_hidden: vec![672],
+            act: Unary::Elu,
+        }
+    }
+    pub fn small(obs_dim: usize, act_dim: usize, hidden: usize, width: usize) -> Self {
+        GruConfig {
+            hidden,
+            embed: vec![width, width],
+            dec_hidden: vec![width],
+            rew_hidden: vec![width],
+            ..Self::new(obs_dim, act_dim)
+        }
+    }
+}
+
+pub struct GruModel {
+    pub cfg: GruConfig,
+    params: ParamStore,
+    embed: Mlp,
+    gru: Gru,
+    dec: Mlp,
+    rew: Mlp,
+}
+
+impl GruModel {
+    pub fn new(cfg: GruConfig, seed: u64) -> Self {
+        let mut rng = Rng::new(seed);
+        let mut ps = ParamStore::new();
+        let input = cfg.obs_dim + cfg.act_dim;
+        let mut ew = vec![input];
+        ew.extend(&cfg.embed);
+        let embed = Mlp::new(&mut ps, "embed", &ew, cfg.act, &mut rng);
+        let e_out = *ew.last().unwrap();
+        let gru = Gru::new(&mut ps, "gru", e_out, cfg.hidden, &mut rng);
+        let mut dw = vec![cfg.hidden];
+        dw.extend(&cfg.dec_hidden);
+        dw.push(cfg.obs_dim);
+        let dec = Mlp::new(&mut ps, "dec", &dw, cfg.act, &mut rng);
+        let mut rw = vec![cfg.hidden];
+        rw.extend(&cfg.rew_hidden);
+        rw.push(1);
+        let rew = Mlp::new(&mut ps, "rew", &rw, cfg.act, &mut rng);
+        GruModel { cfg, params: ps, embed, gru, dec, rew }
+    }
+}
+
+impl DynamicsModel for GruModel {
+    fn kind(&self) -> ModelKind {
+        ModelKind::Gru
+    }
+    fn obs_dim(&self) -> usize {
+        self.cfg.obs_dim
+    }
+    fn act_dim(&self) -> usize {
+        self.cfg.act_dim
+    }
+    fn params(&self) -> &ParamStore {
+        &self.params
+    }
+    fn params_mut(&mut self) -> &mut ParamStore {
+        &mut self.params
+    }
+    fn rollout(&self, t: &mut Tape, s0: Var, actions: Var) -> Result<Rollout> {
+        let x = masked_inputs(t, s0, actions)?;
+        let e = self.embed.forward(t, x)?;
+        let e = t.unary(e, self.cfg.act);
+        let h = self.gru.forward(t, e)?;
+        let states = self.dec.forward(t, h)?;
+        let rewards = self.rew.forward(t, h)?;
+        Ok(Rollout { states, rewards, latent: None })
+    }
+}

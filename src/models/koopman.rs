@@ -1,0 +1,252 @@
+//! The Koopman latent dynamics model (paper §3): encoders into a complex latent, a diagonal linear
+//! operator discretised by ZOH with a learnable Δt, the whole horizon unrolled in parallel (scan, or
+//! the paper's Vandermonde + convolution form), then a decoder and a reward head.
+//!
+//! Choices the paper leaves open (see `notes/model-math.md` §7), all configurable:
+//! m = 512 complex modes; encoders d_s → 256 → 256 → 2m and d_a → 256 → 2m with ELU; decoder
+//! 2m → 256 → 256 → d_s; reward head on [x̂_k ‖ a_k] → 256 → 1; ω_j = jπ (increasing), μ = −0.2 fixed;
+//! scalar Δt learned as log Δt with Δt₀ = 1/m; consistency target g(s_{t+k}) under stop-gradient;
+//! loss = state + 0.1·consistency + 1·reward, each a mean.
+use super::{DynamicsModel, ModelKind, Rollout, SeqBatch};
+use crate::autodiff::{ParamId, ParamStore, Tape, Var};
+use crate::nn::Mlp;
+use crate::ops::unary::Unary;
+use crate::tensor::{Init, Tensor};
+use crate::util::rng::Rng;
+use crate::Result;
+use std::f64::consts::PI;
+
+/// Real parts of the continuous-time eigenvalues (paper App. G ablation).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum MuInit {
+    /// μ_j = value for every mode, not trained (the paper's best variant).
+    Fixed(f64),
+    /// μ_j = lo + (hi − lo)·σ(p_j), p learned, starting at the middle of the interval.
+    Bounded { lo: f64, hi: f64 },
+    /// μ_j learned freely from `init`.
+    Learnable(f64),
+}
+
+/// Imaginary parts at initialisation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum OmegaInit {
+    /// ω_j = α·j·π, j = 1..m.
+    Increasing { alpha: f64 },
+    /// ω_j uniform in [0, α·m·π], drawn from the model seed.
+    Random { alpha: f64 },
+}
+
+/// How the latent trajectory is computed: the same numbers either way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RolloutMode {
+    Scan,
+    Conv,
+}
+
+#[derive(Clone, Debug)]
+pub struct KoopmanConfig {
+    pub obs_dim: usize,
+    pub act_dim: usize,
+    /// Number of complex modes m (the latent has 2m reals).
+    pub modes: usize,
+    pub enc_hidden: Vec<usize>,
+    pub act_hidden: Vec<usize>,
+    pub dec_hidden: Vec<usize>,
+    pub rew_hidden: Vec<usize>,
+    pub act: Unary,
+    pub mu: MuInit,
+    pub omega: OmegaInit,
+    /// Δt at initialisation (defaults to 1/m).
+    pub dt0: f64,
+    pub learn_dt: bool,
+    pub learn_omega: bool,
+    pub consistency_weight: f64,
+    pub reward_weight: f64,
+    pub rollout: RolloutMode,
+}
+
+impl KoopmanConfig {
+    pub fn new(obs_dim: usize, act_dim: usize) -> Self {
+        let modes = 512;
+        KoopmanConfig {
+            obs_dim,
+            act_dim,
+            modes,
+            enc_hidden: vec![256, 256],
+            act_hidden: vec![256],
+            dec_hidden: vec![256, 256],
+            rew_hidden: vec![256],
+            act: Unary::Elu,
+            mu: MuInit::Fixed(-0.2),
+            omega: OmegaInit::Increasing { alpha: 1.0 },
+            dt0: 1.0 / modes as f64,
+            learn_dt: true,
+            learn_omega: true,
+            consistency_weight: 0.1,
+            reward_weight: 1.0,
+            rollout: RolloutMode::Scan,
+        }
+    }
+    /// A small configuration for tests and quick demos.
+    pub fn small(obs_dim: usize, act_dim: usize, modes: usize, hidden: usize) -> Self {
+        KoopmanConfig {
+            modes,
+            enc_hidden: vec![hidden],
+            act_hidden: vec![hidden],
+            dec_hidden: vec![hidden],
+            rew_hidden: vec![hidden],
+            dt0: 1.0 / modes as f64,
+            ..Self::new(obs_dim, act_dim)
+        }
+    }
+}
+
+fn widths(a: usize, hidden: &[usize], b: usize) -> Vec<usize> {
+    std::iter::once(a).chain(hidden.iter().copied()).chain(std::iter::once(b)).collect()
+}
+
+pub struct KoopmanModel {
+    pub cfg: KoopmanConfig,
+    params: ParamStore,
+    enc: Mlp,
+    act_enc: Mlp,
+    dec: Mlp,
+    rew: Mlp,
+    /// Fixed μ is a constant, otherwise a parameter (raw, before the bounding map).
+    mu: Option<ParamId>,
+    mu_fixed: Vec<f32>,
+    omega: Option<ParamId>,
+    omega_fixed: Vec<f32>,
+    log_dt: Option<ParamId>,
+}
+
+impl KoopmanModel {
+    pub fn new(cfg: KoopmanConfig, seed: u64) -> Self {
+        let mut rng = Rng::new(seed);
+        let mut ps = ParamStore::new();
+        let (ds, da, m) = (cfg.obs_dim, cfg.act_dim, cfg.modes);
+        let enc = Mlp::new(&mut ps, "enc", &widths(ds, &cfg.enc_hidden, 2 * m), cfg.act, &mut rng);
+        let act_enc = Mlp::new(&mut ps, "act_enc", &widths(da, &cfg.act_hidden, 2 * m), cfg.act, &mut rng);
+        let dec = Mlp::new(&mut ps, "dec", &widths(2 * m, &cfg.dec_hidden, ds), cfg.act, &mut rng);
+        let rew = Mlp::new(&mut ps, "rew", &widths(2 * m + da, &cfg.rew_hidden, 1), cfg.act, &mut rng);
+        let omega0: Vec<f32> = match cfg.omega {
+            OmegaInit::Increasing { alpha } => (1..=m).map(|j| (alpha * j as f64 * PI) as f32).collect(),
+            OmegaInit::Random { alpha } => (0..m).map(|_| (rng.uniform() * alpha * m as f64 * PI) as f32).collect(),
+        };
+        let (mu, mu_fixed) = match cfg.mu {
+            MuInit::Fixed(v) => (None, vec![v as f32; m]),
+            MuInit::Bounded { .. } => (Some(ps.init("koopman.mu_raw", [m], Init::Zeros, &mut rng)), vec![]),
+            MuInit::Learnable(v) => (Some(ps.init("koopman.mu", [m], Init::Const(v), &mut rng)), vec![]),
+        };
+        let omega = cfg.learn_omega.then(|| ps.add("koopman.omega", Tensor::from_vec([m], omega0.clone()).unwrap()));
+        let log_dt = cfg.learn_dt.then(|| ps.init("koopman.log_dt", [1], Init::Const(cfg.dt0.ln()), &mut rng));
+        KoopmanModel { cfg, params: ps, enc, act_enc, dec, rew, mu, mu_fixed, omega, omega_fixed: omega0, log_dt }
+    }
+
+    /// (μ, ω, log Δt) on the tape.
+    fn eigen(&self, t: &mut Tape) -> Result<(Var, Var, Var)> {
+        let m = self.cfg.modes;
+        let mu = match (self.cfg.mu, self.mu) {
+            (MuInit::Bounded { lo, hi }, Some(p)) => {
+                let raw = t.param(p);
+                let s = t.sigmoid(raw);
+                let s = t.scale(s, (hi - lo) as f32);
+                let lo_v = t.constant([m], &vec![lo as f32; m])?;
+                t.add(s, lo_v)?
+            }
+            (_, Some(p)) => t.param(p),
+            (_, None) => t.constant([m], &self.mu_fixed)?,
+        };
+        let omega = match self.omega {
+            Some(p) => t.param(p),
+            None => t.constant([m], &self.omega_fixed)?,
+        };
+        let log_dt = match self.log_dt {
+            Some(p) => t.param(p),
+            None => t.constant([1], &[self.cfg.dt0.ln() as f32])?,
+        };
+        Ok((mu, omega, log_dt))
+    }
+
+    /// Latent rollout: x̂_1..x̂_T [B, T, 2m] from x₀ [B, 2m] and encoded actions u [B, T, 2m].
+    pub fn latent_rollout(&self, t: &mut Tape, x0: Var, u: Var) -> Result<Var> {
+        let m2 = 2 * self.cfg.modes;
+        let tl = t.dims(u)[1];
+        let (mu, omega, log_dt) = self.eigen(t)?;
+        let zg = t.zoh(mu, omega, log_dt)?;
+        let gain = t.narrow(zg, 0, 1, 1)?;
+        let gain = t.reshape(gain, &[m2])?;
+        let c = t.cmul(u, gain)?;
+        match self.cfg.rollout {
+            RolloutMode::Scan => {
+                let lbar = t.narrow(zg, 0, 0, 1)?;
+                let lbar = t.reshape(lbar, &[m2])?;
+                t.scan(x0, c, lbar)
+            }
+            RolloutMode::Conv => {
+                let v = t.vandermonde(mu, omega, log_dt, tl + 1)?;
+                t.cconv(x0, c, v)
+            }
+        }
+    }
+
+    /// The learned continuous-time eigenvalues and Δt: (μ_j, ω_j) per mode and Δt.
+    pub fn eigenvalues(&self) -> (Vec<(f64, f64)>, f64) {
+        let mut t = Tape::no_grad(&self.params);
+        let (mu, omega, log_dt) = self.eigen(&mut t).expect("eigen shapes are fixed by the config");
+        let pairs = t.value(mu).iter().zip(t.value(omega)).map(|(&a, &b)| (a as f64, b as f64)).collect();
+        (pairs, (t.value(log_dt)[0] as f64).exp())
+    }
+}
+
+impl DynamicsModel for KoopmanModel {
+    fn kind(&self) -> ModelKind {
+        ModelKind::Koopman
+    }
+    fn obs_dim(&self) -> usize {
+        self.cfg.obs_dim
+    }
+    fn act_dim(&self) -> usize {
+        self.cfg.act_dim
+    }
+    fn params(&self) -> &ParamStore {
+        &self.params
+    }
+    fn params_mut(&mut self) -> &mut ParamStore {
+        &mut self.params
+    }
+    fn reward_weight(&self) -> f64 {
+        self.cfg.reward_weight
+    }
+
+    fn rollout(&self, t: &mut Tape, s0: Var, actions: Var) -> Result<Rollout> {
+        let (b, tl) = (t.dims(actions)[0], t.dims(actions)[1]);
+        let m2 = 2 * self.cfg.modes;
+        let x0 = self.enc.forward(t, s0)?;
+        let u = self.act_enc.forward(t, actions)?;
+        let xh = self.latent_rollout(t, x0, u)?;
+        let states = self.dec.forward(t, xh)?;
+        // Reward r_k from (x̂_k, a_k), k = 0..T−1, with x̂_0 = x₀ (TD-MPC's R(z_t, a_t)).
+        let x0r = t.reshape(x0, &[b, 1, m2])?;
+        let prev = if tl > 1 {
+            let head = t.narrow(xh, 1, 0, tl - 1)?;
+            t.concat(&[x0r, head], 1)?
+        } else {
+            x0r
+        };
+        let rin = t.concat(&[prev, actions], 2)?;
+        let rewards = self.rew.forward(t, rin)?;
+        Ok(Rollout { states, rewards, latent: Some(xh) })
+    }
+
+    fn extra_losses(&self, t: &mut Tape, batch: &SeqBatch, r: &Rollout) -> Result<Vec<(&'static str, Var, f64)>> {
+        let Some(xh) = r.latent else { return Ok(Vec::new()) };
+        // Target g(s_{t+k}) under stop-gradient: computed with recording off, so it costs a forward only.
+        let next = t.constant([batch.b, batch.t, batch.obs_dim], &batch.next_states())?;
+        let was = t.set_grad_enabled(false);
+        let target = self.enc.forward(t, next);
+        t.set_grad_enabled(was);
+        let cons = t.mse(xh, target?)?;
+        Ok(vec![("consistency", cons, self.cfg.consistency_weight)])
+    }
+}

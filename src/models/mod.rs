@@ -1,0 +1,173 @@
+//! Latent dynamics models: the Koopman model (paper §3) and the MLP, GRU and Transformer baselines
+//! (paper §4.1). Every model maps (s₀, a₀..a_{T−1}) to predicted states s₁..s_T and rewards r₀..r_{T−1}.
+//!
+//! A model implements `rollout` once; `loss` (training) and `predict` (no-grad, pooled buffers, for
+//! evaluation and planners) are both built on it, so the two paths cannot drift apart.
+mod batch;
+mod gru;
+mod koopman;
+mod mlp;
+mod transformer;
+
+pub use batch::SeqBatch;
+pub use gru::{GruConfig, GruModel};
+pub use koopman::{KoopmanConfig, KoopmanModel, MuInit, OmegaInit, RolloutMode};
+pub use mlp::{MlpConfig, MlpModel};
+pub use transformer::{TransformerConfig, TransformerModel};
+
+use crate::autodiff::{ParamStore, Tape, Var};
+use crate::{Error, Result};
+
+/// The model's outputs on a tape: states [B, T, d_s] and rewards [B, T, 1].
+pub struct Rollout {
+    pub states: Var,
+    pub rewards: Var,
+    /// The latent trajectory, for models that have one (Koopman consistency loss).
+    pub latent: Option<Var>,
+}
+
+/// The loss and its named parts (all scalars on the tape).
+pub struct Losses {
+    pub total: Var,
+    pub parts: Vec<(&'static str, Var)>,
+}
+
+/// Which model; parsed from the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModelKind {
+    Koopman,
+    Mlp,
+    Gru,
+    Transformer,
+}
+
+impl ModelKind {
+    pub const ALL: [ModelKind; 4] = [ModelKind::Koopman, ModelKind::Mlp, ModelKind::Gru, ModelKind::Transformer];
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Koopman => "koopman",
+            ModelKind::Mlp => "mlp",
+            ModelKind::Gru => "gru",
+            ModelKind::Transformer => "transformer",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == s).ok_or_else(|| {
+            Error::Invalid(format!("unknown model '{s}' (known: koopman, mlp, gru, transformer)"))
+        })
+    }
+}
+
+pub trait DynamicsModel: Send + Sync {
+    fn kind(&self) -> ModelKind;
+    fn obs_dim(&self) -> usize;
+    fn act_dim(&self) -> usize;
+    fn params(&self) -> &ParamStore;
+    fn params_mut(&mut self) -> &mut ParamStore;
+
+    /// Predicted states and rewards from s0 [B, d_s] and actions [B, T, d_a] (constants on `t`).
+    fn rollout(&self, t: &mut Tape, s0: Var, actions: Var) -> Result<Rollout>;
+
+    /// Model-specific loss terms beyond state and reward prediction (the Koopman consistency term).
+    fn extra_losses(&self, _t: &mut Tape, _batch: &SeqBatch, _r: &Rollout) -> Result<Vec<(&'static str, Var, f64)>> {
+        Ok(Vec::new())
+    }
+
+    /// Weight of the reward term in the total loss.
+    fn reward_weight(&self) -> f64 {
+        1.0
+    }
+
+    /// State MSE + w_r·reward MSE (+ extra terms), each a mean over steps, dimensions and batch.
+    fn loss(&self, t: &mut Tape, batch: &SeqBatch) -> Result<Losses> {
+        batch.check(self.obs_dim(), self.act_dim())?;
+        let s0 = t.constant([batch.b, batch.obs_dim], &batch.first_states())?;
+        let actions = t.constant([batch.b, batch.t, batch.act_dim], batch.actions)?;
+        let r = self.rollout(t, s0, actions)?;
+        let next = t.constant([batch.b, batch.t, batch.obs_dim], &batch.next_states())?;
+        let rewards = t.constant([batch.b, batch.t, 1], batch.rewards)?;
+        let state_loss = t.mse(r.states, next)?;
+        let reward_loss = t.mse(r.rewards, rewards)?;
+        let mut parts = vec![("state", state_loss), ("reward", reward_loss)];
+        let w = t.scale(reward_loss, self.reward_weight() as f32);
+        let mut total = t.add(state_loss, w)?;
+        for (name, v, weight) in self.extra_losses(t, batch, &r)? {
+            parts.push((name, v));
+            let wv = t.scale(v, weight as f32);
+            total = t.add(total, wv)?;
+        }
+        Ok(Losses { total, parts })
+    }
+
+    /// No-grad open-loop prediction for B start states and action sequences, reusing `pool`'s buffers
+    /// (a planner calling this in a loop allocates nothing once warm). Writes states [B, T, d_s] and
+    /// rewards [B, T].
+    #[allow(clippy::too_many_arguments)]
+    fn predict_into(
+        &self,
+        pool: &mut Vec<Vec<f32>>,
+        s0: &[f32],
+        actions: &[f32],
+        b: usize,
+        t_len: usize,
+        states_out: &mut [f32],
+        rewards_out: &mut [f32],
+    ) -> Result<()> {
+        let (ds, da) = (self.obs_dim(), self.act_dim());
+        if s0.len() != b * ds || actions.len() != b * t_len * da {
+            return Err(Error::Shape(format!(
+                "predict: s0 has {} values (need {b}×{ds}), actions {} (need {b}×{t_len}×{da})",
+                s0.len(),
+                actions.len()
+            )));
+        }
+        if states_out.len() != b * t_len * ds || rewards_out.len() != b * t_len {
+            return Err(Error::Shape("predict: output buffers have the wrong size".into()));
+        }
+        let mut tape = Tape::with_pool(self.params(), std::mem::take(pool), false);
+        let s = tape.constant([b, ds], s0)?;
+        let a = tape.constant([b, t_len, da], actions)?;
+        let r = self.rollout(&mut tape, s, a)?;
+        states_out.copy_from_slice(tape.value(r.states));
+        rewards_out.copy_from_slice(tape.value(r.rewards));
+        *pool = tape.into_pool();
+        Ok(())
+    }
+
+    /// Allocating convenience form of `predict_into`: (states [B·T·d_s], rewards [B·T]).
+    fn predict(&self, s0: &[f32], actions: &[f32], b: usize, t_len: usize) -> Result<(Vec<f32>, Vec<f32>)> {
+        let mut states = vec![0.0; b * t_len * self.obs_dim()];
+        let mut rewards = vec![0.0; b * t_len];
+        self.predict_into(&mut Vec::new(), s0, actions, b, t_len, &mut states, &mut rewards)?;
+        Ok((states, rewards))
+    }
+}
+
+/// Builds a model with its default configuration for the given dimensions.
+pub fn build_default(kind: ModelKind, obs_dim: usize, act_dim: usize, seed: u64) -> Box<dyn DynamicsModel> {
+    match kind {
+        ModelKind::Koopman => Box::new(KoopmanModel::new(KoopmanConfig::new(obs_dim, act_dim), seed)),
+        ModelKind::Mlp => Box::new(MlpModel::new(MlpConfig::new(obs_dim, act_dim), seed)),
+        ModelKind::Gru => Box::new(GruModel::new(GruConfig::new(obs_dim, act_dim), seed)),
+        ModelKind::Transformer => Box::new(TransformerModel::new(TransformerConfig::new(obs_dim, act_dim), seed)),
+    }
+}
+
+/// [s₀ ‖ a₀], [0 ‖ a₁], …: the masked state-action sequence of the GRU and Transformer baselines
+/// (only the start state is visible; the model must predict the rest).
+pub(crate) fn masked_inputs(t: &mut Tape, s0: Var, actions: Var) -> Result<Var> {
+    let (b, tl, da) = (t.dims(actions)[0], t.dims(actions)[1], t.dims(actions)[2]);
+    let ds = t.dims(s0)[1];
+    let mut x = vec![0.0f32; b * tl * (ds + da)];
+    let (sv, av) = (t.value(s0), t.value(actions));
+    for i in 0..b {
+        for k in 0..tl {
+            let row = &mut x[(i * tl + k) * (ds + da)..(i * tl + k + 1) * (ds + da)];
+            if k == 0 {
+                row[..ds].copy_from_slice(&sv[i * ds..(i + 1) * ds]);
+            }
+            row[ds..].copy_from_slice(&av[(i * tl + k) * da..(i * tl + k + 1) * da]);
+        }
+    }
+    t.constant([b, tl, ds + da], &x)
+}

@@ -1,0 +1,126 @@
+//! Causal Transformer baseline (paper §4.1): tokens are the masked state-action sequence
+//! ([s₀ ‖ a₀], [0 ‖ a₁], …) embedded linearly plus fixed sinusoidal positions (no length limit, no
+//! parameters), pre-LN blocks with causal attention, then decoder and reward MLPs. Width and depth
+//! are reduced so the parameter count matches the Koopman model's.
+use super::{masked_inputs, DynamicsModel, ModelKind, Rollout};
+use crate::autodiff::{ParamStore, Tape, Var};
+use crate::nn::{Block, BlockConfig, LayerNorm, Linear, Mlp};
+use crate::ops::unary::Unary;
+use crate::util::rng::Rng;
+use crate::Result;
+
+#[derive(Clone, Debug)]
+pub struct TransformerConfig {
+    pub obs_dim: usize,
+    pub act_dim: usize,
+    pub dim: usize,
+    pub heads: usize,
+    pub layers: usize,
+    pub mlp_ratio: usize,
+    pub dec_hidden: Vec<usize>,
+    pub rew_hidden: Vec<usize>,
+    pub act: Unary,
+}
+
+impl TransformerConfig {
+    pub fn new(obs_dim: usize, act_dim: usize) -> Self {
+        TransformerConfig {
+            obs_dim,
+            act_dim,
+            dim: 192,
+            heads: 4,
+            layers: 2,
+            mlp_ratio: 4,
+            dec_hidden: vec![320, 320],
+            rew_hidden: vec![320],
+            act: Unary::Elu,
+        }
+    }
+    pub fn small(obs_dim: usize, act_dim: usize, dim: usize, heads: usize) -> Self {
+        TransformerConfig {
+            dim,
+            heads,
+            layers: 1,
+            mlp_ratio: 2,
+            dec_hidden: vec![dim],
+            rew_hidden: vec![dim],
+            ..Self::new(obs_dim, act_dim)
+        }
+    }
+}
+
+pub struct TransformerModel {
+    pub cfg: TransformerConfig,
+    params: ParamStore,
+    embed: Linear,
+    blocks: Vec<Block>,
+    ln: LayerNorm,
+    dec: Mlp,
+    rew: Mlp,
+}
+
+impl TransformerModel {
+    pub fn new(cfg: TransformerConfig, seed: u64) -> Self {
+        assert!(cfg.dim % cfg.heads == 0, "transformer dim must be divisible by heads");
+        let mut rng = Rng::new(seed);
+        let mut ps = ParamStore::new();
+        let embed = Linear::new(&mut ps, "embed", cfg.obs_dim + cfg.act_dim, cfg.dim, true, &mut rng);
+        let bc = BlockConfig { dim: cfg.dim, heads: cfg.heads, mlp_ratio: cfg.mlp_ratio };
+        let blocks = (0..cfg.layers).map(|i| Block::new(&mut ps, &format!("block{i}"), bc, &mut rng)).collect();
+        let ln = LayerNorm::new(&mut ps, "ln_f", cfg.dim, &mut rng);
+        let mut dw = vec![cfg.dim];
+        dw.extend(&cfg.dec_hidden);
+        dw.push(cfg.obs_dim);
+        let dec = Mlp::new(&mut ps, "dec", &dw, cfg.act, &mut rng);
+        let mut rw = vec![cfg.dim];
+        rw.extend(&cfg.rew_hidden);
+        rw.push(1);
+        let rew = Mlp::new(&mut ps, "rew", &rw, cfg.act, &mut rng);
+        TransformerModel { cfg, params: ps, embed, blocks, ln, dec, rew }
+    }
+}
+
+/// Sinusoidal position table [T, D] (Vaswani et al.).
+fn positions(tl: usize, d: usize) -> Vec<f32> {
+    let mut p = vec![0.0f32; tl * d];
+    for k in 0..tl {
+        for i in 0..d / 2 {
+            let f = (k as f64) / 10000f64.powf(2.0 * i as f64 / d as f64);
+            p[k * d + 2 * i] = f.sin() as f32;
+            p[k * d + 2 * i + 1] = f.cos() as f32;
+        }
+    }
+    p
+}
+
+impl DynamicsModel for TransformerModel {
+    fn kind(&self) -> ModelKind {
+        ModelKind::Transformer
+    }
+    fn obs_dim(&self) -> usize {
+        self.cfg.obs_dim
+    }
+    fn act_dim(&self) -> usize {
+        self.cfg.act_dim
+    }
+    fn params(&self) -> &ParamStore {
+        &self.params
+    }
+    fn params_mut(&mut self) -> &mut ParamStore {
+        &mut self.params
+    }
+    fn rollout(&self, t: &mut Tape, s0: Var, actions: Var) -> Result<Rollout> {
+        let tl = t.dims(actions)[1];
+        let x = masked_inputs(t, s0, actions)?;
+        let x = self.embed.forward(t, x)?;
+        let pos = t.constant([tl, self.cfg.dim], &positions(tl, self.cfg.dim))?;
+        let mut h = t.add(x, pos)?;
+        for blk in &self.blocks {
+            h = blk.forward(t, h)?;
+        }
+        let h = self.ln.forward(t, h)?;
+        let states = self.dec.forward(t, h)?;
+        let rewards = self.rew.forward(t, h)?;
+        Ok(Rollout { states, rewards, latent: None })
+    }
+}

@@ -1,0 +1,47 @@
+//! Dense layer and layer norm.
+use crate::autodiff::{ParamId, ParamStore, Tape, Var};
+use crate::tensor::{Init, Real};
+use crate::util::rng::Rng;
+use crate::Result;
+
+#[derive(Clone, Debug)]
+pub struct Linear {
+    pub w: ParamId,
+    pub b: Option<ParamId>,
+    pub fan_in: usize,
+    pub fan_out: usize,
+}
+
+impl Linear {
+    pub fn new<E: Real>(ps: &mut ParamStore<E>, name: &str, fan_in: usize, fan_out: usize, bias: bool, rng: &mut Rng) -> Self {
+        let w = ps.init(format!("{name}.w"), [fan_in, fan_out], Init::XavierUniform, rng);
+        let b = bias.then(|| ps.init(format!("{name}.b"), [fan_out], Init::Zeros, rng));
+        Linear { w, b, fan_in, fan_out }
+    }
+    pub fn forward<E: Real>(&self, t: &mut Tape<E>, x: Var) -> Result<Var> {
+        let w = t.param(self.w);
+        let b = self.b.map(|b| t.param(b));
+        t.matmul(x, w, b)
+    }
+    pub fn count(fan_in: usize, fan_out: usize, bias: bool) -> usize {
+        fan_in * fan_out + if bias { fan_out } else { 0 }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct LayerNorm {
+    pub gamma: ParamId,
+    pub beta: ParamId,
+}
+
+impl LayerNorm {
+    pub fn new<E: Real>(ps: &mut ParamStore<E>, name: &str, dim: usize, rng: &mut Rng) -> Self {
+        let gamma = ps.init(format!("{name}.gamma"), [dim], Init::Const(1.0), rng);
+        let beta = ps.init(format!("{name}.beta"), [dim], Init::Zeros, rng);
+        LayerNorm { gamma, beta }
+    }
+    pub fn forward<E: Real>(&self, t: &mut Tape<E>, x: Var) -> Result<Var> {
+        let (g, b) = (t.param(self.gamma), t.param(self.beta));
+        t.layernorm(x, g, b)
+    }
+}

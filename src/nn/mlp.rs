@@ -1,0 +1,40 @@
+//! Multi-layer perceptron: Linear → act → … → Linear (no activation after the last layer).
+use super::Linear;
+use crate::autodiff::{ParamStore, Tape, Var};
+use crate::ops::unary::Unary;
+use crate::tensor::Real;
+use crate::util::rng::Rng;
+use crate::Result;
+
+#[derive(Clone, Debug)]
+pub struct Mlp {
+    pub layers: Vec<Linear>,
+    pub act: Unary,
+}
+
+impl Mlp {
+    /// `widths` = [in, hidden…, out].
+    pub fn new<E: Real>(ps: &mut ParamStore<E>, name: &str, widths: &[usize], act: Unary, rng: &mut Rng) -> Self {
+        let layers = widths
+            .windows(2)
+            .enumerate()
+            .map(|(i, w)| Linear::new(ps, &format!("{name}.{i}"), w[0], w[1], true, rng))
+            .collect();
+        Mlp { layers, act }
+    }
+    pub fn forward<E: Real>(&self, t: &mut Tape<E>, mut x: Var) -> Result<Var> {
+        for (i, l) in self.layers.iter().enumerate() {
+            x = l.forward(t, x)?;
+            if i + 1 < self.layers.len() {
+                x = t.unary(x, self.act);
+            }
+        }
+        Ok(x)
+    }
+    pub fn count(widths: &[usize]) -> usize {
+        widths.windows(2).map(|w| Linear::count(w[0], w[1], true)).sum()
+    }
+    pub fn out_dim(&self) -> usize {
+        self.layers.last().map(|l| l.fan_out).unwrap_or(0)
+    }
+}

@@ -1,0 +1,11 @@
+//! Layers built from ops. Each layer owns parameter ids (the values live in a `ParamStore`) and has a
+//! `forward(&self, tape, x)`: the same code serves training tapes and no-grad inference tapes.
+mod attention;
+mod gru;
+mod linear;
+mod mlp;
+
+pub use attention::{Block, BlockConfig};
+pub use gru::Gru;
+pub use linear::{LayerNorm, Linear};
+pub use mlp::Mlp;

@@ -1,0 +1,21 @@
+//! Global-norm gradient clipping: one norm over every parameter's gradient, as in PyTorch's
+//! `clip_grad_norm_`. Returned as a scale factor so the optimiser applies it while updating.
+use crate::autodiff::{Gradients, ParamStore};
+use crate::tensor::Real;
+
+pub fn global_norm<E: Real>(params: &ParamStore<E>, grads: &Gradients<E>) -> f64 {
+    params
+        .ids()
+        .filter_map(|id| grads.param(id))
+        .map(|g| g.iter().map(|x| x.f64() * x.f64()).sum::<f64>())
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// The factor that brings the global norm down to `max_norm` (1 when already below).
+/// Returns (norm, scale).
+pub fn clip_global_norm<E: Real>(params: &ParamStore<E>, grads: &Gradients<E>, max_norm: f64) -> (f64, f64) {
+    let n = global_norm(params, grads);
+    let scale = if max_norm > 0.0 && n > max_norm { max_norm / (n + 1e-6) } else { 1.0 };
+    (n, scale)
+}
