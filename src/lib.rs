@@ -13,12 +13,15 @@ pub mod kernels {
 }
 pub mod autodiff;
 pub mod backend;
+pub mod cli;
+mod error;
 pub mod models;
 pub mod nn;
-pub mod optim;
-mod error;
 pub mod ops;
+pub mod optim;
+pub mod synthetic;
 pub mod tensor;
+pub mod train;
 pub mod util;
 
 pub use autodiff::{Gradients, ParamId, ParamStore, Tape, Var};

@@ -17,7 +17,9 @@ impl SeqBatch<'_> {
     /// Checks sizes against the model's dimensions; a mismatch is an error naming the field.
     pub fn check(&self, obs_dim: usize, act_dim: usize) -> Result<()> {
         let err = |field: &str, got: usize, want: usize| {
-            Err(Error::Shape(format!("batch field '{field}' has {got} values, expected {want}")))
+            Err(Error::Shape(format!(
+                "batch field '{field}' has {got} values, expected {want}"
+            )))
         };
         if self.obs_dim != obs_dim || self.act_dim != act_dim {
             return Err(Error::Shape(format!(
@@ -43,11 +45,19 @@ impl SeqBatch<'_> {
     /// s₀ of every window: [B, d_s].
     pub fn first_states(&self) -> Vec<f32> {
         let (t1, d) = (self.t + 1, self.obs_dim);
-        (0..self.b).flat_map(|i| self.states[i * t1 * d..i * t1 * d + d].iter().copied()).collect()
+        (0..self.b)
+            .flat_map(|i| self.states[i * t1 * d..i * t1 * d + d].iter().copied())
+            .collect()
     }
     /// s₁..s_T of every window: [B, T, d_s].
     pub fn next_states(&self) -> Vec<f32> {
         let (t1, d) = (self.t + 1, self.obs_dim);
-        (0..self.b).flat_map(|i| self.states[(i * t1 + 1) * d..(i + 1) * t1 * d].iter().copied()).collect()
+        (0..self.b)
+            .flat_map(|i| {
+                self.states[(i * t1 + 1) * d..(i + 1) * t1 * d]
+                    .iter()
+                    .copied()
+            })
+            .collect()
     }
 }

@@ -69,7 +69,14 @@ impl GruModel {
         rw.extend(&cfg.rew_hidden);
         rw.push(1);
         let rew = Mlp::new(&mut ps, "rew", &rw, cfg.act, &mut rng);
-        GruModel { cfg, params: ps, embed, gru, dec, rew }
+        GruModel {
+            cfg,
+            params: ps,
+            embed,
+            gru,
+            dec,
+            rew,
+        }
     }
 }
 
@@ -96,6 +103,10 @@ impl DynamicsModel for GruModel {
         let h = self.gru.forward(t, e)?;
         let states = self.dec.forward(t, h)?;
         let rewards = self.rew.forward(t, h)?;
-        Ok(Rollout { states, rewards, latent: None })
+        Ok(Rollout {
+            states,
+            rewards,
+            latent: None,
+        })
     }
 }

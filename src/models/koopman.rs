@@ -102,7 +102,10 @@ impl KoopmanConfig {
 }
 
 fn widths(a: usize, hidden: &[usize], b: usize) -> Vec<usize> {
-    std::iter::once(a).chain(hidden.iter().copied()).chain(std::iter::once(b)).collect()
+    std::iter::once(a)
+        .chain(hidden.iter().copied())
+        .chain(std::iter::once(b))
+        .collect()
 }
 
 pub struct KoopmanModel {
@@ -125,22 +128,75 @@ impl KoopmanModel {
         let mut rng = Rng::new(seed);
         let mut ps = ParamStore::new();
         let (ds, da, m) = (cfg.obs_dim, cfg.act_dim, cfg.modes);
-        let enc = Mlp::new(&mut ps, "enc", &widths(ds, &cfg.enc_hidden, 2 * m), cfg.act, &mut rng);
-        let act_enc = Mlp::new(&mut ps, "act_enc", &widths(da, &cfg.act_hidden, 2 * m), cfg.act, &mut rng);
-        let dec = Mlp::new(&mut ps, "dec", &widths(2 * m, &cfg.dec_hidden, ds), cfg.act, &mut rng);
-        let rew = Mlp::new(&mut ps, "rew", &widths(2 * m + da, &cfg.rew_hidden, 1), cfg.act, &mut rng);
+        let enc = Mlp::new(
+            &mut ps,
+            "enc",
+            &widths(ds, &cfg.enc_hidden, 2 * m),
+            cfg.act,
+            &mut rng,
+        );
+        let act_enc = Mlp::new(
+            &mut ps,
+            "act_enc",
+            &widths(da, &cfg.act_hidden, 2 * m),
+            cfg.act,
+            &mut rng,
+        );
+        let dec = Mlp::new(
+            &mut ps,
+            "dec",
+            &widths(2 * m, &cfg.dec_hidden, ds),
+            cfg.act,
+            &mut rng,
+        );
+        let rew = Mlp::new(
+            &mut ps,
+            "rew",
+            &widths(2 * m + da, &cfg.rew_hidden, 1),
+            cfg.act,
+            &mut rng,
+        );
         let omega0: Vec<f32> = match cfg.omega {
-            OmegaInit::Increasing { alpha } => (1..=m).map(|j| (alpha * j as f64 * PI) as f32).collect(),
-            OmegaInit::Random { alpha } => (0..m).map(|_| (rng.uniform() * alpha * m as f64 * PI) as f32).collect(),
+            OmegaInit::Increasing { alpha } => {
+                (1..=m).map(|j| (alpha * j as f64 * PI) as f32).collect()
+            }
+            OmegaInit::Random { alpha } => (0..m)
+                .map(|_| (rng.uniform() * alpha * m as f64 * PI) as f32)
+                .collect(),
         };
         let (mu, mu_fixed) = match cfg.mu {
             MuInit::Fixed(v) => (None, vec![v as f32; m]),
-            MuInit::Bounded { .. } => (Some(ps.init("koopman.mu_raw", [m], Init::Zeros, &mut rng)), vec![]),
-            MuInit::Learnable(v) => (Some(ps.init("koopman.mu", [m], Init::Const(v), &mut rng)), vec![]),
+            MuInit::Bounded { .. } => (
+                Some(ps.init("koopman.mu_raw", [m], Init::Zeros, &mut rng)),
+                vec![],
+            ),
+            MuInit::Learnable(v) => (
+                Some(ps.init("koopman.mu", [m], Init::Const(v), &mut rng)),
+                vec![],
+            ),
         };
-        let omega = cfg.learn_omega.then(|| ps.add("koopman.omega", Tensor::from_vec([m], omega0.clone()).unwrap()));
-        let log_dt = cfg.learn_dt.then(|| ps.init("koopman.log_dt", [1], Init::Const(cfg.dt0.ln()), &mut rng));
-        KoopmanModel { cfg, params: ps, enc, act_enc, dec, rew, mu, mu_fixed, omega, omega_fixed: omega0, log_dt }
+        let omega = cfg.learn_omega.then(|| {
+            ps.add(
+                "koopman.omega",
+                Tensor::from_vec([m], omega0.clone()).unwrap(),
+            )
+        });
+        let log_dt = cfg
+            .learn_dt
+            .then(|| ps.init("koopman.log_dt", [1], Init::Const(cfg.dt0.ln()), &mut rng));
+        KoopmanModel {
+            cfg,
+            params: ps,
+            enc,
+            act_enc,
+            dec,
+            rew,
+            mu,
+            mu_fixed,
+            omega,
+            omega_fixed: omega0,
+            log_dt,
+        }
     }
 
     /// (μ, ω, log Δt) on the tape.
@@ -193,8 +249,15 @@ impl KoopmanModel {
     /// The learned continuous-time eigenvalues and Δt: (μ_j, ω_j) per mode and Δt.
     pub fn eigenvalues(&self) -> (Vec<(f64, f64)>, f64) {
         let mut t = Tape::no_grad(&self.params);
-        let (mu, omega, log_dt) = self.eigen(&mut t).expect("eigen shapes are fixed by the config");
-        let pairs = t.value(mu).iter().zip(t.value(omega)).map(|(&a, &b)| (a as f64, b as f64)).collect();
+        let (mu, omega, log_dt) = self
+            .eigen(&mut t)
+            .expect("eigen shapes are fixed by the config");
+        let pairs = t
+            .value(mu)
+            .iter()
+            .zip(t.value(omega))
+            .map(|(&a, &b)| (a as f64, b as f64))
+            .collect();
         (pairs, (t.value(log_dt)[0] as f64).exp())
     }
 }
@@ -236,11 +299,22 @@ impl DynamicsModel for KoopmanModel {
         };
         let rin = t.concat(&[prev, actions], 2)?;
         let rewards = self.rew.forward(t, rin)?;
-        Ok(Rollout { states, rewards, latent: Some(xh) })
+        Ok(Rollout {
+            states,
+            rewards,
+            latent: Some(xh),
+        })
     }
 
-    fn extra_losses(&self, t: &mut Tape, batch: &SeqBatch, r: &Rollout) -> Result<Vec<(&'static str, Var, f64)>> {
-        let Some(xh) = r.latent else { return Ok(Vec::new()) };
+    fn extra_losses(
+        &self,
+        t: &mut Tape,
+        batch: &SeqBatch,
+        r: &Rollout,
+    ) -> Result<Vec<(&'static str, Var, f64)>> {
+        let Some(xh) = r.latent else {
+            return Ok(Vec::new());
+        };
         // Target g(s_{t+k}) under stop-gradient: computed with recording off, so it costs a forward only.
         let next = t.constant([batch.b, batch.t, batch.obs_dim], &batch.next_states())?;
         let was = t.set_grad_enabled(false);

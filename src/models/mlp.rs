@@ -48,7 +48,10 @@ impl MlpConfig {
 }
 
 fn widths(a: usize, hidden: &[usize], b: usize) -> Vec<usize> {
-    std::iter::once(a).chain(hidden.iter().copied()).chain(std::iter::once(b)).collect()
+    std::iter::once(a)
+        .chain(hidden.iter().copied())
+        .chain(std::iter::once(b))
+        .collect()
 }
 
 pub struct MlpModel {
@@ -65,11 +68,42 @@ impl MlpModel {
         let mut rng = Rng::new(seed);
         let mut ps = ParamStore::new();
         let (ds, da, l) = (cfg.obs_dim, cfg.act_dim, cfg.latent);
-        let enc = Mlp::new(&mut ps, "enc", &widths(ds, &cfg.enc_hidden, l), cfg.act, &mut rng);
-        let dynamics = Mlp::new(&mut ps, "dyn", &[l + da, cfg.dyn_hidden, l], cfg.act, &mut rng);
-        let dec = Mlp::new(&mut ps, "dec", &widths(l, &cfg.dec_hidden, ds), cfg.act, &mut rng);
-        let rew = Mlp::new(&mut ps, "rew", &widths(l + da, &cfg.rew_hidden, 1), cfg.act, &mut rng);
-        MlpModel { cfg, params: ps, enc, dynamics, dec, rew }
+        let enc = Mlp::new(
+            &mut ps,
+            "enc",
+            &widths(ds, &cfg.enc_hidden, l),
+            cfg.act,
+            &mut rng,
+        );
+        let dynamics = Mlp::new(
+            &mut ps,
+            "dyn",
+            &[l + da, cfg.dyn_hidden, l],
+            cfg.act,
+            &mut rng,
+        );
+        let dec = Mlp::new(
+            &mut ps,
+            "dec",
+            &widths(l, &cfg.dec_hidden, ds),
+            cfg.act,
+            &mut rng,
+        );
+        let rew = Mlp::new(
+            &mut ps,
+            "rew",
+            &widths(l + da, &cfg.rew_hidden, 1),
+            cfg.act,
+            &mut rng,
+        );
+        MlpModel {
+            cfg,
+            params: ps,
+            enc,
+            dynamics,
+            dec,
+            rew,
+        }
     }
 }
 
@@ -105,6 +139,10 @@ impl DynamicsModel for MlpModel {
         let states = self.dec.forward(t, zs)?;
         let zas = t.concat(&inputs, 1)?;
         let rewards = self.rew.forward(t, zas)?;
-        Ok(Rollout { states, rewards, latent: None })
+        Ok(Rollout {
+            states,
+            rewards,
+            latent: None,
+        })
     }
 }

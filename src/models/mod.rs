@@ -42,7 +42,12 @@ pub enum ModelKind {
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 4] = [ModelKind::Koopman, ModelKind::Mlp, ModelKind::Gru, ModelKind::Transformer];
+    pub const ALL: [ModelKind; 4] = [
+        ModelKind::Koopman,
+        ModelKind::Mlp,
+        ModelKind::Gru,
+        ModelKind::Transformer,
+    ];
     pub fn name(self) -> &'static str {
         match self {
             ModelKind::Koopman => "koopman",
@@ -52,9 +57,14 @@ impl ModelKind {
         }
     }
     pub fn parse(s: &str) -> Result<Self> {
-        Self::ALL.into_iter().find(|k| k.name() == s).ok_or_else(|| {
-            Error::Invalid(format!("unknown model '{s}' (known: koopman, mlp, gru, transformer)"))
-        })
+        Self::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "unknown model '{s}' (known: koopman, mlp, gru, transformer)"
+                ))
+            })
     }
 }
 
@@ -69,7 +79,12 @@ pub trait DynamicsModel: Send + Sync {
     fn rollout(&self, t: &mut Tape, s0: Var, actions: Var) -> Result<Rollout>;
 
     /// Model-specific loss terms beyond state and reward prediction (the Koopman consistency term).
-    fn extra_losses(&self, _t: &mut Tape, _batch: &SeqBatch, _r: &Rollout) -> Result<Vec<(&'static str, Var, f64)>> {
+    fn extra_losses(
+        &self,
+        _t: &mut Tape,
+        _batch: &SeqBatch,
+        _r: &Rollout,
+    ) -> Result<Vec<(&'static str, Var, f64)>> {
         Ok(Vec::new())
     }
 
@@ -122,7 +137,9 @@ pub trait DynamicsModel: Send + Sync {
             )));
         }
         if states_out.len() != b * t_len * ds || rewards_out.len() != b * t_len {
-            return Err(Error::Shape("predict: output buffers have the wrong size".into()));
+            return Err(Error::Shape(
+                "predict: output buffers have the wrong size".into(),
+            ));
         }
         let mut tape = Tape::with_pool(self.params(), std::mem::take(pool), false);
         let s = tape.constant([b, ds], s0)?;
@@ -135,21 +152,46 @@ pub trait DynamicsModel: Send + Sync {
     }
 
     /// Allocating convenience form of `predict_into`: (states [B·T·d_s], rewards [B·T]).
-    fn predict(&self, s0: &[f32], actions: &[f32], b: usize, t_len: usize) -> Result<(Vec<f32>, Vec<f32>)> {
+    fn predict(
+        &self,
+        s0: &[f32],
+        actions: &[f32],
+        b: usize,
+        t_len: usize,
+    ) -> Result<(Vec<f32>, Vec<f32>)> {
         let mut states = vec![0.0; b * t_len * self.obs_dim()];
         let mut rewards = vec![0.0; b * t_len];
-        self.predict_into(&mut Vec::new(), s0, actions, b, t_len, &mut states, &mut rewards)?;
+        self.predict_into(
+            &mut Vec::new(),
+            s0,
+            actions,
+            b,
+            t_len,
+            &mut states,
+            &mut rewards,
+        )?;
         Ok((states, rewards))
     }
 }
 
 /// Builds a model with its default configuration for the given dimensions.
-pub fn build_default(kind: ModelKind, obs_dim: usize, act_dim: usize, seed: u64) -> Box<dyn DynamicsModel> {
+pub fn build_default(
+    kind: ModelKind,
+    obs_dim: usize,
+    act_dim: usize,
+    seed: u64,
+) -> Box<dyn DynamicsModel> {
     match kind {
-        ModelKind::Koopman => Box::new(KoopmanModel::new(KoopmanConfig::new(obs_dim, act_dim), seed)),
+        ModelKind::Koopman => Box::new(KoopmanModel::new(
+            KoopmanConfig::new(obs_dim, act_dim),
+            seed,
+        )),
         ModelKind::Mlp => Box::new(MlpModel::new(MlpConfig::new(obs_dim, act_dim), seed)),
         ModelKind::Gru => Box::new(GruModel::new(GruConfig::new(obs_dim, act_dim), seed)),
-        ModelKind::Transformer => Box::new(TransformerModel::new(TransformerConfig::new(obs_dim, act_dim), seed)),
+        ModelKind::Transformer => Box::new(TransformerModel::new(
+            TransformerConfig::new(obs_dim, act_dim),
+            seed,
+        )),
     }
 }
 

@@ -61,12 +61,28 @@ pub struct TransformerModel {
 
 impl TransformerModel {
     pub fn new(cfg: TransformerConfig, seed: u64) -> Self {
-        assert!(cfg.dim % cfg.heads == 0, "transformer dim must be divisible by heads");
+        assert!(
+            cfg.dim % cfg.heads == 0,
+            "transformer dim must be divisible by heads"
+        );
         let mut rng = Rng::new(seed);
         let mut ps = ParamStore::new();
-        let embed = Linear::new(&mut ps, "embed", cfg.obs_dim + cfg.act_dim, cfg.dim, true, &mut rng);
-        let bc = BlockConfig { dim: cfg.dim, heads: cfg.heads, mlp_ratio: cfg.mlp_ratio };
-        let blocks = (0..cfg.layers).map(|i| Block::new(&mut ps, &format!("block{i}"), bc, &mut rng)).collect();
+        let embed = Linear::new(
+            &mut ps,
+            "embed",
+            cfg.obs_dim + cfg.act_dim,
+            cfg.dim,
+            true,
+            &mut rng,
+        );
+        let bc = BlockConfig {
+            dim: cfg.dim,
+            heads: cfg.heads,
+            mlp_ratio: cfg.mlp_ratio,
+        };
+        let blocks = (0..cfg.layers)
+            .map(|i| Block::new(&mut ps, &format!("block{i}"), bc, &mut rng))
+            .collect();
         let ln = LayerNorm::new(&mut ps, "ln_f", cfg.dim, &mut rng);
         let mut dw = vec![cfg.dim];
         dw.extend(&cfg.dec_hidden);
@@ -76,7 +92,15 @@ impl TransformerModel {
         rw.extend(&cfg.rew_hidden);
         rw.push(1);
         let rew = Mlp::new(&mut ps, "rew", &rw, cfg.act, &mut rng);
-        TransformerModel { cfg, params: ps, embed, blocks, ln, dec, rew }
+        TransformerModel {
+            cfg,
+            params: ps,
+            embed,
+            blocks,
+            ln,
+            dec,
+            rew,
+        }
     }
 }
 
@@ -121,6 +145,10 @@ impl DynamicsModel for TransformerModel {
         let h = self.ln.forward(t, h)?;
         let states = self.dec.forward(t, h)?;
         let rewards = self.rew.forward(t, h)?;
-        Ok(Rollout { states, rewards, latent: None })
+        Ok(Rollout {
+            states,
+            rewards,
+            latent: None,
+        })
     }
 }

@@ -24,7 +24,12 @@ pub struct Block {
 }
 
 impl Block {
-    pub fn new<E: Real>(ps: &mut ParamStore<E>, name: &str, cfg: BlockConfig, rng: &mut Rng) -> Self {
+    pub fn new<E: Real>(
+        ps: &mut ParamStore<E>,
+        name: &str,
+        cfg: BlockConfig,
+        rng: &mut Rng,
+    ) -> Self {
         let d = cfg.dim;
         Block {
             cfg,
@@ -32,12 +37,21 @@ impl Block {
             qkv: Linear::new(ps, &format!("{name}.qkv"), d, 3 * d, true, rng),
             proj: Linear::new(ps, &format!("{name}.proj"), d, d, true, rng),
             ln2: LayerNorm::new(ps, &format!("{name}.ln2"), d, rng),
-            mlp: Mlp::new(ps, &format!("{name}.mlp"), &[d, cfg.mlp_ratio * d, d], Unary::Gelu, rng),
+            mlp: Mlp::new(
+                ps,
+                &format!("{name}.mlp"),
+                &[d, cfg.mlp_ratio * d, d],
+                Unary::Gelu,
+                rng,
+            ),
         }
     }
     pub fn count(cfg: BlockConfig) -> usize {
         let d = cfg.dim;
-        4 * d + Linear::count(d, 3 * d, true) + Linear::count(d, d, true) + Mlp::count(&[d, cfg.mlp_ratio * d, d])
+        4 * d
+            + Linear::count(d, 3 * d, true)
+            + Linear::count(d, d, true)
+            + Mlp::count(&[d, cfg.mlp_ratio * d, d])
     }
     /// x [B, T, D] → [B, T, D], each position attending to itself and earlier positions only.
     pub fn forward<E: Real>(&self, t: &mut Tape<E>, x: Var) -> Result<Var> {

@@ -14,7 +14,13 @@ pub struct Gru {
 }
 
 impl Gru {
-    pub fn new<E: Real>(ps: &mut ParamStore<E>, name: &str, input: usize, hidden: usize, rng: &mut Rng) -> Self {
+    pub fn new<E: Real>(
+        ps: &mut ParamStore<E>,
+        name: &str,
+        input: usize,
+        hidden: usize,
+        rng: &mut Rng,
+    ) -> Self {
         Gru {
             wx: Linear::new(ps, &format!("{name}.wx"), input, 3 * hidden, true, rng),
             wh: Linear::new(ps, &format!("{name}.wh"), hidden, 3 * hidden, true, rng),

@@ -13,10 +13,27 @@ pub struct Linear {
 }
 
 impl Linear {
-    pub fn new<E: Real>(ps: &mut ParamStore<E>, name: &str, fan_in: usize, fan_out: usize, bias: bool, rng: &mut Rng) -> Self {
-        let w = ps.init(format!("{name}.w"), [fan_in, fan_out], Init::XavierUniform, rng);
+    pub fn new<E: Real>(
+        ps: &mut ParamStore<E>,
+        name: &str,
+        fan_in: usize,
+        fan_out: usize,
+        bias: bool,
+        rng: &mut Rng,
+    ) -> Self {
+        let w = ps.init(
+            format!("{name}.w"),
+            [fan_in, fan_out],
+            Init::XavierUniform,
+            rng,
+        );
         let b = bias.then(|| ps.init(format!("{name}.b"), [fan_out], Init::Zeros, rng));
-        Linear { w, b, fan_in, fan_out }
+        Linear {
+            w,
+            b,
+            fan_in,
+            fan_out,
+        }
     }
     pub fn forward<E: Real>(&self, t: &mut Tape<E>, x: Var) -> Result<Var> {
         let w = t.param(self.w);

@@ -14,7 +14,13 @@ pub struct Mlp {
 
 impl Mlp {
     /// `widths` = [in, hidden…, out].
-    pub fn new<E: Real>(ps: &mut ParamStore<E>, name: &str, widths: &[usize], act: Unary, rng: &mut Rng) -> Self {
+    pub fn new<E: Real>(
+        ps: &mut ParamStore<E>,
+        name: &str,
+        widths: &[usize],
+        act: Unary,
+        rng: &mut Rng,
+    ) -> Self {
         let layers = widths
             .windows(2)
             .enumerate()
@@ -32,7 +38,10 @@ impl Mlp {
         Ok(x)
     }
     pub fn count(widths: &[usize]) -> usize {
-        widths.windows(2).map(|w| Linear::count(w[0], w[1], true)).sum()
+        widths
+            .windows(2)
+            .map(|w| Linear::count(w[0], w[1], true))
+            .sum()
     }
     pub fn out_dim(&self) -> usize {
         self.layers.last().map(|l| l.fan_out).unwrap_or(0)

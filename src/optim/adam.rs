@@ -13,7 +13,12 @@ pub struct AdamConfig {
 
 impl Default for AdamConfig {
     fn default() -> Self {
-        AdamConfig { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }
+        AdamConfig {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+        }
     }
 }
 
@@ -26,12 +31,28 @@ pub struct Adam<E: Real = f32> {
 
 impl<E: Real> Adam<E> {
     pub fn new(params: &ParamStore<E>, cfg: AdamConfig) -> Self {
-        let zeros = |_| params.ids().map(|id| vec![E::zero(); params.get(id).numel()]).collect();
-        Adam { cfg, m: zeros(0), v: zeros(1), step: 0 }
+        let zeros = |_| {
+            params
+                .ids()
+                .map(|id| vec![E::zero(); params.get(id).numel()])
+                .collect()
+        };
+        Adam {
+            cfg,
+            m: zeros(0),
+            v: zeros(1),
+            step: 0,
+        }
     }
 
     /// One update with learning rate `lr`; `scale` multiplies every gradient first (gradient clipping).
-    pub fn update(&mut self, params: &mut ParamStore<E>, grads: &Gradients<E>, lr: f64, scale: f64) {
+    pub fn update(
+        &mut self,
+        params: &mut ParamStore<E>,
+        grads: &Gradients<E>,
+        lr: f64,
+        scale: f64,
+    ) {
         self.step += 1;
         let c = self.cfg;
         let bc1 = 1.0 - c.beta1.powi(self.step as i32);

@@ -14,8 +14,16 @@ pub fn global_norm<E: Real>(params: &ParamStore<E>, grads: &Gradients<E>) -> f64
 
 /// The factor that brings the global norm down to `max_norm` (1 when already below).
 /// Returns (norm, scale).
-pub fn clip_global_norm<E: Real>(params: &ParamStore<E>, grads: &Gradients<E>, max_norm: f64) -> (f64, f64) {
+pub fn clip_global_norm<E: Real>(
+    params: &ParamStore<E>,
+    grads: &Gradients<E>,
+    max_norm: f64,
+) -> (f64, f64) {
     let n = global_norm(params, grads);
-    let scale = if max_norm > 0.0 && n > max_norm { max_norm / (n + 1e-6) } else { 1.0 };
+    let scale = if max_norm > 0.0 && n > max_norm {
+        max_norm / (n + 1e-6)
+    } else {
+        1.0
+    };
     (n, scale)
 }

@@ -3,14 +3,24 @@
 pub enum Schedule {
     Constant(f64),
     /// Linear warm-up, then cosine decay from `peak` to `min` at step `total`.
-    Cosine { peak: f64, min: f64, warmup: u64, total: u64 },
+    Cosine {
+        peak: f64,
+        min: f64,
+        warmup: u64,
+        total: u64,
+    },
 }
 
 impl Schedule {
     pub fn lr(&self, step: u64) -> f64 {
         match *self {
             Schedule::Constant(lr) => lr,
-            Schedule::Cosine { peak, min, warmup, total } => {
+            Schedule::Cosine {
+                peak,
+                min,
+                warmup,
+                total,
+            } => {
                 if step < warmup {
                     return peak * (step + 1) as f64 / warmup as f64;
                 }

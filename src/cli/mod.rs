@@ -1,0 +1,2 @@
+//! The `koopman` command line: one file per subcommand.
+pub mod oscillator;

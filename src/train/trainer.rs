@@ -1,0 +1,105 @@
+//! The training step: forward on a fresh tape (buffers reused from the previous step), backward,
+//! global-norm clipping, Adam/AdamW update. A non-finite loss or gradient stops training with the
+//! step number instead of silently corrupting the weights.
+use crate::autodiff::Tape;
+use crate::models::{DynamicsModel, SeqBatch};
+use crate::optim::{clip_global_norm, Adam, AdamConfig, Schedule};
+use crate::{Error, Result};
+
+#[derive(Clone, Debug)]
+pub struct TrainConfig {
+    pub schedule: Schedule,
+    pub adam: AdamConfig,
+    /// Global gradient-norm limit (0 disables clipping).
+    pub clip: f64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            schedule: Schedule::Constant(1e-3),
+            adam: AdamConfig::default(),
+            clip: 10.0,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct StepStats {
+    pub step: u64,
+    pub loss: f64,
+    pub parts: Vec<(&'static str, f64)>,
+    pub grad_norm: f64,
+    pub lr: f64,
+}
+
+pub struct Trainer {
+    pub model: Box<dyn DynamicsModel>,
+    pub opt: Adam,
+    pub cfg: TrainConfig,
+    pool: Vec<Vec<f32>>,
+}
+
+impl Trainer {
+    pub fn new(model: Box<dyn DynamicsModel>, cfg: TrainConfig) -> Self {
+        let opt = Adam::new(model.params(), cfg.adam);
+        Trainer {
+            model,
+            opt,
+            cfg,
+            pool: Vec::new(),
+        }
+    }
+
+    /// Steps taken so far.
+    pub fn steps(&self) -> u64 {
+        self.opt.step
+    }
+
+    pub fn step(&mut self, batch: &SeqBatch) -> Result<StepStats> {
+        let step = self.opt.step + 1;
+        let mut tape = Tape::with_pool(self.model.params(), std::mem::take(&mut self.pool), true);
+        let losses = self.model.loss(&mut tape, batch)?;
+        let loss = tape.item(losses.total) as f64;
+        let parts: Vec<(&'static str, f64)> = losses
+            .parts
+            .iter()
+            .map(|&(n, v)| (n, tape.item(v) as f64))
+            .collect();
+        if !loss.is_finite() {
+            let detail: Vec<String> = parts.iter().map(|(n, v)| format!("{n} = {v}")).collect();
+            return Err(Error::NonFinite(format!(
+                "training loss is {loss} at step {step} ({})",
+                detail.join(", ")
+            )));
+        }
+        let grads = tape.backward(losses.total)?;
+        let mut pool = tape.into_pool();
+        let (grad_norm, scale) = clip_global_norm(self.model.params(), &grads, self.cfg.clip);
+        if !grad_norm.is_finite() {
+            return Err(Error::NonFinite(format!(
+                "gradient norm is {grad_norm} at step {step}"
+            )));
+        }
+        let lr = self.cfg.schedule.lr(step - 1);
+        self.opt.update(self.model.params_mut(), &grads, lr, scale);
+        pool.extend(grads.into_buffers());
+        self.pool = pool;
+        Ok(StepStats {
+            step,
+            loss,
+            parts,
+            grad_norm,
+            lr,
+        })
+    }
+
+    /// Loss of a batch without updating (validation).
+    pub fn eval_loss(&mut self, batch: &SeqBatch) -> Result<f64> {
+        let mut tape = Tape::with_pool(self.model.params(), std::mem::take(&mut self.pool), false);
+        let losses = self.model.loss(&mut tape, batch)?;
+        let loss = tape.item(losses.total) as f64;
+        self.pool = tape.into_pool();
+        Ok(loss)
+    }
+}

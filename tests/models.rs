@@ -1,0 +1,213 @@
+//! Model-level tests: every model trains, predict matches the training path, parameter counts are
+//! matched, bad input is an error, NaN is caught, and the oscillator's eigenvalues are recovered.
+use koopman::models::*;
+use koopman::synthetic::Oscillator;
+use koopman::train::{TrainConfig, Trainer};
+use koopman::util::rng::Rng;
+use koopman::Error;
+
+fn small_models(ds: usize, da: usize) -> Vec<Box<dyn DynamicsModel>> {
+    vec![
+        Box::new(KoopmanModel::new(KoopmanConfig::small(ds, da, 16, 32), 1)),
+        Box::new(MlpModel::new(MlpConfig::small(ds, da, 32, 32), 1)),
+        Box::new(GruModel::new(GruConfig::small(ds, da, 16, 32), 1)),
+        Box::new(TransformerModel::new(
+            TransformerConfig::small(ds, da, 32, 4),
+            1,
+        )),
+    ]
+}
+
+#[test]
+fn parameter_counts_match_the_koopman_model_within_ten_percent() {
+    // halfcheetah-sized, as in the paper's comparisons
+    let counts: Vec<(ModelKind, usize)> = ModelKind::ALL
+        .iter()
+        .map(|&k| (k, build_default(k, 17, 6, 0).params().count()))
+        .collect();
+    let reference = counts[0].1 as f64;
+    for (k, c) in &counts {
+        println!(
+            "{:<12} {c:>9} parameters ({:+.1}%)",
+            k.name(),
+            100.0 * (*c as f64 / reference - 1.0)
+        );
+        assert!(
+            (*c as f64 / reference - 1.0).abs() <= 0.10,
+            "{} has {c} parameters vs koopman {reference}",
+            k.name()
+        );
+    }
+}
+
+#[test]
+fn every_model_trains_loss_falls() {
+    let sys = Oscillator::default_pair();
+    let mut rng = Rng::new(7);
+    let val = sys.windows(32, 10, &mut Rng::new(99));
+    for model in small_models(sys.obs_dim(), sys.act_dim) {
+        let name = model.kind().name();
+        let mut tr = Trainer::new(model, TrainConfig::default());
+        let before = tr.eval_loss(&val.batch()).unwrap();
+        for _ in 0..150 {
+            let w = sys.windows(32, 10, &mut rng);
+            tr.step(&w.batch()).unwrap();
+        }
+        let after = tr.eval_loss(&val.batch()).unwrap();
+        println!("{name}: validation loss {before:.4} -> {after:.4}");
+        assert!(
+            after < 0.6 * before,
+            "{name}: loss did not fall enough ({before} -> {after})"
+        );
+    }
+}
+
+#[test]
+fn predict_matches_the_training_forward_and_reuses_buffers() {
+    let sys = Oscillator::default_pair();
+    let w = sys.windows(4, 12, &mut Rng::new(3));
+    let batch = w.batch();
+    for model in small_models(sys.obs_dim(), sys.act_dim) {
+        let (states, rewards) = model
+            .predict(&batch.first_states(), batch.actions, 4, 12)
+            .unwrap();
+        let mut tape = koopman::Tape::new(model.params());
+        let s0 = tape
+            .constant([4, sys.obs_dim()], &batch.first_states())
+            .unwrap();
+        let a = tape.constant([4, 12, 1], batch.actions).unwrap();
+        let r = model.rollout(&mut tape, s0, a).unwrap();
+        assert_eq!(tape.value(r.states), &states[..], "{}", model.kind().name());
+        assert_eq!(tape.value(r.rewards), &rewards[..]);
+        // A warm pool hands the same buffers back: no new allocations on the second call.
+        let mut pool = Vec::new();
+        let (mut so, mut ro) = (states.clone(), rewards.clone());
+        model
+            .predict_into(
+                &mut pool,
+                &batch.first_states(),
+                batch.actions,
+                4,
+                12,
+                &mut so,
+                &mut ro,
+            )
+            .unwrap();
+        let ptrs: Vec<*const f32> = pool.iter().map(|b| b.as_ptr()).collect();
+        model
+            .predict_into(
+                &mut pool,
+                &batch.first_states(),
+                batch.actions,
+                4,
+                12,
+                &mut so,
+                &mut ro,
+            )
+            .unwrap();
+        let again: Vec<*const f32> = pool.iter().map(|b| b.as_ptr()).collect();
+        let mut a = ptrs.clone();
+        let mut b = again.clone();
+        a.sort();
+        b.sort();
+        assert_eq!(
+            a,
+            b,
+            "{}: predict_into allocated new buffers when warm",
+            model.kind().name()
+        );
+        assert_eq!(so, states);
+    }
+}
+
+#[test]
+fn koopman_scan_and_convolution_give_the_same_loss() {
+    let sys = Oscillator::default_pair();
+    let w = sys.windows(8, 30, &mut Rng::new(5));
+    let mut losses = Vec::new();
+    for mode in [RolloutMode::Scan, RolloutMode::Conv] {
+        let mut cfg = KoopmanConfig::small(sys.obs_dim(), 1, 16, 32);
+        cfg.rollout = mode;
+        let model = KoopmanModel::new(cfg, 11);
+        let mut tape = koopman::Tape::new(model.params());
+        let l = model.loss(&mut tape, &w.batch()).unwrap();
+        let g = tape.backward(l.total).unwrap();
+        let id = model.params().find("koopman.omega").unwrap();
+        losses.push((tape.item(l.total), g.param(id).unwrap().to_vec()));
+    }
+    let rel = ((losses[0].0 - losses[1].0) / losses[0].0).abs();
+    assert!(
+        rel < 1e-5,
+        "loss scan {} vs conv {}",
+        losses[0].0,
+        losses[1].0
+    );
+    for (a, b) in losses[0].1.iter().zip(&losses[1].1) {
+        assert!(
+            (a - b).abs() <= 1e-4 * a.abs().max(b.abs()) + 1e-6,
+            "dω scan {a} vs conv {b}"
+        );
+    }
+}
+
+#[test]
+fn bad_shapes_are_errors_not_panics() {
+    let model = KoopmanModel::new(KoopmanConfig::small(4, 1, 8, 16), 0);
+    let states = vec![0.0; 2 * 6 * 4];
+    let actions = vec![0.0; 2 * 5]; // right
+    let rewards = vec![0.0; 9]; // wrong: needs 10
+    let batch = SeqBatch {
+        b: 2,
+        t: 5,
+        obs_dim: 4,
+        act_dim: 1,
+        states: &states,
+        actions: &actions,
+        rewards: &rewards,
+    };
+    let mut tape = koopman::Tape::new(model.params());
+    match model.loss(&mut tape, &batch) {
+        Err(Error::Shape(m)) => assert!(m.contains("rewards"), "{m}"),
+        other => panic!("expected a shape error, got {:?}", other.map(|_| ())),
+    }
+    let wrong_dim = SeqBatch {
+        obs_dim: 3,
+        ..batch
+    };
+    assert!(matches!(
+        model.loss(&mut tape, &wrong_dim),
+        Err(Error::Shape(_))
+    ));
+    let err = model.predict(&[0.0; 7], &[0.0; 10], 2, 5).unwrap_err();
+    assert!(err.to_string().contains("s0"), "{err}");
+}
+
+#[test]
+fn nan_loss_is_reported_with_the_step_number() {
+    let sys = Oscillator::default_pair();
+    let mut w = sys.windows(4, 5, &mut Rng::new(1));
+    let mut tr = Trainer::new(
+        Box::new(KoopmanModel::new(KoopmanConfig::small(4, 1, 8, 16), 0)),
+        TrainConfig::default(),
+    );
+    tr.step(&w.batch()).unwrap();
+    tr.step(&w.batch()).unwrap();
+    w.states[3] = f32::NAN;
+    let err = tr.step(&w.batch()).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(err, Error::NonFinite(_)) && msg.contains("step 3"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn oscillator_eigenvalues_are_recovered() {
+    let report = koopman::cli::oscillator::run(1500, 20, 0, false).unwrap();
+    assert!(report.last_loss < 0.05 * report.first_loss);
+    for (truth, got) in &report.frequencies {
+        let err = (got - truth).abs() / truth;
+        println!("ω true {truth}, recovered {got} ({:.3}%)", 100.0 * err);
+        assert!(err < 0.02, "frequency {truth} recovered as {got}");
+    }
+}
