@@ -89,6 +89,7 @@ pub fn backward_inputs<E: Real>(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 /// dVt_j += Σ_b [conj(z0_b)·g_{b, j−1} + Σ_l conj(c_{b, l})·g_{b, l+j}], for one j.
 pub fn backward_v_row<E: Real>(
     j: usize,

@@ -3,6 +3,7 @@ pub mod cpu;
 
 use crate::autodiff::{Op, Slots, Tape, Var};
 use crate::ops::koopman::scan::check;
+use crate::ops::rows_of;
 use crate::tensor::{Real, Shape};
 use crate::{shape_err, Result};
 use rayon::prelude::*;
@@ -53,17 +54,10 @@ pub(crate) fn backward<E: Real>(t: &Tape<E>, z0: Var, c: Var, v: Var, g: &[E], s
     let (zv, cv) = (t.value(z0), t.value(c));
     let (mut gz, mut gc, mut gv) = (s.take(z0), s.take(c), s.take(v));
     if tl > 0 {
-        let rows: Vec<(Option<&mut [E]>, Option<&mut [E]>)> = {
-            let zr: Vec<Option<&mut [E]>> = match gz.as_deref_mut() {
-                Some(d) => d.chunks_mut(m2).map(Some).collect(),
-                None => (0..b).map(|_| None).collect(),
-            };
-            let cr: Vec<Option<&mut [E]>> = match gc.as_deref_mut() {
-                Some(d) => d.chunks_mut(tl * m2).map(Some).collect(),
-                None => (0..b).map(|_| None).collect(),
-            };
-            zr.into_iter().zip(cr).collect()
-        };
+        let rows: Vec<_> = rows_of(gz.as_deref_mut(), b, m2)
+            .into_iter()
+            .zip(rows_of(gc.as_deref_mut(), b, tl * m2))
+            .collect();
         rows.into_par_iter().enumerate().for_each(|(i, (dz, dc))| {
             cpu::backward_inputs(&vt, &g[i * tl * m2..(i + 1) * tl * m2], m2, dz, dc)
         });

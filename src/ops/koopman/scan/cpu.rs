@@ -42,7 +42,7 @@ pub fn backward_one<E: Real>(
     x: &[E],
     g: &[E],
     a: &mut [E],
-    mut dz0: Option<&mut [E]>,
+    dz0: Option<&mut [E]>,
     mut dc: Option<&mut [E]>,
     mut dlbar: Option<&mut [E]>,
 ) {
@@ -83,7 +83,7 @@ pub fn backward_one<E: Real>(
             }
         }
     }
-    if let Some(dz0) = dz0.as_deref_mut() {
+    if let Some(dz0) = dz0 {
         let (ar, ai) = a.split_at(m);
         let (dr, di) = dz0.split_at_mut(m);
         for j in 0..m {

@@ -2,6 +2,7 @@
 pub mod cpu;
 
 use crate::autodiff::{Op, Slots, Tape, Var};
+use crate::ops::rows_of;
 use crate::tensor::{Real, Shape};
 use crate::{shape_err, Result};
 use rayon::prelude::*;
@@ -72,47 +73,19 @@ pub(crate) fn backward<E: Real>(
     let want_l = gl.is_some();
     // Per-sequence partials of dλ̄, summed in batch order afterwards: deterministic, no atomics.
     let mut partial = vec![E::zero(); if want_l { b * m2 } else { 0 }];
-    {
-        let mut gz_rows: Vec<Option<&mut [E]>> = match gz.as_deref_mut() {
-            Some(d) => d.chunks_mut(m2).map(Some).collect(),
-            None => (0..b).map(|_| None).collect(),
-        };
-        let mut gc_rows: Vec<Option<&mut [E]>> = match gc.as_deref_mut() {
-            Some(d) => d.chunks_mut(tl * m2).map(Some).collect(),
-            None => (0..b).map(|_| None).collect(),
-        };
-        let mut gl_rows: Vec<Option<&mut [E]>> = if want_l {
-            partial.chunks_mut(m2).map(Some).collect()
-        } else {
-            (0..b).map(|_| None).collect()
-        };
-        let work = |(i, ((dz, dc), dl)): (
-            usize,
-            (
-                (&mut Option<&mut [E]>, &mut Option<&mut [E]>),
-                &mut Option<&mut [E]>,
-            ),
-        )| {
-            let mut a = vec![E::zero(); m2];
-            cpu::backward_one(
-                lv,
-                &zv[i * m2..(i + 1) * m2],
-                &xv[i * tl * m2..(i + 1) * tl * m2],
-                &g[i * tl * m2..(i + 1) * tl * m2],
-                &mut a,
-                dz.as_deref_mut(),
-                dc.as_deref_mut(),
-                dl.as_deref_mut(),
-            );
-        };
-        if tl > 0 {
-            gz_rows
-                .par_iter_mut()
-                .zip(gc_rows.par_iter_mut())
-                .zip(gl_rows.par_iter_mut())
-                .enumerate()
-                .for_each(work);
-        }
+    if tl > 0 {
+        let gz_rows = rows_of(gz.as_deref_mut(), b, m2);
+        let gc_rows = rows_of(gc.as_deref_mut(), b, tl * m2);
+        let gl_rows = rows_of(want_l.then_some(&mut partial[..]), b, m2);
+        let rows: Vec<_> = gz_rows.into_iter().zip(gc_rows).zip(gl_rows).collect();
+        rows.into_par_iter()
+            .enumerate()
+            .for_each(|(i, ((dz, dc), dl))| {
+                let mut a = vec![E::zero(); m2];
+                let seq = i * tl * m2..(i + 1) * tl * m2;
+                let (z, x, gi) = (&zv[i * m2..(i + 1) * m2], &xv[seq.clone()], &g[seq]);
+                cpu::backward_one(lv, z, x, gi, &mut a, dz, dc, dl);
+            });
     }
     if let Some(gl) = gl.as_deref_mut() {
         for row in partial.chunks_exact(m2) {
