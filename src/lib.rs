@@ -11,3 +11,4 @@ pub mod kernels {
     //! The `.cu` sources under `kernels/`, embedded at build time (see `build.rs`).
     include!(concat!(env!("OUT_DIR"), "/kernels.rs"));
 }
+pub mod envs;
