@@ -283,3 +283,79 @@ fn fast_path_is_fast() {
         assert!(rate > 20_000.0, "{name}: {rate:.0} steps/s");
     }
 }
+
+/// Action schedules shared with `scripts/envs_vs_mujoco.py`: constant push, 0.5 Hz bang-bang, and
+/// a hash-based pseudo-random sequence (0, 1, 2).
+fn schedule(kind: usize, t: usize, j: usize) -> f32 {
+    let v = match kind {
+        0 => 1.0,
+        1 if (std::f64::consts::PI * t as f64 * 0.01).sin() >= 0.0 => 1.0,
+        1 => -1.0,
+        _ => {
+            let x = ((t * 7 + j * 13) as f64 * 12.9898).sin() * 43758.5453;
+            (x - x.floor()) * 2.0 - 1.0
+        }
+    };
+    v as f32
+}
+
+/// Writes trajectories from fixed states under fixed action schedules for the libmujoco
+/// cross-check (`KOOPMAN_ENVS_DUMP=dir cargo test --release --test envs -- --ignored`, then
+/// `python scripts/envs_vs_mujoco.py dir`).
+#[test]
+#[ignore = "writes files for scripts/envs_vs_mujoco.py"]
+fn dump_trajectories_for_mujoco_crosscheck() {
+    use koopman::envs::PointMass;
+    use std::fmt::Write as _;
+    let Ok(dir) = std::env::var("KOOPMAN_ENVS_DUMP") else {
+        return;
+    };
+    let steps = 2000;
+    let mut save =
+        |name: String, rows: String| std::fs::write(format!("{dir}/{name}.csv"), rows).unwrap();
+    for kind in 0..3 {
+        let mut rows = String::new();
+        let mut env = Cartpole::new();
+        env.set_state([0.1, 3.0, 0.05, -0.2]);
+        let mut obs = [0.0; 5];
+        for t in 0..steps {
+            env.step_into(&[schedule(kind, t, 0)], &mut obs);
+            let [a, b, c, d] = env.state();
+            writeln!(rows, "{a:e},{b:e},{c:e},{d:e}").unwrap();
+        }
+        save(format!("cartpole_{kind}"), rows);
+
+        let mut rows = String::new();
+        let mut env = Acrobot::new();
+        env.set_state([0.7, -2.0, 0.0, 0.0]);
+        let mut obs = [0.0; 6];
+        for t in 0..steps {
+            env.step_into(&[schedule(kind, t, 0)], &mut obs);
+            let [a, b, c, d] = env.state();
+            writeln!(rows, "{a:e},{b:e},{c:e},{d:e}").unwrap();
+        }
+        save(format!("acrobot_{kind}"), rows);
+
+        let mut rows = String::new();
+        let mut env = Pendulum::new();
+        env.set_state(2.5, 0.0);
+        let mut obs = [0.0; 3];
+        for t in 0..steps {
+            env.step_into(&[schedule(kind, t, 0)], &mut obs);
+            let (a, b) = env.state();
+            writeln!(rows, "{a:e},{b:e}").unwrap();
+        }
+        save(format!("pendulum_{kind}"), rows);
+
+        let mut rows = String::new();
+        let mut env = PointMass::new();
+        env.set_state([0.2, -0.1], [0.0, 0.0]);
+        let mut obs = [0.0; 4];
+        for t in 0..steps {
+            env.step_into(&[schedule(kind, t, 0), -schedule(kind, t, 1)], &mut obs);
+            let ([a, b], [c, d]) = env.state();
+            writeln!(rows, "{a:e},{b:e},{c:e},{d:e}").unwrap();
+        }
+        save(format!("point_mass_{kind}"), rows);
+    }
+}

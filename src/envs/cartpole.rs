@@ -6,13 +6,17 @@
 //! damping 2e-6; timestep 0.01 with RK4, contacts off. The pole angle is 0 when upright.
 //!
 //! **Approximation: the rail's soft limit.** The slider is limited to ±1.8 with
-//! `solreflimit=".08 1"`, which MuJoCo enforces as a soft constraint solved by its optimiser. This
-//! port evaluates that constraint in closed form at every RK4 stage (see the `limit` module): the
-//! limit acts like a critically damped spring-damper with time constant 0.08 s, blended with the
-//! free motion by MuJoCo's impedance (0.9–0.95). The closed form assumes the solver reaches the
-//! exact optimum of a single constraint row; it has not been compared against libmujoco
-//! step-by-step, so trajectories that hit the rail may differ slightly from dm_control's. Away
-//! from the rail the dynamics are the exact Lagrangian of the model.
+//! `solreflimit=".08 1"`, which MuJoCo enforces as a soft constraint solved by its iterative
+//! optimiser. This port evaluates that constraint in closed form at every RK4 stage (see the
+//! `limit` module): past the bound the rail acts like a critically damped spring-damper with time
+//! constant 0.08 s, blended with the free motion by MuJoCo's impedance (0.9 to 0.95). The closed
+//! form is the optimum MuJoCo's solver converges to. Measured with `scripts/envs_vs_mujoco.py`
+//! (mujoco 4.0.0, 2000 steps under a constant push, which keeps the limit active in 97% of
+//! steps): the state matches to 5e-14 when MuJoCo's solver runs to convergence. With MuJoCo's
+//! default tolerance the solver stops early and the two differ by about 1e-6 while the limit is
+//! active. Chaotic trajectories amplify that gap: under 0.5 Hz bang-bang actions they separate
+//! after several hundred steps, as would two MuJoCo runs perturbed by 1e-6. Away from the rail,
+//! the dynamics are the exact Lagrangian of the model.
 
 use super::inertia::capsule_inertia_perp;
 use super::integrate::{rk4_step, State2};

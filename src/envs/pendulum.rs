@@ -4,7 +4,8 @@
 //! Model: a hinge about y with damping 0.1, a unit point mass (a sphere of radius 0.05) at 0.5 from
 //! the hinge, massless pole, motor gear 1, timestep 0.02. The angle is 0 when the mass is straight
 //! up. MuJoCo's Euler integrator treats joint damping implicitly, `α = τ / (I + h·b)`, then updates
-//! the velocity before the position; the port does the same.
+//! the velocity before the position; the port does the same, and matches libmujoco to 2e-14
+//! over 2000 steps (`scripts/envs_vs_mujoco.py`).
 
 use super::rng::SplitMix64;
 use super::tolerance::{Sigmoid, Tolerance};

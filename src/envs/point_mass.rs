@@ -6,7 +6,9 @@
 //! safety rule); two tendon motors with gear 0.1 push along x and y; timestep 0.02 with Euler,
 //! contacts off, no gravity in the plane. MuJoCo's Euler step treats damping implicitly:
 //! `a = (f + f_limit) / (m + h·b)`, velocity first, then position; the limit force is solved
-//! against the unconstrained acceleration `f / m` (see the `limit` module).
+//! against the unconstrained acceleration `f / m` (see the `limit` module). The port matches
+//! libmujoco to 1e-15 when MuJoCo's solver runs to convergence, and to 1e-8 with its default
+//! tolerance (`scripts/envs_vs_mujoco.py`).
 
 use super::limit::SoftLimit;
 use super::rng::SplitMix64;
