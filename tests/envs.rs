@@ -311,7 +311,7 @@ fn dump_trajectories_for_mujoco_crosscheck() {
         return;
     };
     let steps = 2000;
-    let mut save =
+    let save =
         |name: String, rows: String| std::fs::write(format!("{dir}/{name}.csv"), rows).unwrap();
     for kind in 0..3 {
         let mut rows = String::new();
