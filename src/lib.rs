@@ -14,6 +14,7 @@ pub mod kernels {
 pub mod autodiff;
 pub mod backend;
 pub mod cli;
+pub mod envs;
 mod error;
 pub mod models;
 pub mod nn;
