@@ -1,6 +1,7 @@
 //! The reverse walk: seeds d(loss)/d(loss) = 1 and hands each recorded op its output gradient.
 use super::op::Op;
 use super::params::ParamId;
+use super::pool::Pool;
 use super::tape::{Tape, Var};
 use crate::ops;
 use crate::tensor::Real;
@@ -32,7 +33,7 @@ impl<E: Real> Gradients<E> {
 pub(crate) struct Slots<'a, E: Real> {
     grads: &'a mut [Option<Vec<E>>],
     needs: &'a [bool],
-    pool: &'a mut Vec<Vec<E>>,
+    pool: &'a mut Pool<E>,
     sizes: &'a [usize],
 }
 
@@ -44,12 +45,7 @@ impl<E: Real> Slots<'_, E> {
         }
         Some(match self.grads[i].take() {
             Some(g) => g,
-            None => {
-                let mut b = self.pool.pop().unwrap_or_default();
-                b.clear();
-                b.resize(self.sizes[i], E::zero());
-                b
-            }
+            None => self.pool.take_zeroed(self.sizes[i]),
         })
     }
     pub fn put(&mut self, v: Var, g: Option<Vec<E>>) {
@@ -58,7 +54,7 @@ impl<E: Real> Slots<'_, E> {
         match slot {
             Some(existing) => {
                 existing.iter_mut().zip(&g).for_each(|(a, b)| *a += *b);
-                self.pool.push(g);
+                self.pool.give(g);
             }
             None => *slot = Some(g),
         }
@@ -82,9 +78,8 @@ impl<E: Real> Tape<'_, E> {
         let sizes: Vec<usize> = self.nodes.iter().map(|n| n.shape.numel()).collect();
         let mut grads: Vec<Option<Vec<E>>> = (0..self.nodes.len()).map(|_| None).collect();
         let mut pool = std::mem::take(self.pool_mut());
-        let mut seed = pool.pop().unwrap_or_default();
-        seed.clear();
-        seed.push(E::one());
+        let mut seed = pool.take(1);
+        seed[0] = E::one();
         grads[loss.index()] = Some(seed);
         for i in (0..n).rev() {
             let Some(g) = grads[i].take() else { continue };

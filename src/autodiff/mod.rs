@@ -4,10 +4,12 @@
 mod backward;
 mod op;
 mod params;
+mod pool;
 mod tape;
 
 pub use backward::Gradients;
 pub(crate) use backward::Slots;
 pub use op::Op;
 pub use params::{ParamId, ParamStore};
+pub use pool::Pool;
 pub use tape::{Tape, Var};

@@ -5,6 +5,7 @@
 //! planner's no-grad rollout allocates nothing (and pays no page faults on large activations).
 use super::op::Op;
 use super::params::{ParamId, ParamStore};
+use super::pool::Pool;
 use crate::tensor::{Real, Shape, Tensor};
 use crate::{shape_err, Result};
 
@@ -35,7 +36,7 @@ pub struct Tape<'p, E: Real = f32> {
     /// Set at creation: parameter leaves of a training tape always need gradients, even when first
     /// used inside a no-record stretch.
     records: bool,
-    pool: Vec<Vec<E>>,
+    pool: Pool<E>,
 }
 
 impl<'p, E: Real> Tape<'p, E> {
@@ -55,33 +56,29 @@ impl<'p, E: Real> Tape<'p, E> {
             param_nodes: vec![None; params.len()],
             grad_enabled,
             records: grad_enabled,
-            pool,
+            pool: Pool::from_vec(pool),
         }
     }
-    /// Returns every buffer to the pool, in an order that hands them out again in the same sequence.
+    /// Returns every buffer (values and saved statistics) for the next tape to reuse.
     pub fn into_pool(self) -> Vec<Vec<E>> {
         let mut pool = self.pool;
-        for node in self.nodes.into_iter().rev() {
-            if node.data.capacity() > 0 {
-                pool.push(node.data);
-            }
+        for node in self.nodes {
+            pool.give(node.data);
             if let Some(saved) = node.op.into_saved() {
-                pool.extend(saved.into_iter().rev().filter(|b| b.capacity() > 0));
+                saved.into_iter().for_each(|b| pool.give(b));
             }
         }
-        pool
+        pool.into_vec()
     }
-    pub(crate) fn pool_mut(&mut self) -> &mut Vec<Vec<E>> {
+    pub(crate) fn pool_mut(&mut self) -> &mut Pool<E> {
         &mut self.pool
     }
     /// Returns a finished backward pass's buffers to the pool.
     pub fn recycle_gradients(&mut self, grads: super::Gradients<E>) {
-        self.pool.extend(grads.into_buffers());
+        grads.into_buffers().for_each(|b| self.pool.give(b));
     }
     pub(crate) fn recycle(&mut self, buf: Vec<E>) {
-        if buf.capacity() > 0 {
-            self.pool.push(buf);
-        }
+        self.pool.give(buf);
     }
 
     /// Turns recording off (or back on) for a stretch of ops, e.g. a stop-gradient target;
@@ -99,34 +96,9 @@ impl<'p, E: Real> Tape<'p, E> {
         self.nodes.is_empty()
     }
 
-    /// A zeroed buffer of length n, from the pool when possible.
-    #[allow(dead_code)]
-    pub(crate) fn alloc(&mut self, n: usize) -> Vec<E> {
-        let mut b = self.take_buf(n);
-        b.resize(n, E::zero());
-        b
-    }
     /// A buffer of length n whose contents are unspecified (to be overwritten fully).
     pub(crate) fn alloc_uninit(&mut self, n: usize) -> Vec<E> {
-        let mut b = self.take_buf(n);
-        if b.len() < n {
-            b.resize(n, E::zero());
-        }
-        b.truncate(n);
-        b
-    }
-    fn take_buf(&mut self, n: usize) -> Vec<E> {
-        // Most recent first: in a repeated op sequence this is exactly the buffer used last time.
-        match self.pool.pop() {
-            Some(mut b) => {
-                if b.capacity() < n {
-                    b.reserve(n - b.len());
-                }
-                b.truncate(n);
-                b
-            }
-            None => Vec::with_capacity(n),
-        }
+        self.pool.take(n)
     }
 
     pub fn shape(&self, v: Var) -> Shape {
