@@ -8,7 +8,8 @@ use crate::ops::unary::Unary;
 use crate::util::rng::Rng;
 use crate::Result;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GruConfig {
     pub obs_dim: usize,
     pub act_dim: usize,
@@ -95,6 +96,9 @@ impl DynamicsModel for GruModel {
     }
     fn params_mut(&mut self) -> &mut ParamStore {
         &mut self.params
+    }
+    fn config(&self) -> super::ModelConfig {
+        super::ModelConfig::Gru(self.cfg.clone())
     }
     fn rollout(&self, t: &mut Tape, s0: Var, actions: Var) -> Result<Rollout> {
         let x = masked_inputs(t, s0, actions)?;

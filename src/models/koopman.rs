@@ -14,10 +14,12 @@ use crate::ops::unary::Unary;
 use crate::tensor::{Init, Tensor};
 use crate::util::rng::Rng;
 use crate::Result;
+use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
 
 /// Real parts of the continuous-time eigenvalues (paper App. G ablation).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum MuInit {
     /// μ_j = value for every mode, not trained (the paper's best variant).
     Fixed(f64),
@@ -28,7 +30,8 @@ pub enum MuInit {
 }
 
 /// Imaginary parts at initialisation.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum OmegaInit {
     /// ω_j = α·j·π, j = 1..m.
     Increasing { alpha: f64 },
@@ -37,13 +40,15 @@ pub enum OmegaInit {
 }
 
 /// How the latent trajectory is computed: the same numbers either way.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RolloutMode {
     Scan,
     Conv,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct KoopmanConfig {
     pub obs_dim: usize,
     pub act_dim: usize,
@@ -277,6 +282,9 @@ impl DynamicsModel for KoopmanModel {
     }
     fn params_mut(&mut self) -> &mut ParamStore {
         &mut self.params
+    }
+    fn config(&self) -> super::ModelConfig {
+        super::ModelConfig::Koopman(self.cfg.clone())
     }
     fn reward_weight(&self) -> f64 {
         self.cfg.reward_weight

@@ -74,6 +74,8 @@ pub trait DynamicsModel: Send + Sync {
     fn act_dim(&self) -> usize;
     fn params(&self) -> &ParamStore;
     fn params_mut(&mut self) -> &mut ParamStore;
+    /// The configuration that rebuilds this model (stored in checkpoints).
+    fn config(&self) -> ModelConfig;
 
     /// Predicted states and rewards from s0 [B, d_s] and actions [B, T, d_a] (constants on `t`).
     fn rollout(&self, t: &mut Tape, s0: Var, actions: Var) -> Result<Rollout>;
@@ -212,4 +214,52 @@ pub(crate) fn masked_inputs(t: &mut Tape, s0: Var, actions: Var) -> Result<Var> 
         }
     }
     t.constant([b, tl, ds + da], &x)
+}
+
+/// A model's full configuration: what a checkpoint stores to rebuild it.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "model", rename_all = "lowercase")]
+pub enum ModelConfig {
+    Koopman(KoopmanConfig),
+    Mlp(MlpConfig),
+    Gru(GruConfig),
+    Transformer(TransformerConfig),
+}
+
+impl ModelConfig {
+    pub fn default_for(kind: ModelKind, obs_dim: usize, act_dim: usize) -> Self {
+        match kind {
+            ModelKind::Koopman => ModelConfig::Koopman(KoopmanConfig::new(obs_dim, act_dim)),
+            ModelKind::Mlp => ModelConfig::Mlp(MlpConfig::new(obs_dim, act_dim)),
+            ModelKind::Gru => ModelConfig::Gru(GruConfig::new(obs_dim, act_dim)),
+            ModelKind::Transformer => {
+                ModelConfig::Transformer(TransformerConfig::new(obs_dim, act_dim))
+            }
+        }
+    }
+    pub fn kind(&self) -> ModelKind {
+        match self {
+            ModelConfig::Koopman(_) => ModelKind::Koopman,
+            ModelConfig::Mlp(_) => ModelKind::Mlp,
+            ModelConfig::Gru(_) => ModelKind::Gru,
+            ModelConfig::Transformer(_) => ModelKind::Transformer,
+        }
+    }
+    /// Builds the model with freshly initialised parameters.
+    pub fn build(&self, seed: u64) -> Result<Box<dyn DynamicsModel>> {
+        Ok(match self {
+            ModelConfig::Koopman(c) => Box::new(KoopmanModel::new(c.clone(), seed)),
+            ModelConfig::Mlp(c) => Box::new(MlpModel::new(c.clone(), seed)),
+            ModelConfig::Gru(c) => Box::new(GruModel::new(c.clone(), seed)),
+            ModelConfig::Transformer(c) => {
+                if c.heads == 0 || c.dim % c.heads != 0 {
+                    return Err(Error::Invalid(format!(
+                        "transformer dim {} is not divisible by heads {}",
+                        c.dim, c.heads
+                    )));
+                }
+                Box::new(TransformerModel::new(c.clone(), seed))
+            }
+        })
+    }
 }

@@ -9,7 +9,8 @@ use crate::ops::unary::Unary;
 use crate::util::rng::Rng;
 use crate::Result;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TransformerConfig {
     pub obs_dim: usize,
     pub act_dim: usize,
@@ -132,6 +133,9 @@ impl DynamicsModel for TransformerModel {
     }
     fn params_mut(&mut self) -> &mut ParamStore {
         &mut self.params
+    }
+    fn config(&self) -> super::ModelConfig {
+        super::ModelConfig::Transformer(self.cfg.clone())
     }
     fn rollout(&self, t: &mut Tape, s0: Var, actions: Var) -> Result<Rollout> {
         let tl = t.dims(actions)[1];

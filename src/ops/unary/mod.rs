@@ -6,7 +6,8 @@ use crate::autodiff::{Op, Slots, Tape, Var};
 use crate::tensor::Real;
 use rayon::prelude::*;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Unary {
     Relu,
     Elu,
