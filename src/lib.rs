@@ -13,6 +13,7 @@ pub mod kernels {
 }
 pub mod autodiff;
 pub mod backend;
+pub mod checkpoint;
 pub mod cli;
 pub mod envs;
 mod error;

@@ -1,2 +1,3 @@
 //! Small shared utilities.
+pub mod atomic;
 pub mod rng;

@@ -1,0 +1,60 @@
+//! Checkpoints round-trip exactly; damaged files are errors that name the file and the field.
+use koopman::checkpoint::{self, Meta};
+use koopman::models::*;
+use koopman::synthetic::Oscillator;
+use koopman::train::{TrainConfig, Trainer};
+use koopman::util::rng::Rng;
+
+fn trained() -> Trainer {
+    let sys = Oscillator::default_pair();
+    let model = KoopmanModel::new(KoopmanConfig::small(4, 1, 8, 16), 3);
+    let mut tr = Trainer::new(Box::new(model), TrainConfig::default());
+    let mut rng = Rng::new(0);
+    for _ in 0..3 {
+        tr.step(&sys.windows(8, 6, &mut rng).batch()).unwrap();
+    }
+    tr
+}
+
+#[test]
+fn round_trip_is_exact_and_resumable() {
+    let dir = std::env::temp_dir().join(format!("koopman-ckpt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("model.safetensors");
+    let tr = trained();
+    let meta = Meta { config: tr.model.config(), normalization: serde_json::json!({"x": 1}), training: serde_json::json!({"steps": 3}) };
+    checkpoint::save(&path, tr.model.as_ref(), Some(&tr.opt), &meta).unwrap();
+    assert!(!checkpoint_tmp_exists(&path));
+    let loaded = checkpoint::load(&path).unwrap();
+    for ((n1, a), (n2, b)) in tr.model.params().iter().zip(loaded.model.params().iter()) {
+        assert_eq!(n1, n2);
+        assert_eq!(a, b, "{n1}");
+    }
+    let (m, v, step) = loaded.adam.unwrap();
+    assert_eq!(step, 3);
+    assert_eq!(&m[..], tr.opt.state().0);
+    assert_eq!(&v[..], tr.opt.state().1);
+    assert_eq!(loaded.meta.training["steps"], 3);
+
+    // A truncated copy is a clear error naming the file.
+    let bytes = std::fs::read(&path).unwrap();
+    let cut = dir.join("cut.safetensors");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let e = checkpoint::load(&cut).err().expect("truncated file must fail").to_string();
+    assert!(e.contains("cut.safetensors"), "{e}");
+
+    // A checkpoint whose config disagrees with its weights names the tensor.
+    let mut other = meta.clone();
+    if let ModelConfig::Koopman(c) = &mut other.config {
+        c.modes = 9;
+    }
+    let wrong = dir.join("wrong.safetensors");
+    checkpoint::save(&wrong, tr.model.as_ref(), None, &other).unwrap();
+    let e = checkpoint::load(&wrong).err().expect("shape mismatch must fail").to_string();
+    assert!(e.contains("wrong.safetensors") && e.contains("param."), "{e}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+fn checkpoint_tmp_exists(path: &std::path::Path) -> bool {
+    koopman::util::atomic::tmp_path(path).exists()
+}
