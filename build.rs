@@ -16,7 +16,10 @@ fn main() {
     let prelude = dir.join("prelude.cuh");
     if prelude.exists() {
         let abs = fs::canonicalize(&prelude).unwrap();
-        out += &format!("pub const PRELUDE: &str = include_str!({:?});\n", abs.display().to_string());
+        out += &format!(
+            "pub const PRELUDE: &str = include_str!({:?});\n",
+            abs.display().to_string()
+        );
     } else {
         out += "pub const PRELUDE: &str = \"\";\n";
     }
@@ -24,9 +27,16 @@ fn main() {
         let stem = path.file_stem().unwrap().to_string_lossy().to_string();
         let abs = fs::canonicalize(path).unwrap();
         let src = fs::read_to_string(path).unwrap();
-        out += &format!("pub mod {stem} {{\n    pub const SRC: &str = include_str!({:?});\n", abs.display().to_string());
+        out += &format!(
+            "pub mod {stem} {{\n    pub const SRC: &str = include_str!({:?});\n",
+            abs.display().to_string()
+        );
         for name in kernel_names(&src) {
-            out += &format!("    pub const {}: &str = {:?};\n", name.to_uppercase(), name);
+            out += &format!(
+                "    pub const {}: &str = {:?};\n",
+                name.to_uppercase(),
+                name
+            );
         }
         out += "}\n";
         all.push(stem);
