@@ -24,10 +24,17 @@ fn all_kernels_compile_with_nvrtc() {
                 for (stem, ptx) in &ptxs {
                     let src = ptx.to_src();
                     let n = compile::kernel_names(
-                        koopman::kernels::ALL.iter().find(|(s, _)| s == stem).unwrap().1,
+                        koopman::kernels::ALL
+                            .iter()
+                            .find(|(s, _)| s == stem)
+                            .unwrap()
+                            .1,
                     );
                     for name in n {
-                        assert!(src.contains(name), "{stem}.cu ({arch}): PTX lacks kernel {name}");
+                        assert!(
+                            src.contains(name),
+                            "{stem}.cu ({arch}): PTX lacks kernel {name}"
+                        );
                     }
                     eprintln!("ok {arch} {stem}.cu ({} bytes of PTX)", src.len());
                 }
@@ -35,7 +42,11 @@ fn all_kernels_compile_with_nvrtc() {
             Err(log) => failures.push(log),
         }
     }
-    assert!(failures.is_empty(), "NVRTC errors:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "NVRTC errors:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[cfg(not(feature = "cuda"))]
