@@ -14,6 +14,13 @@ use num_complex::Complex64 as C64;
 // ----------------------------------------------------------------------------------------------
 // Test utilities
 
+/// Prints `SKIP: <reason>` straight to the process's stderr: libtest captures `eprintln!` of
+/// passing tests, and a skip must stay visible in CI logs.
+fn skip(reason: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "SKIP: {reason}");
+}
+
 /// Deterministic uniform numbers (SplitMix64), so failures reproduce.
 struct Rng(u64);
 
@@ -641,7 +648,7 @@ mod gpu {
         if std::env::var("REQUIRE_CUDA").is_ok_and(|v| v == "1") {
             panic!("REQUIRE_CUDA=1 but CUDA is unavailable: {reason}");
         }
-        eprintln!("SKIP: {reason}");
+        skip(&reason);
         None
     }
 

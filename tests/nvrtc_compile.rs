@@ -12,7 +12,7 @@ fn all_kernels_compile_with_nvrtc() {
         if std::env::var("REQUIRE_NVRTC").is_ok_and(|v| v == "1") {
             panic!("REQUIRE_NVRTC=1 but {msg}");
         }
-        eprintln!("SKIP: {msg}");
+        skip(msg);
         return;
     };
     eprintln!("NVRTC {major}.{minor}");
@@ -52,5 +52,12 @@ fn all_kernels_compile_with_nvrtc() {
 #[cfg(not(feature = "cuda"))]
 #[test]
 fn all_kernels_compile_with_nvrtc() {
-    eprintln!("SKIP: built without the `cuda` feature");
+    skip("built without the `cuda` feature");
+}
+
+/// Prints `SKIP: <reason>` straight to the process's stderr: libtest captures `eprintln!` of
+/// passing tests, and a skip must stay visible in CI logs.
+fn skip(reason: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "SKIP: {reason}");
 }

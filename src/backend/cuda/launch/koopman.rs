@@ -5,7 +5,7 @@
 //! reductions over batch use scratch buffers allocated here and are deterministic.
 
 use super::reduce::sum_cols_final;
-use super::{grid_1d, int, need, one_block, NULL_PTR};
+use super::{grid_1d, int, need, one_block, row_chunks, NULL_PTR};
 use crate::backend::cuda::{CudaDevice, CudaError, Result};
 use crate::kernels::koopman as k;
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
@@ -280,8 +280,8 @@ pub fn cmul_gain_bwd(
     }
     let (ri, mi) = (int(rows, "rows")?, int(m, "m")?);
     int(rows * 2 * m, "rows * 2m")?;
-    let parts = rows.div_ceil(GAIN_ROWS_PER_PART);
-    let rpp = GAIN_ROWS_PER_PART as i32;
+    let (per, parts) = row_chunks(rows, GAIN_ROWS_PER_PART);
+    let rpp = int(per, "rows per part")?;
     let mut partial = dev.zeros(parts * 2 * m)?;
     let f = dev.func(k::CMUL_GAIN_BWD)?;
     let mut b = dev.stream().launch_builder(&f);

@@ -52,5 +52,12 @@ pub(crate) fn one_block(threads: u32) -> LaunchConfig {
     }
 }
 
+/// Rows per chunk for two-pass column sums: at least `min_rows`, more when needed to keep the
+/// chunk count within the grid's y limit (65535). Returns (rows per chunk, chunks).
+pub(crate) fn row_chunks(rows: usize, min_rows: usize) -> (usize, usize) {
+    let per = min_rows.max(rows.div_ceil(65_535));
+    (per, rows.div_ceil(per).max(1))
+}
+
 /// Argument standing for a C `nullptr` (a null device pointer).
 pub(crate) const NULL_PTR: u64 = 0;

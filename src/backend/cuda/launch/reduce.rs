@@ -1,7 +1,7 @@
 //! Deterministic column sums (`reduce.cu`): partial sums over row chunks, then a fixed-order sum
 //! of the partials. Used for bias gradients and for the batch reductions of the Koopman backward.
 
-use super::{grid_1d, int, need};
+use super::{grid_1d, int, need, row_chunks};
 use crate::backend::cuda::{CudaDevice, Result};
 use crate::kernels::reduce as k;
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
@@ -28,9 +28,13 @@ pub fn sum_cols(
     if cols == 0 {
         return Ok(());
     }
-    let parts = rows.div_ceil(ROWS_PER_PART).max(1);
+    let (per, parts) = row_chunks(rows, ROWS_PER_PART);
     let mut partial = dev.zeros(parts * cols)?;
-    let (ri, ci, rpp) = (int(rows, "rows")?, int(cols, "cols")?, ROWS_PER_PART as i32);
+    let (ri, ci, rpp) = (
+        int(rows, "rows")?,
+        int(cols, "cols")?,
+        int(per, "rows per part")?,
+    );
     if rows > 0 {
         let f = dev.func(k::SUM_COLS_PARTIAL)?;
         let mut b = dev.stream().launch_builder(&f);
