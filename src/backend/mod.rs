@@ -1,1 +1,9 @@
-//! Devices. The CPU is the reference backend; the CUDA backend is added beside it.
+//! Compute backends. The CUDA backend exists only with the `cuda` feature; without it a stub with
+//! the same entry points reports why CUDA is unavailable, so callers need no `cfg`.
+
+#[cfg(feature = "cuda")]
+pub mod cuda;
+
+#[cfg(not(feature = "cuda"))]
+#[path = "cuda_stub.rs"]
+pub mod cuda;

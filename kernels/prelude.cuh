@@ -1,0 +1,83 @@
+// Prepended to every kernels/*.cu source before NVRTC compiles it.
+// NVRTC is given no headers and no include path, so nothing here (or in any kernel file) may #include.
+// Conventions shared by all kernels:
+// - tensors are row-major f32; sizes are `int` (the Rust side passes i32);
+// - complex vectors are planar within a row: m modes = 2m floats [Re_0..Re_{m-1}, Im_0..Im_{m-1}];
+// - backward kernels accumulate (+=) into gradients; reductions are deterministic (no float atomics).
+
+#define CEIL_DIV(a, b) (((a) + (b) - 1) / (b))
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+#define WARP_SIZE 32
+#define FULL_MASK 0xffffffffu
+// Grid-stride loop over [0, n): any 1-D launch shape covers every index.
+#define GRID_STRIDE(i, n) \
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += blockDim.x * gridDim.x)
+
+struct cf32 {
+    float re, im;
+};
+
+__device__ __forceinline__ cf32 cf(float re, float im) {
+    cf32 r;
+    r.re = re;
+    r.im = im;
+    return r;
+}
+__device__ __forceinline__ cf32 cadd(cf32 a, cf32 b) { return cf(a.re + b.re, a.im + b.im); }
+__device__ __forceinline__ cf32 cconj(cf32 a) { return cf(a.re, -a.im); }
+__device__ __forceinline__ cf32 cmul(cf32 a, cf32 b) {
+    return cf(a.re * b.re - a.im * b.im, a.re * b.im + a.im * b.re);
+}
+// conj(a) * b, the product every complex backward formula needs.
+__device__ __forceinline__ cf32 cmulc(cf32 a, cf32 b) {
+    return cf(a.re * b.re + a.im * b.im, a.re * b.im - a.im * b.re);
+}
+// acc + a * b in one expression so the compiler can use FMAs.
+__device__ __forceinline__ cf32 cfma(cf32 a, cf32 b, cf32 acc) {
+    return cf(acc.re + a.re * b.re - a.im * b.im, acc.im + a.re * b.im + a.im * b.re);
+}
+// acc + conj(a) * b.
+__device__ __forceinline__ cf32 cfmac(cf32 a, cf32 b, cf32 acc) {
+    return cf(acc.re + a.re * b.re + a.im * b.im, acc.im + a.re * b.im - a.im * b.re);
+}
+
+// Planar complex load/store: element i of a row of m modes starting at `row`.
+__device__ __forceinline__ cf32 cload(const float* row, int m, int i) { return cf(row[i], row[m + i]); }
+__device__ __forceinline__ void cstore(float* row, int m, int i, cf32 v) {
+    row[i] = v.re;
+    row[m + i] = v.im;
+}
+__device__ __forceinline__ void cstore_add(float* row, int m, int i, cf32 v) {
+    row[i] += v.re;
+    row[m + i] += v.im;
+}
+
+template <typename T>
+__device__ __forceinline__ T warp_sum(T v) {
+    for (int o = WARP_SIZE / 2; o > 0; o >>= 1) v += __shfl_xor_sync(FULL_MASK, v, o);
+    return v;
+}
+template <typename T>
+__device__ __forceinline__ T warp_max(T v) {
+    for (int o = WARP_SIZE / 2; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(FULL_MASK, v, o));
+    return v;
+}
+
+// Sum over the block, returned to every thread. blockDim.x must be a multiple of 32 (launchers
+// guarantee it) because the shuffles use the full mask. The order of additions is fixed by the
+// launch shape, so results are bitwise reproducible.
+template <typename T>
+__device__ T block_sum(T v) {
+    __shared__ T warp_part[WARP_SIZE];
+    const int lane = threadIdx.x % WARP_SIZE;
+    const int warp = threadIdx.x / WARP_SIZE;
+    const int nwarps = blockDim.x / WARP_SIZE;
+    v = warp_sum(v);
+    __syncthreads();  // warp_part may still be read by a previous block_sum call
+    if (lane == 0) warp_part[warp] = v;
+    __syncthreads();
+    T total = lane < nwarps ? warp_part[lane] : (T)0;
+    return warp_sum(total);
+}

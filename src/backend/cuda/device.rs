@@ -1,0 +1,133 @@
+//! The process-wide CUDA device: context, default stream, cuBLAS handle and every kernel,
+//! compiled by NVRTC for the device's own architecture once, on first use.
+
+use super::compile::{arch_for, compile_all, kernel_names};
+use super::error::{CudaError, Result};
+use crate::kernels;
+use cudarc::cublas::sys::{cublasMath_t, cublasSetMathMode, cublasStatus_t};
+use cudarc::cublas::CudaBlas;
+use cudarc::driver::{CudaContext, CudaFunction, CudaSlice, CudaStream};
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, OnceLock};
+
+/// GPU 0 with everything a launcher needs. Obtain it with [`CudaDevice::get`].
+pub struct CudaDevice {
+    ctx: Arc<CudaContext>,
+    stream: Arc<CudaStream>,
+    blas: CudaBlas,
+    funcs: HashMap<&'static str, CudaFunction>,
+    arch: &'static str,
+    name: String,
+}
+
+impl CudaDevice {
+    /// The shared device, created on first call (checks [`super::cuda_status`], compiles and loads
+    /// all kernels). Later calls return the same device, or the same error.
+    pub fn get() -> Result<&'static CudaDevice> {
+        static DEVICE: OnceLock<std::result::Result<CudaDevice, String>> = OnceLock::new();
+        DEVICE
+            .get_or_init(|| {
+                super::cuda_status()?;
+                catch_unwind(AssertUnwindSafe(|| Self::create(0)))
+                    .unwrap_or_else(|_| Err("CUDA initialisation panicked".into()))
+                    .map_err(|e| e.0)
+            })
+            .as_ref()
+            .map_err(|e| CudaError(e.clone()))
+    }
+
+    fn create(ordinal: usize) -> Result<Self> {
+        let ctx = CudaContext::new(ordinal)?;
+        let stream = ctx.default_stream();
+        let blas = CudaBlas::new(stream.clone())?;
+        let (major, minor) = ctx.compute_capability()?;
+        let arch = arch_for(major, minor);
+        let name = ctx.name()?;
+        let mut funcs = HashMap::new();
+        let ptxs = compile_all(arch)?;
+        for ((stem, ptx), &(_, src)) in ptxs.into_iter().zip(kernels::ALL) {
+            let module = ctx
+                .load_module(ptx)
+                .map_err(|e| CudaError(format!("loading {stem}.cu ({arch}) on {name}: {e:?}")))?;
+            for kname in kernel_names(src) {
+                funcs.insert(kname, module.load_function(kname)?);
+            }
+        }
+        Ok(Self {
+            ctx,
+            stream,
+            blas,
+            funcs,
+            arch,
+            name,
+        })
+    }
+
+    /// A loaded kernel by name (use the `crate::kernels::<file>::<NAME>` constants).
+    pub fn func(&self, name: &str) -> Result<CudaFunction> {
+        self.funcs
+            .get(name)
+            .cloned()
+            .ok_or_else(|| CudaError(format!("no kernel named {name}")))
+    }
+
+    pub fn ctx(&self) -> &Arc<CudaContext> {
+        &self.ctx
+    }
+
+    /// The stream every allocation, copy, launch and GEMM goes through.
+    pub fn stream(&self) -> &Arc<CudaStream> {
+        &self.stream
+    }
+
+    pub fn blas(&self) -> &CudaBlas {
+        &self.blas
+    }
+
+    /// The NVRTC target, e.g. `"sm_90"`.
+    pub fn arch(&self) -> &'static str {
+        self.arch
+    }
+
+    /// The GPU's marketing name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// TF32 tensor-core math for f32 GEMMs (off by default: plain `cublasSgemm` is true FP32).
+    /// JAX uses TF32 by default on Ampere and later, so benchmarks should report which was used.
+    pub fn set_tf32(&self, on: bool) -> Result<()> {
+        let mode = if on {
+            cublasMath_t::CUBLAS_TF32_TENSOR_OP_MATH
+        } else {
+            cublasMath_t::CUBLAS_DEFAULT_MATH
+        };
+        // SAFETY: the handle is live for as long as `self.blas`.
+        let st = unsafe { cublasSetMathMode(*self.blas.handle(), mode) };
+        if st == cublasStatus_t::CUBLAS_STATUS_SUCCESS {
+            Ok(())
+        } else {
+            Err(CudaError(format!("cublasSetMathMode: {st:?}")))
+        }
+    }
+
+    /// Host -> device copy.
+    pub fn upload(&self, host: &[f32]) -> Result<CudaSlice<f32>> {
+        Ok(self.stream.clone_htod(host)?)
+    }
+
+    /// Device -> host copy (synchronises the stream).
+    pub fn download(&self, dev: &CudaSlice<f32>) -> Result<Vec<f32>> {
+        Ok(self.stream.clone_dtoh(dev)?)
+    }
+
+    /// A zero-filled device buffer.
+    pub fn zeros(&self, n: usize) -> Result<CudaSlice<f32>> {
+        Ok(self.stream.alloc_zeros::<f32>(n)?)
+    }
+
+    pub fn synchronize(&self) -> Result<()> {
+        Ok(self.stream.synchronize()?)
+    }
+}

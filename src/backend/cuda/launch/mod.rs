@@ -1,0 +1,63 @@
+//! Host-side launchers in the llm.c style: one function per kernel (or per forward/backward op),
+//! taking the device, output buffers first, then inputs and sizes. Each checks that every buffer
+//! is large enough and every size fits the kernels' `int`, so a shape bug is an `Err`, never an
+//! out-of-bounds GPU access. Launches are asynchronous on the device stream.
+//!
+//! Kernel launchers take many buffers by nature (llm.c does the same), hence the lint allowance.
+#![allow(clippy::too_many_arguments)]
+
+pub mod gemm;
+pub mod gru;
+pub mod koopman;
+pub mod reduce;
+
+use super::error::{CudaError, Result};
+use cudarc::driver::{CudaSlice, LaunchConfig};
+
+/// Threads per block for 1-D grid-stride kernels.
+pub(crate) const BLOCK_1D: u32 = 256;
+
+/// `n` as the kernels' `int`.
+pub(crate) fn int(n: usize, what: &str) -> Result<i32> {
+    i32::try_from(n).map_err(|_| CudaError(format!("{what} = {n} does not fit in i32")))
+}
+
+/// Errors unless `s` holds at least `n` floats.
+pub(crate) fn need(s: &CudaSlice<f32>, n: usize, what: &str) -> Result<()> {
+    if s.len() < n {
+        return Err(CudaError(format!(
+            "{what}: buffer has {} floats, needs {n}",
+            s.len()
+        )));
+    }
+    Ok(())
+}
+
+/// 1-D launch covering `n` items with grid-stride kernels (n > 0).
+pub(crate) fn grid_1d(n: usize) -> LaunchConfig {
+    let blocks = n.div_ceil(BLOCK_1D as usize).clamp(1, 1 << 20) as u32;
+    LaunchConfig {
+        grid_dim: (blocks, 1, 1),
+        block_dim: (BLOCK_1D, 1, 1),
+        shared_mem_bytes: 0,
+    }
+}
+
+/// One block of `threads` (a multiple of 32) for single-block reductions.
+pub(crate) fn one_block(threads: u32) -> LaunchConfig {
+    LaunchConfig {
+        grid_dim: (1, 1, 1),
+        block_dim: (threads, 1, 1),
+        shared_mem_bytes: 0,
+    }
+}
+
+/// Rows per chunk for two-pass column sums: at least `min_rows`, more when needed to keep the
+/// chunk count within the grid's y limit (65535). Returns (rows per chunk, chunks).
+pub(crate) fn row_chunks(rows: usize, min_rows: usize) -> (usize, usize) {
+    let per = min_rows.max(rows.div_ceil(65_535));
+    (per, rows.div_ceil(per).max(1))
+}
+
+/// Argument standing for a C `nullptr` (a null device pointer).
+pub(crate) const NULL_PTR: u64 = 0;

@@ -1,0 +1,39 @@
+//! Stand-in for the CUDA backend when the crate is built without the `cuda` feature: the same
+//! detection entry points, always answering "unavailable", so callers need no `cfg`.
+
+const REASON: &str = "built without the `cuda` feature";
+
+/// Always `Err`: this build has no CUDA backend.
+pub fn cuda_status() -> std::result::Result<(), String> {
+    Err(REASON.to_string())
+}
+
+/// Always `false`: this build cannot call NVRTC.
+pub fn nvrtc_available() -> bool {
+    false
+}
+
+/// The CUDA backend's error type: a human-readable message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CudaError(pub String);
+
+impl std::fmt::Display for CudaError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CudaError {}
+
+/// Result alias for the CUDA backend.
+pub type Result<T> = std::result::Result<T, CudaError>;
+
+/// Uninhabited: no CUDA device can exist in this build.
+pub enum CudaDevice {}
+
+impl CudaDevice {
+    /// Always `Err`, with the reason.
+    pub fn get() -> Result<&'static CudaDevice> {
+        Err(CudaError(REASON.to_string()))
+    }
+}

@@ -1,0 +1,287 @@
+// Checks every CUDA kernel's logic on the CPU, without a GPU or toolkit: cuemu.h runs each CUDA
+// thread as a std::thread (barriers for __syncthreads and warp shuffles), and every forward is
+// compared with an f64 reference and every backward with central finite differences of it.
+// It cannot see timing, occupancy or inter-block races; tests/cuda_parity.rs on a GPU is the real
+// check. Run from the repository root:
+//   g++ -std=c++20 -O2 -w -pthread tools/cuemu/kernels_check.cpp -o target/kernels_check && target/kernels_check
+#include "cuemu.h"
+#include <complex>
+#include <functional>
+#include <random>
+#include "../../kernels/prelude.cuh"
+#include "../../kernels/elementwise.cu"
+#include "../../kernels/reduce.cu"
+#include "../../kernels/loss.cu"
+#include "../../kernels/optim.cu"
+#include "../../kernels/koopman.cu"
+#include "../../kernels/gru.cu"
+using std::vector; using cd = std::complex<double>;
+typedef vector<float> VF; typedef vector<double> VD;
+std::mt19937 rng(42);
+VF rnd(size_t n, float lo = -1, float hi = 1) { std::uniform_real_distribution<float> d(lo, hi); VF v(n); for (auto& x : v) x = d(rng); return v; }
+VD D(const VF& v) { return VD(v.begin(), v.end()); }
+int fails = 0;
+void check(const char* name, const VF& got, const VD& want, double rtol = 1e-4) {
+    double mx = 0; for (double w : want) mx = std::max(mx, std::fabs(w));
+    double atol = 1e-5 * std::max(mx, 1e-30) + 1e-12;
+    double worst = 0; size_t wi = 0; bool ok = got.size() == want.size();
+    for (size_t i = 0; ok && i < want.size(); ++i) {
+        double e = std::fabs(got[i] - want[i]), lim = atol + rtol * std::fabs(want[i]);
+        if (e / lim > worst) { worst = e / lim; wi = i; }
+    }
+    ok = ok && worst <= 1.0;
+    printf("%-28s %s  n=%zu  worst err/tol=%.3f at %zu (got %.7g want %.7g)\n", name, ok ? "ok  " : "FAIL", want.size(), worst, wi,
+           got.size() > wi ? got[wi] : 0.f, want.size() > wi ? want[wi] : 0.);
+    if (!ok) fails++;
+}
+// central finite differences of a double function
+VD fd(std::function<double(const VD&)> L, VD x, double h = 1e-6) {
+    VD g(x.size());
+    for (size_t i = 0; i < x.size(); ++i) {
+        double o = x[i], hh = h * std::max(1.0, std::fabs(o));
+        x[i] = o + hh; double a = L(x); x[i] = o - hh; double b = L(x); x[i] = o;
+        g[i] = (a - b) / (2 * hh);
+    }
+    return g;
+}
+double dot(const VD& a, const VD& b) { double s = 0; for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i]; return s; }
+VD add(const VF& a, const VD& b) { VD r(b.size()); for (size_t i = 0; i < b.size(); ++i) r[i] = a[i] + b[i]; return r; }
+cd cget(const VD& v, size_t row, int m, int i) { return cd(v[row * 2 * m + i], v[row * 2 * m + m + i]); }
+void cset(VD& v, size_t row, int m, int i, cd z) { v[row * 2 * m + i] = z.real(); v[row * 2 * m + m + i] = z.imag(); }
+#define L1(grid, block, call) launch(dim3{grid, 1, 1}, dim3{block, 1, 1}, [&] { call; })
+
+// ---------------- references (double) ----------------
+void zoh_ref(const VD& mu, const VD& om, double ldt, VD& lb, VD& g) {
+    int m = mu.size(); double dt = std::exp(ldt); lb.assign(2 * m, 0); g.assign(2 * m, 0);
+    for (int i = 0; i < m; ++i) {
+        cd lam(mu[i], om[i]), z = lam * dt, l = std::exp(z), b;
+        b = std::abs(z) < 1e-4 ? dt * (1.0 + z / 2.0 + z * z / 6.0 + z * z * z / 24.0) : (l - 1.0) / lam;
+        cset(lb, 0, m, i, l); cset(g, 0, m, i, b);
+    }
+}
+VD vand_ref(const VD& mu, const VD& om, double ldt, int K) {
+    int m = mu.size(); double dt = std::exp(ldt); VD V(2 * m * K);
+    for (int i = 0; i < m; ++i) for (int k = 0; k < K; ++k) {
+        cd v = std::exp(cd(mu[i], om[i]) * dt * (double)k); V[i * K + k] = v.real(); V[m * K + i * K + k] = v.imag(); }
+    return V;
+}
+VD scan_ref(const VD& z0, const VD& c, const VD& lb, int B, int T, int m) {
+    VD x(B * T * 2 * m);
+    for (int b = 0; b < B; ++b) for (int i = 0; i < m; ++i) {
+        cd s = cget(z0, b, m, i), l = cget(lb, 0, m, i);
+        for (int k = 0; k < T; ++k) { s = l * s + cget(c, b * T + k, m, i); cset(x, b * T + k, m, i, s); }
+    }
+    return x;
+}
+VD cconv_ref(const VD& z0, const VD& c, const VD& V, int B, int T, int m, int K) {
+    VD x(B * T * 2 * m);
+    auto v = [&](int i, int d) { return cd(V[i * K + d], V[m * K + i * K + d]); };
+    for (int b = 0; b < B; ++b) for (int i = 0; i < m; ++i) for (int k = 0; k < T; ++k) {
+        cd s = v(i, k + 1) * cget(z0, b, m, i);
+        for (int l = 0; l <= k; ++l) s += v(i, k - l) * cget(c, b * T + l, m, i);
+        cset(x, b * T + k, m, i, s);
+    }
+    return x;
+}
+
+int main() {
+    // ---------------- ZOH ----------------
+    {
+        const int m = 41;
+        VF mu = rnd(m, -0.5f, 0.0f), om(m); for (int i = 0; i < m; ++i) om[i] = (float)((i + 1) * M_PI);
+        mu[0] = 0; om[0] = 0;              // lambda = 0: series branch
+        mu[1] = 1e-3f; om[1] = 0;            // tiny |z|
+        VF ldt = {(float)std::log(1.0 / 64)};
+        VF lb(2 * m), g(2 * m);
+        L1(1, 32, zoh_fwd(lb.data(), g.data(), mu.data(), om.data(), ldt.data(), m));
+        VD rl, rg; zoh_ref(D(mu), D(om), ldt[0], rl, rg);
+        check("zoh_fwd lbar", lb, rl); check("zoh_fwd gain", g, rg);
+        VF Gl = rnd(2 * m), Gg = rnd(2 * m);
+        VF dmu0 = rnd(m), dom0 = rnd(m), dldt0 = rnd(1);
+        VF dmu = dmu0, dom = dom0, dldt = dldt0;
+        L1(1, 64, zoh_bwd(dmu.data(), dom.data(), dldt.data(), Gl.data(), Gg.data(), mu.data(), om.data(), ldt.data(), m));
+        auto L = [&](const VD& mu_, const VD& om_, double l_) { VD a, b; zoh_ref(mu_, om_, l_, a, b); return dot(a, D(Gl)) + dot(b, D(Gg)); };
+        check("zoh_bwd dmu", dmu, add(dmu0, fd([&](const VD& p) { return L(p, D(om), ldt[0]); }, D(mu))));
+        check("zoh_bwd domega", dom, add(dom0, fd([&](const VD& p) { return L(D(mu), p, ldt[0]); }, D(om))));
+        check("zoh_bwd dlog_dt", dldt, add(dldt0, fd([&](const VD& p) { return L(D(mu), D(om), p[0]); }, VD{ldt[0]})));
+    }
+    // ---------------- Vandermonde ----------------
+    {
+        const int m = 23, K = 70;
+        VF mu = rnd(m, -0.3f, -0.1f), om(m); for (int i = 0; i < m; ++i) om[i] = (float)((i + 1) * M_PI);
+        VF ldt = {(float)std::log(1.0 / 23)};
+        VF V(2 * m * K);
+        L1(3, 64, vandermonde_fwd(V.data(), mu.data(), om.data(), ldt.data(), m, K));
+        check("vandermonde_fwd", V, vand_ref(D(mu), D(om), ldt[0], K));
+        VF G = rnd(2 * m * K), dmu0 = rnd(m), dom0 = rnd(m), dl0 = rnd(1);
+        VF dmu = dmu0, dom = dom0, dl = dl0, part(m);
+        launch(dim3{m, 1, 1}, dim3{128, 1, 1}, [&] { vandermonde_bwd(dmu.data(), dom.data(), part.data(), G.data(), mu.data(), om.data(), ldt.data(), m, K); });
+        L1(1, 256, dt_reduce(dl.data(), part.data(), m));
+        auto L = [&](const VD& a, const VD& b, double c) { return dot(vand_ref(a, b, c, K), D(G)); };
+        check("vandermonde_bwd dmu", dmu, add(dmu0, fd([&](const VD& p) { return L(p, D(om), ldt[0]); }, D(mu))));
+        check("vandermonde_bwd domega", dom, add(dom0, fd([&](const VD& p) { return L(D(mu), p, ldt[0]); }, D(om))));
+        check("vandermonde_bwd dlog_dt", dl, add(dl0, fd([&](const VD& p) { return L(D(mu), D(om), p[0]); }, VD{ldt[0]})));
+    }
+    // ---------------- cmul_gain ----------------
+    {
+        const int rows = 53, m = 37;
+        VF u = rnd(rows * 2 * m), gain = rnd(2 * m), c(rows * 2 * m);
+        L1(2, 64, cmul_gain_fwd(c.data(), u.data(), gain.data(), rows, m));
+        VD rc(rows * 2 * m);
+        for (int r = 0; r < rows; ++r) for (int i = 0; i < m; ++i) cset(rc, r, m, i, cget(D(gain), 0, m, i) * cget(D(u), r, m, i));
+        check("cmul_gain_fwd", c, rc);
+        VF gc = rnd(rows * 2 * m), du0 = rnd(rows * 2 * m), dg0 = rnd(2 * m);
+        VF du = du0, dg = dg0; const int rpp = 16, P = (rows + rpp - 1) / rpp; VF part(P * 2 * m);
+        launch(dim3{(m + 31) / 32, P, 1}, dim3{32, 8, 1}, [&] { cmul_gain_bwd(du.data(), part.data(), gc.data(), u.data(), gain.data(), rows, m, rpp); });
+        L1(1, 64, sum_cols_final(dg.data(), part.data(), P, 2 * m, 1));
+        auto Lu = [&](const VD& uu) { VD cc(rows * 2 * m); for (int r = 0; r < rows; ++r) for (int i = 0; i < m; ++i) cset(cc, r, m, i, cget(D(gain), 0, m, i) * cget(uu, r, m, i)); return dot(cc, D(gc)); };
+        auto Lg = [&](const VD& gg) { VD cc(rows * 2 * m); for (int r = 0; r < rows; ++r) for (int i = 0; i < m; ++i) cset(cc, r, m, i, cget(gg, 0, m, i) * cget(D(u), r, m, i)); return dot(cc, D(gc)); };
+        check("cmul_gain_bwd du", du, add(du0, fd(Lu, D(u))));
+        check("cmul_gain_bwd dgain", dg, add(dg0, fd(Lg, D(gain))));
+    }
+    // ---------------- scan ----------------
+    {
+        const int B = 3, T = 45, m = 37;
+        VF mu = rnd(m, -0.3f, 0.0f), om = rnd(m, 0.f, 3.f), lbf(2 * m);
+        for (int i = 0; i < m; ++i) { cd l = std::exp(cd(mu[i], om[i]) * 0.1); lbf[i] = l.real(); lbf[m + i] = l.imag(); }
+        VF z0 = rnd(B * 2 * m), c = rnd(B * T * 2 * m), x(B * T * 2 * m);
+        launch(dim3{(m + 127) / 128, B, 1}, dim3{128, 1, 1}, [&] { scan_fwd(x.data(), z0.data(), c.data(), lbf.data(), B, T, m); });
+        VD rx = scan_ref(D(z0), D(c), D(lbf), B, T, m);
+        check("scan_fwd", x, rx);
+        VF gx = rnd(B * T * 2 * m), dz00 = rnd(B * 2 * m), dc0 = rnd(B * T * 2 * m), dl0 = rnd(2 * m);
+        VF dz0 = dz00, dc = dc0, dl = dl0, part(B * 2 * m);
+        launch(dim3{(m + 127) / 128, B, 1}, dim3{128, 1, 1}, [&] { scan_bwd(dz0.data(), dc.data(), part.data(), gx.data(), x.data(), z0.data(), lbf.data(), B, T, m); });
+        L1(1, 64, sum_cols_final(dl.data(), part.data(), B, 2 * m, 1));
+        check("scan_bwd dz0", dz0, add(dz00, fd([&](const VD& p) { return dot(scan_ref(p, D(c), D(lbf), B, T, m), D(gx)); }, D(z0))));
+        check("scan_bwd dc", dc, add(dc0, fd([&](const VD& p) { return dot(scan_ref(D(z0), p, D(lbf), B, T, m), D(gx)); }, D(c))));
+        check("scan_bwd dlbar", dl, add(dl0, fd([&](const VD& p) { return dot(scan_ref(D(z0), D(c), p, B, T, m), D(gx)); }, D(lbf))));
+    }
+    // ---------------- cconv ----------------
+    for (int K_extra : {1, 3}) {
+        const int B = 3, T = 40, m = 35, K = T + K_extra;
+        VF V = rnd(2 * m * K, -0.8f, 0.8f), z0 = rnd(B * 2 * m), c = rnd(B * T * 2 * m), x(B * T * 2 * m);
+        launch(dim3{(m + 31) / 32, (T + 31) / 32, B}, dim3{32, 8, 1}, [&] { cconv_fwd(x.data(), z0.data(), c.data(), V.data(), B, T, m, K); });
+        check("cconv_fwd", x, cconv_ref(D(z0), D(c), D(V), B, T, m, K));
+        VF g = rnd(B * T * 2 * m), dz00 = rnd(B * 2 * m), dc0 = rnd(B * T * 2 * m), dV0 = rnd(2 * m * K);
+        VF dz0 = dz00, dc = dc0, dV = dV0;
+        launch(dim3{(m + 31) / 32, (T + 31) / 32, B}, dim3{32, 8, 1}, [&] { cconv_bwd_dc(dc.data(), g.data(), V.data(), B, T, m, K); });
+        L1(2, 64, cconv_bwd_dz0(dz0.data(), g.data(), V.data(), B, T, m, K));
+        const int bpp = 2, P = (B + bpp - 1) / bpp; VF part(P * 2 * m * K);
+        launch(dim3{(m + 31) / 32, (K + 31) / 32, P}, dim3{32, 8, 1}, [&] { cconv_bwd_dv(part.data(), g.data(), c.data(), z0.data(), B, T, m, K, bpp); });
+        L1(4, 64, sum_cols_final(dV.data(), part.data(), P, 2 * m * K, 1));
+        check("cconv_bwd dz0", dz0, add(dz00, fd([&](const VD& p) { return dot(cconv_ref(p, D(c), D(V), B, T, m, K), D(g)); }, D(z0))));
+        check("cconv_bwd dc", dc, add(dc0, fd([&](const VD& p) { return dot(cconv_ref(D(z0), p, D(V), B, T, m, K), D(g)); }, D(c))));
+        check("cconv_bwd dV", dV, add(dV0, fd([&](const VD& p) { return dot(cconv_ref(D(z0), D(c), p, B, T, m, K), D(g)); }, D(V))));
+    }
+    // ---------------- GRU ----------------
+    {
+        const int B = 5, H = 19;
+        VF xp = rnd(B * 3 * H), hp = rnd(B * 3 * H), h = rnd(B * H), hn(B * H), gates(B * 3 * H);
+        auto ref = [&](const VD& xp_, const VD& hp_, const VD& h_) {
+            VD out(B * H);
+            for (int b = 0; b < B; ++b) for (int j = 0; j < H; ++j) {
+                int o = b * 3 * H; auto sg = [](double v) { return 1 / (1 + std::exp(-v)); };
+                double r = sg(xp_[o + j] + hp_[o + j]), z = sg(xp_[o + H + j] + hp_[o + H + j]);
+                double n = std::tanh(xp_[o + 2 * H + j] + r * hp_[o + 2 * H + j]);
+                out[b * H + j] = (1 - z) * n + z * h_[b * H + j];
+            }
+            return out;
+        };
+        L1(2, 32, gru_cell_fwd(hn.data(), gates.data(), xp.data(), hp.data(), h.data(), B, H));
+        check("gru_cell_fwd", hn, ref(D(xp), D(hp), D(h)));
+        VF dhn = rnd(B * H), dxp0 = rnd(B * 3 * H), dhp0 = rnd(B * 3 * H), dh0 = rnd(B * H);
+        VF dxp = dxp0, dhp = dhp0, dh = dh0;
+        L1(2, 32, gru_cell_bwd(dxp.data(), dhp.data(), dh.data(), dhn.data(), gates.data(), hp.data(), h.data(), B, H));
+        check("gru_cell_bwd dxp", dxp, add(dxp0, fd([&](const VD& p) { return dot(ref(p, D(hp), D(h)), D(dhn)); }, D(xp))));
+        check("gru_cell_bwd dhp", dhp, add(dhp0, fd([&](const VD& p) { return dot(ref(D(xp), p, D(h)), D(dhn)); }, D(hp))));
+        check("gru_cell_bwd dh", dh, add(dh0, fd([&](const VD& p) { return dot(ref(D(xp), D(hp), p), D(dhn)); }, D(h))));
+    }
+    // ---------------- elementwise ----------------
+    {
+        const int n = 300;
+        VF x = rnd(n, -3, 3), y(n), dy = rnd(n), dx0 = rnd(n);
+        struct U { const char* name; void (*fwd)(float*, const float*, int); void (*bwd)(float*, const float*, const float*, int); bool uses_y;
+                   double (*f)(double); };
+        U us[] = {
+            {"relu", relu_fwd, relu_bwd, false, [](double v) { return v > 0 ? v : 0.0; }},
+            {"elu", elu_fwd, elu_bwd, false, [](double v) { return v > 0 ? v : std::expm1(v); }},
+            {"gelu", gelu_fwd, gelu_bwd, false, [](double v) { return 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v))); }},
+            {"tanh", tanh_fwd, tanh_bwd, true, [](double v) { return std::tanh(v); }},
+            {"sigmoid", sigmoid_fwd, sigmoid_bwd, true, [](double v) { return 1 / (1 + std::exp(-v)); }},
+            {"silu", silu_fwd, silu_bwd, false, [](double v) { return v / (1 + std::exp(-v)); }},
+        };
+        for (auto& u : us) {
+            L1(2, 64, u.fwd(y.data(), x.data(), n));
+            VD ry(n), rd(n); for (int i = 0; i < n; ++i) { ry[i] = u.f(x[i]); double h = 1e-6; rd[i] = dx0[i] + dy[i] * (u.f(x[i] + h) - u.f(x[i] - h)) / (2 * h); }
+            char nm[64]; snprintf(nm, 64, "%s_fwd", u.name); check(nm, y, ry);
+            VF dx = dx0; const VF& arg = u.uses_y ? y : x;
+            L1(2, 64, u.bwd(dx.data(), arg.data(), dy.data(), n));
+            snprintf(nm, 64, "%s_bwd", u.name); check(nm, dx, rd, 1e-3);
+        }
+        const int R = 13, nb = 37; VF a = rnd(R * nb), bb = rnd(nb), yy(R * nb), dyy = rnd(R * nb);
+        L1(2, 64, add_fwd(yy.data(), a.data(), bb.data(), R * nb, nb));
+        VD r(R * nb); for (int i = 0; i < R * nb; ++i) r[i] = a[i] + bb[i % nb]; check("add_fwd", yy, r);
+        L1(2, 64, mul_fwd(yy.data(), a.data(), bb.data(), R * nb, nb));
+        for (int i = 0; i < R * nb; ++i) r[i] = (double)a[i] * bb[i % nb]; check("mul_fwd", yy, r);
+        VF da0 = rnd(R * nb), da = da0; L1(2, 64, mul_bwd_a(da.data(), bb.data(), dyy.data(), R * nb, nb));
+        for (int i = 0; i < R * nb; ++i) r[i] = da0[i] + (double)dyy[i] * bb[i % nb]; check("mul_bwd_a", da, r);
+        VF db0 = rnd(nb), db = db0; const int rpp = 4, P = (R + rpp - 1) / rpp; VF part(P * nb);
+        launch(dim3{(nb + 31) / 32, P, 1}, dim3{32, 8, 1}, [&] { sum_cols_partial(part.data(), dyy.data(), a.data(), R, nb, rpp); });
+        L1(1, 32, sum_cols_final(db.data(), part.data(), P, nb, 1));
+        VD rb(nb); for (int j = 0; j < nb; ++j) { rb[j] = db0[j]; for (int q = 0; q < R; ++q) rb[j] += (double)dyy[q * nb + j] * a[q * nb + j]; }
+        check("mul_bwd_b (sum_cols w)", db, rb);
+    }
+    // ---------------- reduce ----------------
+    {
+        const int R = 21, C = 45;
+        VF x = rnd(R * C, -2, 2), y(R * C), dy = rnd(R * C), dx0 = rnd(R * C);
+        VF s(R); launch(dim3{3, 1, 1}, dim3{256, 1, 1}, [&] { sum_rows_fwd(s.data(), x.data(), R, C); });
+        VD rs(R); for (int r = 0; r < R; ++r) for (int c = 0; c < C; ++c) rs[r] += x[r * C + c]; check("sum_rows_fwd", s, rs);
+        // softmax (non-causal and causal on [3, 7, 7])
+        for (int causal : {0, 1}) {
+            const int Rr = causal ? 21 : R, Cc = causal ? 7 : C;
+            auto ref = [&](const VD& xx) { VD o(Rr * Cc); for (int r = 0; r < Rr; ++r) { int live = causal ? r % Cc + 1 : Cc; double mx = -1e300, sm = 0;
+                for (int c = 0; c < live; ++c) mx = std::max(mx, xx[r * Cc + c]); for (int c = 0; c < live; ++c) sm += std::exp(xx[r * Cc + c] - mx);
+                for (int c = 0; c < Cc; ++c) o[r * Cc + c] = c < live ? std::exp(xx[r * Cc + c] - mx) / sm : 0; } return o; };
+            VF xs(x.begin(), x.begin() + Rr * Cc), ys(Rr * Cc), dys(dy.begin(), dy.begin() + Rr * Cc), dxs0(dx0.begin(), dx0.begin() + Rr * Cc), dxs = dxs0;
+            launch(dim3{3, 1, 1}, dim3{256, 1, 1}, [&] { softmax_fwd(ys.data(), xs.data(), Rr, Cc, causal); });
+            check(causal ? "softmax_fwd causal" : "softmax_fwd", ys, ref(D(xs)));
+            launch(dim3{3, 1, 1}, dim3{256, 1, 1}, [&] { softmax_bwd(dxs.data(), ys.data(), dys.data(), Rr, Cc); });
+            check(causal ? "softmax_bwd causal" : "softmax_bwd", dxs, add(dxs0, fd([&](const VD& p) { return dot(ref(p), D(dys)); }, D(xs))));
+        }
+        // layernorm
+        VF gam = rnd(C, 0.5, 1.5), bet = rnd(C), mean(R), rstd(R);
+        auto ref = [&](const VD& xx, const VD& gg, const VD& bbt) { VD o(R * C); for (int r = 0; r < R; ++r) { double mu = 0, v = 0;
+            for (int c = 0; c < C; ++c) mu += xx[r * C + c]; mu /= C; for (int c = 0; c < C; ++c) v += (xx[r * C + c] - mu) * (xx[r * C + c] - mu); v /= C;
+            for (int c = 0; c < C; ++c) o[r * C + c] = (xx[r * C + c] - mu) / std::sqrt(v + 1e-5) * gg[c] + bbt[c]; } return o; };
+        launch(dim3{3, 1, 1}, dim3{256, 1, 1}, [&] { layernorm_fwd(y.data(), mean.data(), rstd.data(), x.data(), gam.data(), bet.data(), R, C); });
+        check("layernorm_fwd", y, ref(D(x), D(gam), D(bet)));
+        VF dx = dx0; launch(dim3{3, 1, 1}, dim3{256, 1, 1}, [&] { layernorm_bwd_dx(dx.data(), dy.data(), x.data(), gam.data(), mean.data(), rstd.data(), R, C); });
+        check("layernorm_bwd dx", dx, add(dx0, fd([&](const VD& p) { return dot(ref(p, D(gam), D(bet)), D(dy)); }, D(x))), 1e-3);
+        const int rpp = 8, P = (R + rpp - 1) / rpp; VF part(P * 2 * C), dg0 = rnd(C), db0 = rnd(C), dg = dg0, db = db0;
+        launch(dim3{(C + 31) / 32, P, 1}, dim3{32, 8, 1}, [&] { layernorm_bwd_gb_partial(part.data(), dy.data(), x.data(), mean.data(), rstd.data(), R, C, rpp); });
+        L1(1, 64, layernorm_bwd_gb_final(dg.data(), db.data(), part.data(), P, C));
+        check("layernorm_bwd dgamma", dg, add(dg0, fd([&](const VD& p) { return dot(ref(D(x), p, D(bet)), D(dy)); }, D(gam))));
+        check("layernorm_bwd dbeta", db, add(db0, fd([&](const VD& p) { return dot(ref(D(x), D(gam), p), D(dy)); }, D(bet))));
+    }
+    // ---------------- loss + optim ----------------
+    {
+        const int n = 1000; VF p = rnd(n), t = rnd(n), part(4), loss(1), dl = {0.7f}, dp0 = rnd(n), dp = dp0, dt(n, 0.f);
+        L1(4, 64, mse_fwd_partial(part.data(), p.data(), t.data(), n));
+        L1(1, 64, mse_fwd_final(loss.data(), part.data(), 4, n));
+        double s = 0; VD rg(n); for (int i = 0; i < n; ++i) { s += (double)(p[i] - t[i]) * (p[i] - t[i]); rg[i] = dp0[i] + 0.7 * 2 * ((double)p[i] - t[i]) / n; }
+        check("mse_fwd", loss, VD{s / n});
+        L1(2, 64, mse_bwd(dp.data(), dt.data(), p.data(), t.data(), dl.data(), n));
+        check("mse_bwd", dp, rg);
+        VF w = rnd(n), m = rnd(n, 0, 0.1f), v = rnd(n, 0, 0.1f), g = rnd(n); VF w1 = w, m1 = m, v1 = v;
+        float lr = 1e-2f, b1 = 0.9f, b2 = 0.999f, eps = 1e-8f, wd = 0.01f; int step = 3; float bc1 = 1 - std::pow(b1, step), bc2 = 1 - std::pow(b2, step);
+        L1(2, 64, adamw_step(w1.data(), m1.data(), v1.data(), g.data(), n, lr, b1, b2, eps, wd, bc1, bc2));
+        VD rw(n); for (int i = 0; i < n; ++i) { double mm = b1 * (double)m[i] + (1 - b1) * (double)g[i], vv = b2 * (double)v[i] + (1 - (double)b2) * g[i] * g[i];
+            rw[i] = w[i] - lr * ((mm / bc1) / (std::sqrt(vv / bc2) + eps) + wd * (double)w[i]); }
+        check("adamw_step", w1, rw);
+        VF nrm(1), clip(1); L1(4, 64, grad_sqnorm_partial(part.data(), g.data(), n)); L1(1, 32, grad_norm_final(nrm.data(), clip.data(), part.data(), 4, 1.0f));
+        double ss = 0; for (float q : g) ss += (double)q * q; check("grad_norm", nrm, VD{std::sqrt(ss)}); check("grad_clip", clip, VD{1.0 / (std::sqrt(ss) + 1e-6)});
+    }
+    printf(fails ? "\n%d FAILURES\n" : "\nALL OK\n", fails);
+    return fails != 0;
+}
