@@ -7,6 +7,7 @@
 //! - [`ops`]: every op as a forward/backward pair, CPU reference code beside its CUDA twin;
 //! - [`nn`]: layers built from ops; [`models`]: the Koopman model and its baselines;
 //! - [`optim`]: Adam/AdamW, gradient clipping, learning-rate schedules.
+pub mod data;
 pub mod kernels {
     //! The `.cu` sources under `kernels/`, embedded at build time (see `build.rs`).
     include!(concat!(env!("OUT_DIR"), "/kernels.rs"));
