@@ -38,6 +38,17 @@ impl H5 {
             message: e.to_string(),
         };
         let h5 = Hdf5File::from_vec(bytes).map_err(|e| corrupt("superblock", e))?;
+        // libhdf5 refuses a file shorter than the end-of-file address in its superblock; do the
+        // same, since a cut that only loses trailing blocks could otherwise read "successfully".
+        let sb = h5.superblock();
+        let eof = sb.base_address.saturating_add(sb.eof_address);
+        if eof > file_len as u64 {
+            return Err(DataError::Corrupt {
+                file: file.clone(),
+                field: "superblock end-of-file address".to_string(),
+                message: format!("file is truncated: {file_len} bytes, superblock says {eof}"),
+            });
+        }
         let root = h5.root_group().map_err(|e| corrupt("root group", e))?;
         let (_, root_datasets) = root.member_names().map_err(|e| corrupt("root group", e))?;
         Ok(H5 {
