@@ -4,11 +4,20 @@ use std::fs;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "hdf5")]
+use koopman::data::hdf5;
 use koopman::data::npy::NpyArray;
 use koopman::data::{
-    self, hdf5, npz, split_episodes, train_test_split, DataError, Dataset, Normalizer, SplitMix64,
+    self, npz, split_episodes, train_test_split, DataError, Dataset, Normalizer, SplitMix64,
     WindowSampler,
 };
+
+/// The fixtures each file-level test runs on (the HDF5 one only with the `hdf5` feature).
+const FIXTURES: &[&str] = &[
+    "d4rl_tiny.npz",
+    #[cfg(feature = "hdf5")]
+    "d4rl_tiny.hdf5",
+];
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -88,8 +97,9 @@ fn assert_err_names<T: std::fmt::Debug>(result: Result<T, DataError>, file: &Pat
 
 // ---------- fixtures ----------
 
+#[cfg(feature = "hdf5")]
 #[test]
-fn hdf5_fixture_equals_npz_fixture_and_expected_values() {
+fn hdf5_fixture_equals_npz_fixture() {
     let h5 = data::load(&fixture("d4rl_tiny.hdf5")).unwrap();
     let np = data::load(&fixture("d4rl_tiny.npz")).unwrap();
     assert_same(&h5, &np);
@@ -99,7 +109,11 @@ fn hdf5_fixture_equals_npz_fixture_and_expected_values() {
     assert!(nonext.next_observations.is_none());
     nonext.next_observations = np.next_observations.clone();
     assert_same(&nonext, &np);
+}
 
+#[test]
+fn npz_fixture_matches_expected_values() {
+    let np = data::load(&fixture("d4rl_tiny.npz")).unwrap();
     assert_eq!(np.len(), expected_usize("n")[0]);
     assert_eq!(np.obs_dim, expected_usize("obs_dim")[0]);
     assert_eq!(np.act_dim, expected_usize("act_dim")[0]);
@@ -145,10 +159,21 @@ fn npz_round_trip_is_exact() {
     assert_eq!(fs::read(&out).unwrap(), fs::read(&again).unwrap());
     assert!(!dir.path("copy.npz.tmp").exists());
 
-    // Without next_observations, and from the HDF5 import.
-    let mut h5 = hdf5::read(&fixture("d4rl_tiny_nonext.hdf5")).unwrap();
-    h5.terminals[3] = true;
+    // Without next_observations, and with an extra episode end.
+    let mut ds = ds;
+    ds.next_observations = None;
+    ds.terminals[3] = true;
     let out = dir.path("nonext.npz");
+    npz::write(&out, &ds).unwrap();
+    assert_same(&ds, &data::load(&out).unwrap());
+}
+
+#[cfg(feature = "hdf5")]
+#[test]
+fn hdf5_import_round_trips_through_npz() {
+    let dir = Scratch::new("h5roundtrip");
+    let h5 = hdf5::read(&fixture("d4rl_tiny_nonext.hdf5")).unwrap();
+    let out = dir.path("from_h5.npz");
     npz::write(&out, &h5).unwrap();
     assert_same(&h5, &data::load(&out).unwrap());
 }
@@ -473,22 +498,29 @@ fn empty_dataset_names_file_and_key() {
 
 #[test]
 fn horizon_longer_than_every_episode_names_file() {
-    let path = fixture("d4rl_tiny_nonext.hdf5");
+    let path = fixture("d4rl_tiny.npz");
     let ds = data::load(&path).unwrap();
     let source = path.display().to_string();
-    // Longest episode has 120 rows: 119 steps without next_observations.
-    assert!(WindowSampler::with_source(&ds, &ds.episodes(), 119, &source).is_ok());
-    let err = WindowSampler::with_source(&ds, &ds.episodes(), 120, &source);
+    // Longest episode has 120 rows: 120 steps with next_observations, 119 without.
+    assert!(WindowSampler::with_source(&ds, &ds.episodes(), 120, &source).is_ok());
+    let err = WindowSampler::with_source(&ds, &ds.episodes(), 121, &source);
     let err = err.unwrap_err();
     assert!(
         matches!(
             err,
             DataError::HorizonTooLong {
-                horizon: 120,
-                longest: 119,
+                horizon: 121,
+                longest: 120,
                 ..
             }
         ),
+        "{err}"
+    );
+    let mut nonext = ds.clone();
+    nonext.next_observations = None;
+    let err = WindowSampler::with_source(&nonext, &ds.episodes(), 120, &source).unwrap_err();
+    assert!(
+        matches!(err, DataError::HorizonTooLong { longest: 119, .. }),
         "{err}"
     );
     assert_err_names(Err::<(), _>(err), &path, "horizon");
@@ -500,7 +532,7 @@ fn horizon_longer_than_every_episode_names_file() {
 #[test]
 fn truncated_files_are_errors_naming_the_file() {
     let dir = Scratch::new("truncated");
-    for name in ["d4rl_tiny.hdf5", "d4rl_tiny.npz"] {
+    for name in FIXTURES {
         let bytes = fs::read(fixture(name)).unwrap();
         let len = bytes.len();
         for keep in [0, 8, 100, len / 4, len / 2, len - 200, len - 1] {
@@ -528,7 +560,7 @@ fn truncated_files_are_errors_naming_the_file() {
 fn damaged_bytes_never_panic() {
     // Flip bytes throughout both fixtures: any outcome but a panic is acceptable.
     let dir = Scratch::new("damaged");
-    for name in ["d4rl_tiny.hdf5", "d4rl_tiny.npz"] {
+    for name in FIXTURES {
         let bytes = fs::read(fixture(name)).unwrap();
         let mut rng = SplitMix64::new(11);
         for trial in 0..40 {
@@ -554,7 +586,7 @@ fn unknown_extension_names_file() {
 
 #[test]
 fn missing_file_names_file() {
-    let path = PathBuf::from("/nonexistent/d4rl.hdf5");
+    let path = PathBuf::from("/nonexistent/d4rl.npz");
     assert_err_names(data::load(&path), &path, "open");
 }
 

@@ -2,7 +2,8 @@
 //!
 //! - [`Dataset`]: flat transition arrays with D4RL key names; episodes from `terminals | timeouts`;
 //! - [`npz`]: compressed `.npz`, read and (atomically) written, our own on-disk format;
-//! - [`hdf5`]: read-only import of genuine D4RL `.hdf5` files, pure Rust;
+//! - `hdf5` (feature `hdf5`, on by default): read-only import of genuine D4RL `.hdf5` files,
+//!   pure Rust;
 //! - [`split`]: the by-episode train/test split; [`windows`]: `T`-step windows inside episodes;
 //! - [`normalize`]: state/reward statistics fitted on the train split;
 //! - [`DataError`]: every failure names the file and the field.
@@ -11,6 +12,7 @@ mod atomic;
 pub mod batch;
 pub mod dataset;
 pub mod error;
+#[cfg(feature = "hdf5")]
 pub mod hdf5;
 mod layout;
 pub mod normalize;
@@ -39,7 +41,16 @@ pub fn load(path: &Path) -> Result<Dataset, DataError> {
         .to_ascii_lowercase();
     let ds = match ext.as_str() {
         "npz" => npz::read(path)?,
+        #[cfg(feature = "hdf5")]
         "hdf5" | "h5" => hdf5::read(path)?,
+        #[cfg(not(feature = "hdf5"))]
+        "hdf5" | "h5" => {
+            return Err(DataError::Io {
+                file: path.display().to_string(),
+                field: "extension".to_string(),
+                message: "built without the `hdf5` feature".to_string(),
+            })
+        }
         _ => {
             return Err(DataError::UnknownExtension {
                 file: path.display().to_string(),

@@ -31,7 +31,7 @@ impl Normalizer {
         if rows.is_empty() || d == 0 {
             return Err(DataError::Empty {
                 file: "<normalizer fit>".to_string(),
-                key: "observations".to_string(),
+                key: "episodes".to_string(),
             });
         }
         let n = rows.len() as f64;
