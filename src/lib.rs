@@ -16,6 +16,7 @@ pub mod autodiff;
 pub mod backend;
 pub mod checkpoint;
 pub mod cli;
+pub mod data;
 pub mod envs;
 mod error;
 pub mod models;

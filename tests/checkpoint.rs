@@ -22,7 +22,11 @@ fn round_trip_is_exact_and_resumable() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("model.safetensors");
     let tr = trained();
-    let meta = Meta { config: tr.model.config(), normalization: serde_json::json!({"x": 1}), training: serde_json::json!({"steps": 3}) };
+    let meta = Meta {
+        config: tr.model.config(),
+        normalization: serde_json::json!({"x": 1}),
+        training: serde_json::json!({"steps": 3}),
+    };
     checkpoint::save(&path, tr.model.as_ref(), Some(&tr.opt), &meta).unwrap();
     assert!(!checkpoint_tmp_exists(&path));
     let loaded = checkpoint::load(&path).unwrap();
@@ -40,7 +44,10 @@ fn round_trip_is_exact_and_resumable() {
     let bytes = std::fs::read(&path).unwrap();
     let cut = dir.join("cut.safetensors");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
-    let e = checkpoint::load(&cut).err().expect("truncated file must fail").to_string();
+    let e = checkpoint::load(&cut)
+        .err()
+        .expect("truncated file must fail")
+        .to_string();
     assert!(e.contains("cut.safetensors"), "{e}");
 
     // A checkpoint whose config disagrees with its weights names the tensor.
@@ -50,8 +57,14 @@ fn round_trip_is_exact_and_resumable() {
     }
     let wrong = dir.join("wrong.safetensors");
     checkpoint::save(&wrong, tr.model.as_ref(), None, &other).unwrap();
-    let e = checkpoint::load(&wrong).err().expect("shape mismatch must fail").to_string();
-    assert!(e.contains("wrong.safetensors") && e.contains("param."), "{e}");
+    let e = checkpoint::load(&wrong)
+        .err()
+        .expect("shape mismatch must fail")
+        .to_string();
+    assert!(
+        e.contains("wrong.safetensors") && e.contains("param."),
+        "{e}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 

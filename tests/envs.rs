@@ -1,13 +1,11 @@
 //! Built-in environments: physics sanity, reward bounds, determinism, specs and episode limits.
 
-use koopman::envs::rng::SplitMix64;
 use koopman::envs::{make, Acrobot, Cartpole, Env, Pendulum, EPISODE_STEPS, NAMES};
+use koopman::util::rng::Rng;
 
 /// Uniform random actions in [-1, 1] from a seeded stream.
-fn random_action(rng: &mut SplitMix64, dim: usize) -> Vec<f32> {
-    (0..dim)
-        .map(|_| rng.uniform_range(-1.0, 1.0) as f32)
-        .collect()
+fn random_action(rng: &mut Rng, dim: usize) -> Vec<f32> {
+    (0..dim).map(|_| rng.range(-1.0, 1.0) as f32).collect()
 }
 
 #[test]
@@ -65,7 +63,7 @@ fn rewards_stay_in_unit_interval_under_random_actions() {
     for name in NAMES {
         let mut env = make(name).unwrap();
         let dim = env.spec().act_dim;
-        let mut rng = SplitMix64::new(7);
+        let mut rng = Rng::new(7);
         let mut obs = vec![0.0; env.spec().obs_dim];
         for episode in 0..3 {
             env.reset_into(episode, &mut obs);
@@ -103,7 +101,7 @@ fn same_seed_same_trajectory_and_seeds_differ() {
     let rollout = |name: &str, seed: u64| {
         let mut env = make(name).unwrap();
         let dim = env.spec().act_dim;
-        let mut rng = SplitMix64::new(11);
+        let mut rng = Rng::new(11);
         let mut trace = env.reset(seed);
         for _ in 0..200 {
             let step = env.step(&random_action(&mut rng, dim));

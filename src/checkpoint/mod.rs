@@ -52,12 +52,19 @@ pub fn save(path: &Path, model: &dyn DynamicsModel, opt: Option<&Adam>, meta: &M
         .collect::<std::result::Result<_, _>>()
         .map_err(|e| err(path, "weights", e))?;
     let mut info = HashMap::new();
-    info.insert(META_KEY.to_string(), serde_json::to_string(meta).map_err(|e| err(path, META_KEY, e))?);
+    info.insert(
+        META_KEY.to_string(),
+        serde_json::to_string(meta).map_err(|e| err(path, META_KEY, e))?,
+    );
     if let Some(opt) = opt {
         info.insert("adam_step".to_string(), opt.step.to_string());
     }
-    let bytes = safetensors::tensor::serialize(views, Some(info)).map_err(|e| err(path, "weights", e))?;
-    atomic::write_bytes(path, &bytes).map_err(|e| Error::Io { path: path.display().to_string(), source: e })
+    let bytes =
+        safetensors::tensor::serialize(views, Some(info)).map_err(|e| err(path, "weights", e))?;
+    atomic::write_bytes(path, &bytes).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        source: e,
+    })
 }
 
 /// A loaded checkpoint: the rebuilt model, its metadata and (if saved) the optimiser state.
@@ -69,22 +76,45 @@ pub struct Loaded {
 }
 
 pub fn load(path: &Path) -> Result<Loaded> {
-    let bytes = std::fs::read(path).map_err(|e| Error::Io { path: path.display().to_string(), source: e })?;
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| err(path, "header", format!("not a valid safetensors file ({e})")))?;
+    let bytes = std::fs::read(path).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        source: e,
+    })?;
+    let st = SafeTensors::deserialize(&bytes).map_err(|e| {
+        err(
+            path,
+            "header",
+            format!("not a valid safetensors file ({e})"),
+        )
+    })?;
     let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| err(path, "header", e))?;
     let info = header.metadata().clone().unwrap_or_default();
-    let raw = info.get(META_KEY).ok_or_else(|| err(path, META_KEY, "missing (not a koopman checkpoint)"))?;
+    let raw = info
+        .get(META_KEY)
+        .ok_or_else(|| err(path, META_KEY, "missing (not a koopman checkpoint)"))?;
     let meta: Meta = serde_json::from_str(raw).map_err(|e| err(path, META_KEY, e))?;
     let mut model = meta.config.build(0)?;
     let read = |name: &str, want: &[usize]| -> Result<Vec<f32>> {
         let v = st.tensor(name).map_err(|_| err(path, name, "missing"))?;
         if v.dtype() != Dtype::F32 {
-            return Err(err(path, name, format!("dtype {:?}, expected F32", v.dtype())));
+            return Err(err(
+                path,
+                name,
+                format!("dtype {:?}, expected F32", v.dtype()),
+            ));
         }
         if v.shape() != want {
-            return Err(err(path, name, format!("shape {:?}, expected {want:?}", v.shape())));
+            return Err(err(
+                path,
+                name,
+                format!("shape {:?}, expected {want:?}", v.shape()),
+            ));
         }
-        let data: Vec<f32> = v.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        let data: Vec<f32> = v
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
         if let Some(i) = data.iter().position(|x| !x.is_finite()) {
             return Err(err(path, name, format!("non-finite value at index {i}")));
         }
@@ -99,7 +129,9 @@ pub fn load(path: &Path) -> Result<Loaded> {
     }
     let adam = match info.get("adam_step") {
         Some(step) => {
-            let step: u64 = step.parse().map_err(|_| err(path, "adam_step", "not an integer"))?;
+            let step: u64 = step
+                .parse()
+                .map_err(|_| err(path, "adam_step", "not an integer"))?;
             let (mut m, mut v) = (Vec::new(), Vec::new());
             for &id in &ids {
                 let ps = model.params();

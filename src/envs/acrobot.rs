@@ -10,9 +10,9 @@
 
 use super::inertia::capsule_inertia_perp;
 use super::integrate::{rk4_step, State2};
-use super::rng::SplitMix64;
 use super::tolerance::{Sigmoid, Tolerance};
 use super::{action_component, tick, write_obs, Env, Spec, GRAVITY};
+use crate::util::rng::Rng;
 
 const TIMESTEP: f64 = 0.01;
 const DAMPING: f64 = 0.05;
@@ -127,10 +127,10 @@ impl Acrobot {
     }
 
     fn reset_state(&mut self, seed: u64) {
-        let mut rng = SplitMix64::new(seed);
+        let mut rng = Rng::new(seed);
         let pi = std::f64::consts::PI;
-        let shoulder = rng.uniform_range(-pi, pi);
-        let elbow = rng.uniform_range(-pi, pi);
+        let shoulder = rng.range(-pi, pi);
+        let elbow = rng.range(-pi, pi);
         self.state = [shoulder, elbow, 0.0, 0.0];
         self.steps = 0;
     }

@@ -21,9 +21,9 @@
 use super::inertia::capsule_inertia_perp;
 use super::integrate::{rk4_step, State2};
 use super::limit::SoftLimit;
-use super::rng::SplitMix64;
 use super::tolerance::{Sigmoid, Tolerance};
 use super::{action_component, tick, write_obs, Env, Spec, GRAVITY};
+use crate::util::rng::Rng;
 
 const TIMESTEP: f64 = 0.01;
 const CART_MASS: f64 = 1.0;
@@ -128,7 +128,7 @@ impl Cartpole {
     }
 
     fn reset_state(&mut self, seed: u64) {
-        let mut rng = SplitMix64::new(seed);
+        let mut rng = Rng::new(seed);
         let x = 0.01 * rng.normal();
         let th = std::f64::consts::PI + 0.01 * rng.normal();
         let v = 0.01 * rng.normal();

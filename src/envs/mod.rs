@@ -15,7 +15,6 @@ mod integrate;
 mod limit;
 pub mod pendulum;
 pub mod point_mass;
-pub mod rng;
 pub mod tolerance;
 
 pub use acrobot::Acrobot;

@@ -7,9 +7,9 @@
 //! the velocity before the position; the port does the same, and matches libmujoco to 2e-14
 //! over 2000 steps (`scripts/envs_vs_mujoco.py`).
 
-use super::rng::SplitMix64;
 use super::tolerance::{Sigmoid, Tolerance};
 use super::{action_component, tick, write_obs, Env, Spec, GRAVITY};
+use crate::util::rng::Rng;
 
 const TIMESTEP: f64 = 0.02;
 const DAMPING: f64 = 0.1;
@@ -72,8 +72,8 @@ impl Pendulum {
     }
 
     fn reset_state(&mut self, seed: u64) {
-        let mut rng = SplitMix64::new(seed);
-        self.theta = rng.uniform_range(-std::f64::consts::PI, std::f64::consts::PI);
+        let mut rng = Rng::new(seed);
+        self.theta = rng.range(-std::f64::consts::PI, std::f64::consts::PI);
         self.omega = 0.0;
         self.steps = 0;
     }

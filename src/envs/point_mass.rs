@@ -11,9 +11,9 @@
 //! tolerance (`scripts/envs_vs_mujoco.py`).
 
 use super::limit::SoftLimit;
-use super::rng::SplitMix64;
 use super::tolerance::{Sigmoid, Tolerance};
 use super::{action_component, tick, write_obs, Env, Spec};
+use crate::util::rng::Rng;
 
 const TIMESTEP: f64 = 0.02;
 const MASS: f64 = 0.3;
@@ -78,11 +78,8 @@ impl PointMass {
 
     fn reset_state(&mut self, seed: u64) {
         // dm_control's randomizer draws each limited joint uniformly within its range.
-        let mut rng = SplitMix64::new(seed);
-        self.pos = [
-            rng.uniform_range(-RANGE, RANGE),
-            rng.uniform_range(-RANGE, RANGE),
-        ];
+        let mut rng = Rng::new(seed);
+        self.pos = [rng.range(-RANGE, RANGE), rng.range(-RANGE, RANGE)];
         self.vel = [0.0; 2];
         self.steps = 0;
     }

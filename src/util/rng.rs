@@ -56,6 +56,13 @@ impl Rng {
         (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
     }
 
+    /// Fisher-Yates shuffle.
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            items.swap(i, self.below(i + 1));
+        }
+    }
+
     /// A new generator whose stream is independent of this one's continuation.
     pub fn fork(&mut self) -> Rng {
         Rng::new(self.next_u64())
