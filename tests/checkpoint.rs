@@ -34,7 +34,7 @@ fn round_trip_is_exact_and_resumable() {
         assert_eq!(n1, n2);
         assert_eq!(a, b, "{n1}");
     }
-    let (m, v, step) = loaded.adam.unwrap();
+    let koopman::checkpoint::AdamState { m, v, step } = loaded.adam.unwrap();
     assert_eq!(step, 3);
     assert_eq!(&m[..], tr.opt.state().0);
     assert_eq!(&v[..], tr.opt.state().1);

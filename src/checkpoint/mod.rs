@@ -67,12 +67,18 @@ pub fn save(path: &Path, model: &dyn DynamicsModel, opt: Option<&Adam>, meta: &M
     })
 }
 
+/// Adam's saved state: first moments, second moments, step count.
+pub struct AdamState {
+    pub m: Vec<Vec<f32>>,
+    pub v: Vec<Vec<f32>>,
+    pub step: u64,
+}
+
 /// A loaded checkpoint: the rebuilt model, its metadata and (if saved) the optimiser state.
 pub struct Loaded {
     pub model: Box<dyn DynamicsModel>,
     pub meta: Meta,
-    /// (first moments, second moments, step)
-    pub adam: Option<(Vec<Vec<f32>>, Vec<Vec<f32>>, u64)>,
+    pub adam: Option<AdamState>,
 }
 
 pub fn load(path: &Path) -> Result<Loaded> {
@@ -139,7 +145,7 @@ pub fn load(path: &Path) -> Result<Loaded> {
                 m.push(read(&format!("adam_m.{name}"), dims)?);
                 v.push(read(&format!("adam_v.{name}"), dims)?);
             }
-            Some((m, v, step))
+            Some(AdamState { m, v, step })
         }
         None => None,
     };
