@@ -4,12 +4,12 @@ use std::fs;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "hdf5")]
 use koopman::data::hdf5;
 use koopman::data::npy::NpyArray;
 use koopman::data::{
     self, npz, split_episodes, train_test_split, DataError, Dataset, Normalizer, WindowSampler,
 };
-#[cfg(feature = "hdf5")]
 use koopman::util::rng::Rng;
 
 /// The fixtures each file-level test runs on (the HDF5 one only with the `hdf5` feature).
