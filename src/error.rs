@@ -15,6 +15,8 @@ pub enum Error {
         path: String,
         source: std::io::Error,
     },
+    /// A dataset problem; the message names the file and the field.
+    Data(crate::data::DataError),
 }
 
 impl fmt::Display for Error {
@@ -25,11 +27,18 @@ impl fmt::Display for Error {
             Error::Invalid(m) => write!(f, "invalid: {m}"),
             Error::Device(m) => write!(f, "device: {m}"),
             Error::Io { path, source } => write!(f, "{path}: {source}"),
+            Error::Data(e) => write!(f, "{e}"),
         }
     }
 }
 
 impl std::error::Error for Error {}
+
+impl From<crate::data::DataError> for Error {
+    fn from(e: crate::data::DataError) -> Self {
+        Error::Data(e)
+    }
+}
 
 pub type Result<T> = std::result::Result<T, Error>;
 

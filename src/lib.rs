@@ -19,6 +19,7 @@ pub mod cli;
 pub mod data;
 pub mod envs;
 mod error;
+pub mod experiment;
 pub mod models;
 pub mod nn;
 pub mod ops;

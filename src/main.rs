@@ -1,4 +1,5 @@
 use clap::{Parser, Subcommand};
+use koopman::cli;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -14,7 +15,19 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Train a Koopman model on a synthetic controlled oscillator with known eigenvalues (the default).
+    /// The paper's long-horizon comparison in miniature on a built-in environment (the default).
+    Demo(cli::demo::DemoArgs),
+    /// Roll out a behaviour policy in a built-in environment into a D4RL-layout .npz.
+    Collect(cli::collect::CollectArgs),
+    /// Train one model on a dataset and write a checkpoint.
+    Train(cli::train::TrainArgs),
+    /// Open-loop evaluation of a checkpoint on the test episodes.
+    Eval(cli::eval::EvalArgs),
+    /// Train and evaluate the four models over seeds; the paper's Table 1/2 layout.
+    Compare(cli::compare::CompareArgs),
+    /// Learned eigenvalues and Δt of a Koopman checkpoint.
+    Inspect(cli::inspect::InspectArgs),
+    /// Train a Koopman model on a synthetic oscillator with known eigenvalues and recover them.
     Oscillator {
         #[arg(long, default_value_t = 1500)]
         steps: u64,
@@ -27,16 +40,18 @@ enum Cmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.cmd.unwrap_or(Cmd::Oscillator {
-        steps: 1500,
-        horizon: 20,
-        seed: 0,
-    }) {
+    let result = match cli.cmd.unwrap_or(Cmd::Demo(cli::demo::DemoArgs::default())) {
+        Cmd::Demo(a) => cli::demo::run(&a),
+        Cmd::Collect(a) => cli::collect::run(&a),
+        Cmd::Train(a) => cli::train::run(&a),
+        Cmd::Eval(a) => cli::eval::run(&a),
+        Cmd::Compare(a) => cli::compare::run(&a),
+        Cmd::Inspect(a) => cli::inspect::run(&a),
         Cmd::Oscillator {
             steps,
             horizon,
             seed,
-        } => koopman::cli::oscillator::run(steps, horizon, seed, true).map(|_| ()),
+        } => cli::oscillator::run(steps, horizon, seed, true).map(|_| ()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

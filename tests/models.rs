@@ -211,3 +211,31 @@ fn oscillator_eigenvalues_are_recovered() {
         assert!(err < 0.02, "frequency {truth} recovered as {got}");
     }
 }
+
+#[test]
+fn small_preset_parameter_counts_match_within_ten_percent() {
+    for (ds, da) in [(5, 1), (17, 6)] {
+        let count = |k| {
+            koopman::cli::train::preset(k, "small", ds, da)
+                .unwrap()
+                .build(0)
+                .unwrap()
+                .params()
+                .count()
+        };
+        let reference = count(ModelKind::Koopman) as f64;
+        for k in ModelKind::ALL {
+            let c = count(k) as f64;
+            println!(
+                "small {ds}/{da} {:<12} {c:>7} ({:+.1}%)",
+                k.name(),
+                100.0 * (c / reference - 1.0)
+            );
+            assert!(
+                (c / reference - 1.0).abs() <= 0.10,
+                "{} small preset: {c} vs {reference}",
+                k.name()
+            );
+        }
+    }
+}

@@ -7,3 +7,6 @@ pub mod cuda;
 #[cfg(not(feature = "cuda"))]
 #[path = "cuda_stub.rs"]
 pub mod cuda;
+
+mod device;
+pub use device::Device;

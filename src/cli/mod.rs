@@ -1,2 +1,29 @@
-//! The `koopman` command line: one file per subcommand.
+//! The `koopman` command line: one file per subcommand, each with its clap arguments and `run`.
+pub mod collect;
+pub mod compare;
+pub mod demo;
+pub mod eval;
+pub mod inspect;
 pub mod oscillator;
+pub mod train;
+
+use crate::backend::Device;
+use crate::Result;
+use std::path::Path;
+
+/// Resolves `--device` and prints the one line saying which device runs and why.
+pub fn device(flag: &str) -> Result<Device> {
+    let (d, line) = Device::select(flag)?;
+    eprintln!("{line}");
+    Ok(d)
+}
+
+/// Writes JSON atomically, naming the file on failure.
+pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| crate::Error::Invalid(format!("{}: {e}", path.display())))?;
+    crate::util::atomic::write_bytes(path, text.as_bytes()).map_err(|e| crate::Error::Io {
+        path: path.display().to_string(),
+        source: e,
+    })
+}

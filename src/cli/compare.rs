@@ -1,0 +1,228 @@
+//! `koopman compare`: trains and evaluates the four models with matched parameter counts over
+//! several seeds and prints the paper's Table 1/2 layout (mean ± std over seeds), plus JSON.
+use super::eval::evaluate_checkpoint;
+use super::train::{default_horizon, preset};
+use crate::data;
+use crate::experiment::{train, EvalResult, TrainOptions, TrainSummary};
+use crate::models::ModelKind;
+use crate::util::plot::{self, Chart, Kind, Series};
+use crate::{Error, Result};
+use clap::Args;
+use std::path::{Path, PathBuf};
+
+#[derive(Args, Debug, Clone)]
+pub struct CompareArgs {
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Comma-separated model names.
+    #[arg(long, default_value = "mlp,transformer,gru,koopman")]
+    pub models: String,
+    #[arg(long, default_value_t = 3)]
+    pub seeds: u64,
+    #[arg(long, default_value_t = 2000)]
+    pub steps: u64,
+    #[arg(long, default_value_t = 256)]
+    pub batch: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    /// Training horizon for every model except the MLP (which trains at 10, as in the paper).
+    #[arg(long, default_value_t = 100)]
+    pub horizon: usize,
+    #[arg(long, default_value_t = 100)]
+    pub eval_horizon: usize,
+    #[arg(long, default_value_t = 50000)]
+    pub windows: usize,
+    #[arg(long, default_value = "default")]
+    pub preset: String,
+    /// Folder for checkpoints, per-step curves and the plot.
+    #[arg(long, default_value = "runs/compare")]
+    pub out_dir: PathBuf,
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ModelRow {
+    pub model: String,
+    pub parameters: usize,
+    pub train_horizon: usize,
+    pub state_mse: Vec<f64>,
+    pub reward_mse: Vec<f64>,
+    pub train: Vec<TrainSummary>,
+    /// Per-step state MSE averaged over seeds.
+    pub state_mse_per_step: Vec<f64>,
+}
+
+pub fn mean_std(v: &[f64]) -> (f64, f64) {
+    let n = v.len().max(1) as f64;
+    let m = v.iter().sum::<f64>() / n;
+    (
+        m,
+        (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n).sqrt(),
+    )
+}
+
+/// Trains and evaluates every model for every seed.
+pub fn compare(a: &CompareArgs, progress: bool) -> Result<Vec<ModelRow>> {
+    let kinds: Vec<ModelKind> = a
+        .models
+        .split(',')
+        .map(|s| ModelKind::parse(s.trim()))
+        .collect::<Result<_>>()?;
+    if a.seeds == 0 {
+        return Err(Error::Invalid("--seeds must be at least 1".into()));
+    }
+    std::fs::create_dir_all(&a.out_dir).map_err(|e| Error::Io {
+        path: a.out_dir.display().to_string(),
+        source: e,
+    })?;
+    let ds = data::load(&a.data)?;
+    let mut rows = Vec::new();
+    for kind in kinds {
+        let horizon = if kind == ModelKind::Mlp {
+            default_horizon(kind)
+        } else {
+            a.horizon
+        };
+        let config = preset(kind, &a.preset, ds.obs_dim, ds.act_dim)?;
+        let mut row = ModelRow {
+            model: kind.name().into(),
+            parameters: config.build(0)?.params().count(),
+            train_horizon: horizon,
+            state_mse: vec![],
+            reward_mse: vec![],
+            train: vec![],
+            state_mse_per_step: vec![0.0; a.eval_horizon],
+        };
+        for seed in 0..a.seeds {
+            let ckpt = a
+                .out_dir
+                .join(format!("{}-seed{seed}.safetensors", kind.name()));
+            let opts = TrainOptions {
+                data: a.data.clone(),
+                config: config.clone(),
+                horizon,
+                steps: a.steps,
+                batch: a.batch,
+                seed,
+                split_seed: 0,
+                out: ckpt.clone(),
+                resume: false,
+                lr: a.lr,
+                val_every: a.steps.max(1),
+                ckpt_every: a.steps.max(1),
+                progress,
+            };
+            let s = train(&opts)?;
+            let r: EvalResult =
+                evaluate_checkpoint(&a.data, &ckpt, a.eval_horizon, a.windows, 1000 + seed)?;
+            println!(
+                "{:<12} seed {seed}: {:.1} it/s, state MSE {:.4}, reward MSE {:.4}",
+                kind.name(),
+                s.iters_per_sec,
+                r.state_mse,
+                r.reward_mse
+            );
+            row.state_mse.push(r.state_mse);
+            row.reward_mse.push(r.reward_mse);
+            row.train.push(s);
+            for (acc, v) in row.state_mse_per_step.iter_mut().zip(&r.state_mse_per_step) {
+                *acc += v / a.seeds as f64;
+            }
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// The comparison table in the paper's layout.
+pub fn table(rows: &[ModelRow], eval_horizon: usize) -> String {
+    let mut s = format!(
+        "{:<12} {:>10} {:>8} {:>22} {:>22}\n",
+        "model",
+        "params",
+        "train T",
+        format!("state MSE @{eval_horizon}"),
+        format!("reward MSE @{eval_horizon}")
+    );
+    for r in rows {
+        let (sm, ss) = mean_std(&r.state_mse);
+        let (rm, rs) = mean_std(&r.reward_mse);
+        s += &format!(
+            "{:<12} {:>10} {:>8} {:>22} {:>22}\n",
+            r.model,
+            r.parameters,
+            r.train_horizon,
+            format!("{sm:.4} ± {ss:.4}"),
+            format!("{rm:.4} ± {rs:.4}")
+        );
+    }
+    s
+}
+
+/// Per-step state error curves, one line per model, log-scale.
+pub fn plot_curves(path: &Path, curves: &[(&str, &EvalResult)]) -> Result<()> {
+    let pts: Vec<Vec<(f64, f64)>> = curves
+        .iter()
+        .map(|(_, r)| {
+            r.state_mse_per_step
+                .iter()
+                .enumerate()
+                .map(|(k, &v)| ((k + 1) as f64, v))
+                .collect()
+        })
+        .collect();
+    let series: Vec<Series> = curves
+        .iter()
+        .zip(&pts)
+        .map(|((n, _), p)| Series { name: n, points: p })
+        .collect();
+    plot_series(path, &series)
+}
+
+fn plot_series(path: &Path, series: &[Series]) -> Result<()> {
+    let chart = Chart {
+        title: "open-loop state prediction error",
+        x_label: "prediction step",
+        y_label: "state MSE (normalised)",
+        log_y: true,
+        kind: Kind::Lines,
+    };
+    plot::write_png(path, &chart, series, None).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        source: e,
+    })
+}
+
+pub fn run(a: &CompareArgs) -> Result<()> {
+    super::device(&a.device)?;
+    let rows = compare(a, true)?;
+    println!("\n{}", table(&rows, a.eval_horizon));
+    let pts: Vec<Vec<(f64, f64)>> = rows
+        .iter()
+        .map(|r| {
+            r.state_mse_per_step
+                .iter()
+                .enumerate()
+                .map(|(k, &v)| ((k + 1) as f64, v))
+                .collect()
+        })
+        .collect();
+    let series: Vec<Series> = rows
+        .iter()
+        .zip(&pts)
+        .map(|(r, p)| Series {
+            name: &r.model,
+            points: p,
+        })
+        .collect();
+    let png = a.out_dir.join("state_error_per_step.png");
+    plot_series(&png, &series)?;
+    println!("per-step curves: {}", png.display());
+    if let Some(j) = &a.json {
+        super::write_json(j, &rows)?;
+    }
+    Ok(())
+}

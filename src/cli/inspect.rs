@@ -1,0 +1,77 @@
+//! `koopman inspect`: the learned eigenvalues (modulus, frequency) and Δt of a Koopman checkpoint,
+//! printed and plotted.
+use crate::checkpoint;
+use crate::models::{DynamicsModel, KoopmanModel, ModelConfig};
+use crate::util::plot::{self, Chart, Kind, Series};
+use crate::{Error, Result};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    #[arg(long)]
+    pub ckpt: PathBuf,
+    /// PNG of the discrete eigenvalues λ̄ on the complex plane (default: next to the checkpoint).
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// How many modes to list (all are plotted).
+    #[arg(long, default_value_t = 16)]
+    pub show: usize,
+}
+
+pub fn run(a: &InspectArgs) -> Result<()> {
+    let loaded = checkpoint::load(&a.ckpt)?;
+    let ModelConfig::Koopman(cfg) = loaded.meta.config.clone() else {
+        return Err(Error::Invalid(format!(
+            "{}: field 'config.model' is {}, only Koopman checkpoints have eigenvalues",
+            a.ckpt.display(),
+            loaded.meta.config.kind().name()
+        )));
+    };
+    // Same configuration, so the same parameter names in the same order.
+    let mut model = KoopmanModel::new(cfg, 0);
+    *model.params_mut() = loaded.model.params().clone();
+    let (eig, dt) = model.eigenvalues();
+    println!("{}: {} modes, Δt = {dt:.6}", a.ckpt.display(), eig.len());
+    println!(
+        "{:>5} {:>10} {:>10} {:>10} {:>12}",
+        "mode", "μ", "ω", "|λ̄|", "ω·Δt (rad)"
+    );
+    let mut disc = Vec::with_capacity(eig.len());
+    for (j, &(mu, om)) in eig.iter().enumerate() {
+        let (r, th) = ((mu * dt).exp(), om * dt);
+        disc.push((r * th.cos(), r * th.sin()));
+        if j < a.show {
+            println!("{j:>5} {mu:>10.4} {om:>10.4} {r:>10.5} {th:>12.5}");
+        }
+    }
+    if eig.len() > a.show {
+        println!("  ... {} more", eig.len() - a.show);
+    }
+    let png = a
+        .plot
+        .clone()
+        .unwrap_or_else(|| a.ckpt.with_extension("eigenvalues.png"));
+    let chart = Chart {
+        title: "discrete eigenvalues",
+        x_label: "Re",
+        y_label: "Im",
+        log_y: false,
+        kind: Kind::Points,
+    };
+    plot::write_png(
+        &png,
+        &chart,
+        &[Series {
+            name: "eigenvalues",
+            points: &disc,
+        }],
+        Some((0.0, 0.0, 1.0)),
+    )
+    .map_err(|e| Error::Io {
+        path: png.display().to_string(),
+        source: e,
+    })?;
+    println!("plot: {}", png.display());
+    Ok(())
+}

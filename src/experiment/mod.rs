@@ -1,0 +1,12 @@
+//! The paper's experiments as library calls, shared by the CLI subcommands: data collection from the
+//! built-in environments, a training run with validation and checkpoints, and the open-loop
+//! evaluation protocol (paper §4.1).
+mod collect;
+mod evaluate;
+mod normalization;
+mod train_run;
+
+pub use collect::{collect, Policy};
+pub use evaluate::{evaluate, EvalResult};
+pub use normalization::{normalizer_from_json, normalizer_to_json};
+pub use train_run::{train, TrainOptions, TrainSummary};
