@@ -1,3 +1,5 @@
 //! Small shared utilities.
 pub mod atomic;
+mod font5x7;
+pub mod plot;
 pub mod rng;
