@@ -101,9 +101,10 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         .curve
         .clone()
         .unwrap_or_else(|| a.ckpt.with_extension("eval"));
-    let csv = prefix.with_extension("csv");
+    let with_suffix = |ext: &str| PathBuf::from(format!("{}.{ext}", prefix.display()));
+    let csv = with_suffix("csv");
     write_curve_csv(&csv, &r)?;
-    let png = prefix.with_extension("png");
+    let png = with_suffix("png");
     super::compare::plot_curves(&png, &[("model", &r)])?;
     println!(
         "per-step error curve: {} and {}",

@@ -1,0 +1,252 @@
+//! The binary on bad input: each case exits non-zero with a message naming the file and the field,
+//! never panics, and leaves no output file behind.
+use koopman::data::npy::NpyArray;
+use koopman::data::npz;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_koopman"))
+}
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("koopman-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Runs the binary, expecting failure; returns stderr.
+fn fails(args: &[&str]) -> String {
+    let out = bin().args(args).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        !out.status.success(),
+        "expected failure for {args:?}; stderr: {err}"
+    );
+    assert!(!err.contains("panicked"), "panic for {args:?}: {err}");
+    err
+}
+
+/// A valid small dataset: 3 episodes of 40 steps, obs 3, act 1.
+fn arrays(n: usize) -> Vec<(&'static str, NpyArray)> {
+    let obs: Vec<f32> = (0..n * 3).map(|i| (i as f32 * 0.37).sin()).collect();
+    let act: Vec<f32> = (0..n).map(|i| (i as f32 * 0.11).cos()).collect();
+    let rew: Vec<f32> = (0..n).map(|i| (i % 7) as f32 * 0.1).collect();
+    let mut term = vec![false; n];
+    let mut tout = vec![false; n];
+    if n >= 3 {
+        term[n / 3 - 1] = true;
+        tout[2 * n / 3 - 1] = true;
+        tout[n - 1] = true;
+    }
+    vec![
+        ("observations", NpyArray::from_f32(vec![n, 3], &obs)),
+        ("actions", NpyArray::from_f32(vec![n, 1], &act)),
+        ("rewards", NpyArray::from_f32(vec![n], &rew)),
+        ("terminals", NpyArray::from_bool(vec![n], &term)),
+        ("timeouts", NpyArray::from_bool(vec![n], &tout)),
+    ]
+}
+
+fn write(dir: &Path, name: &str, a: &[(&str, NpyArray)]) -> String {
+    let p = dir.join(name);
+    npz::write_arrays(&p, a).unwrap();
+    p.display().to_string()
+}
+
+fn train_fails(data: &str, out: &Path, extra: &[&str]) -> String {
+    let o = out.display().to_string();
+    let mut args = vec![
+        "train", "--data", data, "--out", &o, "--steps", "2", "--batch", "4", "--preset", "small",
+    ];
+    args.extend_from_slice(extra);
+    let err = fails(&args);
+    assert!(!out.exists(), "a failed run left {}", out.display());
+    assert!(!koopman::util::atomic::tmp_path(out).exists());
+    err
+}
+
+#[test]
+fn bad_datasets_name_the_file_and_the_field() {
+    let d = tmpdir("data");
+    let out = d.join("model.safetensors");
+    let n = 120;
+
+    let missing: Vec<_> = arrays(n)
+        .into_iter()
+        .filter(|(k, _)| *k != "rewards")
+        .collect();
+    let f = write(&d, "missing.npz", &missing);
+    let e = train_fails(&f, &out, &["--horizon", "10"]);
+    assert!(e.contains("missing.npz") && e.contains("rewards"), "{e}");
+
+    let mut short = arrays(n);
+    short[1].1 = NpyArray::from_f32(vec![n - 5, 1], &vec![0.0; n - 5]);
+    let f = write(&d, "short.npz", &short);
+    let e = train_fails(&f, &out, &["--horizon", "10"]);
+    assert!(e.contains("short.npz") && e.contains("actions"), "{e}");
+
+    let mut nan = arrays(n);
+    let mut obs = vec![0.5f32; n * 3];
+    obs[7] = f32::NAN;
+    nan[0].1 = NpyArray::from_f32(vec![n, 3], &obs);
+    let f = write(&d, "nan.npz", &nan);
+    let e = train_fails(&f, &out, &["--horizon", "10"]);
+    assert!(e.contains("nan.npz") && e.contains("observations"), "{e}");
+
+    let mut inf = arrays(n);
+    let mut rew = vec![0.0f32; n];
+    rew[3] = f32::INFINITY;
+    inf[2].1 = NpyArray::from_f32(vec![n], &rew);
+    let f = write(&d, "inf.npz", &inf);
+    let e = train_fails(&f, &out, &["--horizon", "10"]);
+    assert!(e.contains("inf.npz") && e.contains("rewards"), "{e}");
+
+    let empty: Vec<_> = arrays(0).into_iter().collect();
+    let f = write(&d, "empty.npz", &empty);
+    let e = train_fails(&f, &out, &["--horizon", "10"]);
+    assert!(e.contains("empty.npz"), "{e}");
+
+    let f = write(&d, "ok.npz", &arrays(n));
+    let e = train_fails(&f, &out, &["--horizon", "100"]);
+    assert!(
+        e.contains("ok.npz") && e.to_lowercase().contains("horizon"),
+        "{e}"
+    );
+
+    let bytes = std::fs::read(&f).unwrap();
+    let cut = d.join("cut.npz");
+    std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    let e = train_fails(&cut.display().to_string(), &out, &["--horizon", "10"]);
+    assert!(e.contains("cut.npz"), "{e}");
+
+    let e = train_fails(&f, &out, &["--horizon", "10", "--model", "lstm"]);
+    assert!(e.contains("lstm") && e.contains("koopman"), "{e}");
+    std::fs::remove_dir_all(&d).ok();
+}
+
+#[test]
+fn unknown_names_and_bad_checkpoints() {
+    let d = tmpdir("names");
+    let out = d.join("x.npz");
+    let o = out.display().to_string();
+    let e = fails(&[
+        "collect",
+        "--env",
+        "humanoid-run",
+        "--episodes",
+        "1",
+        "--out",
+        &o,
+    ]);
+    assert!(
+        e.contains("humanoid-run") && e.contains("cartpole-swingup"),
+        "{e}"
+    );
+    assert!(!out.exists());
+    let e = fails(&[
+        "collect",
+        "--env",
+        "pendulum-swingup",
+        "--policy",
+        "greedy",
+        "--episodes",
+        "1",
+        "--out",
+        &o,
+    ]);
+    assert!(e.contains("greedy"), "{e}");
+    let e = fails(&[
+        "collect",
+        "--env",
+        "pendulum-swingup",
+        "--episodes",
+        "1",
+        "--out",
+        &o,
+        "--device",
+        "tpu",
+    ]);
+    assert!(e.contains("tpu"), "{e}");
+
+    let ok = write(&d, "ok.npz", &arrays(120));
+    let bogus = d.join("bogus.safetensors");
+    std::fs::write(&bogus, b"not a checkpoint").unwrap();
+    let e = fails(&[
+        "eval",
+        "--data",
+        &ok,
+        "--ckpt",
+        &bogus.display().to_string(),
+        "--horizon",
+        "10",
+        "--windows",
+        "4",
+    ]);
+    assert!(e.contains("bogus.safetensors"), "{e}");
+    std::fs::remove_dir_all(&d).ok();
+}
+
+#[test]
+fn collect_train_eval_inspect_end_to_end() {
+    let d = tmpdir("e2e");
+    let data = d.join("p.npz").display().to_string();
+    let ckpt = d.join("k.safetensors").display().to_string();
+    let ok = |args: &[&str]| {
+        let out = bin().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    ok(&[
+        "collect",
+        "--env",
+        "pendulum-swingup",
+        "--episodes",
+        "5",
+        "--out",
+        &data,
+    ]);
+    let common = [
+        "--data",
+        &data,
+        "--out",
+        &ckpt,
+        "--preset",
+        "small",
+        "--batch",
+        "8",
+        "--horizon",
+        "20",
+    ];
+    ok(&[&["train", "--steps", "4", "--ckpt-every", "2"][..], &common].concat());
+    // Resume continues from step 4 to 6.
+    let s = ok(&[&["train", "--steps", "6", "--resume"][..], &common].concat());
+    assert!(s.contains("done: 6 steps"), "{s}");
+    let json = d.join("eval.json").display().to_string();
+    let s = ok(&[
+        "eval",
+        "--data",
+        &data,
+        "--ckpt",
+        &ckpt,
+        "--horizon",
+        "20",
+        "--windows",
+        "16",
+        "--json",
+        &json,
+    ]);
+    assert!(s.contains("state MSE"), "{s}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["state_mse_per_step"].as_array().unwrap().len(), 20);
+    assert!(d.join("k.eval.csv").exists() && d.join("k.eval.png").exists());
+    let s = ok(&["inspect", "--ckpt", &ckpt]);
+    assert!(s.contains("Δt"), "{s}");
+    std::fs::remove_dir_all(&d).ok();
+}
