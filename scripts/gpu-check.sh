@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The GPU check, in two halves.
+#
+#   scripts/gpu-check.sh prepare   (here, with cargo): builds the release test binaries that touch
+#                                  CUDA and the koopman binary, copies them with device-env.sh into
+#                                  .gpu/ (git-ignored) for the device tool's `carry`.
+#   scripts/gpu-check.sh run       (on the GPU machine, no cargo needed): loads the CUDA libraries,
+#                                  runs the NVRTC compile test and the CUDA parity tests with
+#                                  REQUIRE_CUDA=1 (a skip is a failure there), then prints a summary.
+#
+# Device call:  run(command="bash scripts/gpu-check.sh run", carry=[".gpu"], timeout_s=420)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-}"
+case "$mode" in
+prepare)
+    rm -rf .gpu && mkdir -p .gpu
+    json=$(cargo test --release --no-run --message-format=json --test cuda_parity --test nvrtc_compile 2>/dev/null)
+    for t in cuda_parity nvrtc_compile; do
+        exe=$(printf '%s\n' "$json" | grep '"executable":"[^"]*/'"$t"'-' | sed 's/.*"executable":"\([^"]*\)".*/\1/' | tail -n1)
+        [ -n "$exe" ] || { echo "could not find the $t test binary" >&2; exit 1; }
+        cp "$exe" ".gpu/$t"
+    done
+    cargo build --release --bin koopman
+    cp target/release/koopman .gpu/koopman
+    for f in ../shared/gpu/device-env.sh shared/gpu/device-env.sh; do [ -f "$f" ] && cp "$f" .gpu/ && break; done
+    [ -f .gpu/device-env.sh ] || { echo "device-env.sh not found (../shared/gpu/)" >&2; exit 1; }
+    grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/exclude
+    strip --strip-debug .gpu/cuda_parity .gpu/nvrtc_compile .gpu/koopman  # the carry limit is 64 MiB
+    du -sh .gpu
+    ;;
+run)
+    # shellcheck disable=SC1091
+    source .gpu/device-env.sh
+    out="${OUT:-/tmp/gpu-check}"; mkdir -p "$out"
+    status=0
+    echo "== NVRTC compile (sm_80, sm_90)"
+    REQUIRE_NVRTC=1 .gpu/nvrtc_compile --test-threads=1 2>&1 | tee "$out/nvrtc.log" || status=1
+    echo "== CUDA parity (REQUIRE_CUDA=1)"
+    REQUIRE_CUDA=1 .gpu/cuda_parity --test-threads=1 --nocapture 2>&1 | tee "$out/parity.log" || status=1
+    echo "== device line of the binary"
+    .gpu/koopman collect --env pendulum-swingup --episodes 1 --out /tmp/p.npz 2>&1 | tee "$out/device.log" || status=1
+    echo "== summary"
+    grep -E "^test .* (ok|FAILED)$|test result" "$out/parity.log" "$out/nvrtc.log" || true
+    exit $status
+    ;;
+*)
+    echo "usage: scripts/gpu-check.sh prepare|run" >&2
+    exit 2
+    ;;
+esac
