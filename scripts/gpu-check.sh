@@ -31,7 +31,9 @@ prepare)
     ;;
 run)
     # shellcheck disable=SC1091
+    set +eu  # device-env.sh probes paths that may not exist
     source .gpu/device-env.sh
+    set -eu
     out="${OUT:-/tmp/gpu-check}"; mkdir -p "$out"
     status=0
     echo "== NVRTC compile (sm_80, sm_90)"
