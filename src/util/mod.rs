@@ -3,3 +3,4 @@ pub mod atomic;
 mod font5x7;
 pub mod plot;
 pub mod rng;
+pub mod simd;

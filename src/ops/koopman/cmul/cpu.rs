@@ -1,7 +1,16 @@
 //! Planar complex product y = a ⊙ b, b repeating over a's leading rows.
 use crate::tensor::Real;
+use crate::util::simd;
 
 pub fn forward<E: Real>(a: &[E], b: &[E], y: &mut [E]) {
+    simd::run(
+        #[inline(always)]
+        || forward_body(a, b, y),
+    )
+}
+
+#[inline(always)]
+fn forward_body<E: Real>(a: &[E], b: &[E], y: &mut [E]) {
     let m = b.len() / 2;
     let (br, bi) = b.split_at(m);
     for (yc, ac) in y.chunks_exact_mut(2 * m).zip(a.chunks_exact(2 * m)) {
@@ -16,6 +25,14 @@ pub fn forward<E: Real>(a: &[E], b: &[E], y: &mut [E]) {
 
 /// da += conj(b)·g;  db += Σ_rows conj(a)·g
 pub fn backward<E: Real>(a: &[E], b: &[E], g: &[E], da: Option<&mut [E]>, db: Option<&mut [E]>) {
+    simd::run(
+        #[inline(always)]
+        || backward_body(a, b, g, da, db),
+    )
+}
+
+#[inline(always)]
+fn backward_body<E: Real>(a: &[E], b: &[E], g: &[E], da: Option<&mut [E]>, db: Option<&mut [E]>) {
     let m = b.len() / 2;
     let (br, bi) = b.split_at(m);
     if let Some(da) = da {

@@ -1,14 +1,15 @@
 //! The diagonal complex recurrence, channels innermost (SIMD) and one batch row per task.
 //! Row layout [Re_0..Re_{m-1}, Im_0..Im_{m-1}]; the previous row stays in L1 across the time loop.
 use crate::tensor::Real;
+use crate::util::simd;
 
-/// next = λ̄ ⊙ prev + c, for one row of m complex values.
+/// next = λ̄ ⊙ prev + c, for one row of m complex values. Every slice is cut to exactly m so the
+/// loop carries no bounds checks and vectorises.
 #[inline(always)]
 fn step<E: Real>(lr: &[E], li: &[E], prev: &[E], c: &[E], next: &mut [E]) {
     let m = lr.len();
-    let (pr, pi) = prev.split_at(m);
-    let (cr, ci) = c.split_at(m);
-    let (nr, ni) = next.split_at_mut(m);
+    let (li, pr, pi, cr, ci) = (&li[..m], &prev[..m], &prev[m..2 * m], &c[..m], &c[m..2 * m]);
+    let (nr, ni) = next[..2 * m].split_at_mut(m);
     for j in 0..m {
         nr[j] = lr[j] * pr[j] - li[j] * pi[j] + cr[j];
         ni[j] = lr[j] * pi[j] + li[j] * pr[j] + ci[j];
@@ -17,6 +18,14 @@ fn step<E: Real>(lr: &[E], li: &[E], prev: &[E], c: &[E], next: &mut [E]) {
 
 /// One sequence: z0 [2m], c [T, 2m] → x [T, 2m] with x[k] = x̂_{k+1}.
 pub fn forward_one<E: Real>(lbar: &[E], z0: &[E], c: &[E], x: &mut [E]) {
+    simd::run(
+        #[inline(always)]
+        || forward_body(lbar, z0, c, x),
+    )
+}
+
+#[inline(always)]
+fn forward_body<E: Real>(lbar: &[E], z0: &[E], c: &[E], x: &mut [E]) {
     let m2 = lbar.len();
     let (lr, li) = lbar.split_at(m2 / 2);
     step(lr, li, z0, &c[..m2], &mut x[..m2]);
@@ -37,6 +46,24 @@ pub fn forward_one<E: Real>(lbar: &[E], z0: &[E], c: &[E], x: &mut [E]) {
 /// `a` is scratch of length 2m.
 #[allow(clippy::too_many_arguments)]
 pub fn backward_one<E: Real>(
+    lbar: &[E],
+    z0: &[E],
+    x: &[E],
+    g: &[E],
+    a: &mut [E],
+    dz0: Option<&mut [E]>,
+    dc: Option<&mut [E]>,
+    dlbar: Option<&mut [E]>,
+) {
+    simd::run(
+        #[inline(always)]
+        || backward_body(lbar, z0, x, g, a, dz0, dc, dlbar),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn backward_body<E: Real>(
     lbar: &[E],
     z0: &[E],
     x: &[E],
