@@ -2,6 +2,7 @@
 //! x[k] = V_{k+1} ⊙ z0 + Σ_{l≤k} V_{k−l} ⊙ c[l]. V is first transposed to rows Vt[k] = (λ̄^k planar),
 //! so every inner loop runs over contiguous channels.
 use crate::tensor::Real;
+use crate::util::simd;
 
 /// [2][m][K] → [K][2m]
 pub fn transpose_v<E: Real>(v: &[E], m: usize, k_len: usize, vt: &mut [E]) {
@@ -41,6 +42,14 @@ fn cfma_conj<E: Real>(acc: &mut [E], p: &[E], q: &[E]) {
 
 /// One sequence: z0 [2m], c [T, 2m], vt [K ≥ T+1, 2m] → x [T, 2m].
 pub fn forward_one<E: Real>(vt: &[E], z0: &[E], c: &[E], x: &mut [E]) {
+    simd::run(
+        #[inline(always)]
+        || forward_one_body(vt, z0, c, x),
+    )
+}
+
+#[inline(always)]
+fn forward_one_body<E: Real>(vt: &[E], z0: &[E], c: &[E], x: &mut [E]) {
     let m2 = z0.len();
     let t_len = c.len() / m2;
     for k in 0..t_len {
@@ -59,6 +68,20 @@ pub fn forward_one<E: Real>(vt: &[E], z0: &[E], c: &[E], x: &mut [E]) {
 
 /// dz0 += Σ_k conj(V_{k+1})·g_k;  dc_l += Σ_{k≥l} conj(V_{k−l})·g_k (a correlation with conj(V)).
 pub fn backward_inputs<E: Real>(
+    vt: &[E],
+    g: &[E],
+    m2: usize,
+    dz0: Option<&mut [E]>,
+    dc: Option<&mut [E]>,
+) {
+    simd::run(
+        #[inline(always)]
+        || backward_inputs_body(vt, g, m2, dz0, dc),
+    )
+}
+
+#[inline(always)]
+fn backward_inputs_body<E: Real>(
     vt: &[E],
     g: &[E],
     m2: usize,
@@ -92,6 +115,24 @@ pub fn backward_inputs<E: Real>(
 #[allow(clippy::too_many_arguments)]
 /// dVt_j += Σ_b [conj(z0_b)·g_{b, j−1} + Σ_l conj(c_{b, l})·g_{b, l+j}], for one j.
 pub fn backward_v_row<E: Real>(
+    j: usize,
+    z0: &[E],
+    c: &[E],
+    g: &[E],
+    b: usize,
+    t_len: usize,
+    m2: usize,
+    dvt_j: &mut [E],
+) {
+    simd::run(
+        #[inline(always)]
+        || backward_v_row_body(j, z0, c, g, b, t_len, m2, dvt_j),
+    )
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn backward_v_row_body<E: Real>(
     j: usize,
     z0: &[E],
     c: &[E],
