@@ -162,3 +162,29 @@ fn theorem_3_1_gradient_decays_as_exp_k_dt_mu() {
         }
     }
 }
+
+#[test]
+fn large_cmul_parallel_path_matches_the_serial_kernel() {
+    // 600 rows × 2·64: above the parallel threshold, with a ragged last chunk.
+    let (rows, m) = (600usize, 64usize);
+    let mut rng = Rng::new(9);
+    let a = random_f32(rows * 2 * m, &mut rng);
+    let b = random_f32(2 * m, &mut rng);
+    let g = random_f32(rows * 2 * m, &mut rng);
+    let params = ParamStore::<f32>::new();
+    let mut tape = Tape::new(&params);
+    let av = tape.input(&Tensor::from_vec([rows, 2 * m], a.clone()).unwrap());
+    let bv = tape.input(&Tensor::from_vec([2 * m], b.clone()).unwrap());
+    let y = tape.cmul(av, bv).unwrap();
+    let gv = tape.constant([rows, 2 * m], &g).unwrap();
+    let p = tape.mul(y, gv).unwrap();
+    let l = tape.sum(p);
+    let grads = tape.backward(l).unwrap();
+    let mut y_ref = vec![0.0; rows * 2 * m];
+    koopman::ops::koopman::cmul::cpu::forward(&a, &b, &mut y_ref);
+    assert_eq!(tape.value(y), &y_ref[..]);
+    let (mut da, mut db) = (vec![0.0; a.len()], vec![0.0; b.len()]);
+    koopman::ops::koopman::cmul::cpu::backward(&a, &b, &g, Some(&mut da), Some(&mut db));
+    assert_eq!(grads.wrt(av).unwrap(), &da[..]);
+    assert_close(&to64(grads.wrt(bv).unwrap()), &to64(&db), 1e-4, 1e-5, "db");
+}

@@ -39,7 +39,13 @@ impl<E: Real> Tape<'_, E> {
             false,
         );
         if let Some(b) = b {
-            cpu::add_bias(&mut y, self.value(b));
+            let bv = self.value(b);
+            if y.len() >= PAR_MIN {
+                y.par_chunks_mut(512 * m)
+                    .for_each(|rows| cpu::add_bias(rows, bv));
+            } else {
+                cpu::add_bias(&mut y, bv);
+            }
         }
         let mut dims = xs.dims().to_vec();
         *dims.last_mut().unwrap() = m;

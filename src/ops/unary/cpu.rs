@@ -1,10 +1,11 @@
 //! Element-wise activations: f(x) and f'(x).
 use super::Unary;
 use crate::tensor::Real;
+use crate::util::simd;
 
 #[inline(always)]
 fn sigmoid<E: Real>(x: E) -> E {
-    E::one() / (E::one() + (-x).exp())
+    E::one() / (E::one() + (-x).fast_exp())
 }
 
 const GELU_C: f64 = 0.797_884_560_802_865_4; // sqrt(2/pi)
@@ -17,7 +18,7 @@ pub fn f<E: Real>(kind: Unary, x: E) -> E {
             if x > E::zero() {
                 x
             } else {
-                x.exp_m1()
+                x.fast_exp_m1()
             }
         }
         Unary::Gelu => {
@@ -44,7 +45,7 @@ pub fn df<E: Real>(kind: Unary, x: E) -> E {
             if x > E::zero() {
                 E::one()
             } else {
-                x.exp()
+                x.fast_exp()
             }
         }
         Unary::Gelu => {
@@ -71,13 +72,46 @@ pub fn df<E: Real>(kind: Unary, x: E) -> E {
 }
 
 pub fn forward<E: Real>(kind: Unary, x: &[E], y: &mut [E]) {
-    y.iter_mut().zip(x).for_each(|(y, &x)| *y = f(kind, x));
+    // One monomorphic loop per activation so each vectorises (through the SIMD dispatch).
+    macro_rules! each {
+        ($k:expr) => {
+            simd::run(
+                #[inline(always)]
+                || y.iter_mut().zip(x).for_each(|(y, &x)| *y = f($k, x)),
+            )
+        };
+    }
+    match kind {
+        Unary::Relu => each!(Unary::Relu),
+        Unary::Elu => each!(Unary::Elu),
+        Unary::Gelu => each!(Unary::Gelu),
+        Unary::Tanh => each!(Unary::Tanh),
+        Unary::Sigmoid => each!(Unary::Sigmoid),
+        Unary::Silu => each!(Unary::Silu),
+    }
 }
 
 /// dx += dy · f'(x)
 pub fn backward<E: Real>(kind: Unary, x: &[E], dy: &[E], dx: &mut [E]) {
-    dx.iter_mut()
-        .zip(x)
-        .zip(dy)
-        .for_each(|((dx, &x), &dy)| *dx += dy * df(kind, x));
+    macro_rules! each {
+        ($k:expr) => {
+            simd::run(
+                #[inline(always)]
+                || {
+                    dx.iter_mut()
+                        .zip(x)
+                        .zip(dy)
+                        .for_each(|((dx, &x), &dy)| *dx += dy * df($k, x))
+                },
+            )
+        };
+    }
+    match kind {
+        Unary::Relu => each!(Unary::Relu),
+        Unary::Elu => each!(Unary::Elu),
+        Unary::Gelu => each!(Unary::Gelu),
+        Unary::Tanh => each!(Unary::Tanh),
+        Unary::Sigmoid => each!(Unary::Sigmoid),
+        Unary::Silu => each!(Unary::Silu),
+    }
 }

@@ -2,8 +2,10 @@
 pub mod cpu;
 
 use crate::autodiff::{Op, Slots, Tape, Var};
+use crate::ops::PAR_MIN;
 use crate::tensor::Real;
 use crate::{shape_err, Result};
+use rayon::prelude::*;
 
 impl<E: Real> Tape<'_, E> {
     /// y = a ⊙ b for planar complex a[.., 2m] and b[2m].
@@ -16,20 +18,50 @@ impl<E: Real> Tape<'_, E> {
             ));
         }
         let mut y = self.alloc_uninit(sa.numel());
-        cpu::forward(self.value(a), self.value(b), &mut y);
+        let (av, bv) = (self.value(a), self.value(b));
+        let chunk = ROWS * nb;
+        if av.len() >= PAR_MIN {
+            y.par_chunks_mut(chunk)
+                .zip(av.par_chunks(chunk))
+                .for_each(|(y, a)| cpu::forward(a, bv, y));
+        } else {
+            cpu::forward(av, bv, &mut y);
+        }
         Ok(self.push(sa, y, Op::CMul { a, b }, &[a, b]))
     }
 }
 
 pub(crate) fn backward<E: Real>(t: &Tape<E>, a: Var, b: Var, g: &[E], s: &mut Slots<E>) {
     let (mut ga, mut gb) = (s.take(a), s.take(b));
-    cpu::backward(
-        t.value(a),
-        t.value(b),
-        g,
-        ga.as_deref_mut(),
-        gb.as_deref_mut(),
-    );
+    let (av, bv) = (t.value(a), t.value(b));
+    let chunk = ROWS * bv.len();
+    if av.len() < PAR_MIN {
+        cpu::backward(av, bv, g, ga.as_deref_mut(), gb.as_deref_mut());
+    } else {
+        if let Some(ga) = ga.as_deref_mut() {
+            ga.par_chunks_mut(chunk)
+                .zip(g.par_chunks(chunk))
+                .for_each(|(d, g)| cpu::backward(&[], bv, g, Some(d), None));
+        }
+        if let Some(gb) = gb.as_deref_mut() {
+            // Per-chunk partial sums, added in chunk order: deterministic.
+            let parts: Vec<Vec<E>> = av
+                .par_chunks(chunk)
+                .zip(g.par_chunks(chunk))
+                .map(|(a, g)| {
+                    let mut p = vec![E::zero(); bv.len()];
+                    cpu::backward(a, bv, g, None, Some(&mut p));
+                    p
+                })
+                .collect();
+            for p in parts {
+                gb.iter_mut().zip(&p).for_each(|(d, v)| *d += *v);
+            }
+        }
+    }
     s.put(a, ga);
     s.put(b, gb);
 }
+
+/// Rows per parallel task: large enough to amortise rayon, small enough to balance two cores.
+const ROWS: usize = 512;
