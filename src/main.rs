@@ -23,6 +23,8 @@ enum Cmd {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+    /// Measure training iterations/s of the four models (paper Table 3), or planner rollout latency.
+    Bench(koopman::cli::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
             horizon,
             seed,
         } => koopman::cli::oscillator::run(steps, horizon, seed, true).map(|_| ()),
+        Cmd::Bench(args) => koopman::cli::bench::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

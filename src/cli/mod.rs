@@ -1,2 +1,6 @@
-//! The `koopman` command line: one file per subcommand.
+//! The `koopman` command line: one file per subcommand, plus the pieces `bench` is built from.
+pub mod bench;
+pub mod host;
 pub mod oscillator;
+pub mod planner_latency;
+pub mod train_speed;

@@ -1,2 +1,4 @@
 //! Small shared utilities.
+pub mod json;
 pub mod rng;
+pub mod stats;
