@@ -9,7 +9,9 @@
 //!
 //! Variants: `cpu_seq` calls the `cpu` kernel over the batch on one thread (per-core speed);
 //! `cpu_par` splits the batch over the rayon pool as the tape op does; `tape` times the public op
-//! (`Tape::scan` / `Tape::cconv`) with warm pooled buffers. Set RAYON_NUM_THREADS to fix the pool.
+//! (`Tape::scan` / `Tape::cconv`) with warm pooled buffers; `ref_avx512_seq` is a bench-local copy of
+//! the scan loop built for AVX-512 + FMA, to show what the SSE2 baseline build leaves on the table.
+//! Set RAYON_NUM_THREADS to fix the pool.
 //!
 //! CUDA variants (same groups, ids `cuda_*`, timed with `iter_custom` + stream synchronisation, NVRTC
 //! compile and uploads outside the timed closure) belong here once the CUDA backend lands.
@@ -108,6 +110,21 @@ fn scan_fwd(c: &mut Criterion) {
                 black_box(x[0])
             })
         });
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("fma")
+        {
+            g.bench_function(id("ref_avx512_seq", t), |bch| {
+                bch.iter(|| {
+                    for (i, xi) in x.chunks_mut(t * M2).enumerate() {
+                        let ui = &u[i * t * M2..(i + 1) * t * M2];
+                        // SAFETY: the CPU features were checked just above.
+                        unsafe { scan_row_avx512(&l, &z0[i * M2..(i + 1) * M2], ui, xi) };
+                    }
+                    black_box(x[0])
+                })
+            });
+        }
         let mut pool = Vec::new();
         g.bench_function(id("tape", t), |bch| {
             bch.iter_custom(|iters| {
@@ -130,6 +147,25 @@ fn scan_fwd(c: &mut Criterion) {
     g.finish();
 }
 
+/// The recurrence of `scan::cpu::forward_one`, compiled for AVX-512 + FMA. Not library code: it measures
+/// the headroom left by the crate's baseline x86-64 build, whose loops vectorise to 4-wide SSE only.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+unsafe fn scan_row_avx512(l: &[f32], z0: &[f32], c: &[f32], x: &mut [f32]) {
+    let (lr, li) = l.split_at(M);
+    for k in 0..c.len() / M2 {
+        let (done, rest) = x.split_at_mut(k * M2);
+        let prev = if k == 0 { z0 } else { &done[(k - 1) * M2..] };
+        let (pr, pi) = (&prev[..M], &prev[M..M2]);
+        let (cr, ci) = (&c[k * M2..k * M2 + M], &c[k * M2 + M..(k + 1) * M2]);
+        let (nr, ni) = rest[..M2].split_at_mut(M);
+        for j in 0..M {
+            nr[j] = lr[j].mul_add(pr[j], (-li[j]).mul_add(pi[j], cr[j]));
+            ni[j] = lr[j].mul_add(pi[j], li[j].mul_add(pr[j], ci[j]));
+        }
+    }
+}
+
 fn scan_bwd(c: &mut Criterion) {
     let mut g = c.benchmark_group("scan_bwd");
     short(&mut g);
@@ -139,7 +175,8 @@ fn scan_bwd(c: &mut Criterion) {
         let gy = random(B * t * M2, 3);
         let mut x = vec![0.0f32; B * t * M2];
         for (i, xi) in x.chunks_mut(t * M2).enumerate() {
-            scan::cpu::forward_one(&l, &z0[i * M2..(i + 1) * M2], &u[i * t * M2..], xi);
+            let ui = &u[i * t * M2..(i + 1) * t * M2];
+            scan::cpu::forward_one(&l, &z0[i * M2..(i + 1) * M2], ui, xi);
         }
         let (mut dz, mut du, mut dl) = (
             vec![0.0f32; B * M2],
