@@ -122,8 +122,8 @@ pub fn run_training(args: &BenchArgs, host: &Host) -> Result<Vec<TrainPoint>> {
         train_speed::ACT_DIM
     );
     println!(
-        "{:<12} {:>5} {:>10} {:>10} {:>19} {:>10} {:>9}",
-        "model", "T", "params", "ms/iter", "it/s [p10, p90]", "A100 it/s", "vs A100"
+        "{:<12} {:>5} {:>10} {:>10} {:>19} {:>10} {:>9} {:>8}",
+        "model", "T", "params", "ms/iter", "it/s [p10, p90]", "A100 it/s", "vs A100", "peak GB"
     );
     let mut points = Vec::new();
     for &kind in &models {
@@ -131,7 +131,7 @@ pub fn run_training(args: &BenchArgs, host: &Host) -> Result<Vec<TrainPoint>> {
             let p = train_speed::measure(kind, t, batch, iters, warmup, args.seed)?;
             let paper = train_speed::paper_its(kind, t);
             println!(
-                "{:<12} {:>5} {:>10} {:>10.1} {:>7.2} [{:>4.2}, {:>4.2}] {:>10} {:>9}",
+                "{:<12} {:>5} {:>10} {:>10.1} {:>7.2} [{:>4.2}, {:>4.2}] {:>10} {:>9} {:>8}",
                 kind.name(),
                 t,
                 p.params,
@@ -141,6 +141,7 @@ pub fn run_training(args: &BenchArgs, host: &Host) -> Result<Vec<TrainPoint>> {
                 p.its_p90(),
                 paper.map_or("-".into(), |v| format!("{v:.2}")),
                 paper.map_or("-".into(), |v| format!("{:.3}×", p.its_median() / v)),
+                gigabytes(p.peak_rss_bytes),
             );
             let _ = std::io::stdout().flush();
             points.push(p);
@@ -177,8 +178,8 @@ pub fn run_planner(args: &BenchArgs, host: &Host) -> Result<Vec<PlannerPoint>> {
         if chunk == 0 { "all".to_string() } else { chunk.to_string() }
     );
     println!(
-        "{:<12} {:>6} {:>7} {:>4} {:>12} {:>12} {:>14}",
-        "model", "starts", "seqs", "H", "median ms", "p99 ms", "candidates/s"
+        "{:<12} {:>6} {:>7} {:>4} {:>12} {:>12} {:>14} {:>8}",
+        "model", "starts", "seqs", "H", "median ms", "p99 ms", "candidates/s", "peak GB"
     );
     let mut points = Vec::new();
     for &kind in &models {
@@ -193,14 +194,15 @@ pub fn run_planner(args: &BenchArgs, host: &Host) -> Result<Vec<PlannerPoint>> {
                 };
                 let p = planner_latency::measure(case, iters, warmup, args.seed)?;
                 println!(
-                    "{:<12} {:>6} {:>7} {:>4} {:>12.2} {:>12.2} {:>14.0}",
+                    "{:<12} {:>6} {:>7} {:>4} {:>12.2} {:>12.2} {:>14.0} {:>8}",
                     kind.name(),
                     s,
                     case.sequences(),
                     h,
                     p.secs.median * 1e3,
                     p.secs.p99 * 1e3,
-                    p.candidates_per_sec()
+                    p.candidates_per_sec(),
+                    gigabytes(p.peak_rss_bytes),
                 );
                 let _ = std::io::stdout().flush();
                 points.push(p);
@@ -212,6 +214,10 @@ pub fn run_planner(args: &BenchArgs, host: &Host) -> Result<Vec<PlannerPoint>> {
         }
     }
     Ok(points)
+}
+
+fn gigabytes(bytes: Option<u64>) -> String {
+    bytes.map_or("-".into(), |b| format!("{:.2}", b as f64 / 1e9))
 }
 
 fn save(path: &Path, kind: &str, host: &Host, config: Json, results: Vec<Json>) -> Result<()> {

@@ -2,5 +2,6 @@
 pub mod bench;
 pub mod host;
 pub mod oscillator;
+pub mod peak_rss;
 pub mod planner_latency;
 pub mod train_speed;

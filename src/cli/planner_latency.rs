@@ -1,6 +1,7 @@
 //! Planner latency: the no-grad batched rollout a sampling planner (MPPI/CEM) runs every control step.
 //! K candidate action sequences of horizon H are scored from S starting states (each replicated K
 //! times) through `DynamicsModel::predict_into`, reusing one buffer pool across calls.
+use super::peak_rss;
 use super::train_speed::{ACT_DIM, OBS_DIM};
 use crate::models::{build_default, ModelKind};
 use crate::util::json::Json;
@@ -40,6 +41,7 @@ pub struct PlannerPoint {
     pub case: PlannerCase,
     pub warmup: usize,
     pub secs: Summary,
+    pub peak_rss_bytes: Option<u64>,
 }
 
 impl PlannerPoint {
@@ -64,6 +66,11 @@ impl PlannerPoint {
             ("latency_ms_min", ms(self.secs.min)),
             ("latency_ms_max", ms(self.secs.max)),
             ("candidates_per_s", self.candidates_per_sec().into()),
+            (
+                "peak_rss_mb",
+                self.peak_rss_bytes
+                    .map_or(Json::Null, |b| Json::Num(b as f64 / 1e6)),
+            ),
         ])
     }
 }
@@ -75,6 +82,7 @@ pub fn measure(case: PlannerCase, iters: usize, warmup: usize, seed: u64) -> Res
             case.starts, case.candidates, case.horizon
         )));
     }
+    let measured_rss = peak_rss::reset();
     let model = build_default(case.kind, OBS_DIM, ACT_DIM, seed);
     let (n, h) = (case.sequences(), case.horizon);
     let mut rng = Rng::new(seed.wrapping_add(2));
@@ -128,7 +136,12 @@ pub fn measure(case: PlannerCase, iters: usize, warmup: usize, seed: u64) -> Res
     }
     let secs = Summary::of(&secs)
         .ok_or_else(|| Error::Invalid("no valid timings were recorded".into()))?;
-    Ok(PlannerPoint { case, warmup, secs })
+    Ok(PlannerPoint {
+        case,
+        warmup,
+        secs,
+        peak_rss_bytes: measured_rss.then(peak_rss::peak_bytes).flatten(),
+    })
 }
 
 #[cfg(test)]

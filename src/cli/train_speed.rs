@@ -1,5 +1,6 @@
 //! Training throughput: full gradient updates (forward, backward, clipping, Adam) per second on random
 //! batches, the quantity of the paper's Table 3.
+use super::peak_rss;
 use crate::models::{build_default, ModelKind};
 use crate::synthetic::RandomBatch;
 use crate::train::{TrainConfig, Trainer};
@@ -42,6 +43,8 @@ pub struct TrainPoint {
     pub params: usize,
     pub warmup: usize,
     pub secs: Summary,
+    /// Peak resident memory during this point (model, warm-up and timed steps), where measurable.
+    pub peak_rss_bytes: Option<u64>,
 }
 
 impl TrainPoint {
@@ -71,6 +74,11 @@ impl TrainPoint {
             ("secs_median", self.secs.median.into()),
             ("secs_min", self.secs.min.into()),
             ("secs_max", self.secs.max.into()),
+            (
+                "peak_rss_mb",
+                self.peak_rss_bytes
+                    .map_or(Json::Null, |b| Json::Num(b as f64 / 1e6)),
+            ),
             ("paper_a100_its", paper.map_or(Json::Null, Json::Num)),
         ])
     }
@@ -91,6 +99,7 @@ pub fn measure(
             "bench needs seq_len, batch and iters ≥ 1 (got {seq_len}, {batch}, {iters})"
         )));
     }
+    let measured_rss = peak_rss::reset();
     let model = build_default(kind, OBS_DIM, ACT_DIM, seed);
     let params = model.params().count();
     let mut trainer = Trainer::new(model, TrainConfig::default());
@@ -114,6 +123,7 @@ pub fn measure(
         params,
         warmup,
         secs,
+        peak_rss_bytes: measured_rss.then(peak_rss::peak_bytes).flatten(),
     })
 }
 
