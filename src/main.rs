@@ -36,6 +36,8 @@ enum Cmd {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+    /// Measure training iterations/s of the four models (paper Table 3), or planner rollout latency.
+    Bench(koopman::cli::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
             horizon,
             seed,
         } => cli::oscillator::run(steps, horizon, seed, true).map(|_| ()),
+        Cmd::Bench(args) => cli::bench::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,11 +1,17 @@
-//! The `koopman` command line: one file per subcommand, each with its clap arguments and `run`.
+//! The `koopman` command line: one file per subcommand, each with its clap arguments and `run`,
+//! plus the pieces `bench` is built from (host, peak_rss, planner_latency, train_speed).
+pub mod bench;
 pub mod collect;
 pub mod compare;
 pub mod demo;
 pub mod eval;
+pub mod host;
 pub mod inspect;
 pub mod oscillator;
+pub mod peak_rss;
+pub mod planner_latency;
 pub mod train;
+pub mod train_speed;
 
 use crate::backend::Device;
 use crate::Result;

@@ -1,4 +1,7 @@
-//! Synthetic systems with known Koopman eigenvalues, for tests and the first demo.
+//! Synthetic systems with known Koopman eigenvalues, for tests and the first demo; random windows for
+//! speed measurements.
 mod oscillator;
+mod random_batch;
 
 pub use oscillator::{Oscillator, Windows};
+pub use random_batch::RandomBatch;

@@ -1,6 +1,8 @@
 //! Small shared utilities.
 pub mod atomic;
 mod font5x7;
+pub mod json;
 pub mod plot;
 pub mod rng;
 pub mod simd;
+pub mod stats;

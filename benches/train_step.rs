@@ -1,0 +1,42 @@
+//! Whole training steps (forward, backward, gradient clipping, Adam) of the Koopman model and the MLP,
+//! GRU and Transformer baselines, default configurations at halfcheetah size (d_s = 17, d_a = 6), on
+//! small random batches so a criterion run stays short. Throughput is transitions (B·T) per second.
+//! The paper-sized figures (B = 256, T up to 500) come from `koopman bench`, see BENCHMARKS.md.
+//!
+//! CUDA variants (same group, ids `cuda/<model>`, with a device sync inside the timed step) belong
+//! here once the CUDA backend lands.
+//!
+//! Quick smoke run: `cargo bench --bench train_step -- --quick`.
+use criterion::{
+    criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
+};
+use koopman::models::{build_default, ModelKind};
+use koopman::synthetic::RandomBatch;
+use koopman::train::{TrainConfig, Trainer};
+use std::time::Duration;
+
+const BATCH: usize = 16;
+const LENGTHS: [usize; 2] = [10, 50];
+
+fn train_step(c: &mut Criterion) {
+    let mut g = c.benchmark_group("train_step");
+    g.sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    for kind in ModelKind::ALL {
+        for t in LENGTHS {
+            let data = RandomBatch::new(BATCH, t, 17, 6, 1);
+            let mut trainer = Trainer::new(build_default(kind, 17, 6, 0), TrainConfig::default());
+            g.throughput(Throughput::Elements((BATCH * t) as u64));
+            g.bench_function(
+                BenchmarkId::new(format!("cpu/{}", kind.name()), format!("B{BATCH}_T{t}")),
+                |bch| bch.iter(|| trainer.step(&data.batch()).unwrap().loss),
+            );
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, train_step);
+criterion_main!(benches);
