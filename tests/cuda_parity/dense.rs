@@ -61,7 +61,7 @@ fn gru_cell_parity() {
 
 /// `alpha op(A) op(B) + beta C0` from the CPU GEMM (which computes `op(A) op(B)`, plain or `+=`).
 fn cpu_gemm(g: &gemm::RowGemm, a: &[f32], b: &[f32], c0: &[f32]) -> Vec<f64> {
-    let mut ab = vec![f32::NAN; g.m * g.n];
+    let mut ab = vec![0.0f32; g.m * g.n];
     matmul::cpu::gemm(g.m, g.n, g.k, a, g.trans_a, b, g.trans_b, &mut ab, false);
     ab.iter()
         .zip(c0)

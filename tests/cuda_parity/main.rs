@@ -55,6 +55,17 @@ mod train;
 
 use num_complex::Complex64 as C64;
 
+/// Without the `cuda` feature no GPU test is compiled; say so visibly (and fail under REQUIRE_CUDA=1).
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn gpu_parity_tests() {
+    let reason = "built without the `cuda` feature: no GPU parity tests compiled";
+    if std::env::var("REQUIRE_CUDA").is_ok_and(|v| v == "1") {
+        panic!("REQUIRE_CUDA=1 but {reason}");
+    }
+    skip(reason);
+}
+
 // ----------------------------------------------------------------------------------------------
 // Test utilities
 
