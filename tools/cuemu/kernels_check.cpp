@@ -1,7 +1,7 @@
 // Checks every CUDA kernel's logic on the CPU, without a GPU or toolkit: cuemu.h runs each CUDA
 // thread as a std::thread (barriers for __syncthreads and warp shuffles), and every forward is
 // compared with an f64 reference and every backward with central finite differences of it.
-// It cannot see timing, occupancy or inter-block races; tests/cuda_parity.rs on a GPU is the real
+// It cannot see timing, occupancy or inter-block races; tests/cuda_parity/ on a GPU is the real
 // check. Run from the repository root:
 //   g++ -std=c++20 -O2 -w -pthread tools/cuemu/kernels_check.cpp -o target/kernels_check && target/kernels_check
 #include "cuemu.h"

@@ -6,10 +6,15 @@
 //! Kernel launchers take many buffers by nature (llm.c does the same), hence the lint allowance.
 #![allow(clippy::too_many_arguments)]
 
+pub mod elementwise;
 pub mod gemm;
 pub mod gru;
 pub mod koopman;
+pub mod layernorm;
+pub mod loss;
+pub mod optim;
 pub mod reduce;
+pub mod softmax;
 
 use super::error::{CudaError, Result};
 use cudarc::driver::{CudaSlice, LaunchConfig};
@@ -48,6 +53,17 @@ pub(crate) fn one_block(threads: u32) -> LaunchConfig {
     LaunchConfig {
         grid_dim: (1, 1, 1),
         block_dim: (threads, 1, 1),
+        shared_mem_bytes: 0,
+    }
+}
+
+/// Warp-per-row launch (`reduce.cu`'s row kernels): blocks of [`BLOCK_1D`] threads, one warp per
+/// row, enough blocks to cover `rows` (rows > 0).
+pub(crate) fn warp_rows(rows: usize) -> LaunchConfig {
+    let warps = (BLOCK_1D / 32) as usize;
+    LaunchConfig {
+        grid_dim: (rows.div_ceil(warps) as u32, 1, 1),
+        block_dim: (BLOCK_1D, 1, 1),
         shared_mem_bytes: 0,
     }
 }

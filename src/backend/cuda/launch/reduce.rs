@@ -1,7 +1,9 @@
-//! Deterministic column sums (`reduce.cu`): partial sums over row chunks, then a fixed-order sum
-//! of the partials. Used for bias gradients and for the batch reductions of the Koopman backward.
+//! Row and column sums of `reduce.cu` (softmax and layernorm, from the same file, have their own
+//! launcher modules). Column sums are deterministic: partial sums over row chunks, then a
+//! fixed-order sum of the partials. Used for bias gradients, the broadcast operand of add/mul
+//! backward and the batch reductions of the Koopman backward.
 
-use super::{grid_1d, int, need, row_chunks};
+use super::{grid_1d, int, need, row_chunks, warp_rows};
 use crate::backend::cuda::{CudaDevice, Result};
 use crate::kernels::reduce as k;
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
@@ -75,5 +77,77 @@ pub fn sum_cols_final(
     b.arg(y).arg(partial).arg(&pi).arg(&ci).arg(&acc);
     // SAFETY: buffer sizes checked above; argument types match the kernel signature.
     unsafe { b.launch(grid_1d(cols)) }?;
+    Ok(())
+}
+
+/// `y[r] = sum_c x[r, c]` over a row-major `[rows, cols]` matrix (one warp per row; written, not
+/// accumulated).
+pub fn sum_rows_fwd(
+    dev: &CudaDevice,
+    y: &mut CudaSlice<f32>,
+    x: &CudaSlice<f32>,
+    rows: usize,
+    cols: usize,
+) -> Result<()> {
+    need(y, rows, "sum_rows y")?;
+    need(x, rows * cols, "sum_rows x")?;
+    if rows == 0 {
+        return Ok(());
+    }
+    let (ri, ci) = (int(rows, "rows")?, int(cols, "cols")?);
+    let f = dev.func(k::SUM_ROWS_FWD)?;
+    let mut b = dev.stream().launch_builder(&f);
+    // (float* y, const float* x, int rows, int cols)
+    b.arg(y).arg(x).arg(&ri).arg(&ci);
+    // SAFETY: buffer sizes checked above; argument types match the kernel signature.
+    unsafe { b.launch(warp_rows(rows)) }?;
+    Ok(())
+}
+
+/// Backward of [`sum_rows_fwd`]: `dx[r, c] += dy[r]`.
+pub fn sum_rows_bwd(
+    dev: &CudaDevice,
+    dx: &mut CudaSlice<f32>,
+    dy: &CudaSlice<f32>,
+    rows: usize,
+    cols: usize,
+) -> Result<()> {
+    need(dx, rows * cols, "sum_rows_bwd dx")?;
+    need(dy, rows, "sum_rows_bwd dy")?;
+    if rows * cols == 0 {
+        return Ok(());
+    }
+    let (ri, ci) = (int(rows, "rows")?, int(cols, "cols")?);
+    int(rows * cols, "rows * cols")?;
+    let f = dev.func(k::SUM_ROWS_BWD)?;
+    let mut b = dev.stream().launch_builder(&f);
+    // (float* dx, const float* dy, int rows, int cols)
+    b.arg(dx).arg(dy).arg(&ri).arg(&ci);
+    // SAFETY: buffer sizes checked above; argument types match the kernel signature.
+    unsafe { b.launch(grid_1d(rows * cols)) }?;
+    Ok(())
+}
+
+/// Backward of a column sum (and of a bias add): `dx[r, c] += dy[c]`.
+pub fn sum_cols_bwd(
+    dev: &CudaDevice,
+    dx: &mut CudaSlice<f32>,
+    dy: &CudaSlice<f32>,
+    rows: usize,
+    cols: usize,
+) -> Result<()> {
+    need(dx, rows * cols, "sum_cols_bwd dx")?;
+    need(dy, cols, "sum_cols_bwd dy")?;
+    if rows * cols == 0 {
+        return Ok(());
+    }
+    let (ri, ci) = (int(rows, "rows")?, int(cols, "cols")?);
+    int(rows * cols, "rows * cols")?;
+    let f = dev.func(k::SUM_COLS_BWD)?;
+    let mut b = dev.stream().launch_builder(&f);
+    // (float* dx, const float* dy, int rows, int cols)
+    b.arg(dx).arg(dy).arg(&ri).arg(&ci);
+    // SAFETY: buffer sizes checked above; argument types match the kernel signature.
+    unsafe { b.launch(grid_1d(rows * cols)) }?;
     Ok(())
 }

@@ -1,0 +1,276 @@
+//! Launchers for `elementwise.cu`: the unary activations, broadcasting add/mul and scale, forward
+//! and backward. Every kernel is a 1-D grid-stride loop over `n` elements. Backward launchers
+//! accumulate (`+=`); the gradient of a broadcast operand is a deterministic column sum
+//! ([`super::reduce::sum_cols`]), never float atomics.
+
+use super::reduce::sum_cols;
+use super::{grid_1d, int, need};
+use crate::backend::cuda::{CudaDevice, CudaError, Result};
+use crate::kernels::elementwise as k;
+use crate::ops::unary::Unary;
+use cudarc::driver::{CudaSlice, PushKernelArg};
+
+fn fwd_kernel(kind: Unary) -> &'static str {
+    match kind {
+        Unary::Relu => k::RELU_FWD,
+        Unary::Elu => k::ELU_FWD,
+        Unary::Gelu => k::GELU_FWD,
+        Unary::Tanh => k::TANH_FWD,
+        Unary::Sigmoid => k::SIGMOID_FWD,
+        Unary::Silu => k::SILU_FWD,
+    }
+}
+
+fn bwd_kernel(kind: Unary) -> &'static str {
+    match kind {
+        Unary::Relu => k::RELU_BWD,
+        Unary::Elu => k::ELU_BWD,
+        Unary::Gelu => k::GELU_BWD,
+        Unary::Tanh => k::TANH_BWD,
+        Unary::Sigmoid => k::SIGMOID_BWD,
+        Unary::Silu => k::SILU_BWD,
+    }
+}
+
+/// Whether the backward kernel of `kind` reads the forward output `y` (tanh, sigmoid) rather than
+/// the input `x` (the others).
+pub fn bwd_uses_output(kind: Unary) -> bool {
+    matches!(kind, Unary::Tanh | Unary::Sigmoid)
+}
+
+/// Checks the broadcast shape: `b` has `nb` elements repeated `n / nb` times.
+fn check_broadcast(n: usize, nb: usize) -> Result<()> {
+    if n > 0 && (nb == 0 || n % nb != 0) {
+        return Err(CudaError(format!(
+            "broadcast operand of {nb} elements does not tile {n}"
+        )));
+    }
+    Ok(())
+}
+
+/// `y = f(x)` over `n` elements.
+pub fn unary_fwd(
+    dev: &CudaDevice,
+    kind: Unary,
+    y: &mut CudaSlice<f32>,
+    x: &CudaSlice<f32>,
+    n: usize,
+) -> Result<()> {
+    need(y, n, "unary_fwd y")?;
+    need(x, n, "unary_fwd x")?;
+    if n == 0 {
+        return Ok(());
+    }
+    let ni = int(n, "n")?;
+    let f = dev.func(fwd_kernel(kind))?;
+    let mut b = dev.stream().launch_builder(&f);
+    // (float* y, const float* x, int n)
+    b.arg(y).arg(x).arg(&ni);
+    // SAFETY: sizes checked above; argument types match the kernel signature.
+    unsafe { b.launch(grid_1d(n)) }?;
+    Ok(())
+}
+
+/// `dx += dy * f'(.)` over `n` elements. Takes both the forward input `x` and output `y`: tanh and
+/// sigmoid differentiate from `y`, the others from `x` (see [`bwd_uses_output`]), so callers cannot
+/// pass the wrong one.
+pub fn unary_bwd(
+    dev: &CudaDevice,
+    kind: Unary,
+    dx: &mut CudaSlice<f32>,
+    x: &CudaSlice<f32>,
+    y: &CudaSlice<f32>,
+    dy: &CudaSlice<f32>,
+    n: usize,
+) -> Result<()> {
+    need(dx, n, "unary_bwd dx")?;
+    need(x, n, "unary_bwd x")?;
+    need(y, n, "unary_bwd y")?;
+    need(dy, n, "unary_bwd dy")?;
+    if n == 0 {
+        return Ok(());
+    }
+    let ni = int(n, "n")?;
+    let saved = if bwd_uses_output(kind) { y } else { x };
+    let f = dev.func(bwd_kernel(kind))?;
+    let mut b = dev.stream().launch_builder(&f);
+    // (float* dx, const float* x_or_y, const float* dy, int n)
+    b.arg(dx).arg(saved).arg(dy).arg(&ni);
+    // SAFETY: sizes checked above; argument types match the kernel signature.
+    unsafe { b.launch(grid_1d(n)) }?;
+    Ok(())
+}
+
+fn binary_fwd(
+    dev: &CudaDevice,
+    kernel: &str,
+    what: &str,
+    y: &mut CudaSlice<f32>,
+    a: &CudaSlice<f32>,
+    b: &CudaSlice<f32>,
+    n: usize,
+    nb: usize,
+) -> Result<()> {
+    check_broadcast(n, nb)?;
+    need(y, n, &format!("{what} y"))?;
+    need(a, n, &format!("{what} a"))?;
+    need(b, nb, &format!("{what} b"))?;
+    if n == 0 {
+        return Ok(());
+    }
+    let (ni, nbi) = (int(n, "n")?, int(nb, "nb")?);
+    let f = dev.func(kernel)?;
+    let mut l = dev.stream().launch_builder(&f);
+    // (float* y, const float* a, const float* b, int n, int nb)
+    l.arg(y).arg(a).arg(b).arg(&ni).arg(&nbi);
+    // SAFETY: sizes checked above; argument types match the kernel signature.
+    unsafe { l.launch(grid_1d(n)) }?;
+    Ok(())
+}
+
+/// `y = a + b`, `a` of `n` elements, `b` of `nb` elements repeated over `a`'s leading axes
+/// (`nb` divides `n`; `nb == n`: no broadcast).
+pub fn add_fwd(
+    dev: &CudaDevice,
+    y: &mut CudaSlice<f32>,
+    a: &CudaSlice<f32>,
+    b: &CudaSlice<f32>,
+    n: usize,
+    nb: usize,
+) -> Result<()> {
+    binary_fwd(dev, k::ADD_FWD, "add_fwd", y, a, b, n, nb)
+}
+
+/// `y = a * b` with `b` broadcast as in [`add_fwd`].
+pub fn mul_fwd(
+    dev: &CudaDevice,
+    y: &mut CudaSlice<f32>,
+    a: &CudaSlice<f32>,
+    b: &CudaSlice<f32>,
+    n: usize,
+    nb: usize,
+) -> Result<()> {
+    binary_fwd(dev, k::MUL_FWD, "mul_fwd", y, a, b, n, nb)
+}
+
+/// Backward of [`add_fwd`]: `da += dy`, `db[j] += sum_r dy[r, j]` viewing `dy` as `[n / nb, nb]`.
+/// `None`: that operand needs no gradient.
+pub fn add_bwd(
+    dev: &CudaDevice,
+    da: Option<&mut CudaSlice<f32>>,
+    db: Option<&mut CudaSlice<f32>>,
+    dy: &CudaSlice<f32>,
+    n: usize,
+    nb: usize,
+) -> Result<()> {
+    check_broadcast(n, nb)?;
+    need(dy, n, "add_bwd dy")?;
+    if let Some(d) = da.as_deref() {
+        need(d, n, "add_bwd da")?;
+    }
+    if let Some(d) = db.as_deref() {
+        need(d, nb, "add_bwd db")?;
+    }
+    if n == 0 {
+        return Ok(());
+    }
+    let ni = int(n, "n")?;
+    if let Some(da) = da {
+        let f = dev.func(k::ADD_BWD_A)?;
+        let mut l = dev.stream().launch_builder(&f);
+        // (float* da, const float* dy, int n)
+        l.arg(da).arg(dy).arg(&ni);
+        // SAFETY: sizes checked above; argument types match the kernel signature.
+        unsafe { l.launch(grid_1d(n)) }?;
+    }
+    if let Some(db) = db {
+        sum_cols(dev, db, dy, None, n / nb, nb, true)?;
+    }
+    Ok(())
+}
+
+/// Backward of [`mul_fwd`]: `da += dy * b` (b broadcast), `db[j] += sum_r dy[r, j] * a[r, j]`.
+/// `None`: that operand needs no gradient.
+pub fn mul_bwd(
+    dev: &CudaDevice,
+    da: Option<&mut CudaSlice<f32>>,
+    db: Option<&mut CudaSlice<f32>>,
+    a: &CudaSlice<f32>,
+    b: &CudaSlice<f32>,
+    dy: &CudaSlice<f32>,
+    n: usize,
+    nb: usize,
+) -> Result<()> {
+    check_broadcast(n, nb)?;
+    need(a, n, "mul_bwd a")?;
+    need(b, nb, "mul_bwd b")?;
+    need(dy, n, "mul_bwd dy")?;
+    if let Some(d) = da.as_deref() {
+        need(d, n, "mul_bwd da")?;
+    }
+    if let Some(d) = db.as_deref() {
+        need(d, nb, "mul_bwd db")?;
+    }
+    if n == 0 {
+        return Ok(());
+    }
+    let (ni, nbi) = (int(n, "n")?, int(nb, "nb")?);
+    if let Some(da) = da {
+        let f = dev.func(k::MUL_BWD_A)?;
+        let mut l = dev.stream().launch_builder(&f);
+        // (float* da, const float* b, const float* dy, int n, int nb)
+        l.arg(da).arg(b).arg(dy).arg(&ni).arg(&nbi);
+        // SAFETY: sizes checked above; argument types match the kernel signature.
+        unsafe { l.launch(grid_1d(n)) }?;
+    }
+    if let Some(db) = db {
+        sum_cols(dev, db, dy, Some(a), n / nb, nb, true)?;
+    }
+    Ok(())
+}
+
+/// `y = s * x` over `n` elements.
+pub fn scale_fwd(
+    dev: &CudaDevice,
+    y: &mut CudaSlice<f32>,
+    x: &CudaSlice<f32>,
+    s: f32,
+    n: usize,
+) -> Result<()> {
+    need(y, n, "scale_fwd y")?;
+    need(x, n, "scale_fwd x")?;
+    if n == 0 {
+        return Ok(());
+    }
+    let ni = int(n, "n")?;
+    let f = dev.func(k::SCALE_FWD)?;
+    let mut l = dev.stream().launch_builder(&f);
+    // (float* y, const float* x, float s, int n)
+    l.arg(y).arg(x).arg(&s).arg(&ni);
+    // SAFETY: sizes checked above; argument types match the kernel signature.
+    unsafe { l.launch(grid_1d(n)) }?;
+    Ok(())
+}
+
+/// `dx += s * dy` over `n` elements.
+pub fn scale_bwd(
+    dev: &CudaDevice,
+    dx: &mut CudaSlice<f32>,
+    dy: &CudaSlice<f32>,
+    s: f32,
+    n: usize,
+) -> Result<()> {
+    need(dx, n, "scale_bwd dx")?;
+    need(dy, n, "scale_bwd dy")?;
+    if n == 0 {
+        return Ok(());
+    }
+    let ni = int(n, "n")?;
+    let f = dev.func(k::SCALE_BWD)?;
+    let mut l = dev.stream().launch_builder(&f);
+    // (float* dx, const float* dy, float s, int n)
+    l.arg(dx).arg(dy).arg(&s).arg(&ni);
+    // SAFETY: sizes checked above; argument types match the kernel signature.
+    unsafe { l.launch(grid_1d(n)) }?;
+    Ok(())
+}

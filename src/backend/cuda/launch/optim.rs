@@ -1,0 +1,162 @@
+//! Launchers for `optim.cu`: the AdamW step, the global gradient norm with its clip factor, and
+//! in-place scaling. Clipping stays on the device: [`grad_norm`] leaves the factor in a 1-element
+//! buffer and [`scale_by_dev`] applies it, so the optimiser step needs no host sync.
+
+use super::{grid_1d, int, need, one_block, BLOCK_1D};
+use crate::backend::cuda::{CudaDevice, CudaError, Result};
+use crate::kernels::optim as k;
+use crate::optim::AdamConfig;
+use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+
+/// Upper bound on the partial-sum blocks per gradient tensor in [`grad_norm`].
+const MAX_PARTS_PER_TENSOR: usize = 1024;
+
+/// One AdamW update of `n` parameters (`p`, moments `m`, `v`, gradient `g`), the CPU rule of
+/// [`crate::optim::Adam`]: decoupled weight decay `cfg.weight_decay` (0: plain Adam) and bias
+/// correction for step `step` (1-based, the value after incrementing). Clipping is applied to `g`
+/// beforehand (see [`scale_by_dev`]). The kernel forms `1 - beta` in f32 from the f32 `beta` where
+/// the CPU rounds the f64 difference: for `beta2 = 0.999` the second-moment increment differs by
+/// 1.3e-5 relative, well inside the parity tolerance.
+pub fn adamw_step(
+    dev: &CudaDevice,
+    p: &mut CudaSlice<f32>,
+    m: &mut CudaSlice<f32>,
+    v: &mut CudaSlice<f32>,
+    g: &CudaSlice<f32>,
+    n: usize,
+    cfg: &AdamConfig,
+    lr: f64,
+    step: u64,
+) -> Result<()> {
+    need(p, n, "adamw p")?;
+    need(m, n, "adamw m")?;
+    need(v, n, "adamw v")?;
+    need(g, n, "adamw g")?;
+    if step == 0 {
+        return Err(CudaError("adamw: step counts from 1".into()));
+    }
+    let t = i32::try_from(step).map_err(|_| CudaError(format!("adamw: step {step} too large")))?;
+    if n == 0 {
+        return Ok(());
+    }
+    let ni = int(n, "n")?;
+    // Bias corrections in f64 on the host, once per step, as the CPU optimiser computes them.
+    let bc1 = (1.0 - cfg.beta1.powi(t)) as f32;
+    let bc2 = (1.0 - cfg.beta2.powi(t)) as f32;
+    let (lr, b1, b2, eps, wd) = (
+        lr as f32,
+        cfg.beta1 as f32,
+        cfg.beta2 as f32,
+        cfg.eps as f32,
+        cfg.weight_decay as f32,
+    );
+    let f = dev.func(k::ADAMW_STEP)?;
+    let mut b = dev.stream().launch_builder(&f);
+    // (float* p, float* m, float* v, const float* g, int n, float lr, float beta1, float beta2,
+    //  float eps, float weight_decay, float bc1, float bc2)
+    b.arg(p)
+        .arg(m)
+        .arg(v)
+        .arg(g)
+        .arg(&ni)
+        .arg(&lr)
+        .arg(&b1)
+        .arg(&b2)
+        .arg(&eps)
+        .arg(&wd)
+        .arg(&bc1)
+        .arg(&bc2);
+    // SAFETY: sizes checked above; argument types match the kernel signature.
+    unsafe { b.launch(grid_1d(n)) }?;
+    Ok(())
+}
+
+/// The global L2 norm over every gradient tensor (`(buffer, element count)` pairs) into `norm[0]`,
+/// and the clip factor into `clip[0]`: `min(1, max_norm / (norm + 1e-6))`, or 1 when
+/// `max_norm <= 0` (clipping off), as [`crate::optim::clip_global_norm`] computes it.
+/// Deterministic: per-tensor block partials into one buffer, then a fixed-order single-block sum.
+pub fn grad_norm(
+    dev: &CudaDevice,
+    norm: &mut CudaSlice<f32>,
+    clip: &mut CudaSlice<f32>,
+    grads: &[(&CudaSlice<f32>, usize)],
+    max_norm: f32,
+) -> Result<()> {
+    need(norm, 1, "grad_norm norm")?;
+    need(clip, 1, "grad_norm clip")?;
+    let mut blocks = Vec::with_capacity(grads.len());
+    for (i, &(g, n)) in grads.iter().enumerate() {
+        need(g, n, &format!("grad_norm gradient {i}"))?;
+        int(n, "gradient length")?;
+        blocks.push(n.div_ceil(BLOCK_1D as usize).min(MAX_PARTS_PER_TENSOR));
+    }
+    let parts: usize = blocks.iter().sum();
+    let pi = int(parts, "grad_norm parts")?;
+    // Tensors with no elements contribute no blocks; the buffer is never empty.
+    let mut partial = dev.zeros(parts.max(1))?;
+    let f = dev.func(k::GRAD_SQNORM_PARTIAL)?;
+    let mut off = 0;
+    for (&(g, n), &nb) in grads.iter().zip(&blocks) {
+        if nb == 0 {
+            continue;
+        }
+        let ni = int(n, "gradient length")?;
+        let mut slot = partial.slice_mut(off..off + nb);
+        let mut b = dev.stream().launch_builder(&f);
+        // (float* partial, const float* g, int n)
+        b.arg(&mut slot).arg(g).arg(&ni);
+        let cfg = LaunchConfig {
+            grid_dim: (nb as u32, 1, 1),
+            block_dim: (BLOCK_1D, 1, 1),
+            shared_mem_bytes: 0,
+        };
+        // SAFETY: `slot` holds exactly one float per block; `g` holds n floats (checked above).
+        unsafe { b.launch(cfg) }?;
+        off += nb;
+    }
+    let f = dev.func(k::GRAD_NORM_FINAL)?;
+    let mut b = dev.stream().launch_builder(&f);
+    // (float* norm, float* clip, const float* partial, int parts, float max_norm)
+    b.arg(norm).arg(clip).arg(&partial).arg(&pi).arg(&max_norm);
+    // SAFETY: sizes checked above; one block, as the fixed-order final sum requires.
+    unsafe { b.launch(one_block(BLOCK_1D)) }?;
+    Ok(())
+}
+
+/// `x *= s[0]` over `n` elements, the factor read on the device (e.g. [`grad_norm`]'s clip).
+pub fn scale_by_dev(
+    dev: &CudaDevice,
+    x: &mut CudaSlice<f32>,
+    s: &CudaSlice<f32>,
+    n: usize,
+) -> Result<()> {
+    need(x, n, "scale_by_dev x")?;
+    need(s, 1, "scale_by_dev s")?;
+    if n == 0 {
+        return Ok(());
+    }
+    let ni = int(n, "n")?;
+    let f = dev.func(k::SCALE_BY_DEV)?;
+    let mut b = dev.stream().launch_builder(&f);
+    // (float* x, const float* s, int n)
+    b.arg(x).arg(s).arg(&ni);
+    // SAFETY: sizes checked above; argument types match the kernel signature.
+    unsafe { b.launch(grid_1d(n)) }?;
+    Ok(())
+}
+
+/// `x *= s` over `n` elements with a host scalar.
+pub fn scale_inplace(dev: &CudaDevice, x: &mut CudaSlice<f32>, s: f32, n: usize) -> Result<()> {
+    need(x, n, "scale_inplace x")?;
+    if n == 0 {
+        return Ok(());
+    }
+    let ni = int(n, "n")?;
+    let f = dev.func(k::SCALE_INPLACE)?;
+    let mut b = dev.stream().launch_builder(&f);
+    // (float* x, float s, int n)
+    b.arg(x).arg(&s).arg(&ni);
+    // SAFETY: sizes checked above; argument types match the kernel signature.
+    unsafe { b.launch(grid_1d(n)) }?;
+    Ok(())
+}
