@@ -1,7 +1,7 @@
 //! GRU baseline (paper §4.1, App. F): hidden size 64 over the masked state-action sequence
 //! ([s₀ ‖ a₀], [0 ‖ a₁], …); an embedding MLP before it and decoder/reward MLPs after it, sized so the
 //! parameter count matches the Koopman model's.
-use super::{masked_inputs, DynamicsModel, ModelKind, Rollout};
+use super::{masked_inputs, DynamicsModel, Rollout};
 use crate::autodiff::{ParamStore, Tape, Var};
 use crate::nn::{Gru, Mlp};
 use crate::ops::unary::Unary;
@@ -62,14 +62,20 @@ impl GruModel {
         let embed = Mlp::new(&mut ps, "embed", &ew, cfg.act, &mut rng);
         let e_out = *ew.last().unwrap();
         let gru = Gru::new(&mut ps, "gru", e_out, cfg.hidden, &mut rng);
-        let mut dw = vec![cfg.hidden];
-        dw.extend(&cfg.dec_hidden);
-        dw.push(cfg.obs_dim);
-        let dec = Mlp::new(&mut ps, "dec", &dw, cfg.act, &mut rng);
-        let mut rw = vec![cfg.hidden];
-        rw.extend(&cfg.rew_hidden);
-        rw.push(1);
-        let rew = Mlp::new(&mut ps, "rew", &rw, cfg.act, &mut rng);
+        let dec = Mlp::new(
+            &mut ps,
+            "dec",
+            &Mlp::widths(cfg.hidden, &cfg.dec_hidden, cfg.obs_dim),
+            cfg.act,
+            &mut rng,
+        );
+        let rew = Mlp::new(
+            &mut ps,
+            "rew",
+            &Mlp::widths(cfg.hidden, &cfg.rew_hidden, 1),
+            cfg.act,
+            &mut rng,
+        );
         GruModel {
             cfg,
             params: ps,
@@ -82,24 +88,7 @@ impl GruModel {
 }
 
 impl DynamicsModel for GruModel {
-    fn kind(&self) -> ModelKind {
-        ModelKind::Gru
-    }
-    fn obs_dim(&self) -> usize {
-        self.cfg.obs_dim
-    }
-    fn act_dim(&self) -> usize {
-        self.cfg.act_dim
-    }
-    fn params(&self) -> &ParamStore {
-        &self.params
-    }
-    fn params_mut(&mut self) -> &mut ParamStore {
-        &mut self.params
-    }
-    fn config(&self) -> super::ModelConfig {
-        super::ModelConfig::Gru(self.cfg.clone())
-    }
+    model_accessors!(Gru);
     fn rollout(&self, t: &mut Tape, s0: Var, actions: Var) -> Result<Rollout> {
         let x = masked_inputs(t, s0, actions)?;
         let e = self.embed.forward(t, x)?;

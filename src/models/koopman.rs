@@ -7,7 +7,7 @@
 //! 2m → 256 → 256 → d_s; reward head on [x̂_k ‖ a_k] → 256 → 1; ω_j = jπ (increasing), μ = −0.2 fixed;
 //! scalar Δt learned as log Δt with Δt₀ = 1/m; consistency target g(s_{t+k}) under stop-gradient;
 //! loss = state + 0.1·consistency + 1·reward, each a mean.
-use super::{DynamicsModel, ModelKind, Rollout, SeqBatch};
+use super::{DynamicsModel, Rollout, SeqBatch};
 use crate::autodiff::{ParamId, ParamStore, Tape, Var};
 use crate::nn::Mlp;
 use crate::ops::unary::Unary;
@@ -106,13 +106,6 @@ impl KoopmanConfig {
     }
 }
 
-fn widths(a: usize, hidden: &[usize], b: usize) -> Vec<usize> {
-    std::iter::once(a)
-        .chain(hidden.iter().copied())
-        .chain(std::iter::once(b))
-        .collect()
-}
-
 pub struct KoopmanModel {
     pub cfg: KoopmanConfig,
     params: ParamStore,
@@ -136,28 +129,28 @@ impl KoopmanModel {
         let enc = Mlp::new(
             &mut ps,
             "enc",
-            &widths(ds, &cfg.enc_hidden, 2 * m),
+            &Mlp::widths(ds, &cfg.enc_hidden, 2 * m),
             cfg.act,
             &mut rng,
         );
         let act_enc = Mlp::new(
             &mut ps,
             "act_enc",
-            &widths(da, &cfg.act_hidden, 2 * m),
+            &Mlp::widths(da, &cfg.act_hidden, 2 * m),
             cfg.act,
             &mut rng,
         );
         let dec = Mlp::new(
             &mut ps,
             "dec",
-            &widths(2 * m, &cfg.dec_hidden, ds),
+            &Mlp::widths(2 * m, &cfg.dec_hidden, ds),
             cfg.act,
             &mut rng,
         );
         let rew = Mlp::new(
             &mut ps,
             "rew",
-            &widths(2 * m + da, &cfg.rew_hidden, 1),
+            &Mlp::widths(2 * m + da, &cfg.rew_hidden, 1),
             cfg.act,
             &mut rng,
         );
@@ -268,24 +261,7 @@ impl KoopmanModel {
 }
 
 impl DynamicsModel for KoopmanModel {
-    fn kind(&self) -> ModelKind {
-        ModelKind::Koopman
-    }
-    fn obs_dim(&self) -> usize {
-        self.cfg.obs_dim
-    }
-    fn act_dim(&self) -> usize {
-        self.cfg.act_dim
-    }
-    fn params(&self) -> &ParamStore {
-        &self.params
-    }
-    fn params_mut(&mut self) -> &mut ParamStore {
-        &mut self.params
-    }
-    fn config(&self) -> super::ModelConfig {
-        super::ModelConfig::Koopman(self.cfg.clone())
-    }
+    model_accessors!(Koopman);
     fn reward_weight(&self) -> f64 {
         self.cfg.reward_weight
     }

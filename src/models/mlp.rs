@@ -2,7 +2,7 @@
 //! through two linear layers and a non-linearity, z_{k+1} = W₂·elu(W₁[z_k ‖ a_k] + b₁) + b₂.
 //! The paper trains it on 10-step windows only because longer unrolls explode; the trainer's default
 //! horizon for this model is 10.
-use super::{DynamicsModel, ModelKind, Rollout};
+use super::{DynamicsModel, Rollout};
 use crate::autodiff::{ParamStore, Tape, Var};
 use crate::nn::Mlp;
 use crate::ops::unary::Unary;
@@ -48,13 +48,6 @@ impl MlpConfig {
     }
 }
 
-fn widths(a: usize, hidden: &[usize], b: usize) -> Vec<usize> {
-    std::iter::once(a)
-        .chain(hidden.iter().copied())
-        .chain(std::iter::once(b))
-        .collect()
-}
-
 pub struct MlpModel {
     pub cfg: MlpConfig,
     params: ParamStore,
@@ -72,7 +65,7 @@ impl MlpModel {
         let enc = Mlp::new(
             &mut ps,
             "enc",
-            &widths(ds, &cfg.enc_hidden, l),
+            &Mlp::widths(ds, &cfg.enc_hidden, l),
             cfg.act,
             &mut rng,
         );
@@ -86,14 +79,14 @@ impl MlpModel {
         let dec = Mlp::new(
             &mut ps,
             "dec",
-            &widths(l, &cfg.dec_hidden, ds),
+            &Mlp::widths(l, &cfg.dec_hidden, ds),
             cfg.act,
             &mut rng,
         );
         let rew = Mlp::new(
             &mut ps,
             "rew",
-            &widths(l + da, &cfg.rew_hidden, 1),
+            &Mlp::widths(l + da, &cfg.rew_hidden, 1),
             cfg.act,
             &mut rng,
         );
@@ -109,24 +102,7 @@ impl MlpModel {
 }
 
 impl DynamicsModel for MlpModel {
-    fn kind(&self) -> ModelKind {
-        ModelKind::Mlp
-    }
-    fn obs_dim(&self) -> usize {
-        self.cfg.obs_dim
-    }
-    fn act_dim(&self) -> usize {
-        self.cfg.act_dim
-    }
-    fn params(&self) -> &ParamStore {
-        &self.params
-    }
-    fn params_mut(&mut self) -> &mut ParamStore {
-        &mut self.params
-    }
-    fn config(&self) -> super::ModelConfig {
-        super::ModelConfig::Mlp(self.cfg.clone())
-    }
+    model_accessors!(Mlp);
     fn rollout(&self, t: &mut Tape, s0: Var, actions: Var) -> Result<Rollout> {
         let (b, tl) = (t.dims(actions)[0], t.dims(actions)[1]);
         let z0 = self.enc.forward(t, s0)?;

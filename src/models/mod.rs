@@ -3,6 +3,30 @@
 //!
 //! A model implements `rollout` once; `loss` (training) and `predict` (no-grad, pooled buffers, for
 //! evaluation and planners) are both built on it, so the two paths cannot drift apart.
+/// The accessors every model implements the same way (its config holds `obs_dim`/`act_dim`).
+macro_rules! model_accessors {
+    ($kind:ident) => {
+        fn kind(&self) -> super::ModelKind {
+            super::ModelKind::$kind
+        }
+        fn obs_dim(&self) -> usize {
+            self.cfg.obs_dim
+        }
+        fn act_dim(&self) -> usize {
+            self.cfg.act_dim
+        }
+        fn params(&self) -> &crate::autodiff::ParamStore {
+            &self.params
+        }
+        fn params_mut(&mut self) -> &mut crate::autodiff::ParamStore {
+            &mut self.params
+        }
+        fn config(&self) -> super::ModelConfig {
+            super::ModelConfig::$kind(self.cfg.clone())
+        }
+    };
+}
+
 mod batch;
 mod gru;
 mod koopman;

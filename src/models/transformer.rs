@@ -2,7 +2,7 @@
 //! ([s₀ ‖ a₀], [0 ‖ a₁], …) embedded linearly plus fixed sinusoidal positions (no length limit, no
 //! parameters), pre-LN blocks with causal attention, then decoder and reward MLPs. Width and depth
 //! are reduced so the parameter count matches the Koopman model's.
-use super::{masked_inputs, DynamicsModel, ModelKind, Rollout};
+use super::{masked_inputs, DynamicsModel, Rollout};
 use crate::autodiff::{ParamStore, Tape, Var};
 use crate::nn::{Block, BlockConfig, LayerNorm, Linear, Mlp};
 use crate::ops::unary::Unary;
@@ -85,14 +85,20 @@ impl TransformerModel {
             .map(|i| Block::new(&mut ps, &format!("block{i}"), bc, &mut rng))
             .collect();
         let ln = LayerNorm::new(&mut ps, "ln_f", cfg.dim, &mut rng);
-        let mut dw = vec![cfg.dim];
-        dw.extend(&cfg.dec_hidden);
-        dw.push(cfg.obs_dim);
-        let dec = Mlp::new(&mut ps, "dec", &dw, cfg.act, &mut rng);
-        let mut rw = vec![cfg.dim];
-        rw.extend(&cfg.rew_hidden);
-        rw.push(1);
-        let rew = Mlp::new(&mut ps, "rew", &rw, cfg.act, &mut rng);
+        let dec = Mlp::new(
+            &mut ps,
+            "dec",
+            &Mlp::widths(cfg.dim, &cfg.dec_hidden, cfg.obs_dim),
+            cfg.act,
+            &mut rng,
+        );
+        let rew = Mlp::new(
+            &mut ps,
+            "rew",
+            &Mlp::widths(cfg.dim, &cfg.rew_hidden, 1),
+            cfg.act,
+            &mut rng,
+        );
         TransformerModel {
             cfg,
             params: ps,
@@ -119,24 +125,7 @@ fn positions(tl: usize, d: usize) -> Vec<f32> {
 }
 
 impl DynamicsModel for TransformerModel {
-    fn kind(&self) -> ModelKind {
-        ModelKind::Transformer
-    }
-    fn obs_dim(&self) -> usize {
-        self.cfg.obs_dim
-    }
-    fn act_dim(&self) -> usize {
-        self.cfg.act_dim
-    }
-    fn params(&self) -> &ParamStore {
-        &self.params
-    }
-    fn params_mut(&mut self) -> &mut ParamStore {
-        &mut self.params
-    }
-    fn config(&self) -> super::ModelConfig {
-        super::ModelConfig::Transformer(self.cfg.clone())
-    }
+    model_accessors!(Transformer);
     fn rollout(&self, t: &mut Tape, s0: Var, actions: Var) -> Result<Rollout> {
         let tl = t.dims(actions)[1];
         let x = masked_inputs(t, s0, actions)?;

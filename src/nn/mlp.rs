@@ -37,6 +37,13 @@ impl Mlp {
         }
         Ok(x)
     }
+    /// [a, hidden…, b]: the widths of an MLP from `a` to `b` through `hidden`.
+    pub fn widths(a: usize, hidden: &[usize], b: usize) -> Vec<usize> {
+        std::iter::once(a)
+            .chain(hidden.iter().copied())
+            .chain(std::iter::once(b))
+            .collect()
+    }
     pub fn count(widths: &[usize]) -> usize {
         widths
             .windows(2)
