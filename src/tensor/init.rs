@@ -52,9 +52,12 @@ fn orthogonal(rows: usize, cols: usize, rng: &mut Rng) -> Vec<f64> {
     let mut q: Vec<Vec<f64>> = Vec::with_capacity(r);
     while q.len() < r {
         let mut v: Vec<f64> = (0..c).map(|_| rng.normal()).collect();
-        for u in &q {
-            let d: f64 = v.iter().zip(u).map(|(a, b)| a * b).sum();
-            v.iter_mut().zip(u).for_each(|(a, b)| *a -= d * b);
+        // Two Gram-Schmidt passes ("twice is enough"): one leaves ~1e-12 of the earlier directions.
+        for _ in 0..2 {
+            for u in &q {
+                let d: f64 = v.iter().zip(u).map(|(a, b)| a * b).sum();
+                v.iter_mut().zip(u).for_each(|(a, b)| *a -= d * b);
+            }
         }
         let norm = v.iter().map(|a| a * a).sum::<f64>().sqrt();
         if norm > 1e-8 {
@@ -69,4 +72,39 @@ fn orthogonal(rows: usize, cols: usize, rng: &mut Rng) -> Vec<f64> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orthogonal_rows_or_columns_are_orthonormal_and_xavier_is_bounded() {
+        let mut rng = Rng::new(1);
+        for (r, c) in [(4, 9), (9, 4), (6, 6)] {
+            let t: Tensor<f64> = Init::Orthogonal { gain: 1.0 }.make([r, c], &mut rng);
+            let (n, long, along_rows) = if r <= c { (r, c, true) } else { (c, r, false) };
+            for i in 0..n {
+                for j in 0..n {
+                    let dot: f64 = (0..long)
+                        .map(|k| {
+                            let at = |a: usize| {
+                                if along_rows {
+                                    t.data[a * c + k]
+                                } else {
+                                    t.data[k * c + a]
+                                }
+                            };
+                            at(i) * at(j)
+                        })
+                        .sum();
+                    let want = if i == j { 1.0 } else { 0.0 };
+                    assert!((dot - want).abs() < 1e-12, "{r}x{c}: <{i},{j}> = {dot}");
+                }
+            }
+        }
+        let t: Tensor<f32> = Init::XavierUniform.make([30, 50], &mut rng);
+        let a = (6.0f32 / 80.0).sqrt();
+        assert!(t.data.iter().all(|x| x.abs() <= a) && t.data.iter().any(|x| x.abs() > 0.5 * a));
+    }
 }
