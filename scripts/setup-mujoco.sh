@@ -39,6 +39,6 @@ else
     echo "libmujoco $VERSION is in $DIR. For \`--features mujoco\`, export:" >&2
     echo "  export MUJOCO_DYNAMIC_LINK_DIR='$DIR'" >&2
     echo "  export LD_LIBRARY_PATH='$DIR'\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}" >&2
-    echo "(or embed the path instead of LD_LIBRARY_PATH: RUSTFLAGS=\"-C link-arg=-Wl,-rpath,$DIR\")" >&2
+    echo "(build.rs also embeds $DIR as an rpath in koopman's binaries and tests)" >&2
     echo "or simply: eval \"\$(scripts/setup-mujoco.sh --env)\"" >&2
 fi
