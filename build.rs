@@ -5,6 +5,9 @@ use std::{env, fs, path::Path};
 
 fn main() {
     println!("cargo:rerun-if-changed=kernels");
+    if env::var_os("CARGO_FEATURE_MUJOCO").is_some() {
+        check_mujoco();
+    }
     let dir = Path::new("kernels");
     let mut files: Vec<_> = fs::read_dir(dir)
         .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
@@ -60,4 +63,28 @@ fn kernel_names(src: &str) -> Vec<String> {
             Some(rest[..end].trim().to_string())
         })
         .collect()
+}
+
+/// With the `mujoco` feature, fails early with the fix when libmujoco is not configured (mujoco-rs
+/// would otherwise fall back to pkg-config and stop with a less direct message), and embeds the
+/// library directory as an rpath in this package's binaries and tests, so they run without
+/// LD_LIBRARY_PATH (unlike RUSTFLAGS, this rebuilds no other crate).
+fn check_mujoco() {
+    println!("cargo:rerun-if-env-changed=MUJOCO_DYNAMIC_LINK_DIR");
+    println!("cargo:rerun-if-env-changed=MUJOCO_STATIC_LINK_DIR");
+    if env::var_os("MUJOCO_STATIC_LINK_DIR").is_some() {
+        return;
+    }
+    match env::var_os("MUJOCO_DYNAMIC_LINK_DIR") {
+        Some(dir) if Path::new(&dir).join("libmujoco.so").is_file() => {
+            println!(
+                "cargo:rustc-link-arg=-Wl,-rpath,{}",
+                Path::new(&dir).display()
+            );
+        }
+        _ => {
+            println!("cargo::error=the `mujoco` feature needs libmujoco 3.17.0: run scripts/setup-mujoco.sh and export what it prints (eval \"$(scripts/setup-mujoco.sh --env)\")");
+            std::process::exit(1);
+        }
+    }
 }

@@ -3,6 +3,15 @@
 use koopman::envs::{make, Acrobot, Cartpole, Env, Pendulum, EPISODE_STEPS, NAMES};
 use koopman::util::rng::Rng;
 
+/// The pure-Rust dm_control ports; `NAMES` also lists the MuJoCo tasks when the `mujoco` feature
+/// is on (those have their own tests in `tests/mujoco_envs.rs`).
+const DMC: &[&str] = &[
+    "pendulum-swingup",
+    "acrobot-swingup",
+    "cartpole-swingup",
+    "point_mass-easy",
+];
+
 /// Uniform random actions in [-1, 1] from a seeded stream.
 fn random_action(rng: &mut Rng, dim: usize) -> Vec<f32> {
     (0..dim).map(|_| rng.range(-1.0, 1.0) as f32).collect()
@@ -16,7 +25,11 @@ fn every_name_builds_and_matches_its_spec() {
         ("cartpole-swingup", 5, 1),
         ("point_mass-easy", 4, 2),
     ];
-    assert_eq!(NAMES.len(), expected.len());
+    assert_eq!(DMC.len(), expected.len());
+    assert_eq!(
+        NAMES.len(),
+        DMC.len() + usize::from(cfg!(feature = "mujoco"))
+    );
     for (name, obs_dim, act_dim) in expected {
         assert!(NAMES.contains(&name));
         let mut env = make(name).unwrap();
@@ -43,7 +56,7 @@ fn unknown_name_lists_known_envs() {
 
 #[test]
 fn truncates_at_episode_limit() {
-    for name in NAMES {
+    for name in DMC {
         let mut env = make(name).unwrap();
         let act = vec![0.0; env.spec().act_dim];
         env.reset(1);
@@ -60,7 +73,7 @@ fn truncates_at_episode_limit() {
 
 #[test]
 fn rewards_stay_in_unit_interval_under_random_actions() {
-    for name in NAMES {
+    for name in DMC {
         let mut env = make(name).unwrap();
         let dim = env.spec().act_dim;
         let mut rng = Rng::new(7);
@@ -78,7 +91,7 @@ fn rewards_stay_in_unit_interval_under_random_actions() {
 
 #[test]
 fn out_of_range_and_malformed_actions_are_tolerated() {
-    for name in NAMES {
+    for name in DMC {
         let mut a = make(name).unwrap();
         let mut b = make(name).unwrap();
         let dim = a.spec().act_dim;
@@ -110,7 +123,7 @@ fn same_seed_same_trajectory_and_seeds_differ() {
         }
         trace
     };
-    for name in NAMES {
+    for name in DMC {
         let a = rollout(name, 42);
         assert_eq!(a, rollout(name, 42), "{name}");
         assert_ne!(a, rollout(name, 43), "{name}");
@@ -119,7 +132,7 @@ fn same_seed_same_trajectory_and_seeds_differ() {
 
 #[test]
 fn reset_reseeds_regardless_of_history() {
-    for name in NAMES {
+    for name in DMC {
         let mut env = make(name).unwrap();
         let first = env.reset(9);
         env.step(&vec![1.0; env.spec().act_dim]);
@@ -266,7 +279,7 @@ fn pendulum_reward_is_sparse_upright_indicator() {
 fn fast_path_is_fast() {
     // Throughput smoke test: far above the 50k steps/s target in release builds; the bound is
     // loose so that debug builds and busy machines still pass.
-    for name in NAMES {
+    for name in DMC {
         let mut env = make(name).unwrap();
         let mut obs = vec![0.0; env.spec().obs_dim];
         let act = vec![0.3; env.spec().act_dim];

@@ -13,6 +13,8 @@ pub mod cartpole;
 mod inertia;
 mod integrate;
 mod limit;
+#[cfg(feature = "mujoco")]
+pub mod mujoco;
 pub mod pendulum;
 pub mod point_mass;
 pub mod tolerance;
@@ -28,12 +30,14 @@ pub const EPISODE_STEPS: u32 = 1000;
 /// Standard gravity used by every dm_control model (−9.81 ẑ).
 pub(crate) const GRAVITY: f64 = 9.81;
 
-/// Names accepted by [`make`].
+/// Names accepted by [`make`]; `hopper` (Gymnasium Hopper-v5) only with the `mujoco` feature.
 pub const NAMES: &[&str] = &[
     "pendulum-swingup",
     "acrobot-swingup",
     "cartpole-swingup",
     "point_mass-easy",
+    #[cfg(feature = "mujoco")]
+    "hopper",
 ];
 
 /// Observation and action sizes of a task.
@@ -98,6 +102,8 @@ pub fn make(name: &str) -> Result<Box<dyn Env>, String> {
         "acrobot-swingup" => Ok(Box::new(Acrobot::new())),
         "cartpole-swingup" => Ok(Box::new(Cartpole::new())),
         "point_mass-easy" => Ok(Box::new(PointMass::new())),
+        #[cfg(feature = "mujoco")]
+        "hopper" => Ok(Box::new(mujoco::Hopper::new()?)),
         _ => Err(format!(
             "unknown environment {name:?}; known: {}",
             NAMES.join(", ")

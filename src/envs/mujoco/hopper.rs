@@ -1,0 +1,202 @@
+//! `hopper`: Gymnasium `Hopper-v5` (`gymnasium/envs/mujoco/hopper_v5.py`, gymnasium 1.4.0) with
+//! its default arguments, on the vendored `assets/hopper.xml`.
+//!
+//! - Observation (11): `qpos[1:]` ‖ `clip(qvel, −10, 10)` (x excluded).
+//! - Reward: forward velocity `(x' − x)/dt` + healthy reward `1·healthy` − `1e-3·‖a‖²`, with
+//!   `dt = timestep·frame_skip = 0.002·4`.
+//! - Terminates when unhealthy: healthy iff every `qpos[2:] ‖ qvel` lies in (−100, 100),
+//!   z = `qpos[1]` in (0.7, ∞) and the torso angle `qpos[2]` in (−0.2, 0.2).
+//! - Reset: `mj_resetData`, then `qpos0` and zero velocity plus U(±5e-3) noise per component
+//!   (drawn with this crate's RNG, so not the same numbers as NumPy's for a given seed).
+//! - Episodes are truncated after [`EPISODE_STEPS`](crate::envs::EPISODE_STEPS) steps (Gymnasium's `max_episode_steps`).
+//!
+//! Actions are clamped to `[−1, 1]` (the motors' `ctrlrange`) before the control cost, whereas
+//! Gymnasium charges the unclamped action; the two agree for actions inside the box.
+
+use super::Sim;
+use crate::envs::{action_component, tick, write_obs, Env, Spec};
+use crate::util::rng::Rng;
+
+/// Gymnasium's `hopper.xml` (MIT, Farama Foundation / OpenAI).
+pub const XML: &str = include_str!("assets/hopper.xml");
+
+pub const FRAME_SKIP: usize = 4;
+pub const FORWARD_REWARD_WEIGHT: f64 = 1.0;
+pub const CTRL_COST_WEIGHT: f64 = 1e-3;
+pub const HEALTHY_REWARD: f64 = 1.0;
+pub const HEALTHY_STATE_RANGE: (f64, f64) = (-100.0, 100.0);
+pub const HEALTHY_Z_RANGE: (f64, f64) = (0.7, f64::INFINITY);
+pub const HEALTHY_ANGLE_RANGE: (f64, f64) = (-0.2, 0.2);
+pub const RESET_NOISE_SCALE: f64 = 5e-3;
+/// Velocities in the observation are clipped to ±this.
+pub const QVEL_CLIP: f64 = 10.0;
+
+const NQ: usize = 6;
+const NV: usize = 6;
+const NU: usize = 3;
+pub const OBS_DIM: usize = NQ - 1 + NV;
+
+/// Result of [`Hopper::step_f64`], in Gymnasium's precision.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepF64 {
+    pub reward: f64,
+    pub terminated: bool,
+    pub truncated: bool,
+}
+
+/// The Hopper-v5 task. Construct with [`Hopper::new`] or via [`crate::envs::make`].
+pub struct Hopper {
+    sim: Sim,
+    init_qpos: [f64; NQ],
+    dt: f64,
+    steps: u32,
+}
+
+impl Hopper {
+    /// Loads the model (checking the MuJoCo library) and resets with seed 0.
+    pub fn new() -> Result<Self, String> {
+        let sim = Sim::from_xml(XML)?;
+        let m = sim.model().ffi();
+        if (m.nq as usize, m.nv as usize, m.nu as usize) != (NQ, NV, NU) {
+            return Err(format!(
+                "hopper.xml: expected nq={NQ}, nv={NV}, nu={NU}, got {}, {}, {}",
+                m.nq, m.nv, m.nu
+            ));
+        }
+        let mut init_qpos = [0.0; NQ];
+        init_qpos.copy_from_slice(sim.qpos());
+        let dt = sim.timestep() * FRAME_SKIP as f64;
+        let mut env = Self {
+            sim,
+            init_qpos,
+            dt,
+            steps: 0,
+        };
+        env.reset_state(0);
+        Ok(env)
+    }
+
+    /// Control timestep (0.008 s).
+    pub fn dt(&self) -> f64 {
+        self.dt
+    }
+
+    pub fn qpos(&self) -> &[f64] {
+        self.sim.qpos()
+    }
+
+    pub fn qvel(&self) -> &[f64] {
+        self.sim.qvel()
+    }
+
+    /// Gymnasium's `set_state(qpos, qvel)` (the step counter is untouched).
+    pub fn set_state(&mut self, qpos: &[f64], qvel: &[f64]) {
+        self.sim.set_state(qpos, qvel);
+    }
+
+    /// Gymnasium's `reset` without the noise: `mj_resetData` then `set_state(qpos, qvel)`, and
+    /// the step counter restarts.
+    pub fn reset_to(&mut self, qpos: &[f64], qvel: &[f64]) {
+        self.sim.reset();
+        self.sim.set_state(qpos, qvel);
+        self.steps = 0;
+    }
+
+    /// Gymnasium's `is_healthy`.
+    pub fn is_healthy(&self) -> bool {
+        let (q, v) = (self.qpos(), self.qvel());
+        let inside = |x: f64, (lo, hi): (f64, f64)| lo < x && x < hi;
+        q[2..]
+            .iter()
+            .chain(v)
+            .all(|&s| inside(s, HEALTHY_STATE_RANGE))
+            && inside(q[1], HEALTHY_Z_RANGE)
+            && inside(q[2], HEALTHY_ANGLE_RANGE)
+    }
+
+    /// The observation in f64 (Gymnasium's dtype); writes a prefix if `obs` is shorter.
+    pub fn observe_f64(&self, obs: &mut [f64]) {
+        let q = &self.qpos()[1..];
+        let v = self.qvel().iter().map(|v| v.clamp(-QVEL_CLIP, QVEL_CLIP));
+        for (o, x) in obs.iter_mut().zip(q.iter().copied().chain(v)) {
+            *o = x;
+        }
+    }
+
+    /// One control step in f64; `action` follows the [`Env`] rules (clamped, missing/NaN → 0).
+    pub fn step_f64(&mut self, action: &[f64]) -> StepF64 {
+        let mut ctrl = [0.0; NU];
+        for (i, c) in ctrl.iter_mut().enumerate() {
+            *c = match action.get(i) {
+                Some(a) if !a.is_nan() => a.clamp(-1.0, 1.0),
+                _ => 0.0,
+            };
+        }
+        self.advance(&ctrl)
+    }
+
+    fn advance(&mut self, ctrl: &[f64; NU]) -> StepF64 {
+        let x_before = self.qpos()[0];
+        self.sim.step(ctrl, FRAME_SKIP);
+        let x_velocity = (self.qpos()[0] - x_before) / self.dt;
+        let healthy = self.is_healthy();
+        let forward_reward = FORWARD_REWARD_WEIGHT * x_velocity;
+        let healthy_reward = if healthy { HEALTHY_REWARD } else { 0.0 };
+        // np.sum over 3 elements adds left to right.
+        let ctrl_cost = CTRL_COST_WEIGHT * ctrl.iter().fold(0.0, |s, a| s + a * a);
+        StepF64 {
+            reward: forward_reward + healthy_reward - ctrl_cost,
+            terminated: !healthy,
+            truncated: tick(&mut self.steps),
+        }
+    }
+
+    fn reset_state(&mut self, seed: u64) {
+        let mut rng = Rng::new(seed);
+        let (lo, hi) = (-RESET_NOISE_SCALE, RESET_NOISE_SCALE);
+        let mut qpos = self.init_qpos;
+        for q in &mut qpos {
+            *q += rng.range(lo, hi);
+        }
+        let mut qvel = [0.0; NV];
+        for v in &mut qvel {
+            *v += rng.range(lo, hi);
+        }
+        self.reset_to(&qpos, &qvel);
+    }
+
+    fn observe(&self, obs: &mut [f32]) {
+        let mut o = [0.0; OBS_DIM];
+        self.observe_f64(&mut o);
+        write_obs(obs, &o);
+    }
+}
+
+impl Env for Hopper {
+    fn name(&self) -> &'static str {
+        "hopper"
+    }
+
+    fn spec(&self) -> Spec {
+        Spec {
+            obs_dim: OBS_DIM,
+            act_dim: NU,
+        }
+    }
+
+    fn reset_into(&mut self, seed: u64, obs: &mut [f32]) {
+        self.reset_state(seed);
+        self.observe(obs);
+    }
+
+    fn step_into(&mut self, action: &[f32], obs: &mut [f32]) -> (f32, bool, bool) {
+        let ctrl = [
+            action_component(action, 0),
+            action_component(action, 1),
+            action_component(action, 2),
+        ];
+        let s = self.advance(&ctrl);
+        self.observe(obs);
+        (s.reward as f32, s.terminated, s.truncated)
+    }
+}
