@@ -63,7 +63,7 @@ pub struct TransformerModel {
 impl TransformerModel {
     pub fn new(cfg: TransformerConfig, seed: u64) -> Self {
         assert!(
-            cfg.dim % cfg.heads == 0,
+            cfg.dim.is_multiple_of(cfg.heads),
             "transformer dim must be divisible by heads"
         );
         let mut rng = Rng::new(seed);

@@ -40,7 +40,7 @@ pub fn bwd_uses_output(kind: Unary) -> bool {
 
 /// Checks the broadcast shape: `b` has `nb` elements repeated `n / nb` times.
 fn check_broadcast(n: usize, nb: usize) -> Result<()> {
-    if n > 0 && (nb == 0 || n % nb != 0) {
+    if n > 0 && (nb == 0 || !n.is_multiple_of(nb)) {
         return Err(CudaError(format!(
             "broadcast operand of {nb} elements does not tile {n}"
         )));

@@ -18,7 +18,7 @@ pub fn softmax_fwd(
 ) -> Result<()> {
     need(y, rows * cols, "softmax y")?;
     need(x, rows * cols, "softmax x")?;
-    if causal && cols > 0 && rows % cols != 0 {
+    if causal && cols > 0 && !rows.is_multiple_of(cols) {
         return Err(CudaError(format!(
             "causal softmax: {rows} rows are not whole [T, T] blocks of T = {cols}"
         )));
