@@ -30,7 +30,8 @@ pub const EPISODE_STEPS: u32 = 1000;
 /// Standard gravity used by every dm_control model (−9.81 ẑ).
 pub(crate) const GRAVITY: f64 = 9.81;
 
-/// Names accepted by [`make`]; `hopper` (Gymnasium Hopper-v5) only with the `mujoco` feature.
+/// Names accepted by [`make`]; `hopper`, `walker2d` and `halfcheetah` (Gymnasium Hopper-v5,
+/// Walker2d-v5 and HalfCheetah-v5) only with the `mujoco` feature.
 pub const NAMES: &[&str] = &[
     "pendulum-swingup",
     "acrobot-swingup",
@@ -38,6 +39,10 @@ pub const NAMES: &[&str] = &[
     "point_mass-easy",
     #[cfg(feature = "mujoco")]
     "hopper",
+    #[cfg(feature = "mujoco")]
+    "walker2d",
+    #[cfg(feature = "mujoco")]
+    "halfcheetah",
 ];
 
 /// Observation and action sizes of a task.
@@ -104,6 +109,10 @@ pub fn make(name: &str) -> Result<Box<dyn Env>, String> {
         "point_mass-easy" => Ok(Box::new(PointMass::new())),
         #[cfg(feature = "mujoco")]
         "hopper" => Ok(Box::new(mujoco::Hopper::new()?)),
+        #[cfg(feature = "mujoco")]
+        "walker2d" => Ok(Box::new(mujoco::Walker2d::new()?)),
+        #[cfg(feature = "mujoco")]
+        "halfcheetah" => Ok(Box::new(mujoco::HalfCheetah::new()?)),
         _ => Err(format!(
             "unknown environment {name:?}; known: {}",
             NAMES.join(", ")

@@ -13,9 +13,11 @@
 //! Actions are clamped to `[−1, 1]` (the motors' `ctrlrange`) before the control cost, whereas
 //! Gymnasium charges the unclamped action; the two agree for actions inside the box.
 
-use super::Sim;
-use crate::envs::{action_component, tick, write_obs, Env, Spec};
+use super::{ctrl_cost, ctrl_f32, ctrl_f64, Planar};
+use crate::envs::{write_obs, Env, Spec};
 use crate::util::rng::Rng;
+
+pub use super::StepF64;
 
 /// Gymnasium's `hopper.xml` (MIT, Farama Foundation / OpenAI).
 pub const XML: &str = include_str!("assets/hopper.xml");
@@ -36,70 +38,42 @@ const NV: usize = 6;
 const NU: usize = 3;
 pub const OBS_DIM: usize = NQ - 1 + NV;
 
-/// Result of [`Hopper::step_f64`], in Gymnasium's precision.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct StepF64 {
-    pub reward: f64,
-    pub terminated: bool,
-    pub truncated: bool,
-}
-
 /// The Hopper-v5 task. Construct with [`Hopper::new`] or via [`crate::envs::make`].
 pub struct Hopper {
-    sim: Sim,
-    init_qpos: [f64; NQ],
-    dt: f64,
-    steps: u32,
+    p: Planar,
 }
 
 impl Hopper {
     /// Loads the model (checking the MuJoCo library) and resets with seed 0.
     pub fn new() -> Result<Self, String> {
-        let sim = Sim::from_xml(XML)?;
-        let m = sim.model().ffi();
-        if (m.nq as usize, m.nv as usize, m.nu as usize) != (NQ, NV, NU) {
-            return Err(format!(
-                "hopper.xml: expected nq={NQ}, nv={NV}, nu={NU}, got {}, {}, {}",
-                m.nq, m.nv, m.nu
-            ));
-        }
-        let mut init_qpos = [0.0; NQ];
-        init_qpos.copy_from_slice(sim.qpos());
-        let dt = sim.timestep() * FRAME_SKIP as f64;
-        let mut env = Self {
-            sim,
-            init_qpos,
-            dt,
-            steps: 0,
-        };
+        let p = Planar::new(XML, "hopper.xml", (NQ, NV, NU), FRAME_SKIP)?;
+        let mut env = Self { p };
         env.reset_state(0);
         Ok(env)
     }
 
     /// Control timestep (0.008 s).
     pub fn dt(&self) -> f64 {
-        self.dt
+        self.p.dt()
     }
 
     pub fn qpos(&self) -> &[f64] {
-        self.sim.qpos()
+        self.p.qpos()
     }
 
     pub fn qvel(&self) -> &[f64] {
-        self.sim.qvel()
+        self.p.qvel()
     }
 
     /// Gymnasium's `set_state(qpos, qvel)` (the step counter is untouched).
     pub fn set_state(&mut self, qpos: &[f64], qvel: &[f64]) {
-        self.sim.set_state(qpos, qvel);
+        self.p.set_state(qpos, qvel);
     }
 
     /// Gymnasium's `reset` without the noise: `mj_resetData` then `set_state(qpos, qvel)`, and
     /// the step counter restarts.
     pub fn reset_to(&mut self, qpos: &[f64], qvel: &[f64]) {
-        self.sim.reset();
-        self.sim.set_state(qpos, qvel);
-        self.steps = 0;
+        self.p.reset_to(qpos, qvel);
     }
 
     /// Gymnasium's `is_healthy`.
@@ -116,52 +90,34 @@ impl Hopper {
 
     /// The observation in f64 (Gymnasium's dtype); writes a prefix if `obs` is shorter.
     pub fn observe_f64(&self, obs: &mut [f64]) {
-        let q = &self.qpos()[1..];
-        let v = self.qvel().iter().map(|v| v.clamp(-QVEL_CLIP, QVEL_CLIP));
-        for (o, x) in obs.iter_mut().zip(q.iter().copied().chain(v)) {
-            *o = x;
-        }
+        self.p.observe(Some(QVEL_CLIP), obs);
     }
 
     /// One control step in f64; `action` follows the [`Env`] rules (clamped, missing/NaN → 0).
     pub fn step_f64(&mut self, action: &[f64]) -> StepF64 {
-        let mut ctrl = [0.0; NU];
-        for (i, c) in ctrl.iter_mut().enumerate() {
-            *c = match action.get(i) {
-                Some(a) if !a.is_nan() => a.clamp(-1.0, 1.0),
-                _ => 0.0,
-            };
-        }
-        self.advance(&ctrl)
+        self.advance(&ctrl_f64::<NU>(action))
     }
 
     fn advance(&mut self, ctrl: &[f64; NU]) -> StepF64 {
-        let x_before = self.qpos()[0];
-        self.sim.step(ctrl, FRAME_SKIP);
-        let x_velocity = (self.qpos()[0] - x_before) / self.dt;
+        let (x_velocity, truncated) = self.p.advance(ctrl);
         let healthy = self.is_healthy();
         let forward_reward = FORWARD_REWARD_WEIGHT * x_velocity;
         let healthy_reward = if healthy { HEALTHY_REWARD } else { 0.0 };
-        // np.sum over 3 elements adds left to right.
-        let ctrl_cost = CTRL_COST_WEIGHT * ctrl.iter().fold(0.0, |s, a| s + a * a);
         StepF64 {
-            reward: forward_reward + healthy_reward - ctrl_cost,
+            reward: forward_reward + healthy_reward - ctrl_cost(CTRL_COST_WEIGHT, ctrl),
             terminated: !healthy,
-            truncated: tick(&mut self.steps),
+            truncated,
         }
     }
 
     fn reset_state(&mut self, seed: u64) {
         let mut rng = Rng::new(seed);
         let (lo, hi) = (-RESET_NOISE_SCALE, RESET_NOISE_SCALE);
-        let mut qpos = self.init_qpos;
-        for q in &mut qpos {
-            *q += rng.range(lo, hi);
+        let mut qpos = [0.0; NQ];
+        for (q, q0) in qpos.iter_mut().zip(&self.p.init_qpos) {
+            *q = q0 + rng.range(lo, hi);
         }
-        let mut qvel = [0.0; NV];
-        for v in &mut qvel {
-            *v += rng.range(lo, hi);
-        }
+        let qvel: [f64; NV] = std::array::from_fn(|_| rng.range(lo, hi));
         self.reset_to(&qpos, &qvel);
     }
 
@@ -190,12 +146,7 @@ impl Env for Hopper {
     }
 
     fn step_into(&mut self, action: &[f32], obs: &mut [f32]) -> (f32, bool, bool) {
-        let ctrl = [
-            action_component(action, 0),
-            action_component(action, 1),
-            action_component(action, 2),
-        ];
-        let s = self.advance(&ctrl);
+        let s = self.advance(&ctrl_f32::<NU>(action));
         self.observe(obs);
         (s.reward as f32, s.terminated, s.truncated)
     }

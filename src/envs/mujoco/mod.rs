@@ -7,10 +7,15 @@
 //!
 //! Vendored models live in `assets/` (Gymnasium's, MIT; see `assets/LICENSE-gymnasium`).
 
+pub mod half_cheetah;
 pub mod hopper;
+pub mod walker2d;
 
+pub use half_cheetah::HalfCheetah;
 pub use hopper::Hopper;
+pub use walker2d::Walker2d;
 
+use crate::envs::{action_component, tick};
 use mujoco_rs::prelude::{MjData, MjModel};
 
 /// The MuJoCo release mujoco-rs 7.0.0 is bound to; any other library is refused.
@@ -90,4 +95,116 @@ impl Sim {
             self.data.step();
         }
     }
+}
+
+/// Result of one control step in Gymnasium's precision (f64).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepF64 {
+    pub reward: f64,
+    pub terminated: bool,
+    pub truncated: bool,
+}
+
+/// What the planar locomotion tasks (Hopper, Walker2d, HalfCheetah) share: a model whose
+/// `qpos[0]` is the forward position, stepped `frame_skip` physics steps per control step, with an
+/// episode step counter. The task-specific parts (reward, health, reset noise) stay in each task.
+pub(crate) struct Planar {
+    sim: Sim,
+    /// `qpos0` of the model (Gymnasium's `init_qpos`; `init_qvel` is zero).
+    pub init_qpos: Vec<f64>,
+    frame_skip: usize,
+    dt: f64,
+    steps: u32,
+}
+
+impl Planar {
+    /// Loads `xml`, checking the library and the sizes `(nq, nv, nu)`.
+    pub fn new(
+        xml: &str,
+        name: &str,
+        (nq, nv, nu): (usize, usize, usize),
+        frame_skip: usize,
+    ) -> Result<Self, String> {
+        let sim = Sim::from_xml(xml)?;
+        let m = sim.model().ffi();
+        if (m.nq as usize, m.nv as usize, m.nu as usize) != (nq, nv, nu) {
+            return Err(format!(
+                "{name}: expected nq={nq}, nv={nv}, nu={nu}, got {}, {}, {}",
+                m.nq, m.nv, m.nu
+            ));
+        }
+        let init_qpos = sim.qpos().to_vec();
+        let dt = sim.timestep() * frame_skip as f64;
+        Ok(Self {
+            sim,
+            init_qpos,
+            frame_skip,
+            dt,
+            steps: 0,
+        })
+    }
+
+    /// Control timestep: `timestep·frame_skip` (Gymnasium's `dt`).
+    pub fn dt(&self) -> f64 {
+        self.dt
+    }
+
+    pub fn qpos(&self) -> &[f64] {
+        self.sim.qpos()
+    }
+
+    pub fn qvel(&self) -> &[f64] {
+        self.sim.qvel()
+    }
+
+    pub fn set_state(&mut self, qpos: &[f64], qvel: &[f64]) {
+        self.sim.set_state(qpos, qvel);
+    }
+
+    /// Gymnasium's `reset` without the noise: `mj_resetData`, `set_state`, step counter to 0.
+    pub fn reset_to(&mut self, qpos: &[f64], qvel: &[f64]) {
+        self.sim.reset();
+        self.sim.set_state(qpos, qvel);
+        self.steps = 0;
+    }
+
+    /// One control step: returns the forward velocity `(x' − x)/dt` and whether the episode hit
+    /// its step limit.
+    pub fn advance(&mut self, ctrl: &[f64]) -> (f64, bool) {
+        let x_before = self.qpos()[0];
+        self.sim.step(ctrl, self.frame_skip);
+        let x_velocity = (self.qpos()[0] - x_before) / self.dt;
+        (x_velocity, tick(&mut self.steps))
+    }
+
+    /// `qpos[1:]` ‖ `qvel` (clipped to ±`qvel_clip` if given), as a prefix of `obs`.
+    pub fn observe(&self, qvel_clip: Option<f64>, obs: &mut [f64]) {
+        let q = self.qpos()[1..].iter().copied();
+        let v = self.qvel().iter().map(|&v| match qvel_clip {
+            Some(c) => v.clamp(-c, c),
+            None => v,
+        });
+        for (o, x) in obs.iter_mut().zip(q.chain(v)) {
+            *o = x;
+        }
+    }
+}
+
+/// An f64 action as controls: clamped to `[−1, 1]`, missing or NaN components read as 0.
+pub(crate) fn ctrl_f64<const NU: usize>(action: &[f64]) -> [f64; NU] {
+    std::array::from_fn(|i| match action.get(i) {
+        Some(a) if !a.is_nan() => a.clamp(-1.0, 1.0),
+        _ => 0.0,
+    })
+}
+
+/// An f32 action as controls, by the [`Env`](crate::envs::Env) rules.
+pub(crate) fn ctrl_f32<const NU: usize>(action: &[f32]) -> [f64; NU] {
+    std::array::from_fn(|i| action_component(action, i))
+}
+
+/// Gymnasium's `ctrl_cost_weight · np.sum(np.square(a))`; NumPy adds fewer than 8 elements left
+/// to right.
+pub(crate) fn ctrl_cost(weight: f64, ctrl: &[f64]) -> f64 {
+    weight * ctrl.iter().fold(0.0, |s, a| s + a * a)
 }

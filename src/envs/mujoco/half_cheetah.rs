@@ -1,0 +1,130 @@
+//! `halfcheetah`: Gymnasium `HalfCheetah-v5` (`gymnasium/envs/mujoco/half_cheetah_v5.py`,
+//! gymnasium 1.4.0) with its default arguments, on the vendored `assets/half_cheetah.xml`.
+//!
+//! - Observation (17): `qpos[1:]` ‖ `qvel` (x excluded; velocities are not clipped).
+//! - Reward: forward velocity `(x' − x)/dt` − `0.1·‖a‖²`, with `dt = timestep·frame_skip =
+//!   0.01·5`.
+//! - Never terminates; episodes are truncated after
+//!   [`EPISODE_STEPS`](crate::envs::EPISODE_STEPS) steps.
+//! - Reset: `mj_resetData`, then `qpos0` plus U(±0.1) per component and zero velocity plus
+//!   0.1·N(0, 1) per component (drawn with this crate's RNG, so not NumPy's numbers for a seed).
+//!
+//! Actions are clamped to `[−1, 1]` (the motors' `ctrlrange`) before the control cost, whereas
+//! Gymnasium charges the unclamped action; the two agree for actions inside the box.
+
+use super::{ctrl_cost, ctrl_f32, ctrl_f64, Planar, StepF64};
+use crate::envs::{write_obs, Env, Spec};
+use crate::util::rng::Rng;
+
+/// Gymnasium's `half_cheetah.xml` (MIT, Farama Foundation / OpenAI).
+pub const XML: &str = include_str!("assets/half_cheetah.xml");
+
+pub const FRAME_SKIP: usize = 5;
+pub const FORWARD_REWARD_WEIGHT: f64 = 1.0;
+pub const CTRL_COST_WEIGHT: f64 = 0.1;
+pub const RESET_NOISE_SCALE: f64 = 0.1;
+
+const NQ: usize = 9;
+const NV: usize = 9;
+const NU: usize = 6;
+pub const OBS_DIM: usize = NQ - 1 + NV;
+
+/// The HalfCheetah-v5 task. Construct with [`HalfCheetah::new`] or via [`crate::envs::make`].
+pub struct HalfCheetah {
+    p: Planar,
+}
+
+impl HalfCheetah {
+    /// Loads the model (checking the MuJoCo library) and resets with seed 0.
+    pub fn new() -> Result<Self, String> {
+        let p = Planar::new(XML, "half_cheetah.xml", (NQ, NV, NU), FRAME_SKIP)?;
+        let mut env = Self { p };
+        env.reset_state(0);
+        Ok(env)
+    }
+
+    /// Control timestep (0.05 s).
+    pub fn dt(&self) -> f64 {
+        self.p.dt()
+    }
+
+    pub fn qpos(&self) -> &[f64] {
+        self.p.qpos()
+    }
+
+    pub fn qvel(&self) -> &[f64] {
+        self.p.qvel()
+    }
+
+    /// Gymnasium's `set_state(qpos, qvel)` (the step counter is untouched).
+    pub fn set_state(&mut self, qpos: &[f64], qvel: &[f64]) {
+        self.p.set_state(qpos, qvel);
+    }
+
+    /// Gymnasium's `reset` without the noise: `mj_resetData` then `set_state(qpos, qvel)`, and
+    /// the step counter restarts.
+    pub fn reset_to(&mut self, qpos: &[f64], qvel: &[f64]) {
+        self.p.reset_to(qpos, qvel);
+    }
+
+    /// The observation in f64 (Gymnasium's dtype); writes a prefix if `obs` is shorter.
+    pub fn observe_f64(&self, obs: &mut [f64]) {
+        self.p.observe(None, obs);
+    }
+
+    /// One control step in f64; `action` follows the [`Env`] rules (clamped, missing/NaN → 0).
+    pub fn step_f64(&mut self, action: &[f64]) -> StepF64 {
+        self.advance(&ctrl_f64::<NU>(action))
+    }
+
+    fn advance(&mut self, ctrl: &[f64; NU]) -> StepF64 {
+        let (x_velocity, truncated) = self.p.advance(ctrl);
+        let forward_reward = FORWARD_REWARD_WEIGHT * x_velocity;
+        StepF64 {
+            reward: forward_reward - ctrl_cost(CTRL_COST_WEIGHT, ctrl),
+            terminated: false,
+            truncated,
+        }
+    }
+
+    fn reset_state(&mut self, seed: u64) {
+        let mut rng = Rng::new(seed);
+        let (lo, hi) = (-RESET_NOISE_SCALE, RESET_NOISE_SCALE);
+        let mut qpos = [0.0; NQ];
+        for (q, q0) in qpos.iter_mut().zip(&self.p.init_qpos) {
+            *q = q0 + rng.range(lo, hi);
+        }
+        let qvel: [f64; NV] = std::array::from_fn(|_| RESET_NOISE_SCALE * rng.normal());
+        self.reset_to(&qpos, &qvel);
+    }
+
+    fn observe(&self, obs: &mut [f32]) {
+        let mut o = [0.0; OBS_DIM];
+        self.observe_f64(&mut o);
+        write_obs(obs, &o);
+    }
+}
+
+impl Env for HalfCheetah {
+    fn name(&self) -> &'static str {
+        "halfcheetah"
+    }
+
+    fn spec(&self) -> Spec {
+        Spec {
+            obs_dim: OBS_DIM,
+            act_dim: NU,
+        }
+    }
+
+    fn reset_into(&mut self, seed: u64, obs: &mut [f32]) {
+        self.reset_state(seed);
+        self.observe(obs);
+    }
+
+    fn step_into(&mut self, action: &[f32], obs: &mut [f32]) -> (f32, bool, bool) {
+        let s = self.advance(&ctrl_f32::<NU>(action));
+        self.observe(obs);
+        (s.reward as f32, s.terminated, s.truncated)
+    }
+}
