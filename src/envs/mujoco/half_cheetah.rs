@@ -11,6 +11,10 @@
 //!
 //! Actions are clamped to `[−1, 1]` (the motors' `ctrlrange`) before the control cost, whereas
 //! Gymnasium charges the unclamped action; the two agree for actions inside the box.
+//!
+//! The XML's `settotalmass` is deprecated in MuJoCo 3.17: every load prints a warning to stderr
+//! and appends it to `MUJOCO_LOG.TXT` in the working directory, as it does under Gymnasium. The
+//! XML stays unchanged so that the masses, and the trajectories, stay Gymnasium's.
 
 use super::{ctrl_cost, ctrl_f32, ctrl_f64, Planar, StepF64};
 use crate::envs::{write_obs, Env, Spec};
