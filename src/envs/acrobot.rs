@@ -6,7 +6,7 @@
 //! timestep 0.01 with RK4 and constraints disabled. Angles are 0 when the links point straight
 //! up; the elbow angle is relative to the upper arm. The closed-form Lagrangian below matches
 //! libmujoco to 2e-14 after 100 steps and to 1e-12 to 1e-9 after 1000, depending on how chaotic
-//! the trajectory is (`scripts/envs_vs_mujoco.py`).
+//! the trajectory is (`scripts/envs_vs_mujoco.py`; in CI, `tests/mujoco_ports.rs`).
 
 use super::inertia::capsule_inertia_perp;
 use super::integrate::{rk4_step, State2};

@@ -5,7 +5,7 @@
 //! the hinge, massless pole, motor gear 1, timestep 0.02. The angle is 0 when the mass is straight
 //! up. MuJoCo's Euler integrator treats joint damping implicitly, `α = τ / (I + h·b)`, then updates
 //! the velocity before the position; the port does the same, and matches libmujoco to 2e-14
-//! over 2000 steps (`scripts/envs_vs_mujoco.py`).
+//! over 2000 steps (`scripts/envs_vs_mujoco.py`; in CI, `tests/mujoco_ports.rs`).
 
 use super::tolerance::{Sigmoid, Tolerance};
 use super::{action_component, tick, write_obs, Env, Spec, GRAVITY};

@@ -6,6 +6,8 @@
 //! The same library and XML give the same trajectories as Python (`tests/mujoco_envs.rs`).
 //!
 //! Vendored models live in `assets/` (Gymnasium's, MIT; see `assets/LICENSE-gymnasium`).
+//! `assets/dmc/` holds dm_control 1.0.50's acrobot and pendulum models (Apache-2.0; see
+//! `assets/dmc/LICENSE`), used by `tests/mujoco_ports.rs` to check the pure-Rust ports.
 
 pub mod half_cheetah;
 pub mod hopper;
@@ -56,6 +58,11 @@ impl Sim {
         self.data.model()
     }
 
+    /// The full `mjData` (read-only), e.g. for body frames and site positions after a step.
+    pub fn data(&self) -> &MjData<Box<MjModel>> {
+        &self.data
+    }
+
     /// Physics timestep (`opt.timestep`).
     pub fn timestep(&self) -> f64 {
         self.model().opt().timestep
@@ -83,6 +90,13 @@ impl Sim {
         for (d, s) in self.data.qvel_mut().iter_mut().zip(qvel) {
             *d = *s;
         }
+        self.data.forward();
+    }
+
+    /// `mj_forward`: recomputes the derived quantities (body frames, site positions, ...) for
+    /// the current `qpos`/`qvel`. After `mj_step` they still describe the state before the step;
+    /// dm_control's `Physics.step` ends with `mj_step1` for the same reason.
+    pub fn forward(&mut self) {
         self.data.forward();
     }
 
