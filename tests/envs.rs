@@ -4,7 +4,7 @@ use koopman::envs::{make, Acrobot, Cartpole, Env, Pendulum, EPISODE_STEPS, NAMES
 use koopman::util::rng::Rng;
 
 /// The pure-Rust dm_control ports; `NAMES` also lists the MuJoCo tasks when the `mujoco` feature
-/// is on (those have their own tests in `tests/mujoco_envs.rs`).
+/// is on (those have their own tests in `tests/mujoco_envs.rs` and `tests/mujoco_dmc.rs`).
 const DMC: &[&str] = &[
     "pendulum-swingup",
     "acrobot-swingup",
@@ -28,7 +28,7 @@ fn every_name_builds_and_matches_its_spec() {
     assert_eq!(DMC.len(), expected.len());
     assert_eq!(
         NAMES.len(),
-        DMC.len() + if cfg!(feature = "mujoco") { 3 } else { 0 }
+        DMC.len() + if cfg!(feature = "mujoco") { 5 } else { 0 }
     );
     for (name, obs_dim, act_dim) in expected {
         assert!(NAMES.contains(&name));
@@ -45,10 +45,10 @@ fn every_name_builds_and_matches_its_spec() {
 
 #[test]
 fn unknown_name_lists_known_envs() {
-    let err = make("cheetah-run")
+    let err = make("humanoid-run")
         .err()
         .expect("unknown name must be an error");
-    assert!(err.contains("cheetah-run"));
+    assert!(err.contains("humanoid-run"));
     for name in NAMES {
         assert!(err.contains(name), "{err}");
     }

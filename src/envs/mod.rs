@@ -31,7 +31,8 @@ pub const EPISODE_STEPS: u32 = 1000;
 pub(crate) const GRAVITY: f64 = 9.81;
 
 /// Names accepted by [`make`]; `hopper`, `walker2d` and `halfcheetah` (Gymnasium Hopper-v5,
-/// Walker2d-v5 and HalfCheetah-v5) only with the `mujoco` feature.
+/// Walker2d-v5 and HalfCheetah-v5) and `cheetah-run`, `walker-walk` (dm_control on MuJoCo) only
+/// with the `mujoco` feature.
 pub const NAMES: &[&str] = &[
     "pendulum-swingup",
     "acrobot-swingup",
@@ -43,6 +44,10 @@ pub const NAMES: &[&str] = &[
     "walker2d",
     #[cfg(feature = "mujoco")]
     "halfcheetah",
+    #[cfg(feature = "mujoco")]
+    "cheetah-run",
+    #[cfg(feature = "mujoco")]
+    "walker-walk",
 ];
 
 /// Observation and action sizes of a task.
@@ -113,6 +118,10 @@ pub fn make(name: &str) -> Result<Box<dyn Env>, String> {
         "walker2d" => Ok(Box::new(mujoco::Walker2d::new()?)),
         #[cfg(feature = "mujoco")]
         "halfcheetah" => Ok(Box::new(mujoco::HalfCheetah::new()?)),
+        #[cfg(feature = "mujoco")]
+        "cheetah-run" => Ok(Box::new(mujoco::DmcCheetahRun::new()?)),
+        #[cfg(feature = "mujoco")]
+        "walker-walk" => Ok(Box::new(mujoco::DmcWalkerWalk::new()?)),
         _ => Err(format!(
             "unknown environment {name:?}; known: {}",
             NAMES.join(", ")

@@ -6,13 +6,21 @@
 //! The same library and XML give the same trajectories as Python (`tests/mujoco_envs.rs`).
 //!
 //! Vendored models live in `assets/` (Gymnasium's, MIT; see `assets/LICENSE-gymnasium`).
-//! `assets/dmc/` holds dm_control 1.0.50's acrobot and pendulum models (Apache-2.0; see
-//! `assets/dmc/LICENSE`), used by `tests/mujoco_ports.rs` to check the pure-Rust ports.
+//! `assets/dmc/` holds dm_control 1.0.50's acrobot, pendulum, cheetah and walker models
+//! (Apache-2.0; see `assets/dmc/LICENSE`): the first two check the pure-Rust ports
+//! (`tests/mujoco_ports.rs`), the last two run the dm_control tasks `cheetah-run` and
+//! `walker-walk` ([`dmc_cheetah`], [`dmc_walker`]; task logic ported from `suite/*.py`, checked
+//! against dm_control by `tests/mujoco_dmc.rs`).
 
+pub mod dmc;
+pub mod dmc_cheetah;
+pub mod dmc_walker;
 pub mod half_cheetah;
 pub mod hopper;
 pub mod walker2d;
 
+pub use dmc_cheetah::DmcCheetahRun;
+pub use dmc_walker::DmcWalkerWalk;
 pub use half_cheetah::HalfCheetah;
 pub use hopper::Hopper;
 pub use walker2d::Walker2d;
