@@ -18,20 +18,6 @@ use mujoco_rs::prelude::{MjtIntegrator, MjtObjBase};
 
 const ACROBOT_XML: &str = include_str!("../src/envs/mujoco/assets/dmc/acrobot.xml");
 const PENDULUM_XML: &str = include_str!("../src/envs/mujoco/assets/dmc/pendulum.xml");
-const COMMON: [(&str, &str); 3] = [
-    (
-        "./common/visual.xml",
-        include_str!("../src/envs/mujoco/assets/dmc/common/visual.xml"),
-    ),
-    (
-        "./common/skybox.xml",
-        include_str!("../src/envs/mujoco/assets/dmc/common/skybox.xml"),
-    ),
-    (
-        "./common/materials.xml",
-        include_str!("../src/envs/mujoco/assets/dmc/common/materials.xml"),
-    ),
-];
 
 const STEPS: usize = 1000;
 /// Actions are drawn from ±ACTION_RANGE, so about a fifth of them exercise the clamp to ±1.
@@ -40,23 +26,10 @@ const ACTION_RANGE: f64 = 1.25;
 const XZ: usize = 2;
 const ZZ: usize = 8;
 
-/// Replaces each `<include file="..."/>` of the suite's common files by the file's body, so the
-/// model compiles from one string (the includes only add textures, materials and a headlight).
-fn standalone(xml: &str) -> String {
-    let mut out = xml.to_string();
-    for (file, text) in COMMON {
-        let include = format!("<include file=\"{file}\"/>");
-        assert!(out.contains(&include), "{include} not in the model");
-        let start = text.find("<mujoco>").expect("<mujoco>") + "<mujoco>".len();
-        let end = text.rfind("</mujoco>").expect("</mujoco>");
-        out = out.replace(&include, &text[start..end]);
-    }
-    assert!(!out.contains("<include"), "unresolved include");
-    out
-}
-
 fn load(xml: &str) -> Sim {
-    Sim::from_xml(&standalone(xml)).unwrap_or_else(|e| panic!("{e}"))
+    // The suite's common includes only add textures, materials and a headlight.
+    let xml = koopman::envs::mujoco::dmc::standalone(xml).unwrap_or_else(|e| panic!("{e}"));
+    Sim::from_xml(&xml).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn id(sim: &Sim, kind: MjtObjBase, name: &str) -> usize {
