@@ -16,8 +16,7 @@
 //! and appends it to `MUJOCO_LOG.TXT` in the working directory, as it does under Gymnasium. The
 //! XML stays unchanged so that the masses, and the trajectories, stay Gymnasium's.
 
-use super::{ctrl_cost, ctrl_f32, ctrl_f64, Planar, StepF64};
-use crate::envs::{write_obs, Env, Spec};
+use super::{ctrl_cost, Planar, StepF64};
 use crate::util::rng::Rng;
 
 /// Gymnasium's `half_cheetah.xml` (MIT, Farama Foundation / OpenAI).
@@ -47,40 +46,6 @@ impl HalfCheetah {
         Ok(env)
     }
 
-    /// Control timestep (0.05 s).
-    pub fn dt(&self) -> f64 {
-        self.p.dt()
-    }
-
-    pub fn qpos(&self) -> &[f64] {
-        self.p.qpos()
-    }
-
-    pub fn qvel(&self) -> &[f64] {
-        self.p.qvel()
-    }
-
-    /// Gymnasium's `set_state(qpos, qvel)` (the step counter is untouched).
-    pub fn set_state(&mut self, qpos: &[f64], qvel: &[f64]) {
-        self.p.set_state(qpos, qvel);
-    }
-
-    /// Gymnasium's `reset` without the noise: `mj_resetData` then `set_state(qpos, qvel)`, and
-    /// the step counter restarts.
-    pub fn reset_to(&mut self, qpos: &[f64], qvel: &[f64]) {
-        self.p.reset_to(qpos, qvel);
-    }
-
-    /// The observation in f64 (Gymnasium's dtype); writes a prefix if `obs` is shorter.
-    pub fn observe_f64(&self, obs: &mut [f64]) {
-        self.p.observe(None, obs);
-    }
-
-    /// One control step in f64; `action` follows the [`Env`] rules (clamped, missing/NaN → 0).
-    pub fn step_f64(&mut self, action: &[f64]) -> StepF64 {
-        self.advance(&ctrl_f64::<NU>(action))
-    }
-
     fn advance(&mut self, ctrl: &[f64; NU]) -> StepF64 {
         let (x_velocity, truncated) = self.p.advance(ctrl);
         let forward_reward = FORWARD_REWARD_WEIGHT * x_velocity;
@@ -93,42 +58,10 @@ impl HalfCheetah {
 
     fn reset_state(&mut self, seed: u64) {
         let mut rng = Rng::new(seed);
-        let (lo, hi) = (-RESET_NOISE_SCALE, RESET_NOISE_SCALE);
-        let mut qpos = [0.0; NQ];
-        for (q, q0) in qpos.iter_mut().zip(&self.p.init_qpos) {
-            *q = q0 + rng.range(lo, hi);
-        }
+        let qpos: [f64; NQ] = self.p.noisy_qpos(&mut rng, RESET_NOISE_SCALE);
         let qvel: [f64; NV] = std::array::from_fn(|_| RESET_NOISE_SCALE * rng.normal());
         self.reset_to(&qpos, &qvel);
     }
-
-    fn observe(&self, obs: &mut [f32]) {
-        let mut o = [0.0; OBS_DIM];
-        self.observe_f64(&mut o);
-        write_obs(obs, &o);
-    }
 }
 
-impl Env for HalfCheetah {
-    fn name(&self) -> &'static str {
-        "halfcheetah"
-    }
-
-    fn spec(&self) -> Spec {
-        Spec {
-            obs_dim: OBS_DIM,
-            act_dim: NU,
-        }
-    }
-
-    fn reset_into(&mut self, seed: u64, obs: &mut [f32]) {
-        self.reset_state(seed);
-        self.observe(obs);
-    }
-
-    fn step_into(&mut self, action: &[f32], obs: &mut [f32]) -> (f32, bool, bool) {
-        let s = self.advance(&ctrl_f32::<NU>(action));
-        self.observe(obs);
-        (s.reward as f32, s.terminated, s.truncated)
-    }
-}
+planar_task!(HalfCheetah, "halfcheetah", None);

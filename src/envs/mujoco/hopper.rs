@@ -13,8 +13,7 @@
 //! Actions are clamped to `[−1, 1]` (the motors' `ctrlrange`) before the control cost, whereas
 //! Gymnasium charges the unclamped action; the two agree for actions inside the box.
 
-use super::{ctrl_cost, ctrl_f32, ctrl_f64, Planar};
-use crate::envs::{write_obs, Env, Spec};
+use super::{ctrl_cost, Planar};
 use crate::util::rng::Rng;
 
 pub use super::StepF64;
@@ -52,30 +51,6 @@ impl Hopper {
         Ok(env)
     }
 
-    /// Control timestep (0.008 s).
-    pub fn dt(&self) -> f64 {
-        self.p.dt()
-    }
-
-    pub fn qpos(&self) -> &[f64] {
-        self.p.qpos()
-    }
-
-    pub fn qvel(&self) -> &[f64] {
-        self.p.qvel()
-    }
-
-    /// Gymnasium's `set_state(qpos, qvel)` (the step counter is untouched).
-    pub fn set_state(&mut self, qpos: &[f64], qvel: &[f64]) {
-        self.p.set_state(qpos, qvel);
-    }
-
-    /// Gymnasium's `reset` without the noise: `mj_resetData` then `set_state(qpos, qvel)`, and
-    /// the step counter restarts.
-    pub fn reset_to(&mut self, qpos: &[f64], qvel: &[f64]) {
-        self.p.reset_to(qpos, qvel);
-    }
-
     /// Gymnasium's `is_healthy`.
     pub fn is_healthy(&self) -> bool {
         let (q, v) = (self.qpos(), self.qvel());
@@ -86,16 +61,6 @@ impl Hopper {
             .all(|&s| inside(s, HEALTHY_STATE_RANGE))
             && inside(q[1], HEALTHY_Z_RANGE)
             && inside(q[2], HEALTHY_ANGLE_RANGE)
-    }
-
-    /// The observation in f64 (Gymnasium's dtype); writes a prefix if `obs` is shorter.
-    pub fn observe_f64(&self, obs: &mut [f64]) {
-        self.p.observe(Some(QVEL_CLIP), obs);
-    }
-
-    /// One control step in f64; `action` follows the [`Env`] rules (clamped, missing/NaN → 0).
-    pub fn step_f64(&mut self, action: &[f64]) -> StepF64 {
-        self.advance(&ctrl_f64::<NU>(action))
     }
 
     fn advance(&mut self, ctrl: &[f64; NU]) -> StepF64 {
@@ -113,41 +78,10 @@ impl Hopper {
     fn reset_state(&mut self, seed: u64) {
         let mut rng = Rng::new(seed);
         let (lo, hi) = (-RESET_NOISE_SCALE, RESET_NOISE_SCALE);
-        let mut qpos = [0.0; NQ];
-        for (q, q0) in qpos.iter_mut().zip(&self.p.init_qpos) {
-            *q = q0 + rng.range(lo, hi);
-        }
+        let qpos: [f64; NQ] = self.p.noisy_qpos(&mut rng, RESET_NOISE_SCALE);
         let qvel: [f64; NV] = std::array::from_fn(|_| rng.range(lo, hi));
         self.reset_to(&qpos, &qvel);
     }
-
-    fn observe(&self, obs: &mut [f32]) {
-        let mut o = [0.0; OBS_DIM];
-        self.observe_f64(&mut o);
-        write_obs(obs, &o);
-    }
 }
 
-impl Env for Hopper {
-    fn name(&self) -> &'static str {
-        "hopper"
-    }
-
-    fn spec(&self) -> Spec {
-        Spec {
-            obs_dim: OBS_DIM,
-            act_dim: NU,
-        }
-    }
-
-    fn reset_into(&mut self, seed: u64, obs: &mut [f32]) {
-        self.reset_state(seed);
-        self.observe(obs);
-    }
-
-    fn step_into(&mut self, action: &[f32], obs: &mut [f32]) -> (f32, bool, bool) {
-        let s = self.advance(&ctrl_f32::<NU>(action));
-        self.observe(obs);
-        (s.reward as f32, s.terminated, s.truncated)
-    }
-}
+planar_task!(Hopper, "hopper", Some(QVEL_CLIP));

@@ -12,6 +12,69 @@
 //! `walker-walk` ([`dmc_cheetah`], [`dmc_walker`]; task logic ported from `suite/*.py`, checked
 //! against dm_control by `tests/mujoco_dmc.rs`).
 
+/// What the Gymnasium planar tasks share: state access, f64/f32 observation and stepping, and the
+/// `Env` impl. Each task supplies `new`, `advance` (reward, termination) and `reset_state` (noise),
+/// and the consts `NU` and `OBS_DIM`. `$clip` is the velocity clip of the observation.
+macro_rules! planar_task {
+    ($ty:ident, $name:literal, $clip:expr) => {
+        impl $ty {
+            /// Control timestep (`timestep · frame_skip`).
+            pub fn dt(&self) -> f64 {
+                self.p.dt()
+            }
+            pub fn qpos(&self) -> &[f64] {
+                self.p.qpos()
+            }
+            pub fn qvel(&self) -> &[f64] {
+                self.p.qvel()
+            }
+            /// Gymnasium's `set_state(qpos, qvel)` (the step counter is untouched).
+            pub fn set_state(&mut self, qpos: &[f64], qvel: &[f64]) {
+                self.p.set_state(qpos, qvel);
+            }
+            /// Gymnasium's `reset` without the noise: `mj_resetData` then `set_state(qpos, qvel)`,
+            /// and the step counter restarts.
+            pub fn reset_to(&mut self, qpos: &[f64], qvel: &[f64]) {
+                self.p.reset_to(qpos, qvel);
+            }
+            /// The observation in f64 (Gymnasium's dtype); writes a prefix if `obs` is shorter.
+            pub fn observe_f64(&self, obs: &mut [f64]) {
+                self.p.observe($clip, obs);
+            }
+            /// One control step in f64; `action` follows the [`Env`] rules (clamped, missing/NaN → 0).
+            pub fn step_f64(&mut self, action: &[f64]) -> $crate::envs::mujoco::StepF64 {
+                self.advance(&$crate::envs::mujoco::ctrl_f64::<NU>(action))
+            }
+            fn observe(&self, obs: &mut [f32]) {
+                let mut o = [0.0; OBS_DIM];
+                self.observe_f64(&mut o);
+                $crate::envs::write_obs(obs, &o);
+            }
+        }
+
+        impl $crate::envs::Env for $ty {
+            fn name(&self) -> &'static str {
+                $name
+            }
+            fn spec(&self) -> $crate::envs::Spec {
+                $crate::envs::Spec {
+                    obs_dim: OBS_DIM,
+                    act_dim: NU,
+                }
+            }
+            fn reset_into(&mut self, seed: u64, obs: &mut [f32]) {
+                self.reset_state(seed);
+                self.observe(obs);
+            }
+            fn step_into(&mut self, action: &[f32], obs: &mut [f32]) -> (f32, bool, bool) {
+                let s = self.advance(&$crate::envs::mujoco::ctrl_f32::<NU>(action));
+                self.observe(obs);
+                (s.reward as f32, s.terminated, s.truncated)
+            }
+        }
+    };
+}
+
 pub mod dmc;
 pub mod dmc_cheetah;
 pub mod dmc_walker;
@@ -26,6 +89,7 @@ pub use hopper::Hopper;
 pub use walker2d::Walker2d;
 
 use crate::envs::{action_component, tick};
+use crate::util::rng::Rng;
 use mujoco_rs::prelude::{MjData, MjModel};
 
 /// The MuJoCo release mujoco-rs 7.0.0 is bound to; any other library is refused.
@@ -140,6 +204,11 @@ pub(crate) struct Planar {
 }
 
 impl Planar {
+    /// `init_qpos` plus U(±scale) noise per component (the qpos part of every Gymnasium reset).
+    pub fn noisy_qpos<const NQ: usize>(&self, rng: &mut Rng, scale: f64) -> [f64; NQ] {
+        std::array::from_fn(|i| self.init_qpos[i] + rng.range(-scale, scale))
+    }
+
     /// Loads `xml`, checking the library and the sizes `(nq, nv, nu)`.
     pub fn new(
         xml: &str,
