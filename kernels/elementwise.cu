@@ -104,6 +104,10 @@ extern "C" __global__ void mul_bwd_a(float* da, const float* b, const float* dy,
 // viewing dy as [n / nb, nb]. That is a deterministic column sum: reduce.cu's sum_cols_partial
 // (w = a or nullptr) then sum_cols_final with accumulate = 1.
 
+// Bias of a dense layer, in place after the GEMM: y[r, j] += b[j] (b has nb = row width floats).
+extern "C" __global__ void bias_add(float* y, const float* b, int n, int nb) {
+    GRID_STRIDE(i, n) y[i] += b[i % nb];
+}
 extern "C" __global__ void scale_fwd(float* y, const float* x, float s, int n) {
     GRID_STRIDE(i, n) y[i] = s * x[i];
 }

@@ -34,6 +34,19 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+impl From<crate::backend::cuda::CudaError> for Error {
+    fn from(e: crate::backend::cuda::CudaError) -> Self {
+        Error::Device(e.0)
+    }
+}
+
+#[cfg(feature = "cuda")]
+impl From<cudarc::driver::DriverError> for Error {
+    fn from(e: cudarc::driver::DriverError) -> Self {
+        Error::Device(format!("CUDA driver: {e:?}"))
+    }
+}
+
 impl From<crate::data::DataError> for Error {
     fn from(e: crate::data::DataError) -> Self {
         Error::Data(e)

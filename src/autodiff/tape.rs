@@ -25,6 +25,22 @@ pub(crate) struct Node<E: Real> {
     pub data: Vec<E>,
     pub op: Op<E>,
     pub needs_grad: bool,
+    /// The value on the device, for nodes of a CUDA tape (`data` is then empty).
+    #[cfg(feature = "cuda")]
+    pub dev: Option<super::cuda::DevNode>,
+}
+
+impl<E: Real> Node<E> {
+    fn new(shape: Shape, data: Vec<E>, op: Op<E>, needs_grad: bool) -> Self {
+        Node {
+            shape,
+            data,
+            op,
+            needs_grad,
+            #[cfg(feature = "cuda")]
+            dev: None,
+        }
+    }
 }
 
 pub struct Tape<'p, E: Real = f32> {
@@ -37,6 +53,12 @@ pub struct Tape<'p, E: Real = f32> {
     /// used inside a no-record stretch.
     records: bool,
     pool: Pool<E>,
+    /// Set for a tape whose ops run on a CUDA device.
+    #[cfg(feature = "cuda")]
+    pub(crate) cuda: Option<super::cuda::CudaCtx<'p>>,
+    /// The first device failure of an op that cannot return one (see `push_fault`).
+    #[cfg(feature = "cuda")]
+    pub(crate) fault: Option<String>,
 }
 
 impl<'p, E: Real> Tape<'p, E> {
@@ -57,6 +79,10 @@ impl<'p, E: Real> Tape<'p, E> {
             grad_enabled,
             records: grad_enabled,
             pool: Pool::from_vec(pool),
+            #[cfg(feature = "cuda")]
+            cuda: None,
+            #[cfg(feature = "cuda")]
+            fault: None,
         }
     }
     /// Returns every buffer (values and saved statistics) for the next tape to reuse.
@@ -107,6 +133,7 @@ impl<'p, E: Real> Tape<'p, E> {
     pub fn dims(&self, v: Var) -> &[usize] {
         self.nodes[v.index()].shape.dims()
     }
+    /// The value of `v` on the host. A CUDA tape keeps values on the device: use [`Tape::fetch`].
     pub fn value(&self, v: Var) -> &[E] {
         let n = &self.nodes[v.index()];
         match n.op {
@@ -143,12 +170,7 @@ impl<'p, E: Real> Tape<'p, E> {
             }
             Op::Const
         };
-        self.nodes.push(Node {
-            shape,
-            data,
-            op,
-            needs_grad,
-        });
+        self.nodes.push(Node::new(shape, data, op, needs_grad));
         Var(self.nodes.len() as u32 - 1)
     }
 
@@ -162,14 +184,15 @@ impl<'p, E: Real> Tape<'p, E> {
                 data.len()
             ));
         }
+        #[cfg(feature = "cuda")]
+        if self.is_cuda() {
+            let value = self.dev_upload(data)?;
+            let v = self.push_dev(shape, value, Vec::new(), Op::Const, &[]);
+            return Ok(v);
+        }
         let mut buf = self.alloc_uninit(data.len());
         buf.copy_from_slice(data);
-        self.nodes.push(Node {
-            shape,
-            data: buf,
-            op: Op::Const,
-            needs_grad: false,
-        });
+        self.nodes.push(Node::new(shape, buf, Op::Const, false));
         Ok(Var(self.nodes.len() as u32 - 1))
     }
     pub fn tensor(&mut self, t: &Tensor<E>) -> Var {
@@ -190,12 +213,8 @@ impl<'p, E: Real> Tape<'p, E> {
             return Var(n);
         }
         let shape = self.params.get(id).shape;
-        self.nodes.push(Node {
-            shape,
-            data: Vec::new(),
-            op: Op::Param(id),
-            needs_grad: self.records,
-        });
+        self.nodes
+            .push(Node::new(shape, Vec::new(), Op::Param(id), self.records));
         let n = self.nodes.len() as u32 - 1;
         self.param_nodes[id.0] = Some(n);
         Var(n)
@@ -203,14 +222,22 @@ impl<'p, E: Real> Tape<'p, E> {
     /// Same values, no gradient flows back (stop-gradient).
     pub fn detach(&mut self, x: Var) -> Var {
         let shape = self.shape(x);
+        #[cfg(feature = "cuda")]
+        if self.is_cuda() {
+            return match self.dev_clone(x) {
+                Ok(b) => self.push_dev(shape, b, Vec::new(), Op::Const, &[]),
+                Err(e) => self.push_fault(shape, Op::Const, &[], e),
+            };
+        }
         let mut buf = self.alloc_uninit(shape.numel());
         buf.copy_from_slice(self.value(x));
-        self.nodes.push(Node {
-            shape,
-            data: buf,
-            op: Op::Const,
-            needs_grad: false,
-        });
+        self.nodes.push(Node::new(shape, buf, Op::Const, false));
         Var(self.nodes.len() as u32 - 1)
+    }
+
+    /// Whether this tape's ops run on a CUDA device (never, in a build without the `cuda` feature).
+    #[cfg(not(feature = "cuda"))]
+    pub fn is_cuda(&self) -> bool {
+        false
     }
 }

@@ -25,9 +25,14 @@ pub trait Real:
     fn fast_exp(self) -> Self;
     /// e^x − 1, accurate near 0 (ELU), same split as `fast_exp`.
     fn fast_exp_m1(self) -> Self;
+    /// The slice as f32 when `Self` is f32 (device uploads need no conversion copy).
+    fn as_f32s(s: &[Self]) -> Option<&[f32]>;
 }
 
 impl Real for f32 {
+    fn as_f32s(s: &[Self]) -> Option<&[f32]> {
+        Some(s)
+    }
     #[inline(always)]
     fn of(x: f64) -> Self {
         x as f32
@@ -75,6 +80,9 @@ fn exp_f32(x: f32) -> f32 {
 }
 
 impl Real for f64 {
+    fn as_f32s(_: &[Self]) -> Option<&[f32]> {
+        None
+    }
     #[inline(always)]
     fn of(x: f64) -> Self {
         x

@@ -1,5 +1,7 @@
 //! add, mul (with suffix broadcasting) and scale.
 pub mod cpu;
+#[cfg(feature = "cuda")]
+pub(crate) mod cuda;
 
 use crate::autodiff::{Op, Slots, Tape, Var};
 use crate::tensor::Real;
@@ -18,6 +20,10 @@ impl<E: Real> Tape<'_, E> {
     /// y = a + b, b broadcast over a's leading axes.
     pub fn add(&mut self, a: Var, b: Var) -> Result<Var> {
         self.check_broadcast("add", a, b)?;
+        #[cfg(feature = "cuda")]
+        if self.is_cuda() {
+            return cuda::add(self, a, b);
+        }
         let shape = self.shape(a);
         let mut y = self.alloc_uninit(shape.numel());
         cpu::add(self.value(a), self.value(b), &mut y);
@@ -26,6 +32,10 @@ impl<E: Real> Tape<'_, E> {
     /// y = a ⊙ b, b broadcast over a's leading axes.
     pub fn mul(&mut self, a: Var, b: Var) -> Result<Var> {
         self.check_broadcast("mul", a, b)?;
+        #[cfg(feature = "cuda")]
+        if self.is_cuda() {
+            return cuda::mul(self, a, b);
+        }
         let shape = self.shape(a);
         let mut y = self.alloc_uninit(shape.numel());
         cpu::mul(self.value(a), self.value(b), &mut y);
@@ -33,6 +43,10 @@ impl<E: Real> Tape<'_, E> {
     }
     /// y = k·x
     pub fn scale(&mut self, x: Var, k: E) -> Var {
+        #[cfg(feature = "cuda")]
+        if self.is_cuda() {
+            return cuda::scale(self, x, k);
+        }
         let shape = self.shape(x);
         let mut y = self.alloc_uninit(shape.numel());
         y.iter_mut()

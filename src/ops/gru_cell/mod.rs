@@ -1,5 +1,7 @@
 //! Fused GRU cell: one op instead of a dozen element-wise ones per time step.
 pub mod cpu;
+#[cfg(feature = "cuda")]
+pub(crate) mod cuda;
 
 use crate::autodiff::{Op, Slots, Tape, Var};
 use crate::tensor::Real;
@@ -18,6 +20,10 @@ impl<E: Real> Tape<'_, E> {
                     "gru_cell: {s:?} does not match h {sh:?} (need [B, 3H])"
                 ));
             }
+        }
+        #[cfg(feature = "cuda")]
+        if self.is_cuda() {
+            return cuda::gru_cell(self, xp, hp, h);
         }
         let mut out = self.alloc_uninit(rows * hd);
         let mut gates = self.alloc_uninit(rows * 3 * hd);

@@ -1,5 +1,7 @@
 //! Layer normalisation over the last axis with learnable γ, β.
 pub mod cpu;
+#[cfg(feature = "cuda")]
+pub(crate) mod cuda;
 
 use crate::autodiff::{Op, Slots, Tape, Var};
 use crate::tensor::Real;
@@ -15,6 +17,10 @@ impl<E: Real> Tape<'_, E> {
                 self.shape(gamma),
                 self.shape(beta)
             ));
+        }
+        #[cfg(feature = "cuda")]
+        if self.is_cuda() {
+            return cuda::layernorm(self, x, gamma, beta);
         }
         let rows = shape.rows();
         let mut y = self.alloc_uninit(shape.numel());

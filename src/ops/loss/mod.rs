@@ -1,4 +1,6 @@
 //! Mean squared error: mean((a − b)²) over all elements.
+#[cfg(feature = "cuda")]
+pub(crate) mod cuda;
 use super::PAR_MIN;
 use crate::autodiff::{Op, Slots, Tape, Var};
 use crate::tensor::{Real, Shape};
@@ -15,6 +17,10 @@ impl<E: Real> Tape<'_, E> {
                 self.shape(a),
                 self.shape(b)
             ));
+        }
+        #[cfg(feature = "cuda")]
+        if self.is_cuda() {
+            return cuda::mse(self, a, b);
         }
         let (av, bv) = (self.value(a), self.value(b));
         let sq = |(x, y): (&E, &E)| (*x - *y).f64().powi(2);

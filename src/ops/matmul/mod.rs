@@ -1,5 +1,7 @@
 //! Dense layers (x·w + b) and batched matmul (attention).
 pub mod cpu;
+#[cfg(feature = "cuda")]
+pub(crate) mod cuda;
 
 use super::PAR_MIN;
 use crate::autodiff::Slots;
@@ -25,6 +27,10 @@ impl<E: Real> Tape<'_, E> {
                     self.shape(b)
                 ));
             }
+        }
+        #[cfg(feature = "cuda")]
+        if self.is_cuda() {
+            return cuda::matmul(self, x, w, b);
         }
         let mut y = self.alloc_uninit(n * m);
         cpu::gemm(
@@ -69,6 +75,10 @@ impl<E: Real> Tape<'_, E> {
             return Err(shape_err!("bmm: a {sa:?} · b {sb:?} (trans_b = {trans_b})"));
         }
         let (bt, m, k, n) = (da[0], da[1], da[2], nb);
+        #[cfg(feature = "cuda")]
+        if self.is_cuda() {
+            return cuda::bmm(self, a, b, trans_b);
+        }
         let mut y = self.alloc_uninit(bt * m * n);
         let (av, bv) = (self.value(a), self.value(b));
         let body = |(i, yc): (usize, &mut [E])| {

@@ -1,5 +1,7 @@
 //! concat, split, narrow, reshape, permute/transpose.
 pub mod cpu;
+#[cfg(feature = "cuda")]
+pub(crate) mod cuda;
 
 use crate::autodiff::{Op, Slots, Tape, Var};
 use crate::tensor::{Real, Shape};
@@ -30,6 +32,10 @@ impl<E: Real> Tape<'_, E> {
         let mut dims = s0.dims().to_vec();
         dims[axis] = total;
         let shape = Shape::new(&dims);
+        #[cfg(feature = "cuda")]
+        if self.is_cuda() {
+            return cuda::concat(self, xs, axis, shape);
+        }
         let (outer, _, inner) = shape.around(axis);
         let mut y = self.alloc_uninit(shape.numel());
         let mut start = 0;
@@ -70,6 +76,10 @@ impl<E: Real> Tape<'_, E> {
         let (outer, total, inner) = s.around(axis);
         let mut dims = s.dims().to_vec();
         dims[axis] = len;
+        #[cfg(feature = "cuda")]
+        if self.is_cuda() {
+            return cuda::narrow(self, x, axis, start, Shape::new(&dims));
+        }
         let mut y = self.alloc_uninit(outer * len * inner);
         cpu::extract(
             self.value(x),
@@ -102,6 +112,10 @@ impl<E: Real> Tape<'_, E> {
         if shape.numel() != s.numel() {
             return Err(shape_err!("reshape {s:?} to {dims:?}"));
         }
+        #[cfg(feature = "cuda")]
+        if self.is_cuda() {
+            return cuda::reshape(self, x, shape);
+        }
         let mut y = self.alloc_uninit(s.numel());
         y.copy_from_slice(self.value(x));
         Ok(self.push(shape, y, Op::Reshape { x }, &[x]))
@@ -119,6 +133,10 @@ impl<E: Real> Tape<'_, E> {
             return Err(shape_err!("permute {perm:?} of {s:?}"));
         }
         let dims: Vec<usize> = perm.iter().map(|&p| s.dims()[p]).collect();
+        #[cfg(feature = "cuda")]
+        if self.is_cuda() {
+            return cuda::permute(self, x, perm, Shape::new(&dims));
+        }
         let mut y = self.alloc_uninit(s.numel());
         cpu::permute(self.value(x), &s, perm, &mut y, false);
         Ok(self.push(

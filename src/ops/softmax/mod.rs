@@ -1,5 +1,7 @@
 //! Softmax over the last axis, optionally causal (attention).
 pub mod cpu;
+#[cfg(feature = "cuda")]
+pub(crate) mod cuda;
 
 use crate::autodiff::{Op, Slots, Tape, Var};
 use crate::tensor::Real;
@@ -11,6 +13,10 @@ impl<E: Real> Tape<'_, E> {
         let n = shape.last();
         if causal && (shape.rank() < 2 || shape.dims()[shape.rank() - 2] != n) {
             return Err(shape_err!("causal softmax needs [.., T, T], got {shape:?}"));
+        }
+        #[cfg(feature = "cuda")]
+        if self.is_cuda() {
+            return cuda::softmax(self, x, causal);
         }
         let mut y = self.alloc_uninit(shape.numel());
         cpu::forward(self.value(x), &mut y, n, causal);

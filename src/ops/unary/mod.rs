@@ -1,5 +1,7 @@
 //! Activations: relu, elu, gelu (tanh approximation), tanh, sigmoid, silu.
 pub mod cpu;
+#[cfg(feature = "cuda")]
+pub(crate) mod cuda;
 
 use super::PAR_MIN;
 use crate::autodiff::{Op, Slots, Tape, Var};
@@ -45,6 +47,10 @@ const CHUNK: usize = 1 << 14;
 
 impl<E: Real> Tape<'_, E> {
     pub fn unary(&mut self, x: Var, kind: Unary) -> Var {
+        #[cfg(feature = "cuda")]
+        if self.is_cuda() {
+            return cuda::unary(self, x, kind);
+        }
         let shape = self.shape(x);
         let mut y = self.alloc_uninit(shape.numel());
         let xv = self.value(x);

@@ -229,6 +229,30 @@ pub fn mul_bwd(
     Ok(())
 }
 
+/// `y[r, j] += b[j]` in place over `n` elements, `b` of `nb` (a dense layer's bias after its GEMM).
+pub fn bias_add(
+    dev: &CudaDevice,
+    y: &mut CudaSlice<f32>,
+    b: &CudaSlice<f32>,
+    n: usize,
+    nb: usize,
+) -> Result<()> {
+    check_broadcast(n, nb)?;
+    need(y, n, "bias_add y")?;
+    need(b, nb, "bias_add b")?;
+    if n == 0 {
+        return Ok(());
+    }
+    let (ni, nbi) = (int(n, "n")?, int(nb, "nb")?);
+    let f = dev.func(k::BIAS_ADD)?;
+    let mut l = dev.stream().launch_builder(&f);
+    // (float* y, const float* b, int n, int nb)
+    l.arg(y).arg(b).arg(&ni).arg(&nbi);
+    // SAFETY: sizes checked above; argument types match the kernel signature.
+    unsafe { l.launch(grid_1d(n)) }?;
+    Ok(())
+}
+
 /// `y = s * x` over `n` elements.
 pub fn scale_fwd(
     dev: &CudaDevice,

@@ -14,6 +14,7 @@ pub mod layernorm;
 pub mod loss;
 pub mod optim;
 pub mod reduce;
+pub mod shape;
 pub mod softmax;
 
 use super::error::{CudaError, Result};

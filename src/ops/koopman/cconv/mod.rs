@@ -1,5 +1,7 @@
 //! The rollout in the paper's convolution form: Vandermonde free response plus causal convolution.
 pub mod cpu;
+#[cfg(feature = "cuda")]
+pub(crate) mod cuda;
 
 use crate::autodiff::{Op, Slots, Tape, Var};
 use crate::ops::koopman::scan::check;
@@ -19,6 +21,10 @@ impl<E: Real> Tape<'_, E> {
                 m2 / 2,
                 t + 1
             ));
+        }
+        #[cfg(feature = "cuda")]
+        if self.is_cuda() {
+            return cuda::cconv(self, z0, c, v);
         }
         let k_len = dv[2];
         let mut vt = self.alloc_uninit(k_len * m2);

@@ -1,5 +1,7 @@
 //! Complex element-wise product (planar), used to apply the ZOH gain to encoded actions.
 pub mod cpu;
+#[cfg(feature = "cuda")]
+pub(crate) mod cuda;
 
 use crate::autodiff::{Op, Slots, Tape, Var};
 use crate::ops::PAR_MIN;
@@ -16,6 +18,10 @@ impl<E: Real> Tape<'_, E> {
             return Err(shape_err!(
                 "cmul: a {sa:?} ⊙ b {sb:?} (need a[.., 2m], b[2m])"
             ));
+        }
+        #[cfg(feature = "cuda")]
+        if self.is_cuda() {
+            return cuda::cmul(self, a, b);
         }
         let mut y = self.alloc_uninit(sa.numel());
         let (av, bv) = (self.value(a), self.value(b));

@@ -1,5 +1,7 @@
 //! Sequential complex scan: x̂_{k+1} = λ̄ ⊙ x̂_k + c_k, the rollout's recurrent form.
 pub mod cpu;
+#[cfg(feature = "cuda")]
+pub(crate) mod cuda;
 
 use crate::autodiff::{Op, Slots, Tape, Var};
 use crate::ops::rows_of;
@@ -16,6 +18,10 @@ impl<E: Real> Tape<'_, E> {
                 "scan: lbar {:?} needs {m2} values",
                 self.shape(lbar)
             ));
+        }
+        #[cfg(feature = "cuda")]
+        if self.is_cuda() {
+            return cuda::scan(self, z0, c, lbar);
         }
         let mut x = self.alloc_uninit(b * t * m2);
         let (lv, zv, cv) = (self.value(lbar), self.value(z0), self.value(c));

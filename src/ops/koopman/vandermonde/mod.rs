@@ -1,5 +1,7 @@
 //! The Vandermonde matrix of the discrete eigenvalues (paper Eq. 8).
 pub mod cpu;
+#[cfg(feature = "cuda")]
+pub(crate) mod cuda;
 
 use crate::autodiff::{Op, Slots, Tape, Var};
 use crate::tensor::{Real, Shape};
@@ -17,6 +19,10 @@ impl<E: Real> Tape<'_, E> {
                 self.shape(omega),
                 self.shape(log_dt)
             ));
+        }
+        #[cfg(feature = "cuda")]
+        if self.is_cuda() {
+            return cuda::vandermonde(self, mu, omega, log_dt, k_len);
         }
         let mut v = self.alloc_uninit(2 * m * k_len);
         cpu::forward(

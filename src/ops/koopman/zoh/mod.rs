@@ -1,5 +1,7 @@
 //! ZOH discretisation of the diagonal continuous-time operator.
 pub mod cpu;
+#[cfg(feature = "cuda")]
+pub(crate) mod cuda;
 
 use crate::autodiff::{Op, Slots, Tape, Var};
 use crate::tensor::{Real, Shape};
@@ -18,6 +20,10 @@ impl<E: Real> Tape<'_, E> {
                 self.shape(omega),
                 self.shape(log_dt)
             ));
+        }
+        #[cfg(feature = "cuda")]
+        if self.is_cuda() {
+            return cuda::zoh(self, mu, omega, log_dt);
         }
         let mut y = self.alloc_uninit(4 * m);
         cpu::forward(
