@@ -23,6 +23,7 @@ fn run(data: &Path, kind: ModelKind, horizon: usize, steps: u64, out: PathBuf) -
         val_every: steps,
         ckpt_every: steps,
         progress: false,
+        device: koopman::backend::Device::Cpu,
     };
     train(&opts).unwrap();
     let loaded = koopman::checkpoint::load(&out).unwrap();

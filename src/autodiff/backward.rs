@@ -34,6 +34,12 @@ impl<E: Real> Gradients<E> {
     pub fn param_dev(&self, id: ParamId) -> Option<&super::cuda::DevBuf> {
         self.param_nodes[id.0].and_then(|n| self.dev_by_node.get(n as usize)?.as_ref())
     }
+    /// Mutable access (in-place clipping before the optimiser step).
+    #[cfg(feature = "cuda")]
+    pub fn param_dev_mut(&mut self, id: ParamId) -> Option<&mut super::cuda::DevBuf> {
+        let n = self.param_nodes[id.0]? as usize;
+        self.dev_by_node.get_mut(n)?.as_mut()
+    }
     /// d(loss)/d(v) on the device, after a CUDA tape's backward.
     #[cfg(feature = "cuda")]
     pub fn wrt_dev(&self, v: Var) -> Option<&super::cuda::DevBuf> {

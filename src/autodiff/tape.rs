@@ -153,6 +153,12 @@ impl<'p, E: Real> Tape<'p, E> {
     }
     /// The value of a scalar (or the first element).
     pub fn item(&self, v: Var) -> E {
+        #[cfg(feature = "cuda")]
+        if self.is_cuda() {
+            // A device read that fails reads as NaN, which the trainer reports as non-finite;
+            // use `fetch_item` for the error itself.
+            return self.fetch_item(v).unwrap_or(E::nan());
+        }
         self.value(v)[0]
     }
 

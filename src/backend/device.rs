@@ -1,35 +1,63 @@
 //! Device selection for commands (`--device auto|cpu|cuda`), with one line saying which runs and why.
+use super::cuda::CudaDevice;
 use crate::{Error, Result};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub enum Device {
     Cpu,
+    /// The process-wide GPU (compiled kernels, stream, cuBLAS handle).
+    Cuda(&'static CudaDevice),
+}
+
+impl std::fmt::Debug for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl PartialEq for Device {
+    fn eq(&self, other: &Self) -> bool {
+        self.name() == other.name()
+    }
 }
 
 impl Device {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Device::Cpu => "cpu",
+            Device::Cuda(_) => "cuda",
+        }
+    }
+
     /// Resolves the `--device` flag. Returns the device and the line to print on stderr.
-    ///
-    /// The CUDA kernels, their launchers and parity tests exist (`backend::cuda`), but the tape does
-    /// not dispatch ops to them yet, so training and evaluation run on the CPU; `cuda` says so
-    /// instead of pretending.
+    /// `auto` takes the GPU when the driver, NVRTC and cuBLAS load and a device exists, else the
+    /// CPU with the reason; `cuda` is an error, not a silent fallback, when CUDA cannot be used.
     pub fn select(flag: &str) -> Result<(Device, String)> {
         match flag {
             "cpu" => Ok((Device::Cpu, "device: cpu (requested)".into())),
-            "auto" => {
-                let why = match super::cuda::cuda_status() {
-                    Ok(()) => "CUDA found, but model ops are not dispatched to CUDA yet".to_string(),
-                    Err(reason) => format!("CUDA: {reason}"),
-                };
-                Ok((Device::Cpu, format!("device: cpu ({why}; using the CPU)")))
-            }
-            "cuda" => match super::cuda::cuda_status() {
-                Ok(()) => Err(Error::Device(
-                    "--device cuda: a GPU is present, but model ops are not dispatched to CUDA yet; use --device cpu or auto"
-                        .into(),
+            "auto" => match CudaDevice::get() {
+                Ok(dev) => Ok((Device::Cuda(dev), Self::cuda_line(dev, "found"))),
+                Err(reason) => Ok((
+                    Device::Cpu,
+                    format!("device: cpu (CUDA: {reason}; using the CPU)"),
                 )),
+            },
+            "cuda" => match CudaDevice::get() {
+                Ok(dev) => Ok((Device::Cuda(dev), Self::cuda_line(dev, "requested"))),
                 Err(reason) => Err(Error::Device(format!("--device cuda: {reason}"))),
             },
-            other => Err(Error::Invalid(format!("unknown device '{other}' (known: auto, cpu, cuda)"))),
+            other => Err(Error::Invalid(format!(
+                "unknown device '{other}' (known: auto, cpu, cuda)"
+            ))),
         }
+    }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_line(dev: &CudaDevice, why: &str) -> String {
+        format!("device: cuda ({why}: {}, {})", dev.name(), dev.arch())
+    }
+    #[cfg(not(feature = "cuda"))]
+    fn cuda_line(dev: &CudaDevice, _: &str) -> String {
+        match *dev {}
     }
 }

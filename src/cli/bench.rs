@@ -5,6 +5,7 @@
 use super::host::Host;
 use super::planner_latency::{self, PlannerCase, PlannerPoint};
 use super::train_speed::{self, TrainPoint, PAPER_LENGTHS};
+use crate::backend::Device;
 use crate::models::ModelKind;
 use crate::util::json::{num, obj};
 use crate::{Error, Result};
@@ -53,6 +54,9 @@ pub struct BenchArgs {
     pub chunk: Option<usize>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// auto, cpu or cuda: where training steps run (the planner path runs on the CPU) [default: auto]
+    #[arg(long, default_value = "auto")]
+    pub device: String,
 }
 
 fn or_preset<T: Clone>(given: &[T], quick: bool, quick_v: &[T], full_v: &[T]) -> Vec<T> {
@@ -82,7 +86,17 @@ fn parse_models(names: &[String], default: &[ModelKind]) -> Result<Vec<ModelKind
 
 /// Runs the benchmark the flags select.
 pub fn run(args: &BenchArgs) -> Result<()> {
-    let host = Host::detect();
+    let mut host = Host::detect();
+    let flag = if args.device.is_empty() {
+        "auto"
+    } else {
+        &args.device
+    };
+    host.device = super::device(flag)?;
+    if args.planner && host.device != Device::Cpu {
+        eprintln!("planner latency runs on the CPU: the CUDA rollout path for planners is not written yet");
+        host.device = Device::Cpu;
+    }
     println!("{}", host.banner());
     if args.planner {
         run_planner(args, &host).map(|_| ())
@@ -129,7 +143,7 @@ pub fn run_training(args: &BenchArgs, host: &Host) -> Result<Vec<TrainPoint>> {
     let mut points = Vec::new();
     for &kind in &models {
         for &t in &lengths {
-            let p = train_speed::measure(kind, t, batch, iters, warmup, args.seed)?;
+            let p = train_speed::measure(kind, t, batch, iters, warmup, args.seed, host.device)?;
             let paper = train_speed::paper_its(kind, t);
             println!(
                 "{:<12} {:>5} {:>10} {:>10.1} {:>7.2} [{:>4.2}, {:>4.2}] {:>10} {:>9} {:>8}",

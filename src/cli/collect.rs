@@ -26,7 +26,7 @@ pub struct CollectArgs {
 }
 
 pub fn run(a: &CollectArgs) -> Result<()> {
-    super::device(&a.device)?;
+    super::cpu_only(&a.device, "collect")?;
     let policy = Policy::parse(&a.policy)?;
     let t0 = Instant::now();
     let ds = collect(&a.env, policy, a.episodes, a.seed)?;

@@ -66,6 +66,7 @@ pub fn mean_std(v: &[f64]) -> (f64, f64) {
 
 /// Trains and evaluates every model for every seed.
 pub fn compare(a: &CompareArgs, progress: bool) -> Result<Vec<ModelRow>> {
+    let device = super::device(&a.device)?;
     let kinds: Vec<ModelKind> = a
         .models
         .split(',')
@@ -113,6 +114,7 @@ pub fn compare(a: &CompareArgs, progress: bool) -> Result<Vec<ModelRow>> {
                 lr: a.lr,
                 val_every: a.steps.max(1),
                 ckpt_every: a.steps.max(1),
+                device,
                 progress,
             };
             let s = train(&opts)?;
@@ -197,7 +199,6 @@ fn plot_series(path: &Path, series: &[Series]) -> Result<()> {
 }
 
 pub fn run(a: &CompareArgs) -> Result<()> {
-    super::device(&a.device)?;
     let rows = compare(a, true)?;
     println!("\n{}", table(&rows, a.eval_horizon));
     let pts: Vec<Vec<(f64, f64)>> = rows

@@ -3,6 +3,7 @@
 //! baselines (small matched configurations), evaluates 100-step open-loop prediction on held-out
 //! episodes and prints the comparison table. About five minutes on two CPU cores.
 use super::compare::{compare, table, CompareArgs};
+use crate::backend::Device;
 use crate::data::npz;
 use crate::experiment::{collect, Policy};
 use crate::Result;
@@ -42,7 +43,8 @@ impl Default for DemoArgs {
 }
 
 pub fn run(a: &DemoArgs) -> Result<()> {
-    super::device(&a.device)?;
+    // The device is resolved (and reported) by `compare`, which does the training.
+    Device::select(&a.device)?;
     std::fs::create_dir_all(&a.out_dir).map_err(|e| crate::Error::Io {
         path: a.out_dir.display().to_string(),
         source: e,

@@ -91,7 +91,7 @@ pub fn write_curve_csv(path: &Path, r: &EvalResult) -> Result<()> {
 }
 
 pub fn run(a: &EvalArgs) -> Result<()> {
-    super::device(&a.device)?;
+    super::cpu_only(&a.device, "eval")?;
     let r = evaluate_checkpoint(&a.data, &a.ckpt, a.horizon, a.windows, a.seed)?;
     println!(
         "{} windows of {} steps from the test episodes (normalised units): state MSE {:.5}, reward MSE {:.5}",

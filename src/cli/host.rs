@@ -1,5 +1,6 @@
 //! Where and when a benchmark ran: CPU model and SIMD flags, rayon threads, git commit, UTC time.
 //! Figures are meaningless without these, so every report carries them.
+use crate::backend::Device;
 use crate::util::json::obj;
 use serde_json::Value;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -24,6 +25,8 @@ pub struct Host {
     pub rayon_threads: usize,
     pub commit: String,
     pub utc: String,
+    /// Where training steps run (`Host::detect` says the CPU; `bench` sets it from `--device`).
+    pub device: Device,
 }
 
 impl Host {
@@ -49,13 +52,15 @@ impl Host {
             rayon_threads: rayon::current_num_threads(),
             commit: git_commit().unwrap_or_else(|| "unknown".into()),
             utc: utc_now(),
+            device: Device::Cpu,
         }
     }
 
     /// "device: cpu (N rayon threads)" plus the CPU, for the top of a printed report.
     pub fn banner(&self) -> String {
         format!(
-            "device: cpu ({} rayon threads) — {} [{}], {} logical CPUs, fp32, commit {}, {}",
+            "device: {} ({} rayon threads) — {} [{}], {} logical CPUs, fp32, commit {}, {}",
+            self.device_label(),
             self.rayon_threads,
             self.cpu_model,
             self.flags.join(" "),
@@ -65,9 +70,20 @@ impl Host {
         )
     }
 
+    /// "cpu", or "cuda <GPU name> <arch>".
+    pub fn device_label(&self) -> String {
+        match self.device {
+            Device::Cpu => "cpu".into(),
+            #[cfg(feature = "cuda")]
+            Device::Cuda(d) => format!("cuda {} {}", d.name(), d.arch()),
+            #[cfg(not(feature = "cuda"))]
+            Device::Cuda(d) => match *d {},
+        }
+    }
+
     pub fn to_json(&self) -> Value {
         obj([
-            ("device", Value::from("cpu")),
+            ("device", Value::from(self.device_label())),
             ("cpu_model", Value::from(self.cpu_model.as_str())),
             (
                 "flags",

@@ -24,6 +24,26 @@ pub fn device(flag: &str) -> Result<Device> {
     Ok(d)
 }
 
+/// For commands whose work runs on the CPU only (environment stepping, evaluation): validates
+/// `--device` and says so; an explicit `--device cuda` is an error rather than a silent fallback.
+pub fn cpu_only(flag: &str, command: &str) -> Result<()> {
+    match flag {
+        "cpu" => eprintln!("device: cpu (requested)"),
+        "auto" => eprintln!("device: cpu (`{command}` runs on the CPU)"),
+        "cuda" => {
+            return Err(crate::Error::Device(format!(
+                "--device cuda: `{command}` runs on the CPU only; use --device cpu or auto"
+            )))
+        }
+        other => {
+            return Err(crate::Error::Invalid(format!(
+                "unknown device '{other}' (known: auto, cpu, cuda)"
+            )))
+        }
+    }
+    Ok(())
+}
+
 /// Writes JSON atomically, naming the file on failure.
 pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
     let text = serde_json::to_string_pretty(value)

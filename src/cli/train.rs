@@ -1,4 +1,5 @@
 //! `koopman train`: train one model on a dataset and write a checkpoint.
+use crate::backend::Device;
 use crate::data;
 use crate::experiment::{train, TrainOptions};
 use crate::models::{ModelConfig, ModelKind};
@@ -107,12 +108,13 @@ pub fn options(a: &TrainArgs) -> Result<TrainOptions> {
         val_every: a.val_every,
         ckpt_every: a.ckpt_every,
         progress: true,
+        device: Device::Cpu,
     })
 }
 
 pub fn run(a: &TrainArgs) -> Result<()> {
-    super::device(&a.device)?;
-    let opts = options(a)?;
+    let mut opts = options(a)?;
+    opts.device = super::device(&a.device)?;
     println!(
         "training {} ({} parameters) at horizon {} for {} steps, batch {}",
         opts.config.kind().name(),

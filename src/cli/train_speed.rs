@@ -1,6 +1,7 @@
 //! Training throughput: full gradient updates (forward, backward, clipping, Adam) per second on random
 //! batches, the quantity of the paper's Table 3.
 use super::peak_rss;
+use crate::backend::Device;
 use crate::models::{build_default, ModelKind};
 use crate::synthetic::RandomBatch;
 use crate::train::{TrainConfig, Trainer};
@@ -94,6 +95,7 @@ pub fn measure(
     iters: usize,
     warmup: usize,
     seed: u64,
+    device: Device,
 ) -> Result<TrainPoint> {
     if seq_len == 0 || batch == 0 || iters == 0 {
         return Err(Error::Invalid(format!(
@@ -103,7 +105,7 @@ pub fn measure(
     let measured_rss = peak_rss::reset();
     let model = build_default(kind, OBS_DIM, ACT_DIM, seed);
     let params = model.params().count();
-    let mut trainer = Trainer::new(model, TrainConfig::default());
+    let mut trainer = Trainer::new(model, TrainConfig::default()).to_device(device)?;
     let data = RandomBatch::new(batch, seq_len, OBS_DIM, ACT_DIM, seed.wrapping_add(1));
     let b = data.batch();
     for _ in 0..warmup {
@@ -141,7 +143,7 @@ mod tests {
 
     #[test]
     fn zero_sizes_are_errors() {
-        assert!(measure(ModelKind::Mlp, 0, 4, 1, 0, 0).is_err());
-        assert!(measure(ModelKind::Mlp, 4, 4, 0, 0, 0).is_err());
+        assert!(measure(ModelKind::Mlp, 0, 4, 1, 0, 0, Device::Cpu).is_err());
+        assert!(measure(ModelKind::Mlp, 4, 4, 0, 0, 0, Device::Cpu).is_err());
     }
 }

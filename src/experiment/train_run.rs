@@ -3,6 +3,7 @@
 //! state and step count. Batches are drawn from a generator seeded by (seed, step), so a resumed run
 //! sees the same batches as an uninterrupted one.
 use super::normalization::{normalizer_from_json, normalizer_to_json};
+use crate::backend::Device;
 use crate::checkpoint::{self, Meta};
 use crate::data::{self, Normalizer, WindowSampler};
 use crate::models::{ModelConfig, SeqBatch};
@@ -31,6 +32,8 @@ pub struct TrainOptions {
     pub val_every: u64,
     pub ckpt_every: u64,
     pub progress: bool,
+    /// Where the training steps run (checkpoints and evaluation read the host copy).
+    pub device: Device,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -95,6 +98,7 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary> {
     if let Some(a) = adam {
         trainer.opt.set_state(a.m, a.v, a.step);
     }
+    let mut trainer = trainer.to_device(opts.device)?;
     // A fixed validation batch from the test episodes.
     let mut val_batch = val_w.sample(opts.batch.min(256), &mut Rng::new(opts.seed ^ 0x5EED));
     norm.apply(&mut val_batch);
@@ -149,6 +153,7 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary> {
             bar.println(format!("step {n:>7}  loss {last:.5}  val {val:.5}"));
         }
         if n % opts.ckpt_every.max(1) == 0 && n != opts.steps {
+            trainer.sync_host()?;
             checkpoint::save(
                 &opts.out,
                 trainer.model.as_ref(),
@@ -160,6 +165,7 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary> {
         bar.inc(1);
     }
     bar.finish_and_clear();
+    trainer.sync_host()?;
     checkpoint::save(
         &opts.out,
         trainer.model.as_ref(),

@@ -2,6 +2,7 @@
 //! global-norm clipping, Adam/AdamW update. A non-finite loss or gradient stops training with the
 //! step number instead of silently corrupting the weights.
 use crate::autodiff::Tape;
+use crate::backend::Device;
 use crate::models::{DynamicsModel, SeqBatch};
 use crate::optim::{clip_global_norm, Adam, AdamConfig, Schedule};
 use crate::{Error, Result};
@@ -38,6 +39,9 @@ pub struct Trainer {
     pub opt: Adam,
     pub cfg: TrainConfig,
     pool: Vec<Vec<f32>>,
+    /// Set when training on a CUDA device (see `to_device`).
+    #[cfg(feature = "cuda")]
+    cuda: Option<super::cuda_step::CudaTrainState>,
 }
 
 impl Trainer {
@@ -48,7 +52,45 @@ impl Trainer {
             opt,
             cfg,
             pool: Vec::new(),
+            #[cfg(feature = "cuda")]
+            cuda: None,
         }
+    }
+
+    /// Moves training to `device`: on CUDA the parameters and the optimiser's moments are uploaded
+    /// (call this after loading any saved state) and stay there; `sync_host` copies them back.
+    pub fn to_device(mut self, device: Device) -> Result<Self> {
+        match device {
+            Device::Cpu => Ok(self),
+            #[cfg(feature = "cuda")]
+            Device::Cuda(dev) => {
+                let st =
+                    super::cuda_step::CudaTrainState::new(dev, self.model.params(), &self.opt)?;
+                self.cuda = Some(st);
+                Ok(self)
+            }
+            #[cfg(not(feature = "cuda"))]
+            Device::Cuda(never) => match never {},
+        }
+    }
+
+    /// Brings the host model and optimiser up to date with the device (before a checkpoint or a
+    /// host-side evaluation). Nothing to do on the CPU.
+    pub fn sync_host(&mut self) -> Result<()> {
+        #[cfg(feature = "cuda")]
+        if let Some(st) = &self.cuda {
+            st.sync_host(self.model.params_mut(), &mut self.opt)?;
+        }
+        Ok(())
+    }
+
+    /// Which device the steps run on.
+    pub fn device(&self) -> &'static str {
+        #[cfg(feature = "cuda")]
+        if self.cuda.is_some() {
+            return "cuda";
+        }
+        "cpu"
     }
 
     /// Steps taken so far.
@@ -57,6 +99,10 @@ impl Trainer {
     }
 
     pub fn step(&mut self, batch: &SeqBatch) -> Result<StepStats> {
+        #[cfg(feature = "cuda")]
+        if let Some(st) = self.cuda.as_mut() {
+            return st.step(self.model.as_ref(), &mut self.opt, &self.cfg, batch);
+        }
         let step = self.opt.step + 1;
         let mut tape = Tape::with_pool(self.model.params(), std::mem::take(&mut self.pool), true);
         let losses = self.model.loss(&mut tape, batch)?;
@@ -96,6 +142,10 @@ impl Trainer {
 
     /// Loss of a batch without updating (validation).
     pub fn eval_loss(&mut self, batch: &SeqBatch) -> Result<f64> {
+        #[cfg(feature = "cuda")]
+        if let Some(st) = self.cuda.as_mut() {
+            return st.eval_loss(self.model.as_ref(), batch);
+        }
         let mut tape = Tape::with_pool(self.model.params(), std::mem::take(&mut self.pool), false);
         let losses = self.model.loss(&mut tape, batch)?;
         let loss = tape.item(losses.total) as f64;

@@ -33,9 +33,9 @@
 //! Without a GPU every CUDA test prints `SKIP: <reason>` to stderr and passes, unless
 //! `REQUIRE_CUDA=1`, where it fails.
 //!
-//! Not covered yet: an end-to-end comparison (e.g. a 20-step training-loss curve, CPU against
-//! CUDA) is pending, because the tape does not dispatch to CUDA yet; these tests check each
-//! launcher in isolation.
+//! - `tape.rs`: every op through `Tape` on CUDA against `Tape` on the CPU (`every_op_through_the_tape`),
+//!   the loss and parameter gradients of all four models (`every_model_loss_and_gradients`), and a
+//!   20-step Koopman training run following the CPU loss curve (`koopman_twenty_step_loss_curve`).
 
 // Some helpers serve only the GPU tests, absent without the `cuda` feature.
 #![cfg_attr(not(feature = "cuda"), allow(dead_code))]
@@ -52,6 +52,8 @@ mod gpu;
 mod koopman_kernels;
 #[cfg(feature = "cuda")]
 mod norm;
+#[cfg(feature = "cuda")]
+mod tape;
 #[cfg(feature = "cuda")]
 mod train;
 

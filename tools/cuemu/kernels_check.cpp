@@ -15,6 +15,7 @@
 #include "../../kernels/optim.cu"
 #include "../../kernels/koopman.cu"
 #include "../../kernels/gru.cu"
+#include "../../kernels/shape.cu"
 using std::vector; using cd = std::complex<double>;
 typedef vector<float> VF; typedef vector<double> VD;
 std::mt19937 rng(42);
@@ -281,6 +282,26 @@ int main() {
         check("adamw_step", w1, rw);
         VF nrm(1), clip(1); L1(4, 64, grad_sqnorm_partial(part.data(), g.data(), n)); L1(1, 32, grad_norm_final(nrm.data(), clip.data(), part.data(), 4, 1.0f));
         double ss = 0; for (float q : g) ss += (double)q * q; check("grad_norm", nrm, VD{std::sqrt(ss)}); check("grad_clip", clip, VD{1.0 / (std::sqrt(ss) + 1e-6)});
+    }
+    // ---------------- shape (exact copies) + bias ----------------
+    {
+        // concat of [4, 3, 5] and [4, 2, 5] along axis 1 viewed as [outer 4, axis*inner], then the
+        // narrow that takes the second piece back out, accumulating onto random values.
+        const int O = 4, I = 5, A1 = 3, A2 = 2, W = (A1 + A2) * I; VF x1 = rnd(O * A1 * I), x2 = rnd(O * A2 * I), y(O * W, NAN);
+        L1(2, 32, copy_block(y.data(), W, 0, x1.data(), A1 * I, 0, O, A1 * I, 0));
+        L1(2, 32, copy_block(y.data(), W, A1 * I, x2.data(), A2 * I, 0, O, A2 * I, 0));
+        VD r(O * W); for (int o = 0; o < O; ++o) for (int j = 0; j < W; ++j) r[o * W + j] = j < A1 * I ? x1[o * A1 * I + j] : x2[o * A2 * I + j - A1 * I];
+        check("copy_block concat", y, r, 0);
+        VF d0 = rnd(O * A2 * I), d = d0; L1(2, 32, copy_block(d.data(), A2 * I, 0, y.data(), W, A1 * I, O, A2 * I, 1));
+        VD rd(O * A2 * I); for (int i = 0; i < O * A2 * I; ++i) rd[i] = (double)d0[i] + x2[i]; check("copy_block narrow +=", d, rd);
+        // permute [2, 3, 4] by (2, 0, 1): y[k, i, j] = x[i, j, k]; backward by the inverse (1, 2, 0).
+        VF px = rnd(24), py(24, NAN); L1(1, 32, permute(py.data(), px.data(), 24, 1, 1, 1, 4, 2, 3, 0, 0, 0, 1, 12, 4, 0));
+        VD pr(24); for (int i = 0; i < 2; ++i) for (int j = 0; j < 3; ++j) for (int k = 0; k < 4; ++k) pr[k * 6 + i * 3 + j] = px[i * 12 + j * 4 + k];
+        check("permute", py, pr, 0);
+        VF gx(24, 0.f); L1(1, 32, permute(gx.data(), py.data(), 24, 1, 1, 1, 2, 3, 4, 0, 0, 0, 3, 1, 6, 1));
+        check("permute inverse +=", gx, D(px), 0);
+        const int R = 7, nb = 9; VF yb = rnd(R * nb), yb0 = yb, bb = rnd(nb); L1(2, 32, bias_add(yb.data(), bb.data(), R * nb, nb));
+        VD rb(R * nb); for (int i = 0; i < R * nb; ++i) rb[i] = (double)yb0[i] + bb[i % nb]; check("bias_add", yb, rb);
     }
     printf(fails ? "\n%d FAILURES\n" : "\nALL OK\n", fails);
     return fails != 0;

@@ -1,0 +1,444 @@
+//! The tape on CUDA against the tape on the CPU: every op through `Tape` (dispatch, shapes, saved
+//! buffers, gradient accumulation), then whole models: the loss and every parameter gradient of
+//! each of the four models, and a 20-step Koopman training run whose loss curve must follow the
+//! CPU's for the same seed and batches.
+use crate::gpu::{device, RTOL};
+use crate::{assert_close, f64s, Rng};
+use koopman::autodiff::{DevPool, DeviceParams};
+use koopman::backend::cuda::CudaDevice;
+use koopman::backend::Device;
+use koopman::models::{
+    DynamicsModel, GruConfig, GruModel, KoopmanConfig, KoopmanModel, MlpConfig, MlpModel,
+    RolloutMode, SeqBatch, TransformerConfig, TransformerModel,
+};
+use koopman::ops::unary::Unary;
+use koopman::train::{TrainConfig, Trainer};
+use koopman::{ParamStore, Tape, Tensor, Var};
+
+type Build = dyn Fn(&mut Tape<f32>, &[Var]) -> koopman::Result<Var>;
+
+/// Runs `build` on both tapes with the same inputs and upstream gradient `w` (loss = Σ y ⊙ w);
+/// compares the output and the gradient of every input.
+fn same_on_both(
+    dev: &'static CudaDevice,
+    name: &str,
+    inputs: &[(Vec<usize>, Vec<f32>)],
+    build: &Build,
+    rtol: f64,
+) {
+    let params = ParamStore::<f32>::new();
+    let dparams = DeviceParams::upload(dev, &params).unwrap();
+    let mut cpu = Tape::new(&params);
+    let mut gpu = Tape::on_cuda(&params, &dparams, dev, DevPool::default(), true).unwrap();
+    let mut outs = Vec::new();
+    for t in [&mut cpu, &mut gpu] {
+        let vars: Vec<Var> = inputs
+            .iter()
+            .map(|(d, x)| t.input(&Tensor::from_vec(d.as_slice(), x.clone()).unwrap()))
+            .collect();
+        let y = build(t, &vars).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let n = t.shape(y).numel();
+        let w = Rng(99).vec(n, -1.0, 1.0);
+        let wv = t.constant(t.shape(y), &w).unwrap();
+        let l = t.mul(y, wv).unwrap();
+        let l = t.sum(l);
+        let grads = t.backward(l).unwrap();
+        let value = t.fetch(y).unwrap();
+        let dins: Vec<Vec<f32>> = vars
+            .iter()
+            .zip(inputs)
+            .map(|(&v, (_, x))| {
+                if t.is_cuda() {
+                    grads.wrt_dev(v).map_or_else(
+                        || vec![0.0; x.len()],
+                        |g| dev.download(g).unwrap()[..x.len()].to_vec(),
+                    )
+                } else {
+                    grads
+                        .wrt(v)
+                        .map_or_else(|| vec![0.0; x.len()], |g| g.to_vec())
+                }
+            })
+            .collect();
+        outs.push((value, dins));
+    }
+    let (want, got) = (&outs[0], &outs[1]);
+    assert_close(&format!("{name} forward"), &got.0, &f64s(&want.0), rtol);
+    for (i, (g, w)) in got.1.iter().zip(&want.1).enumerate() {
+        assert_close(&format!("{name} d input {i}"), g, &f64s(w), rtol);
+    }
+}
+
+fn rnd(rng: &mut Rng, dims: &[usize]) -> (Vec<usize>, Vec<f32>) {
+    let n = dims.iter().product();
+    (dims.to_vec(), rng.vec(n, -1.0, 1.0))
+}
+
+#[test]
+fn every_op_through_the_tape() {
+    let Some(dev) = device() else { return };
+    let mut r = Rng(7);
+    let x = rnd(&mut r, &[3, 37, 29]);
+    let w = rnd(&mut r, &[29, 33]);
+    let b = rnd(&mut r, &[33]);
+    same_on_both(
+        dev,
+        "matmul+bias",
+        &[x.clone(), w.clone(), b.clone()],
+        &|t, v| t.matmul(v[0], v[1], Some(v[2])),
+        RTOL,
+    );
+    same_on_both(
+        dev,
+        "matmul",
+        &[x.clone(), w],
+        &|t, v| t.matmul(v[0], v[1], None),
+        RTOL,
+    );
+    let a3 = rnd(&mut r, &[5, 17, 13]);
+    let b3 = rnd(&mut r, &[5, 13, 11]);
+    let b3t = rnd(&mut r, &[5, 11, 13]);
+    same_on_both(
+        dev,
+        "bmm",
+        &[a3.clone(), b3],
+        &|t, v| t.bmm(v[0], v[1], false),
+        RTOL,
+    );
+    same_on_both(
+        dev,
+        "bmm trans_b",
+        &[a3, b3t],
+        &|t, v| t.bmm(v[0], v[1], true),
+        RTOL,
+    );
+    for kind in [
+        Unary::Relu,
+        Unary::Elu,
+        Unary::Gelu,
+        Unary::Tanh,
+        Unary::Sigmoid,
+        Unary::Silu,
+    ] {
+        same_on_both(
+            dev,
+            kind.name(),
+            &[x.clone()],
+            &move |t, v| Ok(t.unary(v[0], kind)),
+            RTOL,
+        );
+    }
+    let row = rnd(&mut r, &[29]);
+    same_on_both(
+        dev,
+        "add broadcast",
+        &[x.clone(), row.clone()],
+        &|t, v| t.add(v[0], v[1]),
+        RTOL,
+    );
+    same_on_both(
+        dev,
+        "mul broadcast",
+        &[x.clone(), row.clone()],
+        &|t, v| t.mul(v[0], v[1]),
+        RTOL,
+    );
+    same_on_both(
+        dev,
+        "mul self",
+        &[x.clone()],
+        &|t, v| t.mul(v[0], v[0]),
+        RTOL,
+    );
+    same_on_both(
+        dev,
+        "scale",
+        &[x.clone()],
+        &|t, v| Ok(t.scale(v[0], -1.7)),
+        RTOL,
+    );
+    let beta = rnd(&mut r, &[29]);
+    same_on_both(
+        dev,
+        "layernorm",
+        &[x.clone(), row, beta],
+        &|t, v| t.layernorm(v[0], v[1], v[2]),
+        RTOL,
+    );
+    let sq = rnd(&mut r, &[2, 3, 19, 19]);
+    same_on_both(
+        dev,
+        "softmax",
+        &[sq.clone()],
+        &|t, v| t.softmax(v[0], false),
+        RTOL,
+    );
+    same_on_both(
+        dev,
+        "softmax causal",
+        &[sq],
+        &|t, v| t.softmax(v[0], true),
+        RTOL,
+    );
+    let y = rnd(&mut r, &[3, 5, 29]);
+    same_on_both(
+        dev,
+        "concat axis 1",
+        &[x.clone(), y.clone()],
+        &|t, v| t.concat(&[v[0], v[1], v[0]], 1),
+        RTOL,
+    );
+    let z = rnd(&mut r, &[3, 37, 7]);
+    same_on_both(
+        dev,
+        "concat axis 2",
+        &[x.clone(), z],
+        &|t, v| t.concat(&[v[1], v[0]], 2),
+        RTOL,
+    );
+    same_on_both(
+        dev,
+        "narrow",
+        &[x.clone()],
+        &|t, v| t.narrow(v[0], 1, 4, 30),
+        RTOL,
+    );
+    same_on_both(
+        dev,
+        "reshape",
+        &[x.clone()],
+        &|t, v| t.reshape(v[0], &[37, 87]),
+        RTOL,
+    );
+    let p4 = rnd(&mut r, &[3, 5, 7, 11]);
+    same_on_both(
+        dev,
+        "permute",
+        &[p4],
+        &|t, v| t.permute(v[0], &[2, 0, 3, 1]),
+        RTOL,
+    );
+    same_on_both(dev, "sum", &[x.clone()], &|t, v| Ok(t.sum(v[0])), RTOL);
+    same_on_both(dev, "mean", &[x.clone()], &|t, v| Ok(t.mean(v[0])), RTOL);
+    same_on_both(
+        dev,
+        "mse",
+        &[x.clone(), rnd(&mut r, &[3, 37, 29])],
+        &|t, v| t.mse(v[0], v[1]),
+        RTOL,
+    );
+
+    // The Koopman ops, m = 37 modes, T = 23, B = 5.
+    let (m, tl, bsz) = (37, 23, 5);
+    let mu = (vec![m], r.vec(m, -0.5, 0.0));
+    let om = (vec![m], r.vec(m, -3.0, 3.0));
+    let ldt = (vec![1], vec![(0.1f32).ln()]);
+    let u = rnd(&mut r, &[bsz, tl, 2 * m]);
+    let z0 = rnd(&mut r, &[bsz, 2 * m]);
+    let gain = rnd(&mut r, &[2 * m]);
+    same_on_both(
+        dev,
+        "cmul",
+        &[u.clone(), gain],
+        &|t, v| t.cmul(v[0], v[1]),
+        RTOL,
+    );
+    let eig = [mu.clone(), om.clone(), ldt.clone()];
+    same_on_both(dev, "zoh", &eig, &|t, v| t.zoh(v[0], v[1], v[2]), RTOL);
+    same_on_both(
+        dev,
+        "vandermonde",
+        &eig,
+        &move |t, v| t.vandermonde(v[0], v[1], v[2], tl + 1),
+        1e-3,
+    );
+    let rollout = [mu, om, ldt, z0, u];
+    for mode in ["scan", "cconv"] {
+        same_on_both(
+            dev,
+            mode,
+            &rollout,
+            &move |t, v| {
+                let zg = t.zoh(v[0], v[1], v[2])?;
+                let gain = t.narrow(zg, 0, 1, 1)?;
+                let gain = t.reshape(gain, &[2 * m])?;
+                let c = t.cmul(v[4], gain)?;
+                if mode == "scan" {
+                    let lbar = t.narrow(zg, 0, 0, 1)?;
+                    let lbar = t.reshape(lbar, &[2 * m])?;
+                    t.scan(v[3], c, lbar)
+                } else {
+                    let vm = t.vandermonde(v[0], v[1], v[2], tl + 1)?;
+                    t.cconv(v[3], c, vm)
+                }
+            },
+            1e-3,
+        );
+    }
+    let hd = 45;
+    let xp = rnd(&mut r, &[7, 3 * hd]);
+    let hp = rnd(&mut r, &[7, 3 * hd]);
+    let h = rnd(&mut r, &[7, hd]);
+    same_on_both(
+        dev,
+        "gru_cell",
+        &[xp, hp, h],
+        &|t, v| t.gru_cell(v[0], v[1], v[2]),
+        RTOL,
+    );
+}
+
+struct Data {
+    b: usize,
+    t: usize,
+    ds: usize,
+    da: usize,
+    states: Vec<f32>,
+    actions: Vec<f32>,
+    rewards: Vec<f32>,
+}
+
+impl Data {
+    fn new(b: usize, t: usize, ds: usize, da: usize, seed: u64) -> Self {
+        let mut r = Rng(seed);
+        Data {
+            b,
+            t,
+            ds,
+            da,
+            states: r.vec(b * (t + 1) * ds, -1.0, 1.0),
+            actions: r.vec(b * t * da, -1.0, 1.0),
+            rewards: r.vec(b * t, -1.0, 1.0),
+        }
+    }
+    fn batch(&self) -> SeqBatch<'_> {
+        SeqBatch {
+            b: self.b,
+            t: self.t,
+            obs_dim: self.ds,
+            act_dim: self.da,
+            states: &self.states,
+            actions: &self.actions,
+            rewards: &self.rewards,
+        }
+    }
+}
+
+/// The loss and every parameter gradient of `model`, on the CPU and on the device.
+fn model_parity(dev: &'static CudaDevice, name: &str, model: &dyn DynamicsModel, data: &Data) {
+    let params = model.params();
+    let mut cpu = Tape::new(params);
+    let l = model.loss(&mut cpu, &data.batch()).unwrap();
+    let want_loss = cpu.item(l.total);
+    let want = cpu.backward(l.total).unwrap();
+
+    let dparams = DeviceParams::upload(dev, params).unwrap();
+    let mut gpu = Tape::on_cuda(params, &dparams, dev, DevPool::default(), true).unwrap();
+    let lg = model.loss(&mut gpu, &data.batch()).unwrap();
+    let got_loss = gpu.fetch_item(lg.total).unwrap();
+    let got = gpu.backward(lg.total).unwrap();
+    assert_close(
+        &format!("{name} loss"),
+        &[got_loss],
+        &[want_loss as f64],
+        1e-4,
+    );
+    for id in params.ids() {
+        let pname = params.name(id);
+        match (want.param(id), got.param_dev(id)) {
+            (Some(w), Some(g)) => {
+                let g = dev.download(g).unwrap();
+                assert_close(&format!("{name} d{pname}"), &g[..w.len()], &f64s(w), 2e-3);
+            }
+            (None, None) => {}
+            (w, g) => panic!(
+                "{name} {pname}: gradient on CPU {} but on CUDA {}",
+                w.is_some(),
+                g.is_some()
+            ),
+        }
+    }
+}
+
+#[test]
+fn every_model_loss_and_gradients() {
+    let Some(dev) = device() else { return };
+    let (ds, da) = (17, 6);
+    let data = Data::new(6, 12, ds, da, 3);
+    let mut kc = KoopmanConfig::small(ds, da, 24, 64);
+    model_parity(
+        dev,
+        "koopman scan",
+        &KoopmanModel::new(kc.clone(), 1),
+        &data,
+    );
+    kc.rollout = RolloutMode::Conv;
+    model_parity(dev, "koopman conv", &KoopmanModel::new(kc, 1), &data);
+    model_parity(
+        dev,
+        "mlp",
+        &MlpModel::new(MlpConfig::small(ds, da, 32, 64), 1),
+        &data,
+    );
+    model_parity(
+        dev,
+        "gru",
+        &GruModel::new(GruConfig::small(ds, da, 32, 64), 1),
+        &data,
+    );
+    model_parity(
+        dev,
+        "transformer",
+        &TransformerModel::new(TransformerConfig::small(ds, da, 32, 4), 1),
+        &data,
+    );
+}
+
+/// The end-to-end check: 20 training steps of the Koopman model on CUDA follow the CPU
+/// loss curve for the same seed and batches (f32 on both; the curves drift apart only by
+/// rounding, so a step's loss may differ by at most 1% — a wrong gradient or update breaks that
+/// within a few steps).
+#[test]
+fn koopman_twenty_step_loss_curve() {
+    let Some(dev) = device() else { return };
+    let (ds, da) = (17, 6);
+    let make = || {
+        let m = KoopmanModel::new(KoopmanConfig::small(ds, da, 32, 128), 5);
+        Trainer::new(Box::new(m), TrainConfig::default())
+    };
+    let mut cpu = make();
+    let mut gpu = make().to_device(Device::Cuda(dev)).unwrap();
+    assert_eq!(gpu.device(), "cuda");
+    let (mut lc, mut lg) = (Vec::new(), Vec::new());
+    for step in 0..20u64 {
+        let data = Data::new(32, 16, ds, da, 100 + step);
+        lc.push(cpu.step(&data.batch()).unwrap().loss);
+        lg.push(gpu.step(&data.batch()).unwrap().loss);
+    }
+    let _ = std::io::Write::write_fmt(
+        &mut std::io::stderr().lock(),
+        format_args!("loss curve CPU {lc:.5?}\nloss curve GPU {lg:.5?}\n"),
+    );
+    assert!(lc[19] < lc[0], "the CPU run must learn: {lc:?}");
+    for (i, (c, g)) in lc.iter().zip(&lg).enumerate() {
+        let rel = (c - g).abs() / c.abs().max(1e-12);
+        assert!(
+            rel < 1e-2,
+            "step {i}: CPU loss {c}, CUDA loss {g} (rel {rel:.2e})"
+        );
+    }
+    // The device copy comes back to the host for checkpoints: the same parameters, to rounding.
+    gpu.sync_host().unwrap();
+    for id in cpu.model.params().ids() {
+        let (c, g) = (
+            &cpu.model.params().get(id).data,
+            &gpu.model.params().get(id).data,
+        );
+        assert_close(
+            &format!("param {} after 20 steps", cpu.model.params().name(id)),
+            g,
+            &f64s(c),
+            2e-2,
+        );
+    }
+}
