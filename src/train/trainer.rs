@@ -59,6 +59,7 @@ impl Trainer {
 
     /// Moves training to `device`: on CUDA the parameters and the optimiser's moments are uploaded
     /// (call this after loading any saved state) and stay there; `sync_host` copies them back.
+    #[cfg_attr(not(feature = "cuda"), allow(unused_mut))]
     pub fn to_device(mut self, device: Device) -> Result<Self> {
         match device {
             Device::Cpu => Ok(self),
@@ -70,7 +71,7 @@ impl Trainer {
                 Ok(self)
             }
             #[cfg(not(feature = "cuda"))]
-            Device::Cuda(never) => match never {},
+            Device::Cuda(never) => match *never {},
         }
     }
 

@@ -123,7 +123,7 @@ fn every_op_through_the_tape() {
         same_on_both(
             dev,
             kind.name(),
-            &[x.clone()],
+            std::slice::from_ref(&x),
             &move |t, v| Ok(t.unary(v[0], kind)),
             RTOL,
         );
@@ -146,14 +146,14 @@ fn every_op_through_the_tape() {
     same_on_both(
         dev,
         "mul self",
-        &[x.clone()],
+        std::slice::from_ref(&x),
         &|t, v| t.mul(v[0], v[0]),
         RTOL,
     );
     same_on_both(
         dev,
         "scale",
-        &[x.clone()],
+        std::slice::from_ref(&x),
         &|t, v| Ok(t.scale(v[0], -1.7)),
         RTOL,
     );
@@ -169,7 +169,7 @@ fn every_op_through_the_tape() {
     same_on_both(
         dev,
         "softmax",
-        &[sq.clone()],
+        std::slice::from_ref(&sq),
         &|t, v| t.softmax(v[0], false),
         RTOL,
     );
@@ -199,14 +199,14 @@ fn every_op_through_the_tape() {
     same_on_both(
         dev,
         "narrow",
-        &[x.clone()],
+        std::slice::from_ref(&x),
         &|t, v| t.narrow(v[0], 1, 4, 30),
         RTOL,
     );
     same_on_both(
         dev,
         "reshape",
-        &[x.clone()],
+        std::slice::from_ref(&x),
         &|t, v| t.reshape(v[0], &[37, 87]),
         RTOL,
     );
@@ -218,8 +218,20 @@ fn every_op_through_the_tape() {
         &|t, v| t.permute(v[0], &[2, 0, 3, 1]),
         RTOL,
     );
-    same_on_both(dev, "sum", &[x.clone()], &|t, v| Ok(t.sum(v[0])), RTOL);
-    same_on_both(dev, "mean", &[x.clone()], &|t, v| Ok(t.mean(v[0])), RTOL);
+    same_on_both(
+        dev,
+        "sum",
+        std::slice::from_ref(&x),
+        &|t, v| Ok(t.sum(v[0])),
+        RTOL,
+    );
+    same_on_both(
+        dev,
+        "mean",
+        std::slice::from_ref(&x),
+        &|t, v| Ok(t.mean(v[0])),
+        RTOL,
+    );
     same_on_both(
         dev,
         "mse",
