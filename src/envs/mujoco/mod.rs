@@ -75,6 +75,7 @@ macro_rules! planar_task {
     };
 }
 
+#[macro_use]
 pub mod dmc;
 pub mod dmc_cheetah;
 pub mod dmc_walker;
@@ -133,6 +134,11 @@ impl Sim {
     /// The full `mjData` (read-only), e.g. for body frames and site positions after a step.
     pub fn data(&self) -> &MjData<Box<MjModel>> {
         &self.data
+    }
+
+    /// The full `mjData`, for the dm_control tasks' own stepping and resets.
+    pub(crate) fn data_mut(&mut self) -> &mut MjData<Box<MjModel>> {
+        &mut self.data
     }
 
     /// Physics timestep (`opt.timestep`).
