@@ -47,6 +47,10 @@ pub fn standalone(xml: &str) -> Result<String, String> {
 /// consts `NU` and `OBS_DIM`. dm_control's suite tasks never terminate.
 macro_rules! dmc_task {
     ($ty:ident, $name:literal) => {
+        dmc_task!($ty, |_env| $name);
+    };
+    // `$name` maps `&self` to the registry name, for a type that serves several tasks.
+    ($ty:ident, |$env:ident| $name:expr) => {
         impl $ty {
             /// Control timestep (`timestep · n_sub_steps`).
             pub fn dt(&self) -> f64 {
@@ -83,6 +87,7 @@ macro_rules! dmc_task {
 
         impl $crate::envs::Env for $ty {
             fn name(&self) -> &'static str {
+                let $env = self;
                 $name
             }
             fn spec(&self) -> $crate::envs::Spec {
@@ -171,10 +176,16 @@ impl DmcSim {
     /// `initialize_episode`), then `after_reset`'s `mj_forward` with actuation disabled; the step
     /// counter restarts.
     pub fn reset_context(&mut self, init: impl FnOnce(&mut Self)) {
+        self.nested_reset_context(init);
+        self.steps = 0;
+    }
+
+    /// `reset_context()` inside a task's `initialize_episode` (quadruped's height search): the
+    /// same, without touching the step counter.
+    pub fn nested_reset_context(&mut self, init: impl FnOnce(&mut Self)) {
         self.sim.reset();
         init(self);
         self.forward_unactuated();
-        self.steps = 0;
     }
 
     /// `reset_context()` writing `qpos`/`qvel` (prefixes if shorter).

@@ -77,13 +77,19 @@ macro_rules! planar_task {
 
 #[macro_use]
 pub mod dmc;
+pub mod dmc_acrobot;
+pub mod dmc_cartpole;
 pub mod dmc_cheetah;
+pub mod dmc_quadruped;
 pub mod dmc_walker;
 pub mod half_cheetah;
 pub mod hopper;
 pub mod walker2d;
 
+pub use dmc_acrobot::DmcAcrobotSwingup;
+pub use dmc_cartpole::DmcCartpoleSwingup;
 pub use dmc_cheetah::DmcCheetahRun;
+pub use dmc_quadruped::{DmcQuadruped, QuadrupedTask};
 pub use dmc_walker::DmcWalkerWalk;
 pub use half_cheetah::HalfCheetah;
 pub use hopper::Hopper;
