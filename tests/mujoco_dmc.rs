@@ -271,12 +271,19 @@ fn quadruped_run_matches_dm_control() {
 /// Registry, seeded resets, the f32 interface and a full 1000-step episode without termination.
 #[test]
 fn registry_reset_and_episode() {
-    for (name, obs_dim) in [("cheetah-run", 17), ("walker-walk", 24)] {
+    for (name, obs_dim, act_dim) in [
+        ("cheetah-run", 17, 6),
+        ("walker-walk", 24, 6),
+        ("quadruped-walk", 78, 12),
+        ("quadruped-run", 78, 12),
+        ("dmc-acrobot-swingup", 6, 1),
+        ("dmc-cartpole-swingup", 5, 1),
+    ] {
         assert!(NAMES.contains(&name));
         let mut env = make(name).unwrap();
         assert_eq!(env.name(), name);
         let spec = env.spec();
-        assert_eq!((spec.obs_dim, spec.act_dim), (obs_dim, 6), "{name}");
+        assert_eq!((spec.obs_dim, spec.act_dim), (obs_dim, act_dim), "{name}");
         let first = env.reset(7);
         assert!(first.iter().all(|x| x.is_finite()), "{name}");
         assert_eq!(env.reset(7), first, "{name}: same seed, same start");
@@ -284,7 +291,9 @@ fn registry_reset_and_episode() {
         let mut t = 0;
         loop {
             t += 1;
-            let a = [1.0, -1.0, 0.5, -0.5, 1.0, -1.0].map(|x: f32| x * (t as f32 * 0.1).sin());
+            let a: Vec<f32> = (0..act_dim)
+                .map(|i| [1.0, -1.0, 0.5, -0.5][i % 4] * (t as f32 * 0.1 + i as f32).sin())
+                .collect();
             let s = env.step(&a);
             assert!(!s.terminated, "{name}");
             assert!(
@@ -344,4 +353,61 @@ fn f32_interface_matches_f64() {
     }
     check::<DmcCheetahRun>();
     check::<DmcWalkerWalk>();
+    check::<DmcAcrobotSwingup>();
+    check::<DmcCartpoleSwingup>();
+    check::<Walk>();
+    check::<Run>();
+}
+
+/// Quadruped's reset from dm_control's orientation (`qpos0[3:7]` of the fixture, drawn there by
+/// NumPy) finds the same collision-free height and the same first observation; and seeded resets
+/// start in the air, unrotated legs, at rest.
+#[test]
+fn quadruped_reset_matches_dm_control() {
+    for task in [QuadrupedTask::Walk, QuadrupedTask::Run] {
+        let fx = fixture(match task {
+            QuadrupedTask::Walk => Walk::FIXTURE,
+            QuadrupedTask::Run => Run::FIXTURE,
+        });
+        let (q0, v0) = (f64s(&fx["qpos0"]), f64s(&fx["qvel0"]));
+        let mut env = DmcQuadruped::new(task).unwrap();
+        env.reset_with_orientation([q0[3], q0[4], q0[5], q0[6]]);
+        assert_eq!(env.qpos(), &q0[..], "{task:?}");
+        assert!(q0[2] > 0.0 && v0.iter().all(|&v| v == 0.0));
+        assert_eq!(env.qvel(), &v0[..]);
+        let mut obs = vec![0.0; env.spec().obs_dim];
+        env.observe_f64(&mut obs);
+        check_obs::<Walk>(task.name(), "obs0", &obs, &f64s(&fx["obs0"]));
+        for seed in 0..5 {
+            env.reset(seed);
+            let q = env.qpos();
+            let norm = q[3..7].iter().map(|x| x * x).sum::<f64>();
+            assert!((norm - 1.0).abs() < 1e-12, "seed {seed}: |quat|² {norm}");
+            assert!(q[2] > 0.0 && q[2] < 2.0, "seed {seed}: height {}", q[2]);
+            assert!(q[7..].iter().all(|&x| x == 0.0) && env.qvel().iter().all(|&v| v == 0.0));
+        }
+    }
+}
+
+/// Quadruped's actions in [−1, 1] cover each actuator's `ctrlrange` (lift reaches 1.1, extend
+/// stops at 0.8), and the action at −1 is the range's low end.
+#[test]
+fn quadruped_actions_span_ctrlrange() {
+    let mut env = DmcQuadruped::new(QuadrupedTask::Walk).unwrap();
+    let mut obs = vec![0.0; env.spec().obs_dim];
+    // The activations (obs 32..44) filter the controls with time constant 0.1 s: after 200 steps
+    // of a constant action they sit at the control.
+    for (a, want) in [(1.0f32, [1.0, 1.1, 0.8]), (-1.0, [-1.0, -1.0, -0.8])] {
+        env.reset(0);
+        for _ in 0..200 {
+            env.step_into(&[a; 12], &mut obs);
+        }
+        for (i, act) in obs[32..44].iter().enumerate() {
+            let w = want[i % 3] as f32;
+            assert!(
+                (act - w).abs() < 1e-3,
+                "action {a}: activation {i} = {act}, want {w}"
+            );
+        }
+    }
 }
