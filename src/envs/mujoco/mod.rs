@@ -6,11 +6,13 @@
 //! The same library and XML give the same trajectories as Python (`tests/mujoco_envs.rs`).
 //!
 //! Vendored models live in `assets/` (Gymnasium's, MIT; see `assets/LICENSE-gymnasium`).
-//! `assets/dmc/` holds dm_control 1.0.50's acrobot, pendulum, cheetah and walker models
-//! (Apache-2.0; see `assets/dmc/LICENSE`): the first two check the pure-Rust ports
-//! (`tests/mujoco_ports.rs`), the last two run the dm_control tasks `cheetah-run` and
-//! `walker-walk` ([`dmc_cheetah`], [`dmc_walker`]; task logic ported from `suite/*.py`, checked
-//! against dm_control by `tests/mujoco_dmc.rs`).
+//! `assets/dmc/` holds dm_control 1.0.50's acrobot, pendulum, cartpole, cheetah and walker models
+//! and quadruped's `make_model` output for walk and run (Apache-2.0; see `assets/dmc/LICENSE`).
+//! Acrobot and pendulum check the pure-Rust ports (`tests/mujoco_ports.rs`); the dm_control tasks
+//! `cheetah-run`, `walker-walk`, `quadruped-walk`, `quadruped-run`, `dmc-acrobot-swingup` and
+//! `dmc-cartpole-swingup` ([`dmc_cheetah`], [`dmc_walker`], [`dmc_quadruped`], [`dmc_acrobot`],
+//! [`dmc_cartpole`]; task logic ported from `suite/*.py`, stepping and resets shared in [`dmc`])
+//! are checked against dm_control by `tests/mujoco_dmc.rs`.
 
 /// What the Gymnasium planar tasks share: state access, f64/f32 observation and stepping, and the
 /// `Env` impl. Each task supplies `new`, `advance` (reward, termination) and `reset_state` (noise),
