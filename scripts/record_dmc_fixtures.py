@@ -30,6 +30,7 @@ import dm_control
 import mujoco
 import numpy as np
 from dm_control import suite
+from dm_control.suite.utils import randomizers
 from dm_control.suite.wrappers import action_scale
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
@@ -83,6 +84,16 @@ def record(domain, task, name, out, steps_n, scaled):
                 "qvel": bits(physics.data.qvel),
             }
         )
+    extra = {}
+    if domain == "cheetah":
+        # cheetah's initialize_episode from a known joint draw: randomise, then Physics.step(200)
+        # inside reset_context (its first mj_step2 still sees qpos0's derived quantities).
+        with physics.reset_context():
+            randomizers.randomize_limited_and_rotational_joints(physics, np.random.RandomState(1))
+            qpos_in = physics.data.qpos.copy()
+            physics.step(nstep=200)
+        extra["settle"] = {"qpos_in": bits(qpos_in), "qpos": bits(physics.data.qpos),
+                           "qvel": bits(physics.data.qvel)}
     fixture = {
         "env": name,
         "dm_control": dm_control.__version__ if hasattr(dm_control, "__version__") else "1.0.50",
@@ -92,6 +103,7 @@ def record(domain, task, name, out, steps_n, scaled):
         "qvel0": bits(qvel0),
         "obs0": bits(obs0),
         "steps": steps,
+        **extra,
     }
     out.write_text(json.dumps(fixture, separators=(",", ":")) + "\n")
     rewards = [struct.unpack("<d", struct.pack("<Q", int(s["reward"], 16)))[0] for s in steps]

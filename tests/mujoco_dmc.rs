@@ -327,6 +327,19 @@ fn cheetah_reset_settles() {
     }
 }
 
+/// The settling of cheetah's reset reproduces dm_control's `Physics.step(200)` inside
+/// `reset_context` from the same joint draw, bit for bit.
+#[test]
+fn cheetah_settle_matches_dm_control() {
+    let fx = fixture(DmcCheetahRun::FIXTURE);
+    let settle = &fx["settle"];
+    let mut env = DmcCheetahRun::new().unwrap();
+    env.reset_settled(&f64s(&settle["qpos_in"]));
+    assert_eq!(env.qpos(), &f64s(&settle["qpos"])[..]);
+    assert_eq!(env.qvel(), &f64s(&settle["qvel"])[..]);
+    assert_ne!(env.qpos(), &f64s(&settle["qpos_in"])[..]);
+}
+
 /// The f32 interface gives the f64 results narrowed.
 #[test]
 fn f32_interface_matches_f64() {

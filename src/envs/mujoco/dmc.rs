@@ -172,9 +172,10 @@ impl DmcSim {
         self.sim.timestep() * self.n_sub_steps as f64
     }
 
-    /// `physics.reset_context()`: `mj_resetData`, then `init` (the task's
-    /// `initialize_episode`), then `after_reset`'s `mj_forward` with actuation disabled; the step
-    /// counter restarts.
+    /// `physics.reset_context()`: `reset` (`mj_resetData` and `mj_forward` with actuation
+    /// disabled), then `init` (the task's `initialize_episode`), then `after_reset` (the same
+    /// `mj_forward`); the step counter restarts. The first forward matters when `init` steps the
+    /// physics: dm_control's first `mj_step2` then sees `qpos0`'s derived quantities.
     pub fn reset_context(&mut self, init: impl FnOnce(&mut Self)) {
         self.nested_reset_context(init);
         self.steps = 0;
@@ -184,6 +185,7 @@ impl DmcSim {
     /// same, without touching the step counter.
     pub fn nested_reset_context(&mut self, init: impl FnOnce(&mut Self)) {
         self.sim.reset();
+        self.forward_unactuated();
         init(self);
         self.forward_unactuated();
     }

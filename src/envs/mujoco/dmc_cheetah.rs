@@ -64,6 +64,15 @@ impl DmcCheetahRun {
         }
     }
 
+    /// `initialize_episode` from a given joint draw: `qpos` (prefix if shorter) written inside
+    /// `reset_context`, zero velocity, then the settling steps.
+    pub fn reset_settled(&mut self, qpos: &[f64]) {
+        self.d.reset_context(|d| {
+            d.write_state(qpos, &[]);
+            d.physics_step(&[0.0; NU], SETTLE_STEPS);
+        });
+    }
+
     fn reward(&self) -> f64 {
         self.running.eval(self.speed())
     }
