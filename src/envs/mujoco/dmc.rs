@@ -228,33 +228,35 @@ impl DmcSim {
     /// drawn in `[−π, π]`, otherwise it keeps its value (cheetah's `initialize_episode`).
     /// Unlimited slides keep theirs.
     pub fn randomize_joints(&mut self, rng: &mut Rng, unlimited_hinges: bool) {
-        let mut qpos = self.sim.qpos().to_vec();
-        let m = self.sim.model();
-        for j in 0..m.ffi().njnt as usize {
+        for j in 0..self.sim.model().ffi().njnt as usize {
+            let m = self.sim.model();
             let adr = m.jnt_qposadr()[j] as usize;
             let [lo, hi] = m.jnt_range()[j];
-            match (m.jnt_type()[j], m.jnt_limited()[j]) {
-                (MjtJoint::mjJNT_HINGE | MjtJoint::mjJNT_SLIDE, true) => {
-                    qpos[adr] = rng.range(lo, hi)
-                }
+            let value = match (m.jnt_type()[j], m.jnt_limited()[j]) {
+                (MjtJoint::mjJNT_HINGE | MjtJoint::mjJNT_SLIDE, true) => rng.range(lo, hi),
                 (MjtJoint::mjJNT_HINGE, false) if unlimited_hinges => {
-                    qpos[adr] = rng.range(-std::f64::consts::PI, std::f64::consts::PI)
+                    rng.range(-std::f64::consts::PI, std::f64::consts::PI)
                 }
-                _ => {}
-            }
+                _ => continue,
+            };
+            self.sim.data_mut().qpos_mut()[adr] = value;
         }
-        self.write_state(&qpos, &[]);
     }
 
     /// dm_control's legacy `Physics.step(n)` after setting `ctrl`: for Euler-type integrators
     /// `mj_step2` (relying on the previous `mj_step1`/`mj_forward`), `n − 1` further `mj_step`s,
     /// then `mj_step1`; for RK4 `n` `mj_step`s then `mj_step1`. No step counting.
     pub fn physics_step(&mut self, ctrl: &[f64], n: usize) {
-        let rk4 = self.rk4;
-        let data = self.sim.data_mut();
-        for (d, s) in data.ctrl_mut().iter_mut().zip(ctrl) {
+        for (d, s) in self.sim.data_mut().ctrl_mut().iter_mut().zip(ctrl) {
             *d = *s;
         }
+        self.step_with_ctrl(n);
+    }
+
+    /// [`DmcSim::physics_step`] with the controls already in `mjData`.
+    fn step_with_ctrl(&mut self, n: usize) {
+        let rk4 = self.rk4;
+        let data = self.sim.data_mut();
         if n == 0 {
             return;
         }
@@ -275,10 +277,11 @@ impl DmcSim {
         match &self.scale {
             None => self.physics_step(action, self.n_sub_steps),
             Some(scale) => {
-                let ctrl: Vec<f64> = (action.iter().zip(scale))
-                    .map(|(&a, &(lo, s))| lo + s * (a - -1.0))
-                    .collect();
-                self.physics_step(&ctrl, self.n_sub_steps)
+                let ctrl = self.sim.data_mut().ctrl_mut();
+                for ((c, &a), &(lo, s)) in ctrl.iter_mut().zip(action).zip(scale) {
+                    *c = lo + s * (a - -1.0);
+                }
+                self.step_with_ctrl(self.n_sub_steps);
             }
         }
         tick(&mut self.steps)
