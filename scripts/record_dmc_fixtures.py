@@ -19,7 +19,9 @@ the Rust side replays from the same orientation, `qpos0[3:7]`).
 Quadruped's actuator ranges are not [-1, 1], so it is recorded behind
 `action_scale.Wrapper(env, -1, 1)` (as agents use it; the Rust task maps its actions the same
 way), with the actions clipped to [-1, 1] so that both sides compute the same controls; it runs
-40 steps to keep the fixture small (78-dim observations).
+40 steps to keep the fixture small (78-dim observations). The cheetah fixture also holds
+`settle`: its initialize_episode settling (Physics.step(200) inside reset_context) from a joint
+draw of RandomState(1).
 """
 import json
 import struct

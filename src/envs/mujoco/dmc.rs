@@ -110,7 +110,7 @@ macro_rules! dmc_task {
 }
 
 /// A suite model stepped as dm_control's `control.Environment` does: `ctrl = action` (MuJoCo
-/// clamps to `ctrlrange`), then `Physics.step(n_sub_steps)` in its legacy form, which leaves the
+/// clamps to `ctrlrange`; or the action rescaled, see [`DmcSim::with_scaled_actions`]), then `Physics.step(n_sub_steps)` in its legacy form, which leaves the
 /// position and velocity dependent quantities (body frames, velocity sensors) up to date for the
 /// new state and the acceleration sensors as computed during the last physics step.
 pub(crate) struct DmcSim {
