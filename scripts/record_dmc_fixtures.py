@@ -1,18 +1,27 @@
 #!/usr/bin/env python3
-"""Records the dm_control cheetah-run and walker-walk trajectories that tests/mujoco_dmc.rs
-replays in Rust.
+"""Records the dm_control cheetah-run, walker-walk, quadruped-walk, quadruped-run, acrobot-swingup
+and cartpole-swingup trajectories that tests/mujoco_dmc.rs replays in Rust.
 
 Pinned: dm_control==1.0.50, mujoco==3.17.0 (the library the `mujoco` feature links). Run in a venv:
 
     python3 -m venv target/dmc-venv
     target/dmc-venv/bin/pip install dm_control==1.0.50 mujoco==3.17.0
-    target/dmc-venv/bin/python scripts/record_dmc_fixtures.py
+    target/dmc-venv/bin/python scripts/record_dmc_fixtures.py [REGISTRY_NAME ...]
 
 No RNG parity is needed: the task is reset with a fixed seed (dm_control's own initial-state
 randomisation, incl. cheetah's 200 settling steps), its qpos/qvel are then re-applied inside
 `physics.reset_context()` (mj_resetData, write, mj_forward) exactly as the Rust `reset_to` does, and
 fixed float32-representable actions in ±1.2 (so MuJoCo's ctrlrange clamp is exercised) are passed
-as float64. Floats are stored as the hex of their IEEE-754 bits (exact).
+as float64. Floats are stored as the hex of their IEEE-754 bits (exact). `obs0` is the first
+observation of `env.reset()` (for quadruped it follows the collision-free height search, which
+the Rust side replays from the same orientation, `qpos0[3:7]`).
+
+Quadruped's actuator ranges are not [-1, 1], so it is recorded behind
+`action_scale.Wrapper(env, -1, 1)` (as agents use it; the Rust task maps its actions the same
+way), with the actions clipped to [-1, 1] so that both sides compute the same controls; it runs
+40 steps to keep the fixture small (78-dim observations). The cheetah fixture also holds
+`settle`: its initialize_episode settling (Physics.step(200) inside reset_context) from a joint
+draw of RandomState(1).
 """
 import json
 import struct
@@ -23,12 +32,18 @@ import dm_control
 import mujoco
 import numpy as np
 from dm_control import suite
+from dm_control.suite.utils import randomizers
+from dm_control.suite.wrappers import action_scale
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
-STEPS = 100
+# (domain, task): (Rust registry name, fixture file, steps, actions rescaled from [-1, 1]).
 TASKS = {
-    ("cheetah", "run"): "dmc_cheetah_run.json",
-    ("walker", "walk"): "dmc_walker_walk.json",
+    ("cheetah", "run"): ("cheetah-run", "dmc_cheetah_run.json", 100, False),
+    ("walker", "walk"): ("walker-walk", "dmc_walker_walk.json", 100, False),
+    ("quadruped", "walk"): ("quadruped-walk", "dmc_quadruped_walk.json", 40, True),
+    ("quadruped", "run"): ("quadruped-run", "dmc_quadruped_run.json", 40, True),
+    ("acrobot", "swingup"): ("dmc-acrobot-swingup", "dmc_acrobot_swingup.json", 100, False),
+    ("cartpole", "swingup"): ("dmc-cartpole-swingup", "dmc_cartpole_swingup.json", 100, False),
 }
 
 
@@ -40,17 +55,23 @@ def flat(obs):
     return np.concatenate([np.asarray(v, dtype=np.float64).ravel() for v in obs.values()])
 
 
-def record(domain, task, out):
+def record(domain, task, name, out, steps_n, scaled):
     env = suite.load(domain, task, task_kwargs={"random": 0})
-    env.reset()
+    if scaled:
+        env = action_scale.Wrapper(env, minimum=-1.0, maximum=1.0)
+    obs0 = flat(env.reset().observation)
     physics = env.physics
     qpos0 = physics.data.qpos.copy()
     qvel0 = physics.data.qvel.copy()
     with physics.reset_context():
         physics.data.qpos[:] = qpos0
         physics.data.qvel[:] = qvel0
+    # Re-applying the state reproduces the reset observation (the Rust replay starts here).
+    assert np.array_equal(flat(env.task.get_observation(physics)), obs0)
     nu = env.action_spec().shape[0]
-    actions = np.random.default_rng(4321).uniform(-1.2, 1.2, (STEPS, nu))
+    actions = np.random.default_rng(4321).uniform(-1.2, 1.2, (steps_n, nu))
+    if scaled:
+        actions = np.clip(actions, -1.0, 1.0)
     actions = actions.astype(np.float32).astype(np.float64)
     steps = []
     for a in actions:
@@ -65,26 +86,40 @@ def record(domain, task, out):
                 "qvel": bits(physics.data.qvel),
             }
         )
+    extra = {}
+    if domain == "cheetah":
+        # cheetah's initialize_episode from a known joint draw: randomise, then Physics.step(200)
+        # inside reset_context (its first mj_step2 still sees qpos0's derived quantities).
+        with physics.reset_context():
+            randomizers.randomize_limited_and_rotational_joints(physics, np.random.RandomState(1))
+            qpos_in = physics.data.qpos.copy()
+            physics.step(nstep=200)
+        extra["settle"] = {"qpos_in": bits(qpos_in), "qpos": bits(physics.data.qpos),
+                           "qvel": bits(physics.data.qvel)}
     fixture = {
-        "env": f"{domain}-{task}",
+        "env": name,
         "dm_control": dm_control.__version__ if hasattr(dm_control, "__version__") else "1.0.50",
         "mujoco": mujoco.__version__,
         "control_timestep": env.control_timestep(),
         "qpos0": bits(qpos0),
         "qvel0": bits(qvel0),
+        "obs0": bits(obs0),
         "steps": steps,
+        **extra,
     }
     out.write_text(json.dumps(fixture, separators=(",", ":")) + "\n")
     rewards = [struct.unpack("<d", struct.pack("<Q", int(s["reward"], 16)))[0] for s in steps]
     print(f"wrote {out} ({out.stat().st_size} bytes); dt {env.control_timestep()}, "
           f"reward min {min(rewards):.4g} max {max(rewards):.4g}, "
-          f"nonzero {sum(r > 0 for r in rewards)}/{STEPS}", file=sys.stderr)
+          f"nonzero {sum(r > 0 for r in rewards)}/{steps_n}", file=sys.stderr)
 
 
 def main():
     assert mujoco.__version__ == "3.17.0", mujoco.__version__
-    for (domain, task), name in TASKS.items():
-        record(domain, task, DATA / name)
+    only = set(sys.argv[1:])
+    for (domain, task), (name, file, steps_n, scaled) in TASKS.items():
+        if not only or name in only:
+            record(domain, task, name, DATA / file, steps_n, scaled)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ use std::time::Instant;
 
 #[derive(Args, Debug)]
 pub struct CollectArgs {
-    /// Environment: pendulum-swingup, acrobot-swingup, cartpole-swingup, point_mass-easy.
+    /// Environment: pendulum-swingup, acrobot-swingup, cartpole-swingup, point_mass-easy; with the
+    /// `mujoco` feature also hopper, walker2d, halfcheetah, cheetah-run, walker-walk,
+    /// quadruped-walk, quadruped-run, dmc-acrobot-swingup, dmc-cartpole-swingup.
     #[arg(long)]
     pub env: String,
     /// Behaviour policy: random, ou, sine.

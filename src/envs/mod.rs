@@ -31,8 +31,9 @@ pub const EPISODE_STEPS: u32 = 1000;
 pub(crate) const GRAVITY: f64 = 9.81;
 
 /// Names accepted by [`make`]; `hopper`, `walker2d` and `halfcheetah` (Gymnasium Hopper-v5,
-/// Walker2d-v5 and HalfCheetah-v5) and `cheetah-run`, `walker-walk` (dm_control on MuJoCo) only
-/// with the `mujoco` feature.
+/// Walker2d-v5 and HalfCheetah-v5) and `cheetah-run`, `walker-walk`, `quadruped-walk`,
+/// `quadruped-run`, `dmc-acrobot-swingup`, `dmc-cartpole-swingup` (dm_control on MuJoCo; the
+/// `dmc-` prefix tells them from the pure-Rust ports) only with the `mujoco` feature.
 pub const NAMES: &[&str] = &[
     "pendulum-swingup",
     "acrobot-swingup",
@@ -48,6 +49,14 @@ pub const NAMES: &[&str] = &[
     "cheetah-run",
     #[cfg(feature = "mujoco")]
     "walker-walk",
+    #[cfg(feature = "mujoco")]
+    "quadruped-walk",
+    #[cfg(feature = "mujoco")]
+    "quadruped-run",
+    #[cfg(feature = "mujoco")]
+    "dmc-acrobot-swingup",
+    #[cfg(feature = "mujoco")]
+    "dmc-cartpole-swingup",
 ];
 
 /// Observation and action sizes of a task.
@@ -122,6 +131,18 @@ pub fn make(name: &str) -> Result<Box<dyn Env>, String> {
         "cheetah-run" => Ok(Box::new(mujoco::DmcCheetahRun::new()?)),
         #[cfg(feature = "mujoco")]
         "walker-walk" => Ok(Box::new(mujoco::DmcWalkerWalk::new()?)),
+        #[cfg(feature = "mujoco")]
+        "quadruped-walk" => Ok(Box::new(mujoco::DmcQuadruped::new(
+            mujoco::QuadrupedTask::Walk,
+        )?)),
+        #[cfg(feature = "mujoco")]
+        "quadruped-run" => Ok(Box::new(mujoco::DmcQuadruped::new(
+            mujoco::QuadrupedTask::Run,
+        )?)),
+        #[cfg(feature = "mujoco")]
+        "dmc-acrobot-swingup" => Ok(Box::new(mujoco::DmcAcrobotSwingup::new()?)),
+        #[cfg(feature = "mujoco")]
+        "dmc-cartpole-swingup" => Ok(Box::new(mujoco::DmcCartpoleSwingup::new()?)),
         _ => Err(format!(
             "unknown environment {name:?}; known: {}",
             NAMES.join(", ")

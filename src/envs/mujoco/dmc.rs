@@ -1,10 +1,11 @@
 //! What the dm_control suite tasks on MuJoCo share: the vendored models with their
-//! `common/*.xml` includes inlined, and dm_control's `control.Environment` stepping.
+//! `common/*.xml` includes inlined, dm_control's `control.Environment` stepping and
+//! `reset_context`, and the accessors and `Env` impl of the tasks (`dmc_task!`).
 
 use super::Sim;
 use crate::envs::tick;
 use crate::util::rng::Rng;
-use mujoco_rs::prelude::MjtJoint;
+use mujoco_rs::prelude::{MjtDisableBit, MjtIntegrator, MjtJoint};
 
 /// dm_control 1.0.50's `suite/common/*.xml` (Apache-2.0; see `assets/dmc/LICENSE`).
 const COMMON: [(&str, &str); 3] = [
@@ -40,13 +41,85 @@ pub fn standalone(xml: &str) -> Result<String, String> {
     Ok(out)
 }
 
+/// What every suite task on [`DmcSim`] shares: state access, f64/f32 observation and stepping,
+/// and the `Env` impl. Each task supplies `new`, `reward`, `reset_state` (the initial-state
+/// distribution, inside [`DmcSim::reset_context`]) and `observe_f64`, a field `d: DmcSim`, and the
+/// consts `NU` and `OBS_DIM`. dm_control's suite tasks never terminate.
+macro_rules! dmc_task {
+    ($ty:ident, $name:literal) => {
+        dmc_task!($ty, |_env| $name);
+    };
+    // `$name` maps `&self` to the registry name, for a type that serves several tasks.
+    ($ty:ident, |$env:ident| $name:expr) => {
+        impl $ty {
+            /// Control timestep (`timestep · n_sub_steps`).
+            pub fn dt(&self) -> f64 {
+                self.d.dt()
+            }
+            pub fn qpos(&self) -> &[f64] {
+                self.d.sim().qpos()
+            }
+            pub fn qvel(&self) -> &[f64] {
+                self.d.sim().qvel()
+            }
+            /// `physics.reset_context()` writing `qpos`/`qvel`; the step counter restarts.
+            pub fn reset_to(&mut self, qpos: &[f64], qvel: &[f64]) {
+                self.d.reset_to(qpos, qvel);
+            }
+            /// One control step in f64; `action` follows the [`Env`] rules (clamped, missing/NaN → 0).
+            pub fn step_f64(&mut self, action: &[f64]) -> $crate::envs::mujoco::StepF64 {
+                self.advance(&$crate::envs::mujoco::ctrl_f64::<NU>(action))
+            }
+            fn advance(&mut self, action: &[f64; NU]) -> $crate::envs::mujoco::StepF64 {
+                let truncated = self.d.advance(action);
+                $crate::envs::mujoco::StepF64 {
+                    reward: self.reward(),
+                    terminated: false,
+                    truncated,
+                }
+            }
+            fn observe(&self, obs: &mut [f32]) {
+                let mut o = [0.0; OBS_DIM];
+                self.observe_f64(&mut o);
+                $crate::envs::write_obs(obs, &o);
+            }
+        }
+
+        impl $crate::envs::Env for $ty {
+            fn name(&self) -> &'static str {
+                let $env = self;
+                $name
+            }
+            fn spec(&self) -> $crate::envs::Spec {
+                $crate::envs::Spec {
+                    obs_dim: OBS_DIM,
+                    act_dim: NU,
+                }
+            }
+            fn reset_into(&mut self, seed: u64, obs: &mut [f32]) {
+                self.reset_state(seed);
+                self.observe(obs);
+            }
+            fn step_into(&mut self, action: &[f32], obs: &mut [f32]) -> (f32, bool, bool) {
+                let s = self.advance(&$crate::envs::mujoco::ctrl_f32::<NU>(action));
+                self.observe(obs);
+                (s.reward as f32, s.terminated, s.truncated)
+            }
+        }
+    };
+}
+
 /// A suite model stepped as dm_control's `control.Environment` does: `ctrl = action` (MuJoCo
-/// clamps to `ctrlrange`), `n_sub_steps` physics steps per control step, then the position and
-/// velocity dependent quantities (body frames, velocity sensors) brought up to date for the new
-/// state (dm_control's legacy `Physics.step` ends with `mj_step1`; here `mj_forward`).
+/// clamps to `ctrlrange`; or the action rescaled, see [`DmcSim::with_scaled_actions`]), then `Physics.step(n_sub_steps)` in its legacy form, which leaves the
+/// position and velocity dependent quantities (body frames, velocity sensors) up to date for the
+/// new state and the acceleration sensors as computed during the last physics step.
 pub(crate) struct DmcSim {
     sim: Sim,
     n_sub_steps: usize,
+    rk4: bool,
+    /// `(ctrlrange low, (high − low)/2)` per actuator when actions in `[−1, 1]` are rescaled to
+    /// `ctrlrange` (dm_control's `action_scale.Wrapper(env, −1, 1)`); `None`: `ctrl = action`.
+    scale: Option<Vec<(f64, f64)>>,
     steps: u32,
 }
 
@@ -66,11 +139,28 @@ impl DmcSim {
                 m.nq, m.nv, m.nu
             ));
         }
+        let rk4 = sim.model().opt().integrator == MjtIntegrator::mjINT_RK4 as i32;
         Ok(Self {
             sim,
             n_sub_steps,
+            rk4,
+            scale: None,
             steps: 0,
         })
+    }
+
+    /// Maps actions in `[−1, 1]` affinely onto each actuator's `ctrlrange`, with
+    /// `action_scale.Wrapper`'s arithmetic `low + (high − low)/2 · (a − (−1))`, as the usual DMC
+    /// agent pipelines (DrQ-v2, TD-MPC) do for models whose ranges are not `[−1, 1]`.
+    pub fn with_scaled_actions(mut self) -> Self {
+        let ranges = self.sim.model().actuator_ctrlrange();
+        self.scale = Some(
+            ranges
+                .iter()
+                .map(|&[lo, hi]| (lo, (hi - lo) / 2.0))
+                .collect(),
+        );
+        self
     }
 
     pub fn sim(&self) -> &Sim {
@@ -82,49 +172,118 @@ impl DmcSim {
         self.sim.timestep() * self.n_sub_steps as f64
     }
 
-    /// `physics.reset_context()` with `qpos`/`qvel` written inside it: `mj_resetData`, the
-    /// state, `mj_forward`; the step counter restarts.
-    pub fn reset_to(&mut self, qpos: &[f64], qvel: &[f64]) {
-        self.sim.reset();
-        self.sim.set_state(qpos, qvel);
+    /// `physics.reset_context()`: `reset` (`mj_resetData` and `mj_forward` with actuation
+    /// disabled), then `init` (the task's `initialize_episode`), then `after_reset` (the same
+    /// `mj_forward`); the step counter restarts. The first forward matters when `init` steps the
+    /// physics: dm_control's first `mj_step2` then sees `qpos0`'s derived quantities.
+    pub fn reset_context(&mut self, init: impl FnOnce(&mut Self)) {
+        self.nested_reset_context(init);
         self.steps = 0;
     }
 
-    /// Random joint angles for models made of hinges and slides, starting from `mj_resetData`'s
-    /// `qpos0`: a limited joint is drawn uniformly within its range; with `unlimited_hinges` an
-    /// unlimited hinge is drawn in `[−π, π]` (dm_control's
-    /// `randomizers.randomize_limited_and_rotational_joints`), otherwise it keeps its value
-    /// (cheetah's `initialize_episode`). Unlimited slides keep theirs. Returns `qpos`.
-    pub fn randomized_qpos(&mut self, rng: &mut Rng, unlimited_hinges: bool) -> Vec<f64> {
+    /// `reset_context()` inside a task's `initialize_episode` (quadruped's height search): the
+    /// same, without touching the step counter.
+    pub fn nested_reset_context(&mut self, init: impl FnOnce(&mut Self)) {
         self.sim.reset();
-        let mut qpos = self.sim.qpos().to_vec();
-        let m = self.sim.model();
-        for j in 0..m.ffi().njnt as usize {
+        self.forward_unactuated();
+        init(self);
+        self.forward_unactuated();
+    }
+
+    /// `reset_context()` writing `qpos`/`qvel` (prefixes if shorter).
+    pub fn reset_to(&mut self, qpos: &[f64], qvel: &[f64]) {
+        self.reset_context(|d| d.write_state(qpos, qvel));
+    }
+
+    /// Writes `qpos`/`qvel` (prefixes if shorter) without recomputing anything, as assigning to
+    /// `physics.data` does.
+    pub fn write_state(&mut self, qpos: &[f64], qvel: &[f64]) {
+        let data = self.sim.data_mut();
+        for (d, s) in data.qpos_mut().iter_mut().zip(qpos) {
+            *d = *s;
+        }
+        for (d, s) in data.qvel_mut().iter_mut().zip(qvel) {
+            *d = *s;
+        }
+    }
+
+    /// `mj_forward` with `mjDSBL_ACTUATION` set (dm_control's `reset`/`after_reset`: no meaningful
+    /// control yet), so the acceleration sensors read the unactuated state.
+    pub fn forward_unactuated(&mut self) {
+        let data = self.sim.data_mut();
+        let flags = data.model_opt().disableflags;
+        data.model_opt_mut().disableflags = flags | MjtDisableBit::mjDSBL_ACTUATION as i32;
+        data.forward();
+        data.model_opt_mut().disableflags = flags;
+    }
+
+    /// Number of contacts found by the last forward pass.
+    pub fn ncon(&self) -> usize {
+        self.sim.data().ncon().max(0) as usize
+    }
+
+    /// dm_control's `randomizers.randomize_limited_and_rotational_joints` for models made of
+    /// hinges and slides, written into `qpos` (call inside [`DmcSim::reset_context`]): a limited
+    /// joint is drawn uniformly within its range; with `unlimited_hinges` an unlimited hinge is
+    /// drawn in `[−π, π]`, otherwise it keeps its value (cheetah's `initialize_episode`).
+    /// Unlimited slides keep theirs.
+    pub fn randomize_joints(&mut self, rng: &mut Rng, unlimited_hinges: bool) {
+        for j in 0..self.sim.model().ffi().njnt as usize {
+            let m = self.sim.model();
             let adr = m.jnt_qposadr()[j] as usize;
             let [lo, hi] = m.jnt_range()[j];
-            match (m.jnt_type()[j], m.jnt_limited()[j]) {
-                (MjtJoint::mjJNT_HINGE | MjtJoint::mjJNT_SLIDE, true) => {
-                    qpos[adr] = rng.range(lo, hi)
-                }
+            let value = match (m.jnt_type()[j], m.jnt_limited()[j]) {
+                (MjtJoint::mjJNT_HINGE | MjtJoint::mjJNT_SLIDE, true) => rng.range(lo, hi),
                 (MjtJoint::mjJNT_HINGE, false) if unlimited_hinges => {
-                    qpos[adr] = rng.range(-std::f64::consts::PI, std::f64::consts::PI)
+                    rng.range(-std::f64::consts::PI, std::f64::consts::PI)
                 }
-                _ => {}
+                _ => continue,
+            };
+            self.sim.data_mut().qpos_mut()[adr] = value;
+        }
+    }
+
+    /// dm_control's legacy `Physics.step(n)` after setting `ctrl`: for Euler-type integrators
+    /// `mj_step2` (relying on the previous `mj_step1`/`mj_forward`), `n − 1` further `mj_step`s,
+    /// then `mj_step1`; for RK4 `n` `mj_step`s then `mj_step1`. No step counting.
+    pub fn physics_step(&mut self, ctrl: &[f64], n: usize) {
+        for (d, s) in self.sim.data_mut().ctrl_mut().iter_mut().zip(ctrl) {
+            *d = *s;
+        }
+        self.step_with_ctrl(n);
+    }
+
+    /// [`DmcSim::physics_step`] with the controls already in `mjData`.
+    fn step_with_ctrl(&mut self, n: usize) {
+        let rk4 = self.rk4;
+        let data = self.sim.data_mut();
+        if n == 0 {
+            return;
+        }
+        if rk4 {
+            data.step();
+        } else {
+            data.step2();
+        }
+        for _ in 1..n {
+            data.step();
+        }
+        data.step1();
+    }
+
+    /// One control step with `action` (in `[−1, 1]`, rescaled if so configured); returns whether
+    /// the episode hit its step limit.
+    pub fn advance(&mut self, action: &[f64]) -> bool {
+        match &self.scale {
+            None => self.physics_step(action, self.n_sub_steps),
+            Some(scale) => {
+                let ctrl = self.sim.data_mut().ctrl_mut();
+                for ((c, &a), &(lo, s)) in ctrl.iter_mut().zip(action).zip(scale) {
+                    *c = lo + s * (a - -1.0);
+                }
+                self.step_with_ctrl(self.n_sub_steps);
             }
         }
-        qpos
-    }
-
-    /// Physics steps with `ctrl` (no step counting), then `mj_forward`.
-    pub fn settle(&mut self, ctrl: &[f64], n: usize) {
-        self.sim.step(ctrl, n);
-        self.sim.forward();
-    }
-
-    /// One control step; returns whether the episode hit its step limit.
-    pub fn advance(&mut self, ctrl: &[f64]) -> bool {
-        self.sim.step(ctrl, self.n_sub_steps);
-        self.sim.forward();
         tick(&mut self.steps)
     }
 }

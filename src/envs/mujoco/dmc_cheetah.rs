@@ -8,17 +8,16 @@
 //!   `torso_subtreelinvel` sensor).
 //! - Control timestep = physics timestep 0.01 (dm_control sets no `control_timestep` for cheetah,
 //!   so one physics step per action); 1000 steps per episode (time limit 10 s), never terminates.
-//! - Reset: the limited joints (all but the root) drawn uniformly within their ranges, the root at
-//!   `qpos0`, zero velocity, then 200 physics steps with zero control to settle (dm_control's
-//!   `initialize_episode`), drawn with this crate's RNG (not NumPy's numbers for a seed).
+//! - Reset (dm_control's `initialize_episode`, inside `reset_context`): the limited joints (all
+//!   but the root) drawn uniformly within their ranges, the root at `qpos0`, zero velocity, then
+//!   `Physics.step(200)` with zero control to settle (its first `mj_step2` still sees the derived
+//!   quantities of `qpos0`, as in dm_control); drawn with this crate's RNG (not NumPy's numbers).
 //!
 //! Actions are clamped to `[−1, 1]`, as MuJoCo's `ctrlrange` does to dm_control's raw action.
 //! The XML's deprecated `settotalmass` makes every load print a warning (as under dm_control).
 
 use super::dmc::DmcSim;
-use super::{ctrl_f32, ctrl_f64, StepF64};
 use crate::envs::tolerance::{Sigmoid, Tolerance};
-use crate::envs::{write_obs, Env, Spec};
 use crate::util::rng::Rng;
 
 /// dm_control's `suite/cheetah.xml` (Apache-2.0, DeepMind Technologies).
@@ -36,7 +35,7 @@ pub const OBS_DIM: usize = NQ - 1 + NV;
 /// The cheetah-run task. Construct with [`DmcCheetahRun::new`] or via [`crate::envs::make`].
 pub struct DmcCheetahRun {
     d: DmcSim,
-    reward: Tolerance,
+    running: Tolerance,
 }
 
 impl DmcCheetahRun {
@@ -46,28 +45,10 @@ impl DmcCheetahRun {
         if d.sim().model().ffi().nsensordata != 3 {
             return Err("dmc cheetah.xml: expected the torso_subtreelinvel sensor alone".into());
         }
-        let reward = Tolerance::new((RUN_SPEED, f64::INFINITY), RUN_SPEED, Sigmoid::Linear, 0.0)?;
-        let mut env = Self { d, reward };
+        let running = Tolerance::new((RUN_SPEED, f64::INFINITY), RUN_SPEED, Sigmoid::Linear, 0.0)?;
+        let mut env = Self { d, running };
         env.reset_state(0);
         Ok(env)
-    }
-
-    /// Control timestep (0.01 s).
-    pub fn dt(&self) -> f64 {
-        self.d.dt()
-    }
-
-    pub fn qpos(&self) -> &[f64] {
-        self.d.sim().qpos()
-    }
-
-    pub fn qvel(&self) -> &[f64] {
-        self.d.sim().qvel()
-    }
-
-    /// `physics.reset_context()` writing `qpos`/`qvel`; the step counter restarts.
-    pub fn reset_to(&mut self, qpos: &[f64], qvel: &[f64]) {
-        self.d.reset_to(qpos, qvel);
     }
 
     /// `Physics.speed()`: the `torso_subtreelinvel` sensor's x component.
@@ -83,54 +64,26 @@ impl DmcCheetahRun {
         }
     }
 
-    /// One control step in f64; `action` follows the [`Env`] rules (clamped, missing/NaN → 0).
-    pub fn step_f64(&mut self, action: &[f64]) -> StepF64 {
-        self.advance(&ctrl_f64::<NU>(action))
+    /// `initialize_episode` from a given joint draw: `qpos` (prefix if shorter) written inside
+    /// `reset_context`, zero velocity, then the settling steps.
+    pub fn reset_settled(&mut self, qpos: &[f64]) {
+        self.d.reset_context(|d| {
+            d.write_state(qpos, &[]);
+            d.physics_step(&[0.0; NU], SETTLE_STEPS);
+        });
     }
 
-    fn advance(&mut self, ctrl: &[f64; NU]) -> StepF64 {
-        let truncated = self.d.advance(ctrl);
-        StepF64 {
-            reward: self.reward.eval(self.speed()),
-            terminated: false,
-            truncated,
-        }
+    fn reward(&self) -> f64 {
+        self.running.eval(self.speed())
     }
 
     fn reset_state(&mut self, seed: u64) {
         let mut rng = Rng::new(seed);
-        let qpos = self.d.randomized_qpos(&mut rng, false);
-        self.d.reset_to(&qpos, &[0.0; NV]);
-        self.d.settle(&[0.0; NU], SETTLE_STEPS);
-    }
-
-    fn observe(&self, obs: &mut [f32]) {
-        let mut o = [0.0; OBS_DIM];
-        self.observe_f64(&mut o);
-        write_obs(obs, &o);
+        self.d.reset_context(|d| {
+            d.randomize_joints(&mut rng, false);
+            d.physics_step(&[0.0; NU], SETTLE_STEPS);
+        });
     }
 }
 
-impl Env for DmcCheetahRun {
-    fn name(&self) -> &'static str {
-        "cheetah-run"
-    }
-
-    fn spec(&self) -> Spec {
-        Spec {
-            obs_dim: OBS_DIM,
-            act_dim: NU,
-        }
-    }
-
-    fn reset_into(&mut self, seed: u64, obs: &mut [f32]) {
-        self.reset_state(seed);
-        self.observe(obs);
-    }
-
-    fn step_into(&mut self, action: &[f32], obs: &mut [f32]) -> (f32, bool, bool) {
-        let s = self.advance(&ctrl_f32::<NU>(action));
-        self.observe(obs);
-        (s.reward as f32, s.terminated, s.truncated)
-    }
-}
+dmc_task!(DmcCheetahRun, "cheetah-run");

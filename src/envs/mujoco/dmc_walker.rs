@@ -17,9 +17,7 @@
 //! Actions are clamped to `[−1, 1]`, as MuJoCo's `ctrlrange` does to dm_control's raw action.
 
 use super::dmc::DmcSim;
-use super::{ctrl_f32, ctrl_f64, StepF64};
 use crate::envs::tolerance::{Sigmoid, Tolerance, DEFAULT_VALUE_AT_MARGIN};
-use crate::envs::{write_obs, Env, Spec};
 use crate::util::rng::Rng;
 
 /// dm_control's `suite/walker.xml` (Apache-2.0, DeepMind Technologies).
@@ -78,24 +76,6 @@ impl DmcWalkerWalk {
         Ok(env)
     }
 
-    /// Control timestep (0.025 s).
-    pub fn dt(&self) -> f64 {
-        self.d.dt()
-    }
-
-    pub fn qpos(&self) -> &[f64] {
-        self.d.sim().qpos()
-    }
-
-    pub fn qvel(&self) -> &[f64] {
-        self.d.sim().qvel()
-    }
-
-    /// `physics.reset_context()` writing `qpos`/`qvel`; the step counter restarts.
-    pub fn reset_to(&mut self, qpos: &[f64], qvel: &[f64]) {
-        self.d.reset_to(qpos, qvel);
-    }
-
     /// `Physics.torso_height()`.
     pub fn torso_height(&self) -> f64 {
         self.d.sim().data().xpos()[TORSO][2]
@@ -113,11 +93,6 @@ impl DmcWalkerWalk {
         }
     }
 
-    /// One control step in f64; `action` follows the [`Env`] rules (clamped, missing/NaN → 0).
-    pub fn step_f64(&mut self, action: &[f64]) -> StepF64 {
-        self.advance(&ctrl_f64::<NU>(action))
-    }
-
     fn reward(&self) -> f64 {
         let data = self.d.sim().data();
         let standing = self.standing.eval(self.torso_height());
@@ -127,48 +102,10 @@ impl DmcWalkerWalk {
         stand_reward * (5.0 * move_reward + 1.0) / 6.0
     }
 
-    fn advance(&mut self, ctrl: &[f64; NU]) -> StepF64 {
-        let truncated = self.d.advance(ctrl);
-        StepF64 {
-            reward: self.reward(),
-            terminated: false,
-            truncated,
-        }
-    }
-
     fn reset_state(&mut self, seed: u64) {
         let mut rng = Rng::new(seed);
-        let qpos = self.d.randomized_qpos(&mut rng, true);
-        self.d.reset_to(&qpos, &[0.0; NV]);
-    }
-
-    fn observe(&self, obs: &mut [f32]) {
-        let mut o = [0.0; OBS_DIM];
-        self.observe_f64(&mut o);
-        write_obs(obs, &o);
+        self.d.reset_context(|d| d.randomize_joints(&mut rng, true));
     }
 }
 
-impl Env for DmcWalkerWalk {
-    fn name(&self) -> &'static str {
-        "walker-walk"
-    }
-
-    fn spec(&self) -> Spec {
-        Spec {
-            obs_dim: OBS_DIM,
-            act_dim: NU,
-        }
-    }
-
-    fn reset_into(&mut self, seed: u64, obs: &mut [f32]) {
-        self.reset_state(seed);
-        self.observe(obs);
-    }
-
-    fn step_into(&mut self, action: &[f32], obs: &mut [f32]) -> (f32, bool, bool) {
-        let s = self.advance(&ctrl_f32::<NU>(action));
-        self.observe(obs);
-        (s.reward as f32, s.terminated, s.truncated)
-    }
-}
+dmc_task!(DmcWalkerWalk, "walker-walk");

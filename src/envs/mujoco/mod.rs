@@ -6,11 +6,13 @@
 //! The same library and XML give the same trajectories as Python (`tests/mujoco_envs.rs`).
 //!
 //! Vendored models live in `assets/` (Gymnasium's, MIT; see `assets/LICENSE-gymnasium`).
-//! `assets/dmc/` holds dm_control 1.0.50's acrobot, pendulum, cheetah and walker models
-//! (Apache-2.0; see `assets/dmc/LICENSE`): the first two check the pure-Rust ports
-//! (`tests/mujoco_ports.rs`), the last two run the dm_control tasks `cheetah-run` and
-//! `walker-walk` ([`dmc_cheetah`], [`dmc_walker`]; task logic ported from `suite/*.py`, checked
-//! against dm_control by `tests/mujoco_dmc.rs`).
+//! `assets/dmc/` holds dm_control 1.0.50's acrobot, pendulum, cartpole, cheetah and walker models
+//! and quadruped's `make_model` output for walk and run (Apache-2.0; see `assets/dmc/LICENSE`).
+//! Acrobot and pendulum check the pure-Rust ports (`tests/mujoco_ports.rs`); the dm_control tasks
+//! `cheetah-run`, `walker-walk`, `quadruped-walk`, `quadruped-run`, `dmc-acrobot-swingup` and
+//! `dmc-cartpole-swingup` ([`dmc_cheetah`], [`dmc_walker`], [`dmc_quadruped`], [`dmc_acrobot`],
+//! [`dmc_cartpole`]; task logic ported from `suite/*.py`, stepping and resets shared in [`dmc`])
+//! are checked against dm_control by `tests/mujoco_dmc.rs`.
 
 /// What the Gymnasium planar tasks share: state access, f64/f32 observation and stepping, and the
 /// `Env` impl. Each task supplies `new`, `advance` (reward, termination) and `reset_state` (noise),
@@ -75,14 +77,21 @@ macro_rules! planar_task {
     };
 }
 
+#[macro_use]
 pub mod dmc;
+pub mod dmc_acrobot;
+pub mod dmc_cartpole;
 pub mod dmc_cheetah;
+pub mod dmc_quadruped;
 pub mod dmc_walker;
 pub mod half_cheetah;
 pub mod hopper;
 pub mod walker2d;
 
+pub use dmc_acrobot::DmcAcrobotSwingup;
+pub use dmc_cartpole::DmcCartpoleSwingup;
 pub use dmc_cheetah::DmcCheetahRun;
+pub use dmc_quadruped::{DmcQuadruped, QuadrupedTask};
 pub use dmc_walker::DmcWalkerWalk;
 pub use half_cheetah::HalfCheetah;
 pub use hopper::Hopper;
@@ -133,6 +142,11 @@ impl Sim {
     /// The full `mjData` (read-only), e.g. for body frames and site positions after a step.
     pub fn data(&self) -> &MjData<Box<MjModel>> {
         &self.data
+    }
+
+    /// The full `mjData`, for the dm_control tasks' own stepping and resets.
+    pub(crate) fn data_mut(&mut self) -> &mut MjData<Box<MjModel>> {
+        &mut self.data
     }
 
     /// Physics timestep (`opt.timestep`).
