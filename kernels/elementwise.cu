@@ -114,3 +114,17 @@ extern "C" __global__ void scale_fwd(float* y, const float* x, float s, int n) {
 extern "C" __global__ void scale_bwd(float* dx, const float* dy, float s, int n) {
     GRID_STRIDE(i, n) dx[i] += s * dy[i];
 }
+
+// f32 -> bf16 with round-to-nearest-even (the bf16 GEMM path's operand cast). NVRTC gets no
+// headers, so the bit manipulation replaces cuda_bf16.h; NaN stays a (quiet) NaN.
+extern "C" __global__ void f32_to_bf16(unsigned short* y, const float* x, int n) {
+    GRID_STRIDE(i, n) {
+        unsigned int u = __float_as_uint(x[i]);
+        if ((u & 0x7fffffffu) > 0x7f800000u) {
+            y[i] = (unsigned short)((u >> 16) | 0x40u);
+        } else {
+            u += 0x7fffu + ((u >> 16) & 1u);
+            y[i] = (unsigned short)(u >> 16);
+        }
+    }
+}

@@ -57,6 +57,9 @@ pub struct BenchArgs {
     /// auto, cpu or cuda: where training steps run (the planner path runs on the CPU) [default: auto]
     #[arg(long, default_value = "auto")]
     pub device: String,
+    /// Matmul arithmetic on CUDA: fp32, tf32 or bf16 (FP32 accumulation) [default: fp32]
+    #[arg(long, default_value = "fp32")]
+    pub precision: String,
 }
 
 fn or_preset<T: Clone>(given: &[T], quick: bool, quick_v: &[T], full_v: &[T]) -> Vec<T> {
@@ -93,6 +96,13 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         &args.device
     };
     host.device = super::device(flag)?;
+    let precision = if args.precision.is_empty() {
+        "fp32"
+    } else {
+        &args.precision
+    };
+    super::precision(host.device, precision)?;
+    host.precision = precision.to_string();
     if args.planner && host.device != Device::Cpu {
         eprintln!("planner latency runs on the CPU: the CUDA rollout path for planners is not written yet");
         host.device = Device::Cpu;

@@ -27,6 +27,8 @@ pub struct Host {
     pub utc: String,
     /// Where training steps run (`Host::detect` says the CPU; `bench` sets it from `--device`).
     pub device: Device,
+    /// Matmul arithmetic: "fp32" unless `--precision` chose tf32 or bf16 (CUDA only).
+    pub precision: String,
 }
 
 impl Host {
@@ -53,18 +55,20 @@ impl Host {
             commit: git_commit().unwrap_or_else(|| "unknown".into()),
             utc: utc_now(),
             device: Device::Cpu,
+            precision: "fp32".into(),
         }
     }
 
     /// "device: cpu (N rayon threads)" plus the CPU, for the top of a printed report.
     pub fn banner(&self) -> String {
         format!(
-            "device: {} ({} rayon threads) — {} [{}], {} logical CPUs, fp32, commit {}, {}",
+            "device: {} ({} rayon threads) — {} [{}], {} logical CPUs, {}, commit {}, {}",
             self.device_label(),
             self.rayon_threads,
             self.cpu_model,
             self.flags.join(" "),
             self.logical_cpus,
+            self.precision,
             self.commit,
             self.utc
         )
@@ -91,7 +95,7 @@ impl Host {
             ),
             ("logical_cpus", self.logical_cpus.into()),
             ("rayon_threads", self.rayon_threads.into()),
-            ("precision", Value::from("fp32")),
+            ("precision", Value::from(self.precision.as_str())),
             ("commit", Value::from(self.commit.as_str())),
             ("utc", Value::from(self.utc.as_str())),
         ])

@@ -41,6 +41,9 @@ pub struct TrainArgs {
     pub preset: String,
     #[arg(long, default_value = "auto")]
     pub device: String,
+    /// Matmul arithmetic on CUDA: fp32, tf32 or bf16 (FP32 accumulation); the CPU is fp32
+    #[arg(long, default_value = "fp32")]
+    pub precision: String,
 }
 
 /// The paper's horizons: 10 for the MLP (longer unrolls explode), 100 for the others.
@@ -115,6 +118,7 @@ pub fn options(a: &TrainArgs) -> Result<TrainOptions> {
 pub fn run(a: &TrainArgs) -> Result<()> {
     let mut opts = options(a)?;
     opts.device = super::device(&a.device)?;
+    super::precision(opts.device, &a.precision)?;
     println!(
         "training {} ({} parameters) at horizon {} for {} steps, batch {}",
         opts.config.kind().name(),

@@ -33,6 +33,9 @@
 //! Without a GPU every CUDA test prints `SKIP: <reason>` to stderr and passes, unless
 //! `REQUIRE_CUDA=1`, where it fails.
 //!
+//! - `precision.rs`: `tf32_and_bf16_gemm_within_format_bounds`, the opt-in GEMM precisions against
+//!   exact products with tolerances derived from the formats (TF32: 2^-10 of Σ|a||b|, bf16: 2^-8,
+//!   plus FP32 accumulation);
 //! - `tape.rs`: every op through `Tape` on CUDA against `Tape` on the CPU (`every_op_through_the_tape`),
 //!   the loss and parameter gradients of all four models (`every_model_loss_and_gradients`), and a
 //!   20-step Koopman training run following the CPU loss curve (`koopman_twenty_step_loss_curve`).
@@ -52,6 +55,8 @@ mod gpu;
 mod koopman_kernels;
 #[cfg(feature = "cuda")]
 mod norm;
+#[cfg(feature = "cuda")]
+mod precision;
 #[cfg(feature = "cuda")]
 mod tape;
 #[cfg(feature = "cuda")]

@@ -23,6 +23,7 @@ std::barrier<>* g_bar;
 #define __forceinline__ inline
 #define __shared__ static
 inline void __syncthreads() { g_bar->arrive_and_wait(); }
+inline unsigned int __float_as_uint(float x) { unsigned int u; std::memcpy(&u, &x, 4); return u; }
 template <class T> T __shfl_xor_sync(unsigned, T v, int o) {
     static_assert(sizeof(T) <= 8);
     std::memcpy(t_warp->buf[t_lane], &v, sizeof(T));

@@ -302,6 +302,18 @@ int main() {
         check("permute inverse +=", gx, D(px), 0);
         const int R = 7, nb = 9; VF yb = rnd(R * nb), yb0 = yb, bb = rnd(nb); L1(2, 32, bias_add(yb.data(), bb.data(), R * nb, nb));
         VD rb(R * nb); for (int i = 0; i < R * nb; ++i) rb[i] = (double)yb0[i] + bb[i % nb]; check("bias_add", yb, rb);
+        // bf16 cast: round to nearest even, checked bit for bit against a direct construction.
+        VF cx = {1.0f, -2.5f, 3.14159265f, 1.00390625f, 1.01171875f, 65504.f, 1e-40f, INFINITY, -0.0f};
+        std::vector<unsigned short> cy(cx.size()); L1(1, 32, f32_to_bf16(cy.data(), cx.data(), (int)cx.size()));
+        int bad = 0; for (size_t i = 0; i < cx.size(); ++i) {
+            double v = cx[i], best = 0; unsigned short bi = 0;  // nearest bf16 by search over the two neighbours
+            unsigned int u = __float_as_uint(cx[i]); unsigned short lo = u >> 16, hi = lo + 1;
+            float flo, fhi; unsigned int ul = (unsigned)lo << 16, uh = (unsigned)hi << 16; std::memcpy(&flo, &ul, 4); std::memcpy(&fhi, &uh, 4);
+            double el = std::fabs(v - flo), eh = std::fabs(v - fhi);
+            bi = (el < eh || (el == eh && (lo & 1) == 0) || std::isinf(v)) ? lo : hi; (void)best;
+            if (cy[i] != bi) { printf("f32_to_bf16 %g: got %04x want %04x\n", v, cy[i], bi); bad++; }
+        }
+        printf("%-28s %s  n=%zu\n", "f32_to_bf16", bad ? "FAIL" : "ok  ", cx.size()); fails += bad != 0;
     }
     printf(fails ? "\n%d FAILURES\n" : "\nALL OK\n", fails);
     return fails != 0;

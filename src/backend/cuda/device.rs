@@ -3,6 +3,7 @@
 
 use super::compile::{arch_for, compile_all, kernel_names};
 use super::error::{CudaError, Result};
+use super::launch::gemm::GemmPrecision;
 use crate::kernels;
 use cudarc::cublas::sys::{cublasMath_t, cublasSetMathMode, cublasStatus_t};
 use cudarc::cublas::CudaBlas;
@@ -19,6 +20,8 @@ pub struct CudaDevice {
     funcs: HashMap<&'static str, CudaFunction>,
     arch: &'static str,
     name: String,
+    /// The current [`GemmPrecision`], as its index (set process-wide, read by every matmul).
+    precision: std::sync::atomic::AtomicU8,
 }
 
 impl CudaDevice {
@@ -61,6 +64,7 @@ impl CudaDevice {
             funcs,
             arch,
             name,
+            precision: std::sync::atomic::AtomicU8::new(0),
         })
     }
 
@@ -109,6 +113,28 @@ impl CudaDevice {
             Ok(())
         } else {
             Err(CudaError(format!("cublasSetMathMode: {st:?}")))
+        }
+    }
+
+    /// Sets the arithmetic of every later matmul (TF32 switches cuBLAS's math mode; bf16 routes
+    /// matmuls through [`super::launch::gemm::gemm_bf16`]).
+    pub fn set_precision(&self, p: GemmPrecision) -> Result<()> {
+        self.set_tf32(p == GemmPrecision::Tf32)?;
+        let i = match p {
+            GemmPrecision::Fp32 => 0,
+            GemmPrecision::Tf32 => 1,
+            GemmPrecision::Bf16 => 2,
+        };
+        self.precision
+            .store(i, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+
+    pub fn precision(&self) -> GemmPrecision {
+        match self.precision.load(std::sync::atomic::Ordering::Relaxed) {
+            1 => GemmPrecision::Tf32,
+            2 => GemmPrecision::Bf16,
+            _ => GemmPrecision::Fp32,
         }
     }
 

@@ -1,8 +1,9 @@
-//! Dense layers and batched matmul on cuBLAS (row-major by operand swap); the bias is a separate
-//! in-place pass after the GEMM, its gradient a deterministic column sum.
+//! Dense layers and batched matmul on cuBLAS (row-major by operand swap), in the device's GEMM
+//! precision (FP32 by default; TF32 or bf16 when opted in); the bias is a separate in-place pass
+//! after the GEMM, its gradient a deterministic column sum.
 use crate::autodiff::{DevBuf, DevSlots, Op, Tape, Var};
 use crate::backend::cuda::launch::elementwise::bias_add;
-use crate::backend::cuda::launch::gemm::{sgemm, sgemm_strided_batched, RowGemm};
+use crate::backend::cuda::launch::gemm::{gemm, RowGemm};
 use crate::backend::cuda::launch::reduce::sum_cols;
 use crate::tensor::{Real, Shape};
 use crate::Result;
@@ -24,12 +25,14 @@ pub(crate) fn matmul<E: Real>(t: &mut Tape<E>, x: Var, w: Var, b: Option<Var>) -
     let shape = Shape::new(&dims);
     let mut y = t.dev_alloc(n * m)?;
     let dev = t.dev()?;
-    sgemm(
+    let (xv, wv) = (t.dev_value(x)?, t.dev_value(w)?);
+    gemm(
         dev,
         &RowGemm::new(n, m, k),
-        t.dev_value(x)?,
-        t.dev_value(w)?,
-        &mut y,
+        1,
+        (xv, 0),
+        (wv, 0),
+        (&mut y, 0),
     )?;
     if let Some(b) = b {
         bias_add(dev, &mut y, t.dev_value(b)?, n * m, m)?;
@@ -50,12 +53,26 @@ pub(crate) fn backward<E: Real>(
     let dev = t.dev()?;
     if let Some(mut gx) = s.take(x)? {
         // dx[n, k] += g[n, m] · wᵀ (w stored [k, m])
-        sgemm(dev, &acc(n, k, m, false, true), g, t.dev_value(w)?, &mut gx)?;
+        gemm(
+            dev,
+            &acc(n, k, m, false, true),
+            1,
+            (g, 0),
+            (t.dev_value(w)?, 0),
+            (&mut gx, 0),
+        )?;
         s.put(x, Some(gx))?;
     }
     if let Some(mut gw) = s.take(w)? {
         // dw[k, m] += xᵀ · g (x stored [n, k])
-        sgemm(dev, &acc(k, m, n, true, false), t.dev_value(x)?, g, &mut gw)?;
+        gemm(
+            dev,
+            &acc(k, m, n, true, false),
+            1,
+            (t.dev_value(x)?, 0),
+            (g, 0),
+            (&mut gw, 0),
+        )?;
         s.put(w, Some(gw))?;
     }
     if let Some(b) = b {
@@ -81,7 +98,7 @@ pub(crate) fn bmm<E: Real>(t: &mut Tape<E>, a: Var, b: Var, trans_b: bool) -> Re
         trans_b,
         ..RowGemm::new(m, n, k)
     };
-    sgemm_strided_batched(
+    gemm(
         t.dev()?,
         &g,
         bt,
@@ -105,7 +122,7 @@ pub(crate) fn bmm_backward<E: Real>(
     let dev = t.dev()?;
     if let Some(mut ga) = s.take(a)? {
         // da[M, K] += g[M, N] · op(b)ᵀ: b stored [K, N] is op(b)ᵀ transposed; stored [N, K] is op(b)ᵀ.
-        sgemm_strided_batched(
+        gemm(
             dev,
             &acc(m, k, n, false, !trans_b),
             bt,
@@ -119,7 +136,7 @@ pub(crate) fn bmm_backward<E: Real>(
         let av = t.dev_value(a)?;
         if trans_b {
             // db[N, K] += gᵀ[N, M] · a[M, K]
-            sgemm_strided_batched(
+            gemm(
                 dev,
                 &acc(n, k, m, true, false),
                 bt,
@@ -129,7 +146,7 @@ pub(crate) fn bmm_backward<E: Real>(
             )?;
         } else {
             // db[K, N] += aᵀ[K, M] · g[M, N]
-            sgemm_strided_batched(
+            gemm(
                 dev,
                 &acc(k, n, m, true, false),
                 bt,

@@ -115,3 +115,124 @@ pub fn sgemm_strided_batched(
     unsafe { dev.blas().gemm_strided_batched(cfg, b, a, c) }?;
     Ok(())
 }
+
+/// Arithmetic of the device's matmuls. `Fp32` (the default) is true FP32 (`cublasSgemm`); `Tf32`
+/// rounds the operands to TF32 inside the tensor cores (10-bit mantissa, FP32 accumulation); `Bf16`
+/// casts both operands to bf16 (8-bit mantissa) and accumulates in FP32 into an FP32 output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GemmPrecision {
+    Fp32,
+    Tf32,
+    Bf16,
+}
+
+impl GemmPrecision {
+    pub fn parse(s: &str) -> crate::Result<Self> {
+        match s {
+            "fp32" => Ok(Self::Fp32),
+            "tf32" => Ok(Self::Tf32),
+            "bf16" => Ok(Self::Bf16),
+            other => Err(crate::Error::Invalid(format!(
+                "unknown precision '{other}' (known: fp32, tf32, bf16)"
+            ))),
+        }
+    }
+}
+
+/// `batch` row-major GEMMs in the device's current precision (see [`CudaDevice::set_precision`]):
+/// the entry point of the tape's matmul and bmm.
+pub fn gemm(
+    dev: &CudaDevice,
+    g: &RowGemm,
+    batch: usize,
+    a: (&CudaSlice<f32>, usize),
+    b: (&CudaSlice<f32>, usize),
+    c: (&mut CudaSlice<f32>, usize),
+) -> Result<()> {
+    if dev.precision() == GemmPrecision::Bf16 {
+        return gemm_bf16(dev, g, batch, a, b, c);
+    }
+    if batch == 1 {
+        sgemm(dev, g, a.0, b.0, c.0)
+    } else {
+        sgemm_strided_batched(dev, g, batch, a, b, c)
+    }
+}
+
+/// [`gemm`] with both operands cast to bf16 first (scratch buffers), FP32 accumulate and output.
+pub fn gemm_bf16(
+    dev: &CudaDevice,
+    g: &RowGemm,
+    batch: usize,
+    (a, stride_a): (&CudaSlice<f32>, usize),
+    (b, stride_b): (&CudaSlice<f32>, usize),
+    (c, stride_c): (&mut CudaSlice<f32>, usize),
+) -> Result<()> {
+    use cudarc::cublas::{result::gemm_strided_batched_ex, sys};
+    use cudarc::driver::{DevicePtr, DevicePtrMut};
+    if batch == 0 || g.m * g.n == 0 {
+        return Ok(());
+    }
+    let (na, nb) = (
+        (batch - 1) * stride_a + g.m * g.k,
+        (batch - 1) * stride_b + g.k * g.n,
+    );
+    need(a, na, "bf16 gemm A")?;
+    need(b, nb, "bf16 gemm B")?;
+    need(c, (batch - 1) * stride_c + g.m * g.n, "bf16 gemm C")?;
+    let (a16, b16) = (to_bf16(dev, a, na)?, to_bf16(dev, b, nb)?);
+    let cfg = g.config()?;
+    let (alpha, beta) = (cfg.alpha, cfg.beta);
+    let stream = dev.stream();
+    let (pa, _ra) = a16.device_ptr(stream);
+    let (pb, _rb) = b16.device_ptr(stream);
+    let (pc, _rc) = c.device_ptr_mut(stream);
+    // SAFETY: sizes checked above; operands swapped for row-major as in `sgemm`; the pointers stay
+    // valid while the guards live (to the end of this function, after the call is enqueued).
+    unsafe {
+        gemm_strided_batched_ex(
+            *dev.blas().handle(),
+            cfg.transa,
+            cfg.transb,
+            cfg.m,
+            cfg.n,
+            cfg.k,
+            (&alpha) as *const f32 as *const _,
+            pb as *const _,
+            sys::cudaDataType_t::CUDA_R_16BF,
+            cfg.lda,
+            stride_b as i64,
+            pa as *const _,
+            sys::cudaDataType_t::CUDA_R_16BF,
+            cfg.ldb,
+            stride_a as i64,
+            (&beta) as *const f32 as *const _,
+            pc as *mut _,
+            sys::cudaDataType_t::CUDA_R_32F,
+            cfg.ldc,
+            stride_c as i64,
+            int(batch, "gemm batch")?,
+            sys::cublasComputeType_t::CUBLAS_COMPUTE_32F,
+            sys::cublasGemmAlgo_t::CUBLAS_GEMM_DEFAULT,
+        )
+    }?;
+    Ok(())
+}
+
+/// A bf16 copy (as raw u16 bits) of the first `n` floats of `x`.
+pub fn to_bf16(dev: &CudaDevice, x: &CudaSlice<f32>, n: usize) -> Result<CudaSlice<u16>> {
+    use cudarc::driver::PushKernelArg;
+    need(x, n, "to_bf16 x")?;
+    let mut y = dev.stream().alloc_zeros::<u16>(n.max(1))?;
+    if n == 0 {
+        return Ok(y);
+    }
+    let ni = int(n, "n")?;
+    let f = dev.func(crate::kernels::elementwise::F32_TO_BF16)?;
+    let mut l = dev.stream().launch_builder(&f);
+    // (unsigned short* y, const float* x, int n)
+    l.arg(&mut y).arg(x).arg(&ni);
+    // SAFETY: y holds n u16 and x n floats (checked above).
+    unsafe { l.launch(super::grid_1d(n)) }?;
+    Ok(y)
+}
