@@ -239,3 +239,30 @@ fn small_preset_parameter_counts_match_within_ten_percent() {
         }
     }
 }
+
+/// The planner entry point on the CPU is the model's own `predict_into`, bit for bit, and rejects
+/// wrong buffer sizes with an error instead of a panic.
+#[test]
+fn cpu_predictor_equals_predict() {
+    let (ds, da, b, h) = (5, 2, 7, 9);
+    let mut rng = Rng::new(11);
+    let s0: Vec<f32> = (0..b * ds).map(|_| rng.normal() as f32).collect();
+    let act: Vec<f32> = (0..b * h * da)
+        .map(|_| rng.range(-1.0, 1.0) as f32)
+        .collect();
+    for model in small_models(ds, da) {
+        let (ws, wr) = model.predict(&s0, &act, b, h).unwrap();
+        let mut p = Predictor::new(model.as_ref(), koopman::backend::Device::Cpu).unwrap();
+        assert_eq!(p.device(), "cpu");
+        let (mut gs, mut gr) = (vec![0.0; ws.len()], vec![0.0; wr.len()]);
+        for _ in 0..2 {
+            p.predict_into(model.as_ref(), &s0, &act, b, h, &mut gs, &mut gr)
+                .unwrap();
+            assert_eq!(gs, ws);
+            assert_eq!(gr, wr);
+        }
+        let mut short = vec![0.0; ws.len() - 1];
+        let err = p.predict_into(model.as_ref(), &s0, &act, b, h, &mut short, &mut gr);
+        assert!(matches!(err, Err(Error::Shape(_))), "{err:?}");
+    }
+}

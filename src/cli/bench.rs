@@ -5,7 +5,6 @@
 use super::host::Host;
 use super::planner_latency::{self, PlannerCase, PlannerPoint};
 use super::train_speed::{self, TrainPoint, PAPER_LENGTHS};
-use crate::backend::Device;
 use crate::models::ModelKind;
 use crate::util::json::{num, obj};
 use crate::{Error, Result};
@@ -103,10 +102,6 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     };
     super::precision(host.device, precision)?;
     host.precision = precision.to_string();
-    if args.planner && host.device != Device::Cpu {
-        eprintln!("planner latency runs on the CPU: the CUDA rollout path for planners is not written yet");
-        host.device = Device::Cpu;
-    }
     println!("{}", host.banner());
     if args.planner {
         run_planner(args, &host).map(|_| ())
@@ -217,7 +212,7 @@ pub fn run_planner(args: &BenchArgs, host: &Host) -> Result<Vec<PlannerPoint>> {
                     horizon: h,
                     chunk,
                 };
-                let p = planner_latency::measure(case, iters, warmup, args.seed)?;
+                let p = planner_latency::measure(case, iters, warmup, args.seed, host.device)?;
                 println!(
                     "{:<12} {:>6} {:>7} {:>4} {:>12.2} {:>12.2} {:>14.0} {:>8}",
                     kind.name(),

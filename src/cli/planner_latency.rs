@@ -3,7 +3,8 @@
 //! times) through `DynamicsModel::predict_into`, reusing one buffer pool across calls.
 use super::peak_rss;
 use super::train_speed::{ACT_DIM, OBS_DIM};
-use crate::models::{build_default, ModelKind};
+use crate::backend::Device;
+use crate::models::{build_default, ModelKind, Predictor};
 use crate::util::json::{num, obj};
 use crate::util::rng::Rng;
 use crate::util::stats::Summary;
@@ -76,7 +77,13 @@ impl PlannerPoint {
     }
 }
 
-pub fn measure(case: PlannerCase, iters: usize, warmup: usize, seed: u64) -> Result<PlannerPoint> {
+pub fn measure(
+    case: PlannerCase,
+    iters: usize,
+    warmup: usize,
+    seed: u64,
+    device: Device,
+) -> Result<PlannerPoint> {
     if case.starts == 0 || case.candidates == 0 || case.horizon == 0 || iters == 0 {
         return Err(Error::Invalid(format!(
             "planner bench needs starts, candidates, horizon and iters ≥ 1 (got {}, {}, {}, {iters})",
@@ -102,14 +109,14 @@ pub fn measure(case: PlannerCase, iters: usize, warmup: usize, seed: u64) -> Res
         .collect();
     let mut states = vec![0.0f32; n * h * OBS_DIM];
     let mut rewards = vec![0.0f32; n * h];
-    let mut pool = Vec::new();
+    let mut predictor = Predictor::new(model.as_ref(), device)?;
     let chunk = case.chunk_len();
-    let mut score_all = |pool: &mut Vec<Vec<f32>>| -> Result<()> {
+    let mut score_all = |p: &mut Predictor| -> Result<()> {
         let mut lo = 0;
         while lo < n {
             let hi = (lo + chunk).min(n);
-            model.predict_into(
-                pool,
+            p.predict_into(
+                model.as_ref(),
                 &s0[lo * OBS_DIM..hi * OBS_DIM],
                 &actions[lo * h * ACT_DIM..hi * h * ACT_DIM],
                 hi - lo,
@@ -122,12 +129,12 @@ pub fn measure(case: PlannerCase, iters: usize, warmup: usize, seed: u64) -> Res
         Ok(())
     };
     for _ in 0..warmup {
-        score_all(&mut pool)?;
+        score_all(&mut predictor)?;
     }
     let mut secs = Vec::with_capacity(iters);
     for _ in 0..iters {
         let start = Instant::now();
-        score_all(&mut pool)?;
+        score_all(&mut predictor)?;
         secs.push(start.elapsed().as_secs_f64());
     }
     if !rewards.iter().all(|r| r.is_finite()) {
@@ -158,7 +165,7 @@ mod tests {
             horizon: 2,
             chunk: 4,
         };
-        let p = measure(case, 2, 1, 0).unwrap();
+        let p = measure(case, 2, 1, 0, Device::Cpu).unwrap();
         assert_eq!(p.secs.n, 2);
         assert!(p.candidates_per_sec() > 0.0);
         assert_eq!(PlannerCase { chunk: 0, ..case }.chunk_len(), 15);
@@ -173,6 +180,6 @@ mod tests {
             horizon: 0,
             chunk: 0,
         };
-        assert!(measure(case, 1, 0, 0).is_err());
+        assert!(measure(case, 1, 0, 0, Device::Cpu).is_err());
     }
 }

@@ -31,12 +31,14 @@ mod batch;
 mod gru;
 mod koopman;
 mod mlp;
+mod predictor;
 mod transformer;
 
 pub use batch::SeqBatch;
 pub use gru::{GruConfig, GruModel};
 pub use koopman::{KoopmanConfig, KoopmanModel, MuInit, OmegaInit, RolloutMode};
 pub use mlp::{MlpConfig, MlpModel};
+pub use predictor::Predictor;
 pub use transformer::{TransformerConfig, TransformerModel};
 
 use crate::autodiff::{ParamStore, Tape, Var};
@@ -155,18 +157,7 @@ pub trait DynamicsModel: Send + Sync {
         rewards_out: &mut [f32],
     ) -> Result<()> {
         let (ds, da) = (self.obs_dim(), self.act_dim());
-        if s0.len() != b * ds || actions.len() != b * t_len * da {
-            return Err(Error::Shape(format!(
-                "predict: s0 has {} values (need {b}×{ds}), actions {} (need {b}×{t_len}×{da})",
-                s0.len(),
-                actions.len()
-            )));
-        }
-        if states_out.len() != b * t_len * ds || rewards_out.len() != b * t_len {
-            return Err(Error::Shape(
-                "predict: output buffers have the wrong size".into(),
-            ));
-        }
+        check_predict(ds, da, s0, actions, b, t_len, states_out, rewards_out)?;
         let mut tape = Tape::with_pool(self.params(), std::mem::take(pool), false);
         let s = tape.constant([b, ds], s0)?;
         let a = tape.constant([b, t_len, da], actions)?;
@@ -198,6 +189,33 @@ pub trait DynamicsModel: Send + Sync {
         )?;
         Ok((states, rewards))
     }
+}
+
+/// The shape contract of `predict_into` (shared by the CPU and CUDA predictors).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn check_predict(
+    ds: usize,
+    da: usize,
+    s0: &[f32],
+    actions: &[f32],
+    b: usize,
+    t_len: usize,
+    states_out: &[f32],
+    rewards_out: &[f32],
+) -> Result<()> {
+    if s0.len() != b * ds || actions.len() != b * t_len * da {
+        return Err(Error::Shape(format!(
+            "predict: s0 has {} values (need {b}×{ds}), actions {} (need {b}×{t_len}×{da})",
+            s0.len(),
+            actions.len()
+        )));
+    }
+    if states_out.len() != b * t_len * ds || rewards_out.len() != b * t_len {
+        return Err(Error::Shape(
+            "predict: output buffers have the wrong size".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Builds a model with its default configuration for the given dimensions.

@@ -454,3 +454,46 @@ fn koopman_twenty_step_loss_curve() {
         );
     }
 }
+
+/// The planner path: `Predictor` on CUDA against the model's CPU `predict`, for the Koopman model
+/// (scan and convolution) and the GRU, called twice to exercise the reused device pool.
+#[test]
+fn predictor_on_cuda_matches_cpu() {
+    let Some(dev) = device() else { return };
+    use koopman::models::Predictor;
+    let (ds, da, b, h) = (17, 6, 37, 20);
+    let mut kc = KoopmanConfig::small(ds, da, 24, 64);
+    let scan = KoopmanModel::new(kc.clone(), 2);
+    kc.rollout = RolloutMode::Conv;
+    let conv = KoopmanModel::new(kc, 2);
+    let gru = GruModel::new(GruConfig::small(ds, da, 32, 64), 2);
+    let models: [(&str, &dyn DynamicsModel); 3] = [
+        ("koopman scan", &scan),
+        ("koopman conv", &conv),
+        ("gru", &gru),
+    ];
+    for (name, model) in models {
+        let mut r = Rng(5);
+        let (s0, act) = (r.vec(b * ds, -1.0, 1.0), r.vec(b * h * da, -1.0, 1.0));
+        let (ws, wr) = model.predict(&s0, &act, b, h).unwrap();
+        let mut p = Predictor::new(model, Device::Cuda(dev)).unwrap();
+        assert_eq!(p.device(), "cuda");
+        let (mut gs, mut gr) = (vec![f32::NAN; ws.len()], vec![f32::NAN; wr.len()]);
+        for call in 0..2 {
+            p.predict_into(model, &s0, &act, b, h, &mut gs, &mut gr)
+                .unwrap();
+            assert_close(
+                &format!("{name} states, call {call}"),
+                &gs,
+                &f64s(&ws),
+                1e-3,
+            );
+            assert_close(
+                &format!("{name} rewards, call {call}"),
+                &gr,
+                &f64s(&wr),
+                1e-3,
+            );
+        }
+    }
+}
