@@ -13,8 +13,7 @@
 //! the scan loop built for AVX-512 + FMA, to show what the SSE2 baseline build leaves on the table.
 //! Set RAYON_NUM_THREADS to fix the pool.
 //!
-//! CUDA variants (same groups, ids `cuda_*`, timed with `iter_custom` + stream synchronisation, NVRTC
-//! compile and uploads outside the timed closure) belong here once the CUDA backend lands.
+//! The CUDA twins of these groups are in `benches/cuda.rs` (ids `cuda/...`, at the training size).
 //!
 //! Quick smoke run: `cargo bench --bench kernels -- --quick`.
 use criterion::{

@@ -3,13 +3,15 @@
 //! small random batches so a criterion run stays short. Throughput is transitions (B·T) per second.
 //! The paper-sized figures (B = 256, T up to 500) come from `koopman bench`, see BENCHMARKS.md.
 //!
-//! CUDA variants (same group, ids `cuda/<model>`, with a device sync inside the timed step) belong
-//! here once the CUDA backend lands.
+//! When a GPU is present the same steps also run on CUDA (ids `cuda/<model>`); each step ends by
+//! reading the loss and gradient norm back, which synchronises the device, so wall time is device
+//! time plus launch overhead.
 //!
 //! Quick smoke run: `cargo bench --bench train_step -- --quick`.
 use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
+use koopman::backend::Device;
 use koopman::models::{build_default, ModelKind};
 use koopman::synthetic::RandomBatch;
 use koopman::train::{TrainConfig, Trainer};
@@ -24,15 +26,26 @@ fn train_step(c: &mut Criterion) {
         .sampling_mode(SamplingMode::Flat)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3));
-    for kind in ModelKind::ALL {
-        for t in LENGTHS {
-            let data = RandomBatch::new(BATCH, t, 17, 6, 1);
-            let mut trainer = Trainer::new(build_default(kind, 17, 6, 0), TrainConfig::default());
-            g.throughput(Throughput::Elements((BATCH * t) as u64));
-            g.bench_function(
-                BenchmarkId::new(format!("cpu/{}", kind.name()), format!("B{BATCH}_T{t}")),
-                |bch| bch.iter(|| trainer.step(&data.batch()).unwrap().loss),
-            );
+    let mut devices = vec![Device::Cpu];
+    match Device::select("auto") {
+        Ok((d @ Device::Cuda(_), _)) => devices.push(d),
+        Ok((_, line)) => eprintln!("train_step: CPU only ({line})"),
+        Err(e) => eprintln!("train_step: CPU only ({e})"),
+    }
+    for device in devices {
+        for kind in ModelKind::ALL {
+            for t in LENGTHS {
+                let data = RandomBatch::new(BATCH, t, 17, 6, 1);
+                let mut trainer =
+                    Trainer::new(build_default(kind, 17, 6, 0), TrainConfig::default())
+                        .to_device(device)
+                        .unwrap();
+                g.throughput(Throughput::Elements((BATCH * t) as u64));
+                let name = format!("{}/{}", device.name(), kind.name());
+                g.bench_function(BenchmarkId::new(name, format!("B{BATCH}_T{t}")), |bch| {
+                    bch.iter(|| trainer.step(&data.batch()).unwrap().loss)
+                });
+            }
         }
     }
     g.finish();
