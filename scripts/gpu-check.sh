@@ -6,7 +6,12 @@
 #                                  .gpu/ (git-ignored) for the device tool's `carry`.
 #   scripts/gpu-check.sh run       (on the GPU machine, no cargo needed): loads the CUDA libraries,
 #                                  runs the NVRTC compile test and the CUDA parity tests with
-#                                  REQUIRE_CUDA=1 (a skip is a failure there), then prints a summary.
+#                                  REQUIRE_CUDA=1 (a skip is a failure there: kernels, every op
+#                                  through the tape, all four models, the 20-step loss curve, the
+#                                  planner path), then the benchmarks: `koopman bench` training speed
+#                                  (Table 3 protocol, fp32 and tf32) and planner latency on CUDA, and
+#                                  the criterion CUDA kernel groups (benches/cuda.rs), and prints a
+#                                  summary. Logs and JSON go to $OUT.
 #
 # Device call:  run(command="bash scripts/gpu-check.sh run", carry=[".gpu"], timeout_s=420)
 set -euo pipefail
@@ -23,10 +28,14 @@ prepare)
     done
     cargo build --release --bin koopman
     cp target/release/koopman .gpu/koopman
+    bjson=$(cargo bench --no-run --message-format=json --bench cuda 2>/dev/null)
+    bexe=$(printf '%s\n' "$bjson" | grep '"executable":"[^"]*/cuda-' | sed 's/.*"executable":"\([^"]*\)".*/\1/' | tail -n1)
+    [ -n "$bexe" ] || { echo "could not find the cuda bench binary" >&2; exit 1; }
+    cp "$bexe" .gpu/cuda_bench
     for f in ../shared/gpu/device-env.sh shared/gpu/device-env.sh; do [ -f "$f" ] && cp "$f" .gpu/ && break; done
     [ -f .gpu/device-env.sh ] || { echo "device-env.sh not found (../shared/gpu/)" >&2; exit 1; }
     grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/exclude
-    strip --strip-debug .gpu/cuda_parity .gpu/nvrtc_compile .gpu/koopman  # the carry limit is 64 MiB
+    strip --strip-debug .gpu/cuda_parity .gpu/nvrtc_compile .gpu/koopman .gpu/cuda_bench  # the carry limit is 64 MiB
     du -sh .gpu
     ;;
 run)
@@ -40,8 +49,16 @@ run)
     REQUIRE_NVRTC=1 .gpu/nvrtc_compile --test-threads=1 2>&1 | tee "$out/nvrtc.log" || status=1
     echo "== CUDA parity (REQUIRE_CUDA=1)"
     REQUIRE_CUDA=1 .gpu/cuda_parity --test-threads=1 --nocapture 2>&1 | tee "$out/parity.log" || status=1
-    echo "== device line of the binary"
-    .gpu/koopman collect --env pendulum-swingup --episodes 1 --out /tmp/p.npz 2>&1 | tee "$out/device.log" || status=1
+    echo "== end to end: collect (CPU), train on CUDA, eval"
+    { .gpu/koopman collect --env pendulum-swingup --episodes 20 --out /tmp/p.npz &&
+      .gpu/koopman train --data /tmp/p.npz --model koopman --preset small --steps 200 --device cuda --out /tmp/k.safetensors &&
+      .gpu/koopman eval --data /tmp/p.npz --ckpt /tmp/k.safetensors --horizon 100 --windows 64 --json /tmp/ev.json; } 2>&1 | tail -n 12 | tee "$out/e2e.log" || status=1
+    echo "== koopman bench (training, fp32 then tf32; planner)"
+    .gpu/koopman bench --device cuda --lengths 10,50,100,200,500 --iters 10 --warmup 3 --json "$out/bench_fp32.json" 2>&1 | tee "$out/bench_fp32.log" || status=1
+    .gpu/koopman bench --device cuda --precision tf32 --models koopman,gru --lengths 10,100,500 --iters 10 --warmup 3 --json "$out/bench_tf32.json" 2>&1 | tee "$out/bench_tf32.log" || status=1
+    .gpu/koopman bench --device cuda --planner --iters 200 --warmup 20 --json "$out/planner.json" 2>&1 | tee "$out/planner.log" || status=1
+    echo "== criterion CUDA kernels"
+    .gpu/cuda_bench --bench --warm-up-time 0.3 --measurement-time 1 2>&1 | grep -E "^(scan|cconv|gemm|elementwise)/|time:|thrpt:" | tee "$out/kernels.log" || status=1
     echo "== summary"
     grep -E "^test .* (ok|FAILED)$|test result" "$out/parity.log" "$out/nvrtc.log" || true
     exit $status
