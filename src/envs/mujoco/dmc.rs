@@ -1,8 +1,8 @@
 //! What the dm_control suite tasks on MuJoCo share: the vendored models with their
 //! `common/*.xml` includes inlined, and dm_control's `control.Environment` stepping.
 
-use super::Sim;
-use crate::envs::tick;
+use super::{DmcCheetahRun, DmcWalkerWalk, Sim};
+use crate::envs::{tick, Env};
 use crate::util::rng::Rng;
 use mujoco_rs::prelude::MjtJoint;
 
@@ -40,6 +40,31 @@ pub fn standalone(xml: &str) -> Result<String, String> {
     Ok(out)
 }
 
+/// A dm_control task on MuJoCo: an [`Env`] whose simulation can be rendered
+/// ([`super::Renderer`]), e.g. for pixel observations.
+pub trait DmcTask: Env {
+    /// The simulation (model and state).
+    fn sim(&self) -> &Sim;
+    /// The simulation, mutable: rendering updates MuJoCo's scene from `mjData`. Writing the state
+    /// through it bypasses the task's step counter.
+    fn sim_mut(&mut self) -> &mut Sim;
+    /// The camera pixel-based DMC agents use (DrQ, CURL, ...): 0, except quadruped's 2.
+    fn pixel_camera(&self) -> usize {
+        0
+    }
+}
+
+/// The dm_control tasks that implement [`DmcTask`], by [`crate::envs::make`] name.
+pub fn make_dmc(name: &str) -> Result<Box<dyn DmcTask>, String> {
+    match name {
+        "cheetah-run" => Ok(Box::new(DmcCheetahRun::new()?)),
+        "walker-walk" => Ok(Box::new(DmcWalkerWalk::new()?)),
+        _ => Err(format!(
+            "{name:?} is not a dm_control MuJoCo task; pixels are rendered for cheetah-run, walker-walk"
+        )),
+    }
+}
+
 /// A suite model stepped as dm_control's `control.Environment` does: `ctrl = action` (MuJoCo
 /// clamps to `ctrlrange`), `n_sub_steps` physics steps per control step, then the position and
 /// velocity dependent quantities (body frames, velocity sensors) brought up to date for the new
@@ -75,6 +100,10 @@ impl DmcSim {
 
     pub fn sim(&self) -> &Sim {
         &self.sim
+    }
+
+    pub fn sim_mut(&mut self) -> &mut Sim {
+        &mut self.sim
     }
 
     /// Control timestep: `timestep · n_sub_steps`.

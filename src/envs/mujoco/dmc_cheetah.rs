@@ -15,7 +15,8 @@
 //! Actions are clamped to `[−1, 1]`, as MuJoCo's `ctrlrange` does to dm_control's raw action.
 //! The XML's deprecated `settotalmass` makes every load print a warning (as under dm_control).
 
-use super::dmc::DmcSim;
+use super::dmc::{DmcSim, DmcTask};
+use super::Sim;
 use super::{ctrl_f32, ctrl_f64, StepF64};
 use crate::envs::tolerance::{Sigmoid, Tolerance};
 use crate::envs::{write_obs, Env, Spec};
@@ -132,5 +133,15 @@ impl Env for DmcCheetahRun {
         let s = self.advance(&ctrl_f32::<NU>(action));
         self.observe(obs);
         (s.reward as f32, s.terminated, s.truncated)
+    }
+}
+
+impl DmcTask for DmcCheetahRun {
+    fn sim(&self) -> &Sim {
+        self.d.sim()
+    }
+
+    fn sim_mut(&mut self) -> &mut Sim {
+        self.d.sim_mut()
     }
 }

@@ -16,7 +16,8 @@
 //!
 //! Actions are clamped to `[−1, 1]`, as MuJoCo's `ctrlrange` does to dm_control's raw action.
 
-use super::dmc::DmcSim;
+use super::dmc::{DmcSim, DmcTask};
+use super::Sim;
 use super::{ctrl_f32, ctrl_f64, StepF64};
 use crate::envs::tolerance::{Sigmoid, Tolerance, DEFAULT_VALUE_AT_MARGIN};
 use crate::envs::{write_obs, Env, Spec};
@@ -170,5 +171,15 @@ impl Env for DmcWalkerWalk {
         let s = self.advance(&ctrl_f32::<NU>(action));
         self.observe(obs);
         (s.reward as f32, s.terminated, s.truncated)
+    }
+}
+
+impl DmcTask for DmcWalkerWalk {
+    fn sim(&self) -> &Sim {
+        self.d.sim()
+    }
+
+    fn sim_mut(&mut self) -> &mut Sim {
+        self.d.sim_mut()
     }
 }

@@ -80,12 +80,15 @@ pub mod dmc_cheetah;
 pub mod dmc_walker;
 pub mod half_cheetah;
 pub mod hopper;
+pub mod render;
 pub mod walker2d;
 
+pub use dmc::{make_dmc, DmcTask};
 pub use dmc_cheetah::DmcCheetahRun;
 pub use dmc_walker::DmcWalkerWalk;
 pub use half_cheetah::HalfCheetah;
 pub use hopper::Hopper;
+pub use render::Renderer;
 pub use walker2d::Walker2d;
 
 use crate::envs::{action_component, tick};
@@ -133,6 +136,11 @@ impl Sim {
     /// The full `mjData` (read-only), e.g. for body frames and site positions after a step.
     pub fn data(&self) -> &MjData<Box<MjModel>> {
         &self.data
+    }
+
+    /// Mutable `mjData` for the renderer (`mjv_updateScene` takes a non-const `mjData*`).
+    pub(crate) fn data_mut(&mut self) -> &mut MjData<Box<MjModel>> {
+        &mut self.data
     }
 
     /// Physics timestep (`opt.timestep`).
