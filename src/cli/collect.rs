@@ -1,7 +1,7 @@
 //! `koopman collect`: roll out a behaviour policy in a built-in environment and save the episodes as
-//! a D4RL-layout `.npz`.
+//! a D4RL-layout `.npz`; with `--pixels`, also each observation's 84×84 camera frame.
 use crate::data::npz;
-use crate::experiment::{collect, Policy};
+use crate::experiment::{collect, collect_pixels, Policy};
 use crate::Result;
 use clap::Args;
 use std::path::PathBuf;
@@ -21,6 +21,12 @@ pub struct CollectArgs {
     pub seed: u64,
     #[arg(long)]
     pub out: PathBuf,
+    /// Also store the 84×84 RGB frame of every observation (`pixels`, uint8 [N, 84, 84, 3]),
+    /// rendered headless from camera 0 at DMC's default quality. dm_control tasks on MuJoCo
+    /// only (cheetah-run, walker-walk; feature `mujoco`); needs EGL (libegl1, libegl-mesa0,
+    /// libgl1-mesa-dri).
+    #[arg(long)]
+    pub pixels: bool,
     #[arg(long, default_value = "auto")]
     pub device: String,
 }
@@ -29,12 +35,17 @@ pub fn run(a: &CollectArgs) -> Result<()> {
     super::device(&a.device)?;
     let policy = Policy::parse(&a.policy)?;
     let t0 = Instant::now();
-    let ds = collect(&a.env, policy, a.episodes, a.seed)?;
+    let ds = if a.pixels {
+        collect_pixels(&a.env, policy, a.episodes, a.seed)?
+    } else {
+        collect(&a.env, policy, a.episodes, a.seed)?
+    };
     let secs = t0.elapsed().as_secs_f64();
     npz::write(&a.out, &ds)?;
     println!(
-        "collected {} transitions ({} episodes of {}, policy {}) in {:.2}s ({:.0} steps/s) -> {}",
+        "collected {} transitions{} ({} episodes of {}, policy {}) in {:.2}s ({:.0} steps/s) -> {}",
         ds.len(),
+        if a.pixels { " with pixels" } else { "" },
         a.episodes,
         a.env,
         a.policy,

@@ -60,7 +60,7 @@ pub fn make_dmc(name: &str) -> Result<Box<dyn DmcTask>, String> {
         "cheetah-run" => Ok(Box::new(DmcCheetahRun::new()?)),
         "walker-walk" => Ok(Box::new(DmcWalkerWalk::new()?)),
         _ => Err(format!(
-            "{name:?} is not a dm_control MuJoCo task; pixels are rendered for cheetah-run, walker-walk"
+            "{name:?} is not a dm_control task on MuJoCo (those render: cheetah-run, walker-walk)"
         )),
     }
 }
