@@ -11,10 +11,11 @@ In the venv of scripts/record_dmc_fixtures.py:
 As there: the task is reset with a fixed seed, its qpos/qvel re-applied inside
 `physics.reset_context()` (what the Rust `reset_to` does), then fixed float32-representable actions
 in +-1.2 are stepped. A frame is taken with `physics.render(84, 84, camera_id=0)` (DMC's pixel
-observation) before the first action and after some of the steps. Each task gets one compressed
-.npz: qpos0, qvel0, actions (float64), steps (int64, the step count at each frame), qpos (float64,
-the state at each frame, to tell a physics difference from a rendering one) and frames (uint8,
-K x 84 x 84 x 3).
+observation) before the first action and after some of the steps, at DMC's default quality and,
+in a second run, with the model's quality.shadowsize and quality.offsamples set to 0 before the
+first render (the Rust `Quality::Fast`). Each task gets one compressed .npz: qpos0, qvel0, actions
+(float64), steps (int64, the step count at each frame), qpos (float64, the state at each frame, to
+tell a physics difference from a rendering one), frames and frames_fast (uint8, K x 84 x 84 x 3).
 """
 import os
 
@@ -38,10 +39,14 @@ TASKS = {
 }
 
 
-def record(domain, task, out):
+def run(domain, task, fast):
     env = suite.load(domain, task, task_kwargs={"random": 0})
     env.reset()
     physics = env.physics
+    if fast:
+        # Read when the rendering context is made, i.e. at the first render.
+        physics.model.vis.quality.shadowsize = 0
+        physics.model.vis.quality.offsamples = 0
     qpos0 = physics.data.qpos.copy()
     qvel0 = physics.data.qvel.copy()
     with physics.reset_context():
@@ -57,7 +62,13 @@ def record(domain, task, out):
             qpos.append(physics.data.qpos.copy())
         if t < len(actions):
             assert not env.step(actions[t]).last()
-    frames = np.stack(frames).astype(np.uint8)
+    return qpos0, qvel0, actions, np.stack(qpos), np.stack(frames).astype(np.uint8)
+
+
+def record(domain, task, out):
+    qpos0, qvel0, actions, qpos, frames = run(domain, task, fast=False)
+    *_, qpos_fast, frames_fast = run(domain, task, fast=True)
+    assert (qpos_fast == qpos).all()
     tmp = out.with_suffix(".tmp.npz")
     np.savez_compressed(
         tmp,
@@ -65,12 +76,13 @@ def record(domain, task, out):
         qvel0=qvel0,
         actions=actions,
         steps=np.asarray(FRAME_STEPS, dtype=np.int64),
-        qpos=np.stack(qpos),
+        qpos=qpos,
         frames=frames,
+        frames_fast=frames_fast,
     )
     os.replace(tmp, out)
     print(f"wrote {out} ({out.stat().st_size} bytes); frames {frames.shape}, "
-          f"mean {frames.mean():.2f}", file=sys.stderr)
+          f"mean {frames.mean():.2f}, fast differs in {(frames != frames_fast).mean():.1%} of bytes", file=sys.stderr)
 
 
 def main():

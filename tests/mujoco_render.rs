@@ -2,7 +2,8 @@
 //! (feature `mujoco`; run `scripts/setup-mujoco.sh` first). The fixtures are written by
 //! `scripts/record_dmc_pixels.py` with dm_control 1.0.50, mujoco 3.17.0 and Mesa's llvmpipe
 //! (MUJOCO_GL=egl): same library, XML, start state and actions ⇒ the same scene, and MuJoCo's
-//! renderer on the same GL implementation draws the same pixels, so frames must match exactly.
+//! renderer on the same GL implementation draws the same pixels, so frames must match exactly,
+//! at DMC's quality and at the fast one (no shadows, no multisampling).
 //!
 //! Without EGL (libegl1, libegl-mesa0, libgl1-mesa-dri) the tests print SKIP and pass, unless
 //! `REQUIRE_EGL=1`, which CI sets so that a missing library fails instead.
@@ -10,7 +11,7 @@
 
 use koopman::data::npy::NpyArray;
 use koopman::data::npz;
-use koopman::envs::mujoco::render::{EGL_HINT, PIXELS};
+use koopman::envs::mujoco::render::{Quality, EGL_HINT, PIXELS};
 use koopman::envs::mujoco::{DmcCheetahRun, DmcTask, DmcWalkerWalk, Renderer};
 use std::collections::HashMap;
 use std::path::Path;
@@ -41,8 +42,8 @@ fn i64s(a: &NpyArray) -> Vec<i64> {
 }
 
 /// A renderer for `task`, or `None` (test skipped) when EGL is missing and not required.
-fn renderer(task: &dyn DmcTask) -> Option<Renderer> {
-    match Renderer::new(task.sim(), task.pixel_camera(), PIXELS, PIXELS) {
+fn renderer(task: &dyn DmcTask, quality: Quality) -> Option<Renderer> {
+    match Renderer::new(task.sim(), task.pixel_camera(), PIXELS, PIXELS, quality) {
         Ok(r) => Some(r),
         Err(e) if e.starts_with("EGL not available") => {
             if std::env::var("REQUIRE_EGL").is_ok_and(|v| v == "1") {
@@ -58,9 +59,10 @@ fn renderer(task: &dyn DmcTask) -> Option<Renderer> {
     }
 }
 
-/// Replays the fixture's actions and compares each recorded frame; returns the number of frames.
-fn frames_match<E: DmcTask>(mut env: E, file: &str) -> usize {
-    let Some(mut r) = renderer(&env) else {
+/// Replays the fixture's actions and compares each recorded frame of `key` (rendered at
+/// `quality`); returns the number of frames compared.
+fn frames_match<E: DmcTask>(mut env: E, file: &str, key: &str, quality: Quality) -> usize {
+    let Some(mut r) = renderer(&env, quality) else {
         return 0;
     };
     let fx = fixture(file);
@@ -69,7 +71,7 @@ fn frames_match<E: DmcTask>(mut env: E, file: &str) -> usize {
     let nu = env.spec().act_dim;
     let steps = i64s(&fx["steps"]);
     let qpos = f64s(&fx["qpos"]);
-    let frames = &fx["frames"];
+    let frames = &fx[key];
     let frame_len = PIXELS * PIXELS * 3;
     assert_eq!(frames.shape, [steps.len(), PIXELS, PIXELS, 3]);
     let nq = qpos.len() / steps.len();
@@ -91,8 +93,8 @@ fn frames_match<E: DmcTask>(mut env: E, file: &str) -> usize {
         let want = &frames.data[k * frame_len..(k + 1) * frame_len];
         let diff = got.iter().zip(want).map(|(a, b)| a.abs_diff(*b));
         let (max, count) = diff.fold((0, 0), |(m, n), d| (m.max(d), n + usize::from(d > 0)));
-        eprintln!("{file} step {at}: max pixel diff {max}, {count} differing bytes");
-        assert_eq!((max, count), (0, 0), "{file} step {at}");
+        eprintln!("{file} {key} step {at}: max pixel diff {max}, {count} differing bytes");
+        assert_eq!((max, count), (0, 0), "{file} {key} step {at}");
     }
     steps.len()
 }
@@ -110,30 +112,46 @@ fn step<E: DmcTask>(env: &mut E, action: &[f64]) {
     env.step_into(&a, &mut obs);
 }
 
+/// Both qualities; the fast frames must also differ from the default ones, or the setting did
+/// nothing.
+fn both_qualities<E: DmcTask>(make: fn() -> E, file: &str) {
+    for (key, quality) in [("frames", Quality::Dmc), ("frames_fast", Quality::Fast)] {
+        let n = frames_match(make(), file, key, quality);
+        assert!(n == 0 || n == 4, "{file} {key}: {n} frames");
+    }
+    let fx = fixture(file);
+    assert_ne!(fx["frames"].data, fx["frames_fast"].data);
+}
+
 #[test]
 fn cheetah_frames_equal_dm_control() {
-    let n = frames_match(DmcCheetahRun::new().unwrap(), "dmc_cheetah_run_pixels.npz");
-    assert!(n == 0 || n == 4);
+    both_qualities(
+        || DmcCheetahRun::new().unwrap(),
+        "dmc_cheetah_run_pixels.npz",
+    );
 }
 
 #[test]
 fn walker_frames_equal_dm_control() {
-    let n = frames_match(DmcWalkerWalk::new().unwrap(), "dmc_walker_walk_pixels.npz");
-    assert!(n == 0 || n == 4);
+    both_qualities(
+        || DmcWalkerWalk::new().unwrap(),
+        "dmc_walker_walk_pixels.npz",
+    );
 }
 
 #[test]
 fn bad_camera_and_size_are_errors() {
     let env = DmcCheetahRun::new().unwrap();
-    let Some(_) = renderer(&env) else {
+    let Some(_) = renderer(&env, Quality::Dmc) else {
         return;
     };
     let sim = env.sim();
-    let e = Renderer::new(sim, 99, PIXELS, PIXELS).err().unwrap();
+    let q = Quality::Dmc;
+    let e = Renderer::new(sim, 99, PIXELS, PIXELS, q).err().unwrap();
     assert!(e.contains("camera 99"), "{e}");
-    let e = Renderer::new(sim, 0, 4096, PIXELS).err().unwrap();
+    let e = Renderer::new(sim, 0, 4096, PIXELS, q).err().unwrap();
     assert!(e.contains("offscreen buffer"), "{e}");
-    let e = Renderer::new(sim, 0, 0, PIXELS).err().unwrap();
+    let e = Renderer::new(sim, 0, 0, PIXELS, q).err().unwrap();
     assert!(e.contains("non-empty"), "{e}");
     assert!(EGL_HINT.contains("libegl-mesa0"));
 }

@@ -27,6 +27,10 @@ pub struct CollectArgs {
     /// libgl1-mesa-dri).
     #[arg(long)]
     pub pixels: bool,
+    /// With --pixels: render without shadows and anti-aliasing (shadowsize and offsamples 0),
+    /// several times faster on a CPU but unlike the frames the DMC literature trains on.
+    #[arg(long, requires = "pixels")]
+    pub fast_render: bool,
     #[arg(long, default_value = "auto")]
     pub device: String,
 }
@@ -36,7 +40,7 @@ pub fn run(a: &CollectArgs) -> Result<()> {
     let policy = Policy::parse(&a.policy)?;
     let t0 = Instant::now();
     let ds = if a.pixels {
-        collect_pixels(&a.env, policy, a.episodes, a.seed)?
+        collect_pixels(&a.env, policy, a.episodes, a.seed, a.fast_render)?
     } else {
         collect(&a.env, policy, a.episodes, a.seed)?
     };
@@ -45,7 +49,11 @@ pub fn run(a: &CollectArgs) -> Result<()> {
     println!(
         "collected {} transitions{} ({} episodes of {}, policy {}) in {:.2}s ({:.0} steps/s) -> {}",
         ds.len(),
-        if a.pixels { " with pixels" } else { "" },
+        match (a.pixels, a.fast_render) {
+            (true, false) => " with pixels",
+            (true, true) => " with pixels (fast render)",
+            _ => "",
+        },
         a.episodes,
         a.env,
         a.policy,

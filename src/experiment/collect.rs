@@ -35,17 +35,25 @@ pub fn collect(env: &str, policy: Policy, episodes: usize, seed: u64) -> Result<
 }
 
 /// As [`collect`], plus `pixels`: the 84×84 RGB frame of every observation from the task's
-/// pixel camera, at DMC's default visual quality. Only the dm_control tasks on MuJoCo (feature
-/// `mujoco`) render; the episodes are those [`collect`] gives for the same arguments.
-pub fn collect_pixels(env: &str, policy: Policy, episodes: usize, seed: u64) -> Result<Dataset> {
+/// pixel camera; `fast` renders without shadows and anti-aliasing, otherwise at DMC's default
+/// visual quality. Only the dm_control tasks on MuJoCo (feature `mujoco`) render; the episodes
+/// are those [`collect`] gives for the same arguments.
+pub fn collect_pixels(
+    env: &str,
+    policy: Policy,
+    episodes: usize,
+    seed: u64,
+    fast: bool,
+) -> Result<Dataset> {
     #[cfg(feature = "mujoco")]
     {
         use crate::data::Frames;
-        use crate::envs::mujoco::render::PIXELS;
+        use crate::envs::mujoco::render::{Quality, PIXELS};
         use crate::envs::mujoco::{make_dmc, Renderer};
 
         let mut task = make_dmc(env).map_err(|e| Error::Invalid(format!("--pixels: {e}")))?;
-        let mut r = Renderer::new(task.sim(), task.pixel_camera(), PIXELS, PIXELS)
+        let quality = if fast { Quality::Fast } else { Quality::Dmc };
+        let mut r = Renderer::new(task.sim(), task.pixel_camera(), PIXELS, PIXELS, quality)
             .map_err(|e| Error::Invalid(format!("--pixels: {e}")))?;
         let frame = PIXELS * PIXELS * 3;
         let mut data = Vec::new();
@@ -68,7 +76,7 @@ pub fn collect_pixels(env: &str, policy: Policy, episodes: usize, seed: u64) -> 
     }
     #[cfg(not(feature = "mujoco"))]
     {
-        let _ = (env, policy, episodes, seed);
+        let _ = (env, policy, episodes, seed, fast);
         Err(Error::Invalid(
             "--pixels renders the dm_control tasks on MuJoCo: rebuild with --features mujoco \
              (after scripts/setup-mujoco.sh)"

@@ -2,9 +2,11 @@
 //! them: MuJoCo's own OpenGL renderer (`mjv_updateScene` + `mjr_render`) into an EGL pbuffer, so
 //! no display is needed; without a GPU, Mesa's llvmpipe rasterises on the CPU.
 //!
-//! The model's visual settings are used as they are, i.e. DMC's default quality (`shadowsize`
-//! 2048, `offsamples` 4, what the pixel-based DMC literature renders with). With the same
-//! libmujoco and Mesa, frames equal dm_control 1.0.50's bit for bit (`tests/mujoco_render.rs`).
+//! [`Quality::Dmc`] uses the model's visual settings as they are: DMC's `shadowsize` 2048 and
+//! `offsamples` 4, what the pixel-based DMC literature renders with. [`Quality::Fast`] sets both
+//! to 0 (no shadows, no anti-aliasing): several times faster on a CPU rasteriser, but the images
+//! differ from the literature's. With the same libmujoco and Mesa, frames at either setting equal
+//! dm_control 1.0.50's bit for bit (`tests/mujoco_render.rs`).
 
 use super::Sim;
 use mujoco_rs::prelude::{MjvCamera, RendererError};
@@ -15,6 +17,16 @@ pub const PIXELS: usize = 84;
 
 /// What to install when EGL cannot open a context (Debian/Ubuntu package names).
 pub const EGL_HINT: &str = "install libegl1 libegl-mesa0 libgl1-mesa-dri";
+
+/// Render quality; see the module documentation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Quality {
+    /// The model's own settings (DMC: 2048² shadow map, 4× multisampling).
+    #[default]
+    Dmc,
+    /// No shadow map and no multisampling.
+    Fast,
+}
 
 /// An offscreen renderer for one model and fixed camera; frames are `height × width × 3` RGB u8,
 /// row-major from the top-left (HWC, as NumPy's frames).
@@ -28,8 +40,26 @@ pub struct Renderer {
 impl Renderer {
     /// Opens an EGL context and MuJoCo's rendering context for `sim`'s model, drawing from fixed
     /// camera `camera` (an index into the model's cameras).
-    pub fn new(sim: &Sim, camera: usize, width: usize, height: usize) -> Result<Self, String> {
-        let model = sim.model();
+    pub fn new(
+        sim: &Sim,
+        camera: usize,
+        width: usize,
+        height: usize,
+        quality: Quality,
+    ) -> Result<Self, String> {
+        // MuJoCo sizes the shadow map and multisampling when it creates the rendering context,
+        // from the model it is given: a copy with the fast settings leaves the physics model be.
+        let fast;
+        let model = match quality {
+            Quality::Dmc => sim.model(),
+            Quality::Fast => {
+                let mut m = sim.model().clone();
+                m.vis_mut().quality.shadowsize = 0;
+                m.vis_mut().quality.offsamples = 0;
+                fast = m;
+                &fast
+            }
+        };
         let ncam = model.ffi().ncam as usize;
         if camera >= ncam {
             return Err(format!(
