@@ -10,7 +10,8 @@
 //! (Apache-2.0; see `assets/dmc/LICENSE`): the first two check the pure-Rust ports
 //! (`tests/mujoco_ports.rs`), the last two run the dm_control tasks `cheetah-run` and
 //! `walker-walk` ([`dmc_cheetah`], [`dmc_walker`]; task logic ported from `suite/*.py`, checked
-//! against dm_control by `tests/mujoco_dmc.rs`).
+//! against dm_control by `tests/mujoco_dmc.rs`). [`render`] draws their frames headless (EGL), as
+//! dm_control does, pixel for pixel (`tests/mujoco_render.rs`).
 
 /// What the Gymnasium planar tasks share: state access, f64/f32 observation and stepping, and the
 /// `Env` impl. Each task supplies `new`, `advance` (reward, termination) and `reset_state` (noise),
