@@ -13,6 +13,7 @@ use koopman::data::npy::NpyArray;
 use koopman::data::npz;
 use koopman::envs::mujoco::render::{Quality, EGL_HINT, PIXELS};
 use koopman::envs::mujoco::{DmcCheetahRun, DmcTask, DmcWalkerWalk, Renderer};
+use koopman::experiment::{collect, collect_pixels, Policy};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -154,4 +155,28 @@ fn bad_camera_and_size_are_errors() {
     let e = Renderer::new(sim, 0, 0, PIXELS, q).err().unwrap();
     assert!(e.contains("non-empty"), "{e}");
     assert!(EGL_HINT.contains("libegl-mesa0"));
+}
+
+/// `collect_pixels` gives `collect`'s episodes plus one frame per observation row, the first
+/// being the reset state's (episode 0 of seed 0 is reset with seed 0, as `new` does).
+#[test]
+fn collected_pixels_are_the_observations_frames() {
+    let mut env = DmcWalkerWalk::new().unwrap();
+    let Some(mut r) = renderer(&env, Quality::Fast) else {
+        return;
+    };
+    let first = r.render(env.sim_mut()).unwrap().to_vec();
+    let with = collect_pixels("walker-walk", Policy::Random, 1, 0, true).unwrap();
+    let without = collect("walker-walk", Policy::Random, 1, 0).unwrap();
+    let p = with.pixels.as_ref().unwrap();
+    assert_eq!((p.height, p.width, p.channels), (PIXELS, PIXELS, 3));
+    assert_eq!(p.len(), without.len());
+    assert_eq!(p.frame(0), &first[..]);
+    assert_ne!(p.frame(0), p.frame(with.len() - 1));
+    let mut states = with.clone();
+    states.pixels = None;
+    assert_eq!(states, without);
+
+    let e = collect_pixels("pendulum-swingup", Policy::Random, 1, 0, true).unwrap_err();
+    assert!(e.to_string().contains("cheetah-run"), "{e}");
 }

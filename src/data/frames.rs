@@ -3,7 +3,9 @@
 
 use super::error::DataError;
 
-/// Row `i` is the frame of `observations[i]`.
+/// Row `i` is the frame of `observations[i]`. The frame of an episode's final
+/// `next_observations` row is not kept: within an episode it is the next row's frame, and only
+/// the state after the last action has none (one frame per row keeps the file at half the size).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Frames {
     /// N × height × width × channels.
