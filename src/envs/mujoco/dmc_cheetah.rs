@@ -15,7 +15,8 @@
 //! Actions are clamped to `[−1, 1]`, as MuJoCo's `ctrlrange` does to dm_control's raw action.
 //! The XML's deprecated `settotalmass` makes every load print a warning (as under dm_control).
 
-use super::dmc::{DmcSim, DmcTask};
+use super::dmc::DmcSim;
+use super::dmc_task::DmcTask;
 use super::Sim;
 use super::{ctrl_f32, ctrl_f64, StepF64};
 use crate::envs::tolerance::{Sigmoid, Tolerance};

@@ -16,7 +16,8 @@
 //!
 //! Actions are clamped to `[−1, 1]`, as MuJoCo's `ctrlrange` does to dm_control's raw action.
 
-use super::dmc::{DmcSim, DmcTask};
+use super::dmc::DmcSim;
+use super::dmc_task::DmcTask;
 use super::Sim;
 use super::{ctrl_f32, ctrl_f64, StepF64};
 use crate::envs::tolerance::{Sigmoid, Tolerance, DEFAULT_VALUE_AT_MARGIN};

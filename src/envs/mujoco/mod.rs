@@ -78,14 +78,15 @@ macro_rules! planar_task {
 
 pub mod dmc;
 pub mod dmc_cheetah;
+pub mod dmc_task;
 pub mod dmc_walker;
 pub mod half_cheetah;
 pub mod hopper;
 pub mod render;
 pub mod walker2d;
 
-pub use dmc::{make_dmc, DmcTask};
 pub use dmc_cheetah::DmcCheetahRun;
+pub use dmc_task::{make_dmc, DmcTask};
 pub use dmc_walker::DmcWalkerWalk;
 pub use half_cheetah::HalfCheetah;
 pub use hopper::Hopper;
