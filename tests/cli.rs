@@ -250,3 +250,32 @@ fn collect_train_eval_inspect_end_to_end() {
     assert!(s.contains("Δt"), "{s}");
     std::fs::remove_dir_all(&d).ok();
 }
+
+#[test]
+fn pixels_need_a_dm_control_task_on_mujoco() {
+    let d = tmpdir("pixels");
+    let out = d.join("x.npz");
+    let o = out.display().to_string();
+    let args = [
+        "collect",
+        "--env",
+        "pendulum-swingup",
+        "--episodes",
+        "1",
+        "--pixels",
+        "--out",
+        &o,
+    ];
+    let e = fails(&args);
+    assert!(e.contains("--pixels"), "{e}");
+    if cfg!(feature = "mujoco") {
+        assert!(
+            e.contains("pendulum-swingup") && e.contains("cheetah-run"),
+            "{e}"
+        );
+    } else {
+        assert!(e.contains("--features mujoco"), "{e}");
+    }
+    assert!(!out.exists());
+    std::fs::remove_dir_all(&d).ok();
+}

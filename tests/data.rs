@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use koopman::data::hdf5;
 use koopman::data::npy::NpyArray;
 use koopman::data::{
-    self, npz, split_episodes, train_test_split, DataError, Dataset, Normalizer, WindowSampler,
+    self, npz, split_episodes, train_test_split, DataError, Dataset, Frames, Normalizer,
+    WindowSampler,
 };
 use koopman::util::rng::Rng;
 
@@ -65,6 +66,7 @@ fn assert_same(a: &Dataset, b: &Dataset) {
     );
     assert_eq!(a.terminals, b.terminals);
     assert_eq!(a.timeouts, b.timeouts);
+    assert_eq!(a.pixels, b.pixels);
 }
 
 /// The `name v1 v2 ...` lines written by `scripts/make_hdf5_fixture.py`.
@@ -166,6 +168,56 @@ fn npz_round_trip_is_exact() {
     let out = dir.path("nonext.npz");
     npz::write(&out, &ds).unwrap();
     assert_same(&ds, &data::load(&out).unwrap());
+}
+
+/// Distinct bytes per row, channel and position, so a transposed or shifted frame shows.
+fn frames(n: usize, (h, w, c): (usize, usize, usize)) -> Frames {
+    Frames {
+        data: (0..n * h * w * c).map(|i| (i * 7 % 251) as u8).collect(),
+        height: h,
+        width: w,
+        channels: c,
+    }
+}
+
+#[test]
+fn pixels_round_trip_as_uint8_nhwc() {
+    let dir = Scratch::new("pixels");
+    let mut ds = data::load(&fixture("d4rl_tiny.npz")).unwrap();
+    assert!(ds.pixels.is_none());
+    let n = ds.len();
+    ds.pixels = Some(frames(n, (6, 5, 3)));
+    let out = dir.path("pixels.npz");
+    npz::write(&out, &ds).unwrap();
+    let back = data::load(&out).unwrap();
+    assert_same(&ds, &back);
+    let p = back.pixels.as_ref().unwrap();
+    assert_eq!((p.len(), p.frame(n - 1).len()), (n, 6 * 5 * 3));
+    assert!(p.frame(n).is_empty());
+    let arrays = npz::read_arrays(&out).unwrap();
+    let (_, raw) = arrays.iter().find(|(k, _)| k == "pixels").unwrap();
+    assert_eq!(
+        (raw.descr.as_str(), raw.shape.as_slice()),
+        ("|u1", &[n, 6, 5, 3][..])
+    );
+
+    // A frame count that is not the row count, a float array and a flat array are refused.
+    ds.pixels = Some(frames(n - 1, (6, 5, 3)));
+    assert_err_names(ds.validate("mem.npz"), Path::new("mem.npz"), "pixels");
+    assert_err_names(npz::write(&out, &ds), &out, "pixels");
+    ds.pixels = Some(frames(n, (6, 0, 3)));
+    assert_err_names(ds.validate("mem.npz"), Path::new("mem.npz"), "pixels");
+    let mut arrays = fixture_arrays();
+    arrays.push((
+        "pixels",
+        NpyArray::from_f32(vec![n, 2, 2, 1], &vec![0.0; n * 4]),
+    ));
+    let path = write_variant(&dir, "float_pixels.npz", arrays);
+    assert_err_names(data::load(&path), &path, "pixels");
+    let mut arrays = fixture_arrays();
+    arrays.push(("pixels", NpyArray::from_u8(vec![n, 12], &vec![0; n * 12])));
+    let path = write_variant(&dir, "flat_pixels.npz", arrays);
+    assert_err_names(data::load(&path), &path, "pixels");
 }
 
 #[cfg(feature = "hdf5")]

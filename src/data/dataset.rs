@@ -5,6 +5,7 @@
 use std::ops::Range;
 
 use super::error::DataError;
+use super::frames::Frames;
 
 /// Row-major transition arrays with D4RL key names.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -21,6 +22,8 @@ pub struct Dataset {
     pub terminals: Vec<bool>,
     /// N; the episode was cut by a time limit.
     pub timeouts: Vec<bool>,
+    /// N frames, the image of each observation, when collected with pixels.
+    pub pixels: Option<Frames>,
     pub obs_dim: usize,
     pub act_dim: usize,
 }
@@ -72,6 +75,9 @@ impl Dataset {
         }
         check_len("terminals", self.terminals.len(), 1)?;
         check_len("timeouts", self.timeouts.len(), 1)?;
+        if let Some(pixels) = &self.pixels {
+            pixels.check(n, source, "pixels")?;
+        }
 
         check_finite(source, "observations", &self.observations, self.obs_dim)?;
         check_finite(source, "actions", &self.actions, self.act_dim)?;

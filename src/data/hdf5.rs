@@ -216,6 +216,7 @@ pub fn read(path: &Path) -> Result<Dataset, DataError> {
         next_observations,
         terminals: h5.bools(TERMINALS, &terminals)?,
         timeouts: h5.bools(TIMEOUTS, &timeouts)?,
+        pixels: None,
         obs_dim,
         act_dim,
     })

@@ -8,6 +8,8 @@ pub const REWARDS: &str = "rewards";
 pub const NEXT_OBSERVATIONS: &str = "next_observations";
 pub const TERMINALS: &str = "terminals";
 pub const TIMEOUTS: &str = "timeouts";
+/// Not a D4RL key: u8 frames `(N, height, width, channels)` of `observations`.
+pub const PIXELS: &str = "pixels";
 
 /// Feature width of a per-row array: `(N, d)` gives `d`, `(N,)` gives 1.
 pub fn row_width(file: &str, key: &str, shape: &[usize]) -> Result<usize, DataError> {

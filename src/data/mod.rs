@@ -1,6 +1,7 @@
 //! Offline datasets: D4RL-layout files in, validated episodes and training windows out.
 //!
 //! - [`Dataset`]: flat transition arrays with D4RL key names; episodes from `terminals | timeouts`;
+//!   optionally image observations ([`Frames`], `koopman collect --pixels`);
 //! - [`npz`]: compressed `.npz`, read and (atomically) written, our own on-disk format;
 //! - `hdf5` (feature `hdf5`, on by default): read-only import of genuine D4RL `.hdf5` files,
 //!   pure Rust;
@@ -12,6 +13,7 @@ mod atomic;
 pub mod batch;
 pub mod dataset;
 pub mod error;
+pub mod frames;
 #[cfg(feature = "hdf5")]
 pub mod hdf5;
 mod layout;
@@ -26,6 +28,7 @@ use std::path::Path;
 pub use batch::Batch;
 pub use dataset::Dataset;
 pub use error::DataError;
+pub use frames::Frames;
 pub use normalize::Normalizer;
 pub use split::{split_episodes, train_test_split, Split};
 pub use windows::WindowSampler;

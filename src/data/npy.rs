@@ -34,6 +34,14 @@ impl NpyArray {
         }
     }
 
+    pub fn from_u8(shape: Vec<usize>, values: &[u8]) -> Self {
+        NpyArray {
+            descr: "|u1".to_string(),
+            shape,
+            data: values.to_vec(),
+        }
+    }
+
     /// Number of elements (product of the shape; 1 for a scalar).
     pub fn numel(&self) -> usize {
         self.shape.iter().product()
@@ -63,6 +71,19 @@ impl NpyArray {
                 found: other.to_string(),
             }),
         }
+    }
+
+    /// Bytes of a `|u1` (uint8) array, e.g. image pixels; consumes the array, as those are large.
+    pub fn into_u8(self, file: &str, key: &str) -> Result<Vec<u8>, DataError> {
+        if self.descr != "|u1" {
+            return Err(DataError::WrongDtype {
+                file: file.to_string(),
+                key: key.to_string(),
+                expected: "uint8 (|u1)".to_string(),
+                found: self.descr,
+            });
+        }
+        Ok(self.data)
     }
 
     /// Boolean values from `|b1` (or one-byte integers holding only 0 and 1).

@@ -12,9 +12,10 @@ use zip::{CompressionMethod, ZipArchive, ZipWriter};
 use super::atomic::write_atomically;
 use super::dataset::Dataset;
 use super::error::DataError;
+use super::frames::Frames;
 use super::layout::{
-    check_scalar_rows, row_width, ACTIONS, NEXT_OBSERVATIONS, OBSERVATIONS, REWARDS, TERMINALS,
-    TIMEOUTS,
+    check_scalar_rows, row_width, ACTIONS, NEXT_OBSERVATIONS, OBSERVATIONS, PIXELS, REWARDS,
+    TERMINALS, TIMEOUTS,
 };
 use super::npy::NpyArray;
 
@@ -90,6 +91,10 @@ pub fn read(path: &Path) -> Result<Dataset, DataError> {
         }
         None => None,
     };
+    let pixels = match npz.get(PIXELS)? {
+        Some(p) => Some(frames(&file, p)?),
+        None => None,
+    };
 
     Ok(Dataset {
         observations: obs.to_f32(&file, OBSERVATIONS)?,
@@ -98,8 +103,27 @@ pub fn read(path: &Path) -> Result<Dataset, DataError> {
         next_observations,
         terminals: terminals.to_bool(&file, TERMINALS)?,
         timeouts: timeouts.to_bool(&file, TIMEOUTS)?,
+        pixels,
         obs_dim,
         act_dim,
+    })
+}
+
+/// A `(N, height, width, channels)` uint8 array as frames.
+fn frames(file: &str, arr: NpyArray) -> Result<Frames, DataError> {
+    let [_, height, width, channels] = arr.shape[..] else {
+        return Err(DataError::WrongShape {
+            file: file.to_string(),
+            key: PIXELS.to_string(),
+            expected: "(N, height, width, channels)".to_string(),
+            found: arr.shape,
+        });
+    };
+    Ok(Frames {
+        data: arr.into_u8(file, PIXELS)?,
+        height,
+        width,
+        channels,
     })
 }
 
@@ -122,7 +146,8 @@ pub fn read_arrays(path: &Path) -> Result<Vec<(String, NpyArray)>, DataError> {
     Ok(out)
 }
 
-/// Writes a validated dataset as compressed `.npz` (bools as `|b1`), atomically.
+/// Writes a validated dataset as compressed `.npz` (bools as `|b1`, frames as `|u1`),
+/// atomically.
 pub fn write(path: &Path, ds: &Dataset) -> Result<(), DataError> {
     ds.validate(&path.display().to_string())?;
     let n = ds.len();
@@ -145,6 +170,10 @@ pub fn write(path: &Path, ds: &Dataset) -> Result<(), DataError> {
     }
     arrays.push((TERMINALS, NpyArray::from_bool(vec![n], &ds.terminals)));
     arrays.push((TIMEOUTS, NpyArray::from_bool(vec![n], &ds.timeouts)));
+    if let Some(p) = &ds.pixels {
+        let shape = vec![n, p.height, p.width, p.channels];
+        arrays.push((PIXELS, NpyArray::from_u8(shape, &p.data)));
+    }
     write_arrays(path, &arrays)
 }
 

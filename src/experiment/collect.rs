@@ -1,6 +1,6 @@
 //! Rolling out a behaviour policy in a built-in environment into a D4RL-layout dataset.
 use crate::data::Dataset;
-use crate::envs;
+use crate::envs::{self, Env};
 use crate::util::rng::Rng;
 use crate::{Error, Result};
 
@@ -31,6 +31,69 @@ impl Policy {
 /// `episodes` episodes of `env` (1000 steps each unless the env terminates), seeded.
 pub fn collect(env: &str, policy: Policy, episodes: usize, seed: u64) -> Result<Dataset> {
     let mut e = envs::make(env).map_err(Error::Invalid)?;
+    rollout(e.as_mut(), policy, episodes, seed, |_| Ok(()))
+}
+
+/// As [`collect`], plus `pixels`: the 84×84 RGB frame of every observation from the task's
+/// pixel camera; `fast` renders without shadows and anti-aliasing, otherwise at DMC's default
+/// visual quality. Only the dm_control tasks on MuJoCo (feature `mujoco`) render; the episodes
+/// are those [`collect`] gives for the same arguments.
+pub fn collect_pixels(
+    env: &str,
+    policy: Policy,
+    episodes: usize,
+    seed: u64,
+    fast: bool,
+) -> Result<Dataset> {
+    #[cfg(feature = "mujoco")]
+    {
+        use crate::data::Frames;
+        use crate::envs::mujoco::render::{Quality, PIXELS};
+        use crate::envs::mujoco::{make_dmc, Renderer};
+
+        let mut task = make_dmc(env).map_err(|e| Error::Invalid(format!("--pixels: {e}")))?;
+        let quality = if fast { Quality::Fast } else { Quality::Dmc };
+        let mut r = Renderer::new(task.sim(), task.pixel_camera(), PIXELS, PIXELS, quality)
+            .map_err(|e| Error::Invalid(format!("--pixels: {e}")))?;
+        let frame = PIXELS * PIXELS * 3;
+        let mut data = Vec::new();
+        // Frames dominate memory (21 KB a step); fail cleanly rather than abort on a huge request.
+        let rows = episodes.saturating_mul(envs::EPISODE_STEPS as usize);
+        data.try_reserve_exact(rows.saturating_mul(frame))
+            .map_err(|e| Error::Invalid(format!("--pixels: {rows} frames do not fit: {e}")))?;
+        let mut ds = rollout(task.as_mut(), policy, episodes, seed, |t| {
+            let f = r.render(t.sim_mut()).map_err(Error::Invalid)?;
+            data.extend_from_slice(f);
+            Ok(())
+        })?;
+        ds.pixels = Some(Frames {
+            data,
+            height: PIXELS,
+            width: PIXELS,
+            channels: 3,
+        });
+        Ok(ds)
+    }
+    #[cfg(not(feature = "mujoco"))]
+    {
+        let _ = (env, policy, episodes, seed, fast);
+        Err(Error::Invalid(
+            "--pixels renders the dm_control tasks on MuJoCo: rebuild with --features mujoco \
+             (after scripts/setup-mujoco.sh)"
+                .into(),
+        ))
+    }
+}
+
+/// The episodes of `e` under `policy`; `observed(e)` runs on each observation's state before its
+/// action (e.g. to render it).
+fn rollout<E: Env + ?Sized>(
+    e: &mut E,
+    policy: Policy,
+    episodes: usize,
+    seed: u64,
+    mut observed: impl FnMut(&mut E) -> Result<()>,
+) -> Result<Dataset> {
     if episodes == 0 {
         return Err(Error::Invalid("--episodes must be at least 1".into()));
     }
@@ -44,6 +107,7 @@ pub fn collect(env: &str, policy: Policy, episodes: usize, seed: u64) -> Result<
         next_observations: Some(Vec::with_capacity(cap * od)),
         terminals: Vec::with_capacity(cap),
         timeouts: Vec::with_capacity(cap),
+        pixels: None,
         obs_dim: od,
         act_dim: ad,
     };
@@ -71,6 +135,7 @@ pub fn collect(env: &str, policy: Policy, episodes: usize, seed: u64) -> Result<
                     Policy::Sine => (freq[i] * t as f64 + phase[i]).sin() as f32,
                 };
             }
+            observed(e)?;
             let (r, term, trunc) = e.step_into(&a, &mut next);
             ds.observations.extend_from_slice(&obs);
             ds.actions.extend_from_slice(&a);

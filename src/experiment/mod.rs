@@ -6,7 +6,7 @@ mod evaluate;
 mod normalization;
 mod train_run;
 
-pub use collect::{collect, Policy};
+pub use collect::{collect, collect_pixels, Policy};
 pub use evaluate::{evaluate, EvalResult};
 pub use normalization::{normalizer_from_json, normalizer_to_json};
 pub use train_run::{train, TrainOptions, TrainSummary};

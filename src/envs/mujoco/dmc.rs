@@ -106,6 +106,18 @@ macro_rules! dmc_task {
                 (s.reward as f32, s.terminated, s.truncated)
             }
         }
+
+        impl $crate::envs::mujoco::DmcTask for $ty {
+            fn sim(&self) -> &$crate::envs::mujoco::Sim {
+                self.d.sim()
+            }
+            fn sim_mut(&mut self) -> &mut $crate::envs::mujoco::Sim {
+                self.d.sim_mut()
+            }
+            fn pixel_camera(&self) -> usize {
+                $crate::envs::mujoco::dmc_task::pixel_camera_of($crate::envs::Env::name(self))
+            }
+        }
     };
 }
 
@@ -165,6 +177,10 @@ impl DmcSim {
 
     pub fn sim(&self) -> &Sim {
         &self.sim
+    }
+
+    pub fn sim_mut(&mut self) -> &mut Sim {
+        &mut self.sim
     }
 
     /// Control timestep: `timestep · n_sub_steps`.

@@ -13,6 +13,8 @@
 //! `dmc-cartpole-swingup` ([`dmc_cheetah`], [`dmc_walker`], [`dmc_quadruped`], [`dmc_acrobot`],
 //! [`dmc_cartpole`]; task logic ported from `suite/*.py`, stepping and resets shared in [`dmc`])
 //! are checked against dm_control by `tests/mujoco_dmc.rs`.
+//! [`render`] draws their frames headless (EGL), as dm_control does, pixel for pixel
+//! (`tests/mujoco_render.rs`).
 
 /// What the Gymnasium planar tasks share: state access, f64/f32 observation and stepping, and the
 /// `Env` impl. Each task supplies `new`, `advance` (reward, termination) and `reset_state` (noise),
@@ -83,18 +85,22 @@ pub mod dmc_acrobot;
 pub mod dmc_cartpole;
 pub mod dmc_cheetah;
 pub mod dmc_quadruped;
+pub mod dmc_task;
 pub mod dmc_walker;
 pub mod half_cheetah;
 pub mod hopper;
+pub mod render;
 pub mod walker2d;
 
 pub use dmc_acrobot::DmcAcrobotSwingup;
 pub use dmc_cartpole::DmcCartpoleSwingup;
 pub use dmc_cheetah::DmcCheetahRun;
 pub use dmc_quadruped::{DmcQuadruped, QuadrupedTask};
+pub use dmc_task::{make_dmc, DmcTask};
 pub use dmc_walker::DmcWalkerWalk;
 pub use half_cheetah::HalfCheetah;
 pub use hopper::Hopper;
+pub use render::Renderer;
 pub use walker2d::Walker2d;
 
 use crate::envs::{action_component, tick};
@@ -145,6 +151,7 @@ impl Sim {
     }
 
     /// The full `mjData`, for the dm_control tasks' own stepping and resets.
+    /// Mutable `mjData` for the renderer (`mjv_updateScene` takes a non-const `mjData*`).
     pub(crate) fn data_mut(&mut self) -> &mut MjData<Box<MjModel>> {
         &mut self.data
     }
