@@ -26,7 +26,8 @@ pub struct CollectArgs {
     /// Also store the 84×84 RGB frame of every observation (`pixels`, uint8 [N, 84, 84, 3], row i
     /// the frame of `observations[i]`),
     /// rendered headless from camera 0 at DMC's default quality. dm_control tasks on MuJoCo
-    /// only (cheetah-run, walker-walk; feature `mujoco`); needs EGL (libegl1, libegl-mesa0,
+    /// only (cheetah-run, walker-walk, quadruped-walk/run, dmc-acrobot-swingup, dmc-cartpole-swingup;
+    /// feature `mujoco`; quadruped renders from camera 2); needs EGL (libegl1, libegl-mesa0,
     /// libgl1-mesa-dri).
     #[arg(long)]
     pub pixels: bool,
