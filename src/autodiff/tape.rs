@@ -201,6 +201,21 @@ impl<'p, E: Real> Tape<'p, E> {
         self.nodes.push(Node::new(shape, buf, Op::Const, false));
         Ok(Var(self.nodes.len() as u32 - 1))
     }
+    /// A constant of zeros (from the pool on either device: no host data crosses).
+    pub fn zeros(&mut self, shape: impl Into<Shape>) -> Var {
+        let shape = shape.into();
+        #[cfg(feature = "cuda")]
+        if let Some(c) = self.cuda.as_mut() {
+            let zeroed = c.pool.take_zeroed(c.dev, shape.numel());
+            return match zeroed {
+                Ok(b) => self.push_dev(shape, b, Vec::new(), Op::Const, &[]),
+                Err(e) => self.push_fault(shape, Op::Const, &[], e),
+            };
+        }
+        let buf = self.pool.take_zeroed(shape.numel());
+        self.nodes.push(Node::new(shape, buf, Op::Const, false));
+        Var(self.nodes.len() as u32 - 1)
+    }
     pub fn tensor(&mut self, t: &Tensor<E>) -> Var {
         self.constant(t.shape, &t.data)
             .expect("a Tensor's shape matches its data")

@@ -241,21 +241,20 @@ pub fn build_default(
 
 /// [s₀ ‖ a₀], [0 ‖ a₁], …: the masked state-action sequence of the GRU and Transformer baselines
 /// (only the start state is visible; the model must predict the rest).
+/// Built from tape ops (no host copy), so it runs on either device and allocates nothing warm.
 pub(crate) fn masked_inputs(t: &mut Tape, s0: Var, actions: Var) -> Result<Var> {
-    let (b, tl, da) = (t.dims(actions)[0], t.dims(actions)[1], t.dims(actions)[2]);
+    let (b, tl) = (t.dims(actions)[0], t.dims(actions)[1]);
     let ds = t.dims(s0)[1];
-    let mut x = vec![0.0f32; b * tl * (ds + da)];
-    let (sv, av) = (t.value(s0), t.value(actions));
-    for i in 0..b {
-        for k in 0..tl {
-            let row = &mut x[(i * tl + k) * (ds + da)..(i * tl + k + 1) * (ds + da)];
-            if k == 0 {
-                row[..ds].copy_from_slice(&sv[i * ds..(i + 1) * ds]);
-            }
-            row[ds..].copy_from_slice(&av[(i * tl + k) * da..(i * tl + k + 1) * da]);
-        }
-    }
-    t.constant([b, tl, ds + da], &x)
+    let first = t.reshape(s0, &[b, 1, ds])?;
+    let states = if tl > 1 {
+        let rest = t.zeros([b, tl - 1, ds]);
+        t.concat(&[first, rest], 1)?
+    } else if tl == 1 {
+        first
+    } else {
+        t.zeros([b, 0, ds])
+    };
+    t.concat(&[states, actions], 2)
 }
 
 /// A model's full configuration: what a checkpoint stores to rebuild it.
