@@ -35,6 +35,8 @@ enum Cmd {
         horizon: usize,
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        #[arg(long, default_value = "auto")]
+        device: String,
     },
     /// Measure training iterations/s of the four models (paper Table 3), or planner rollout latency.
     Bench(koopman::cli::bench::BenchArgs),
@@ -53,7 +55,10 @@ fn main() -> ExitCode {
             steps,
             horizon,
             seed,
-        } => cli::oscillator::run(steps, horizon, seed, true).map(|_| ()),
+            device,
+        } => cli::device(&device)
+            .and_then(|d| cli::oscillator::run(steps, horizon, seed, true, d))
+            .map(|_| ()),
         Cmd::Bench(args) => cli::bench::run(&args),
     };
     match result {

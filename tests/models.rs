@@ -203,7 +203,8 @@ fn nan_loss_is_reported_with_the_step_number() {
 
 #[test]
 fn oscillator_eigenvalues_are_recovered() {
-    let report = koopman::cli::oscillator::run(1500, 20, 0, false).unwrap();
+    let report =
+        koopman::cli::oscillator::run(1500, 20, 0, false, koopman::backend::Device::Cpu).unwrap();
     assert!(report.last_loss < 0.05 * report.first_loss);
     for (truth, got) in &report.frequencies {
         let err = (got - truth).abs() / truth;

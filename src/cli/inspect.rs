@@ -17,9 +17,12 @@ pub struct InspectArgs {
     /// How many modes to list (all are plotted).
     #[arg(long, default_value_t = 16)]
     pub show: usize,
+    #[arg(long, default_value = "auto")]
+    pub device: String,
 }
 
 pub fn run(a: &InspectArgs) -> Result<()> {
+    super::cpu_only(&a.device, "inspect")?;
     let loaded = checkpoint::load(&a.ckpt)?;
     let ModelConfig::Koopman(cfg) = loaded.meta.config.clone() else {
         return Err(Error::Invalid(format!(

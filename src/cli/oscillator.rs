@@ -1,5 +1,6 @@
 //! `koopman oscillator`: trains a Koopman model on a synthetic controlled linear oscillator with known
 //! eigenvalues for a few seconds, printing the loss falling and the recovered eigenvalues.
+use crate::backend::Device;
 use crate::models::{KoopmanConfig, KoopmanModel, MuInit, OmegaInit};
 use crate::optim::Schedule;
 use crate::synthetic::Oscillator;
@@ -32,7 +33,13 @@ pub fn model_for(sys: &Oscillator, seed: u64) -> KoopmanModel {
     KoopmanModel::new(cfg, seed)
 }
 
-pub fn run(steps: u64, horizon: usize, seed: u64, verbose: bool) -> Result<OscillatorReport> {
+pub fn run(
+    steps: u64,
+    horizon: usize,
+    seed: u64,
+    verbose: bool,
+    device: Device,
+) -> Result<OscillatorReport> {
     let sys = Oscillator::default_pair();
     let mut rng = Rng::new(seed);
     let model = model_for(&sys, seed);
@@ -45,7 +52,7 @@ pub fn run(steps: u64, horizon: usize, seed: u64, verbose: bool) -> Result<Oscil
         },
         ..Default::default()
     };
-    let mut trainer = Trainer::new(Box::new(model), cfg);
+    let mut trainer = Trainer::new(Box::new(model), cfg).to_device(device)?;
     if verbose {
         println!(
             "system: {} damped oscillators sampled every {} s; true ω = {:?} rad/s; model: {} parameters",
@@ -74,6 +81,7 @@ pub fn run(steps: u64, horizon: usize, seed: u64, verbose: bool) -> Result<Oscil
             );
         }
     }
+    trainer.sync_host()?;
     let model = trainer.model;
     // Downcast-free: rebuild the eigenvalues from the trained parameters by name.
     let ps = model.params();
