@@ -2,7 +2,7 @@
 use crate::autodiff::{DevBuf, DevSlots, Op, Tape, Var};
 use crate::backend::cuda::launch::koopman::{vandermonde_bwd, vandermonde_fwd};
 use crate::tensor::{Real, Shape};
-use crate::{Error, Result};
+use crate::Result;
 
 pub(crate) fn vandermonde<E: Real>(
     t: &mut Tape<E>,
@@ -11,12 +11,7 @@ pub(crate) fn vandermonde<E: Real>(
     log_dt: Var,
     k_len: usize,
 ) -> Result<Var> {
-    if t.shape(log_dt).numel() != 1 {
-        return Err(Error::Device(
-            "vandermonde: a per-mode Δt runs on the CPU only (the CUDA kernel takes one shared Δt)"
-                .into(),
-        ));
-    }
+    crate::ops::koopman::zoh::cuda::shared_dt(t, "vandermonde", log_dt)?;
     let m = t.shape(mu).numel();
     let mut v = t.dev_alloc(2 * m * k_len)?;
     let (mv, ov, dv) = (t.dev_value(mu)?, t.dev_value(omega)?, t.dev_value(log_dt)?);

@@ -5,17 +5,18 @@ use crate::backend::cuda::launch::koopman::{zoh_bwd, zoh_fwd};
 use crate::tensor::{Real, Shape};
 use crate::{Error, Result};
 
-fn shared_dt<E: Real>(t: &Tape<E>, log_dt: Var) -> Result<()> {
+/// The CUDA kernels of `zoh` and `vandermonde` take one shared Δt; a per-mode Δt is CPU-only.
+pub(crate) fn shared_dt<E: Real>(t: &Tape<E>, op: &str, log_dt: Var) -> Result<()> {
     if t.shape(log_dt).numel() != 1 {
-        return Err(Error::Device(
-            "zoh: a per-mode Δt runs on the CPU only (the CUDA kernel takes one shared Δt)".into(),
-        ));
+        return Err(Error::Device(format!(
+            "{op}: a per-mode Δt runs on the CPU only (the CUDA kernel takes one shared Δt)"
+        )));
     }
     Ok(())
 }
 
 pub(crate) fn zoh<E: Real>(t: &mut Tape<E>, mu: Var, omega: Var, log_dt: Var) -> Result<Var> {
-    shared_dt(t, log_dt)?;
+    shared_dt(t, "zoh", log_dt)?;
     let m = t.shape(mu).numel();
     let (mut lbar, mut gain) = (t.dev_alloc(2 * m)?, t.dev_alloc(2 * m)?);
     let mut y = t.dev_alloc(4 * m)?;
