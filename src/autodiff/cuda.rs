@@ -205,7 +205,7 @@ impl<E: Real> Tape<'_, E> {
         op: Op<E>,
         inputs: &[Var],
     ) -> Var {
-        let v = self.push(shape, Vec::new(), op, inputs);
+        let v = self.record(shape, Vec::new(), op, inputs);
         let node_needs = self.needs_grad(v);
         let saved = if node_needs {
             saved
@@ -223,7 +223,7 @@ impl<E: Real> Tape<'_, E> {
         if self.fault.is_none() {
             self.fault = Some(e.to_string());
         }
-        self.push(shape, Vec::new(), op, inputs)
+        self.record(shape, Vec::new(), op, inputs)
     }
     /// The recorded failure of an infallible op, if any.
     pub(crate) fn fault_error(&self) -> Option<Error> {

@@ -165,6 +165,11 @@ impl<'p, E: Real> Tape<'p, E> {
     /// Pushes a computed value. `op` is dropped (recorded as a constant) when no input needs a gradient.
     pub(crate) fn push(&mut self, shape: Shape, data: Vec<E>, op: Op<E>, inputs: &[Var]) -> Var {
         debug_assert_eq!(shape.numel(), data.len());
+        self.record(shape, data, op, inputs)
+    }
+
+    /// `push` without the host-data check: device nodes carry no host data.
+    pub(crate) fn record(&mut self, shape: Shape, data: Vec<E>, op: Op<E>, inputs: &[Var]) -> Var {
         let needs_grad = self.grad_enabled && inputs.iter().any(|&v| self.needs_grad(v));
         let op = if needs_grad {
             op
