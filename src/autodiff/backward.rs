@@ -72,6 +72,19 @@ impl<E: Real> Slots<'_, E> {
             None => self.pool.take_zeroed(self.sizes[i]),
         })
     }
+    /// Like `take`, for an op that writes every element of the gradient: returns (buffer, acc). A first
+    /// gradient comes back unzeroed with `acc == false` (overwrite it); an existing one with `acc == true`
+    /// (add into it). Saves the zero fill of a buffer that is about to be overwritten.
+    pub fn take_write(&mut self, v: Var) -> (Option<Vec<E>>, bool) {
+        let i = v.index();
+        if !self.needs[i] {
+            return (None, false);
+        }
+        match self.grads[i].take() {
+            Some(g) => (Some(g), true),
+            None => (Some(self.pool.take(self.sizes[i])), false),
+        }
+    }
     pub fn put(&mut self, v: Var, g: Option<Vec<E>>) {
         let Some(g) = g else { return };
         let slot = &mut self.grads[v.index()];

@@ -1,6 +1,10 @@
 //! Adam and AdamW (decoupled weight decay, Loshchilov & Hutter), with bias correction.
 use crate::autodiff::{Gradients, ParamStore};
+use crate::ops::PAR_MIN;
 use crate::tensor::Real;
+use rayon::prelude::*;
+
+const CHUNK: usize = 1 << 14;
 
 #[derive(Clone, Copy, Debug)]
 pub struct AdamConfig {
@@ -67,11 +71,23 @@ impl<E: Real> Adam<E> {
             let Some(g) = grads.param(id) else { continue };
             let (m, v) = (&mut self.m[id.0], &mut self.v[id.0]);
             let p = &mut params.get_mut(id).data;
-            for i in 0..p.len() {
-                let gi = g[i] * sc;
-                m[i] = b1 * m[i] + ob1 * gi;
-                v[i] = b2 * v[i] + ob2 * gi * gi;
-                p[i] = p[i] * decay - step * m[i] / ((v[i] * inv_bc2).sqrt() + eps);
+            let body = |(((p, m), v), g): (((&mut [E], &mut [E]), &mut [E]), &[E])| {
+                for i in 0..p.len() {
+                    let gi = g[i] * sc;
+                    m[i] = b1 * m[i] + ob1 * gi;
+                    v[i] = b2 * v[i] + ob2 * gi * gi;
+                    p[i] = p[i] * decay - step * m[i] / ((v[i] * inv_bc2).sqrt() + eps);
+                }
+            };
+            // Element-wise, so splitting large tensors over threads changes no result.
+            if p.len() >= PAR_MIN {
+                p.par_chunks_mut(CHUNK)
+                    .zip(m.par_chunks_mut(CHUNK))
+                    .zip(v.par_chunks_mut(CHUNK))
+                    .zip(g.par_chunks(CHUNK))
+                    .for_each(body);
+            } else {
+                body((((p, m), v), g));
             }
         }
     }

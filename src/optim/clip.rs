@@ -2,14 +2,18 @@
 //! `clip_grad_norm_`. Returned as a scale factor so the optimiser applies it while updating.
 use crate::autodiff::{Gradients, ParamStore};
 use crate::tensor::Real;
+use rayon::prelude::*;
 
 pub fn global_norm<E: Real>(params: &ParamStore<E>, grads: &Gradients<E>) -> f64 {
-    params
-        .ids()
-        .filter_map(|id| grads.param(id))
+    // Each tensor's sum in parallel (each one in element order), then added in parameter order:
+    // the same result for any thread count.
+    let ids: Vec<_> = params.ids().collect();
+    let sums: Vec<f64> = ids
+        .par_iter()
+        .filter_map(|&id| grads.param(id))
         .map(|g| g.iter().map(|x| x.f64() * x.f64()).sum::<f64>())
-        .sum::<f64>()
-        .sqrt()
+        .collect();
+    sums.into_iter().sum::<f64>().sqrt()
 }
 
 /// The factor that brings the global norm down to `max_norm` (1 when already below).

@@ -42,11 +42,23 @@ pub(crate) fn mse_backward<E: Real>(t: &Tape<E>, a: Var, b: Var, g: &[E], s: &mu
     let (av, bv) = (t.value(a), t.value(b));
     let k = E::of(2.0) * g[0] / E::of(av.len() as f64);
     for (v, sign) in [(a, k), (b, -k)] {
-        let mut gv = s.take(v);
+        let (mut gv, acc) = s.take_write(v);
         if let Some(gv) = gv.as_deref_mut() {
-            gv.iter_mut()
-                .zip(av.iter().zip(bv))
-                .for_each(|(d, (x, y))| *d += sign * (*x - *y));
+            let body = |(d, (x, y)): (&mut [E], (&[E], &[E]))| {
+                let it = d.iter_mut().zip(x.iter().zip(y));
+                if acc {
+                    it.for_each(|(d, (x, y))| *d += sign * (*x - *y));
+                } else {
+                    it.for_each(|(d, (x, y))| *d = sign * (*x - *y));
+                }
+            };
+            if gv.len() >= PAR_MIN {
+                gv.par_chunks_mut(4096)
+                    .zip(av.par_chunks(4096).zip(bv.par_chunks(4096)))
+                    .for_each(body);
+            } else {
+                body((gv, (av, bv)));
+            }
         }
         s.put(v, gv);
     }

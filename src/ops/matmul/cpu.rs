@@ -1,6 +1,8 @@
 //! CPU GEMM through the `gemm` crate (AVX-512 microkernels chosen at run time, rayon threads).
+use crate::ops::PAR_MIN;
 use crate::tensor::Real;
 use gemm::Parallelism;
+use rayon::prelude::*;
 
 /// C[m,n] (+)= op(A)·op(B), all row-major. `a_t`: A is stored as [k,m]; `b_t`: B is stored as [n,k].
 #[allow(clippy::too_many_arguments)]
@@ -76,9 +78,26 @@ pub fn add_bias<E: Real>(y: &mut [E], b: &[E]) {
     }
 }
 
-/// db += Σ_rows g[r, :].
+/// db += Σ_rows g[r, :]. Large cases split the columns over threads; each column is still summed in
+/// row order, so the result does not depend on the thread count.
 pub fn bias_grad<E: Real>(db: &mut [E], g: &[E]) {
-    for row in g.chunks_exact(db.len()) {
-        db.iter_mut().zip(row).for_each(|(d, g)| *d += *g);
+    let m = db.len();
+    if m == 0 {
+        return;
+    }
+    const COLS: usize = 128;
+    if g.len() >= PAR_MIN && m >= 2 * COLS {
+        db.par_chunks_mut(COLS).enumerate().for_each(|(j, d)| {
+            let cols = j * COLS..j * COLS + d.len();
+            for row in g.chunks_exact(m) {
+                d.iter_mut()
+                    .zip(&row[cols.clone()])
+                    .for_each(|(d, g)| *d += *g);
+            }
+        });
+    } else {
+        for row in g.chunks_exact(m) {
+            db.iter_mut().zip(row).for_each(|(d, g)| *d += *g);
+        }
     }
 }

@@ -118,14 +118,14 @@ pub(crate) fn backward<E: Real>(
 ) {
     let (k, m) = (t.dims(w)[0], t.dims(w)[1]);
     let n = g.len() / m;
-    let mut gx = s.take(x);
+    let (mut gx, acc) = s.take_write(x);
     if let Some(gx) = gx.as_deref_mut() {
-        cpu::gemm(n, k, m, g, false, t.value(w), true, gx, true);
+        cpu::gemm(n, k, m, g, false, t.value(w), true, gx, acc);
     }
     s.put(x, gx);
-    let mut gw = s.take(w);
+    let (mut gw, acc) = s.take_write(w);
     if let Some(gw) = gw.as_deref_mut() {
-        cpu::gemm(k, m, n, t.value(x), true, g, false, gw, true);
+        cpu::gemm(k, m, n, t.value(x), true, g, false, gw, acc);
     }
     s.put(w, gw);
     if let Some(b) = b {

@@ -1,5 +1,52 @@
 //! Data movement for concat / narrow / permute, using the (outer, axis, inner) view of a shape.
+use crate::ops::PAR_MIN;
 use crate::tensor::{Real, Shape};
+use rayon::prelude::*;
+
+/// d = s, or d += s with `add`; in parallel over blocks for large slices.
+pub fn copy_or_add<E: Real>(s: &[E], d: &mut [E], add: bool) {
+    let body = |(d, s): (&mut [E], &[E])| {
+        if add {
+            d.iter_mut().zip(s).for_each(|(d, s)| *d += *s);
+        } else {
+            d.copy_from_slice(s);
+        }
+    };
+    if d.len() >= PAR_MIN {
+        d.par_chunks_mut(1 << 14)
+            .zip(s.par_chunks(1 << 14))
+            .for_each(body);
+    } else {
+        body((d, s));
+    }
+}
+
+/// Runs `f(o, src_block, dst_block)` for each of the `outer` blocks of `src` (`sb` long) and `dst`
+/// (`db` long), in parallel when the data is large.
+fn for_blocks<E: Real>(
+    src: &[E],
+    dst: &mut [E],
+    outer: usize,
+    sb: usize,
+    db: usize,
+    f: impl Fn(&[E], &mut [E]) + Sync + Send,
+) {
+    if sb == 0 || db == 0 {
+        return;
+    }
+    let (src, dst) = (&src[..outer * sb], &mut dst[..outer * db]);
+    if outer > 1 && outer * sb.min(db) >= PAR_MIN {
+        let min = (PAR_MIN / 4 / sb.min(db)).max(1);
+        dst.par_chunks_mut(db)
+            .zip(src.par_chunks(sb))
+            .with_min_len(min)
+            .for_each(|(d, s)| f(s, d));
+    } else {
+        dst.chunks_mut(db)
+            .zip(src.chunks(sb))
+            .for_each(|(d, s)| f(s, d));
+    }
+}
 
 /// Copies `src` ([outer, len, inner]) into `dst` ([outer, total, inner]) at offset `start` on the axis
 /// (`add`: accumulate instead of overwrite; used by backward).
@@ -14,15 +61,15 @@ pub fn place<E: Real>(
     start: usize,
     add: bool,
 ) {
-    for o in 0..outer {
-        let s = &src[o * len * inner..(o + 1) * len * inner];
-        let d = &mut dst[(o * total + start) * inner..(o * total + start + len) * inner];
+    let (n, at) = (len * inner, start * inner);
+    for_blocks(src, dst, outer, n, total * inner, |s, d| {
+        let d = &mut d[at..at + n];
         if add {
             d.iter_mut().zip(s).for_each(|(d, s)| *d += *s);
         } else {
             d.copy_from_slice(s);
         }
-    }
+    });
 }
 
 /// The inverse of `place`: reads [outer, len, inner] out of [outer, total, inner] at `start`.
@@ -37,14 +84,30 @@ pub fn extract<E: Real>(
     start: usize,
     add: bool,
 ) {
-    for o in 0..outer {
-        let s = &src[(o * total + start) * inner..(o * total + start + len) * inner];
-        let d = &mut dst[o * len * inner..(o + 1) * len * inner];
+    let (n, at) = (len * inner, start * inner);
+    // Same walk with the roles swapped: blocks of dst are `n` long, blocks of src `total·inner`.
+    if n == 0 || outer == 0 {
+        return;
+    }
+    let (src, dst) = (&src[..outer * total * inner], &mut dst[..outer * n]);
+    let body = |(d, s): (&mut [E], &[E])| {
+        let s = &s[at..at + n];
         if add {
             d.iter_mut().zip(s).for_each(|(d, s)| *d += *s);
         } else {
             d.copy_from_slice(s);
         }
+    };
+    if outer > 1 && outer * n >= PAR_MIN {
+        let min = (PAR_MIN / 4 / n).max(1);
+        dst.par_chunks_mut(n)
+            .zip(src.par_chunks(total * inner))
+            .with_min_len(min)
+            .for_each(body);
+    } else {
+        dst.chunks_mut(n)
+            .zip(src.chunks(total * inner))
+            .for_each(body);
     }
 }
 

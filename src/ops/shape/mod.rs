@@ -117,7 +117,7 @@ impl<E: Real> Tape<'_, E> {
             return cuda::reshape(self, x, shape);
         }
         let mut y = self.alloc_uninit(s.numel());
-        y.copy_from_slice(self.value(x));
+        cpu::copy_or_add(self.value(x), &mut y, false);
         Ok(self.push(shape, y, Op::Reshape { x }, &[x]))
     }
 
@@ -173,9 +173,9 @@ pub(crate) fn concat_backward<E: Real>(
     let mut start = 0;
     for &x in xs {
         let len = t.dims(x)[axis];
-        let mut gx = s.take(x);
+        let (mut gx, acc) = s.take_write(x);
         if let Some(gx) = gx.as_deref_mut() {
-            cpu::extract(g, gx, outer, len, total, inner, start, true);
+            cpu::extract(g, gx, outer, len, total, inner, start, acc);
         }
         s.put(x, gx);
         start += len;
@@ -201,9 +201,9 @@ pub(crate) fn narrow_backward<E: Real>(
 }
 
 pub(crate) fn reshape_backward<E: Real>(x: Var, g: &[E], s: &mut Slots<E>) {
-    let mut gx = s.take(x);
+    let (mut gx, acc) = s.take_write(x);
     if let Some(gx) = gx.as_deref_mut() {
-        gx.iter_mut().zip(g).for_each(|(d, g)| *d += *g);
+        cpu::copy_or_add(g, gx, acc);
     }
     s.put(x, gx);
 }

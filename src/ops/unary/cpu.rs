@@ -93,15 +93,22 @@ pub fn forward<E: Real>(kind: Unary, x: &[E], y: &mut [E]) {
 
 /// dx += dy · f'(x)
 pub fn backward<E: Real>(kind: Unary, x: &[E], dy: &[E], dx: &mut [E]) {
+    backward_acc(kind, x, dy, dx, true)
+}
+
+/// dx += dy · f'(x) when `acc`, else dx = dy · f'(x) (dx's old contents are not read).
+pub fn backward_acc<E: Real>(kind: Unary, x: &[E], dy: &[E], dx: &mut [E], acc: bool) {
     macro_rules! each {
         ($k:expr) => {
             simd::run(
                 #[inline(always)]
                 || {
-                    dx.iter_mut()
-                        .zip(x)
-                        .zip(dy)
-                        .for_each(|((dx, &x), &dy)| *dx += dy * df($k, x))
+                    let it = dx.iter_mut().zip(x).zip(dy);
+                    if acc {
+                        it.for_each(|((dx, &x), &dy)| *dx += dy * df($k, x))
+                    } else {
+                        it.for_each(|((dx, &x), &dy)| *dx = dy * df($k, x))
+                    }
                 },
             )
         };

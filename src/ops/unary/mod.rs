@@ -84,15 +84,15 @@ impl<E: Real> Tape<'_, E> {
 }
 
 pub(crate) fn backward<E: Real>(t: &Tape<E>, x: Var, kind: Unary, g: &[E], s: &mut Slots<E>) {
-    let mut gx = s.take(x);
+    let (mut gx, acc) = s.take_write(x);
     if let Some(gx) = gx.as_deref_mut() {
         let xv = t.value(x);
         if xv.len() >= PAR_MIN {
             gx.par_chunks_mut(CHUNK)
                 .zip(xv.par_chunks(CHUNK).zip(g.par_chunks(CHUNK)))
-                .for_each(|(d, (x, g))| cpu::backward(kind, x, g, d));
+                .for_each(|(d, (x, g))| cpu::backward_acc(kind, x, g, d, acc));
         } else {
-            cpu::backward(kind, xv, g, gx);
+            cpu::backward_acc(kind, xv, g, gx, acc);
         }
     }
     s.put(x, gx);

@@ -31,6 +31,25 @@ pub fn backward<E: Real>(a: &[E], b: &[E], g: &[E], da: Option<&mut [E]>, db: Op
     )
 }
 
+/// da = conj(b)·g, overwriting da (its old contents are not read).
+pub fn backward_da_write<E: Real>(b: &[E], g: &[E], da: &mut [E]) {
+    simd::run(
+        #[inline(always)]
+        || {
+            let m = b.len() / 2;
+            let (br, bi) = b.split_at(m);
+            for (dc, gc) in da.chunks_exact_mut(2 * m).zip(g.chunks_exact(2 * m)) {
+                let (gr, gi) = gc.split_at(m);
+                let (dr, di) = dc.split_at_mut(m);
+                for j in 0..m {
+                    dr[j] = br[j] * gr[j] + bi[j] * gi[j];
+                    di[j] = br[j] * gi[j] - bi[j] * gr[j];
+                }
+            }
+        },
+    )
+}
+
 #[inline(always)]
 fn backward_body<E: Real>(a: &[E], b: &[E], g: &[E], da: Option<&mut [E]>, db: Option<&mut [E]>) {
     let m = b.len() / 2;

@@ -38,16 +38,26 @@ impl<E: Real> Tape<'_, E> {
 }
 
 pub(crate) fn backward<E: Real>(t: &Tape<E>, a: Var, b: Var, g: &[E], s: &mut Slots<E>) {
-    let (mut ga, mut gb) = (s.take(a), s.take(b));
+    let ((mut ga, ga_acc), mut gb) = (s.take_write(a), s.take(b));
     let (av, bv) = (t.value(a), t.value(b));
     let chunk = ROWS * bv.len();
+    let da = |(d, g): (&mut [E], &[E])| {
+        if ga_acc {
+            cpu::backward(&[], bv, g, Some(d), None)
+        } else {
+            cpu::backward_da_write(bv, g, d)
+        }
+    };
     if av.len() < PAR_MIN {
-        cpu::backward(av, bv, g, ga.as_deref_mut(), gb.as_deref_mut());
+        if let Some(ga) = ga.as_deref_mut() {
+            da((ga, g));
+        }
+        cpu::backward(av, bv, g, None, gb.as_deref_mut());
     } else {
         if let Some(ga) = ga.as_deref_mut() {
             ga.par_chunks_mut(chunk)
                 .zip(g.par_chunks(chunk))
-                .for_each(|(d, g)| cpu::backward(&[], bv, g, Some(d), None));
+                .for_each(da);
         }
         if let Some(gb) = gb.as_deref_mut() {
             // Per-chunk partial sums, added in chunk order: deterministic.

@@ -55,9 +55,26 @@ pub fn backward_one<E: Real>(
     dc: Option<&mut [E]>,
     dlbar: Option<&mut [E]>,
 ) {
+    backward_one_acc(lbar, z0, x, g, a, dz0, dc, dlbar, true)
+}
+
+/// `backward_one`, where `dc_acc == false` overwrites dc (its old contents are not read) instead of
+/// adding into it.
+#[allow(clippy::too_many_arguments)]
+pub fn backward_one_acc<E: Real>(
+    lbar: &[E],
+    z0: &[E],
+    x: &[E],
+    g: &[E],
+    a: &mut [E],
+    dz0: Option<&mut [E]>,
+    dc: Option<&mut [E]>,
+    dlbar: Option<&mut [E]>,
+    dc_acc: bool,
+) {
     simd::run(
         #[inline(always)]
-        || backward_body(lbar, z0, x, g, a, dz0, dc, dlbar),
+        || backward_body(lbar, z0, x, g, a, dz0, dc, dlbar, dc_acc),
     )
 }
 
@@ -72,6 +89,7 @@ fn backward_body<E: Real>(
     dz0: Option<&mut [E]>,
     mut dc: Option<&mut [E]>,
     mut dlbar: Option<&mut [E]>,
+    dc_acc: bool,
 ) {
     let m2 = lbar.len();
     let m = m2 / 2;
@@ -90,10 +108,12 @@ fn backward_body<E: Real>(
             }
         }
         if let Some(dc) = dc.as_deref_mut() {
-            dc[(k - 1) * m2..k * m2]
-                .iter_mut()
-                .zip(a.iter())
-                .for_each(|(d, a)| *d += *a);
+            let d = &mut dc[(k - 1) * m2..k * m2];
+            if dc_acc {
+                d.iter_mut().zip(a.iter()).for_each(|(d, a)| *d += *a);
+            } else {
+                d.copy_from_slice(a);
+            }
         }
         if let Some(dl) = dlbar.as_deref_mut() {
             let prev = if k == 1 {

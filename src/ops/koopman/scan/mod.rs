@@ -75,7 +75,8 @@ pub(crate) fn backward<E: Real>(
 ) {
     let (b, tl, m2) = (t.dims(c)[0], t.dims(c)[1], t.dims(c)[2]);
     let (lv, zv, xv) = (t.value(lbar), t.value(z0), t.value(y));
-    let (mut gz, mut gc, mut gl) = (s.take(z0), s.take(c), s.take(lbar));
+    let (mut gz, mut gl) = (s.take(z0), s.take(lbar));
+    let (mut gc, gc_acc) = s.take_write(c);
     let want_l = gl.is_some();
     // Per-sequence partials of dλ̄, summed in batch order afterwards: deterministic, no atomics.
     let mut partial = vec![E::zero(); if want_l { b * m2 } else { 0 }];
@@ -90,7 +91,7 @@ pub(crate) fn backward<E: Real>(
                 let mut a = vec![E::zero(); m2];
                 let seq = i * tl * m2..(i + 1) * tl * m2;
                 let (z, x, gi) = (&zv[i * m2..(i + 1) * m2], &xv[seq.clone()], &g[seq]);
-                cpu::backward_one(lv, z, x, gi, &mut a, dz, dc, dl);
+                cpu::backward_one_acc(lv, z, x, gi, &mut a, dz, dc, dl, gc_acc);
             });
     }
     if let Some(gl) = gl.as_deref_mut() {
