@@ -224,19 +224,56 @@ impl KoopmanModel {
 
     /// Latent rollout: x̂_1..x̂_T [B, T, 2m] from x₀ [B, 2m] and encoded actions u [B, T, 2m].
     pub fn latent_rollout(&self, t: &mut Tape, x0: Var, u: Var) -> Result<Var> {
+        let (eig, gain) = self.eigen_gain(t)?;
+        let c = t.cmul(u, gain)?;
+        self.latent_scan(t, x0, c, eig)
+    }
+
+    /// `latent_rollout(x0, act_enc(actions))` with the ZOH gain folded into the action encoder's last
+    /// layer: row by row (h·W + b) ⊙ g = h·(W ⊙ g) + b ⊙ g, so the complex product runs on the
+    /// [hidden, 2m] weight instead of the [B, T, 2m] activations (same numbers up to f32 rounding).
+    fn latent_rollout_actions(&self, t: &mut Tape, x0: Var, actions: Var) -> Result<Var> {
+        let Some((last, hidden)) = self.act_enc.layers.split_last() else {
+            let u = self.act_enc.forward(t, actions)?;
+            return self.latent_rollout(t, x0, u);
+        };
+        let (eig, gain) = self.eigen_gain(t)?;
+        let mut h = actions;
+        for l in hidden {
+            h = l.forward(t, h)?;
+            h = t.unary(h, self.act_enc.act);
+        }
+        let w = t.param(last.w);
+        let w = t.cmul(w, gain)?;
+        let b = match last.b {
+            Some(b) => {
+                let b = t.param(b);
+                Some(t.cmul(b, gain)?)
+            }
+            None => None,
+        };
+        let c = t.matmul(h, w, b)?;
+        self.latent_scan(t, x0, c, eig)
+    }
+
+    /// (μ, ω, log Δt, λ̄) and the ZOH gain [2m].
+    fn eigen_gain(&self, t: &mut Tape) -> Result<([Var; 4], Var)> {
         let m2 = 2 * self.cfg.modes;
-        let tl = t.dims(u)[1];
         let (mu, omega, log_dt) = self.eigen(t)?;
         let zg = t.zoh(mu, omega, log_dt)?;
         let gain = t.narrow(zg, 0, 1, 1)?;
         let gain = t.reshape(gain, &[m2])?;
-        let c = t.cmul(u, gain)?;
+        let lbar = t.narrow(zg, 0, 0, 1)?;
+        let lbar = t.reshape(lbar, &[m2])?;
+        Ok(([mu, omega, log_dt, lbar], gain))
+    }
+
+    /// x̂_1..x̂_T from x₀ and the gain-scaled inputs c [B, T, 2m].
+    fn latent_scan(&self, t: &mut Tape, x0: Var, c: Var, eig: [Var; 4]) -> Result<Var> {
+        let [mu, omega, log_dt, lbar] = eig;
+        let tl = t.dims(c)[1];
         match self.cfg.rollout {
-            RolloutMode::Scan => {
-                let lbar = t.narrow(zg, 0, 0, 1)?;
-                let lbar = t.reshape(lbar, &[m2])?;
-                t.scan(x0, c, lbar)
-            }
+            RolloutMode::Scan => t.scan(x0, c, lbar),
             RolloutMode::Conv => {
                 let v = t.vandermonde(mu, omega, log_dt, tl + 1)?;
                 t.cconv(x0, c, v)
@@ -270,8 +307,7 @@ impl DynamicsModel for KoopmanModel {
         let (b, tl) = (t.dims(actions)[0], t.dims(actions)[1]);
         let m2 = 2 * self.cfg.modes;
         let x0 = self.enc.forward(t, s0)?;
-        let u = self.act_enc.forward(t, actions)?;
-        let xh = self.latent_rollout(t, x0, u)?;
+        let xh = self.latent_rollout_actions(t, x0, actions)?;
         let states = self.dec.forward(t, xh)?;
         // Reward r_k from (x̂_k, a_k), k = 0..T−1, with x̂_0 = x₀ (TD-MPC's R(z_t, a_t)).
         let x0r = t.reshape(x0, &[b, 1, m2])?;
