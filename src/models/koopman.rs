@@ -281,6 +281,39 @@ impl KoopmanModel {
         }
     }
 
+    /// Reward r_k from (x̂_k, a_k), k = 0..T−1, with x̂_0 = x₀ (TD-MPC's R(z_t, a_t)): the reward MLP
+    /// on [x̂_k ‖ a_k]. Its first layer is applied split by input, [x̂ ‖ a]·W + b = x̂·W_x + (a·W_a + b),
+    /// with x̂·W_x computed on x̂_1..x̂_T in place (the last step's row unused) and on x₀, then shifted
+    /// by one step on the hidden width: no [B, T, 2m + d_a] concatenation is built or differentiated.
+    fn reward_head(&self, t: &mut Tape, x0: Var, xh: Var, actions: Var) -> Result<Var> {
+        let (b, tl, m2) = (t.dims(xh)[0], t.dims(xh)[1], t.dims(xh)[2]);
+        let da = t.dims(actions)[2];
+        let Some((first, rest)) = self.rew.layers.split_first() else {
+            return Err(crate::Error::Invalid("reward head has no layers".into()));
+        };
+        let hw = first.fan_out;
+        let w = t.param(first.w);
+        let wx = t.narrow(w, 0, 0, m2)?;
+        let wa = t.narrow(w, 0, m2, da)?;
+        let bias = first.b.map(|p| t.param(p));
+        let p0 = t.matmul(x0, wx, None)?;
+        let p0 = t.reshape(p0, &[b, 1, hw])?;
+        let px = if tl > 1 {
+            let all = t.matmul(xh, wx, None)?;
+            let head = t.narrow(all, 1, 0, tl - 1)?;
+            t.concat(&[p0, head], 1)?
+        } else {
+            p0
+        };
+        let pa = t.matmul(actions, wa, bias)?;
+        let mut h = t.add(px, pa)?;
+        for l in rest {
+            h = t.unary(h, self.rew.act);
+            h = l.forward(t, h)?;
+        }
+        Ok(h)
+    }
+
     /// The learned continuous-time eigenvalues and Δt: (μ_j, ω_j) per mode and Δt.
     pub fn eigenvalues(&self) -> (Vec<(f64, f64)>, f64) {
         let mut t = Tape::no_grad(&self.params);
@@ -304,21 +337,10 @@ impl DynamicsModel for KoopmanModel {
     }
 
     fn rollout(&self, t: &mut Tape, s0: Var, actions: Var) -> Result<Rollout> {
-        let (b, tl) = (t.dims(actions)[0], t.dims(actions)[1]);
-        let m2 = 2 * self.cfg.modes;
         let x0 = self.enc.forward(t, s0)?;
         let xh = self.latent_rollout_actions(t, x0, actions)?;
         let states = self.dec.forward(t, xh)?;
-        // Reward r_k from (x̂_k, a_k), k = 0..T−1, with x̂_0 = x₀ (TD-MPC's R(z_t, a_t)).
-        let x0r = t.reshape(x0, &[b, 1, m2])?;
-        let prev = if tl > 1 {
-            let head = t.narrow(xh, 1, 0, tl - 1)?;
-            t.concat(&[x0r, head], 1)?
-        } else {
-            x0r
-        };
-        let rin = t.concat(&[prev, actions], 2)?;
-        let rewards = self.rew.forward(t, rin)?;
+        let rewards = self.reward_head(t, x0, xh, actions)?;
         Ok(Rollout {
             states,
             rewards,

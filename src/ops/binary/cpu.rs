@@ -1,12 +1,23 @@
 //! Element-wise add and multiply where b repeats over a's leading axes (b's shape is a suffix of a's).
+use crate::ops::PAR_MIN;
 use crate::tensor::Real;
+use rayon::prelude::*;
 
 pub fn add<E: Real>(a: &[E], b: &[E], y: &mut [E]) {
-    for (yc, ac) in y.chunks_exact_mut(b.len()).zip(a.chunks_exact(b.len())) {
-        yc.iter_mut()
-            .zip(ac)
-            .zip(b)
-            .for_each(|((y, a), b)| *y = *a + *b);
+    let body = |(y, a): (&mut [E], &[E])| {
+        for (yc, ac) in y.chunks_exact_mut(b.len()).zip(a.chunks_exact(b.len())) {
+            yc.iter_mut()
+                .zip(ac)
+                .zip(b)
+                .for_each(|((y, a), b)| *y = *a + *b);
+        }
+    };
+    // Blocks of whole repeats of b, so every block starts at b[0].
+    if y.len() >= PAR_MIN && !b.is_empty() {
+        let blk = b.len() * (1usize << 14).div_ceil(b.len());
+        y.par_chunks_mut(blk).zip(a.par_chunks(blk)).for_each(body);
+    } else {
+        body((y, a));
     }
 }
 
@@ -17,6 +28,11 @@ pub fn mul<E: Real>(a: &[E], b: &[E], y: &mut [E]) {
             .zip(b)
             .for_each(|((y, a), b)| *y = *a * *b);
     }
+}
+
+/// d = g, or d += g with `acc`; in parallel for large slices.
+pub fn copy_or_add<E: Real>(g: &[E], d: &mut [E], acc: bool) {
+    crate::ops::shape::cpu::copy_or_add(g, d, acc)
 }
 
 /// db += Σ_repeats g

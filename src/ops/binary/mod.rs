@@ -56,12 +56,21 @@ impl<E: Real> Tape<'_, E> {
     }
 }
 
-pub(crate) fn add_backward<E: Real>(_t: &Tape<E>, a: Var, b: Var, g: &[E], s: &mut Slots<E>) {
-    let mut ga = s.take(a);
+pub(crate) fn add_backward<E: Real>(t: &Tape<E>, a: Var, b: Var, g: &[E], s: &mut Slots<E>) {
+    let (mut ga, acc) = s.take_write(a);
     if let Some(ga) = ga.as_deref_mut() {
-        ga.iter_mut().zip(g).for_each(|(d, g)| *d += *g);
+        cpu::copy_or_add(g, ga, acc);
     }
     s.put(a, ga);
+    if a != b && t.shape(b).numel() == g.len() {
+        // Same shape: the gradient is g itself.
+        let (mut gb, acc) = s.take_write(b);
+        if let Some(gb) = gb.as_deref_mut() {
+            cpu::copy_or_add(g, gb, acc);
+        }
+        s.put(b, gb);
+        return;
+    }
     let mut gb = s.take(b);
     if let Some(gb) = gb.as_deref_mut() {
         cpu::reduce_repeats(g, gb);

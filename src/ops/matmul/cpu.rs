@@ -1,6 +1,7 @@
 //! CPU GEMM through the `gemm` crate (AVX-512 microkernels chosen at run time, rayon threads).
 use crate::ops::PAR_MIN;
 use crate::tensor::Real;
+use crate::util::simd;
 use gemm::Parallelism;
 use rayon::prelude::*;
 
@@ -73,31 +74,47 @@ pub fn gemm<E: Real>(
 
 /// y[r, :] += b for every row.
 pub fn add_bias<E: Real>(y: &mut [E], b: &[E]) {
-    for row in y.chunks_exact_mut(b.len()) {
-        row.iter_mut().zip(b).for_each(|(y, b)| *y += *b);
-    }
+    simd::run(
+        #[inline(always)]
+        || {
+            for row in y.chunks_exact_mut(b.len()) {
+                row.iter_mut().zip(b).for_each(|(y, b)| *y += *b);
+            }
+        },
+    )
 }
 
-/// db += Σ_rows g[r, :]. Large cases split the columns over threads; each column is still summed in
-/// row order, so the result does not depend on the thread count.
+/// db += Σ_rows g[r, :]. Large cases sum fixed blocks of rows in parallel (contiguous reads) and add
+/// the block sums in order, so the result does not depend on the thread count.
 pub fn bias_grad<E: Real>(db: &mut [E], g: &[E]) {
     let m = db.len();
     if m == 0 {
         return;
     }
-    const COLS: usize = 128;
-    if g.len() >= PAR_MIN && m >= 2 * COLS {
-        db.par_chunks_mut(COLS).enumerate().for_each(|(j, d)| {
-            let cols = j * COLS..j * COLS + d.len();
-            for row in g.chunks_exact(m) {
-                d.iter_mut()
-                    .zip(&row[cols.clone()])
-                    .for_each(|(d, g)| *d += *g);
-            }
-        });
-    } else {
-        for row in g.chunks_exact(m) {
-            db.iter_mut().zip(row).for_each(|(d, g)| *d += *g);
+    let col_sums = |d: &mut [E], g: &[E]| {
+        simd::run(
+            #[inline(always)]
+            || {
+                for row in g.chunks_exact(m) {
+                    d.iter_mut().zip(row).for_each(|(d, g)| *d += *g);
+                }
+            },
+        )
+    };
+    const ROWS: usize = 256;
+    if g.len() >= PAR_MIN && g.len() / m > ROWS {
+        let parts: Vec<Vec<E>> = g
+            .par_chunks(ROWS * m)
+            .map(|blk| {
+                let mut p = vec![E::zero(); m];
+                col_sums(&mut p, blk);
+                p
+            })
+            .collect();
+        for p in parts {
+            db.iter_mut().zip(&p).for_each(|(d, v)| *d += *v);
         }
+    } else {
+        col_sums(db, g);
     }
 }
