@@ -93,26 +93,33 @@ fn backward_body<E: Real>(
 ) {
     let m2 = lbar.len();
     let m = m2 / 2;
-    let (lr, li) = lbar.split_at(m);
+    // Every slice is cut to exactly m so the loops carry no bounds checks and vectorise.
+    let (lr, li) = (&lbar[..m], &lbar[m..2 * m]);
     let t_len = g.len() / m2;
     a.iter_mut().for_each(|v| *v = E::zero());
     for k in (1..=t_len).rev() {
-        // a ← g_k + conj(λ̄)·a_{k+1}   (g_k lives in row k−1)
+        // a ← g_k + conj(λ̄)·a_{k+1}   (g_k lives in row k−1), then dc_k (+)= a and
+        // dλ̄ += conj(x̂_{k−1})·a, in one pass over the row.
         let gk = &g[(k - 1) * m2..k * m2];
-        {
-            let (ar, ai) = a.split_at_mut(m);
-            for j in 0..m {
-                let (r, i) = (ar[j], ai[j]);
-                ar[j] = gk[j] + lr[j] * r + li[j] * i;
-                ai[j] = gk[m + j] + lr[j] * i - li[j] * r;
-            }
+        let (gr, gi) = (&gk[..m], &gk[m..2 * m]);
+        let (ar, ai) = a[..2 * m].split_at_mut(m);
+        let ai = &mut ai[..m];
+        for j in 0..m {
+            let (r, i) = (ar[j], ai[j]);
+            ar[j] = gr[j] + lr[j] * r + li[j] * i;
+            ai[j] = gi[j] + lr[j] * i - li[j] * r;
         }
         if let Some(dc) = dc.as_deref_mut() {
-            let d = &mut dc[(k - 1) * m2..k * m2];
+            let (cr, ci) = dc[(k - 1) * m2..k * m2].split_at_mut(m);
+            let ci = &mut ci[..m];
             if dc_acc {
-                d.iter_mut().zip(a.iter()).for_each(|(d, a)| *d += *a);
+                for j in 0..m {
+                    cr[j] += ar[j];
+                    ci[j] += ai[j];
+                }
             } else {
-                d.copy_from_slice(a);
+                cr.copy_from_slice(ar);
+                ci.copy_from_slice(ai);
             }
         }
         if let Some(dl) = dlbar.as_deref_mut() {
@@ -121,9 +128,9 @@ fn backward_body<E: Real>(
             } else {
                 &x[(k - 2) * m2..(k - 1) * m2]
             };
-            let (pr, pi) = prev.split_at(m);
-            let (ar, ai) = a.split_at(m);
-            let (dr, di) = dl.split_at_mut(m);
+            let (pr, pi) = (&prev[..m], &prev[m..2 * m]);
+            let (dr, di) = dl[..2 * m].split_at_mut(m);
+            let di = &mut di[..m];
             for j in 0..m {
                 dr[j] += pr[j] * ar[j] + pi[j] * ai[j];
                 di[j] += pr[j] * ai[j] - pi[j] * ar[j];
@@ -131,8 +138,9 @@ fn backward_body<E: Real>(
         }
     }
     if let Some(dz0) = dz0 {
-        let (ar, ai) = a.split_at(m);
-        let (dr, di) = dz0.split_at_mut(m);
+        let (ar, ai) = (&a[..m], &a[m..2 * m]);
+        let (dr, di) = dz0[..2 * m].split_at_mut(m);
+        let di = &mut di[..m];
         for j in 0..m {
             dr[j] += lr[j] * ar[j] + li[j] * ai[j];
             di[j] += lr[j] * ai[j] - li[j] * ar[j];
