@@ -5,6 +5,8 @@ use crate::tensor::Real;
 use rayon::prelude::*;
 
 const CHUNK: usize = 1 << 14;
+/// Matching pieces of (parameter, first moment), (second moment, gradient).
+type Chunks<'a, E> = ((&'a mut [E], &'a mut [E]), (&'a mut [E], &'a [E]));
 
 #[derive(Clone, Copy, Debug)]
 pub struct AdamConfig {
@@ -71,7 +73,7 @@ impl<E: Real> Adam<E> {
             let Some(g) = grads.param(id) else { continue };
             let (m, v) = (&mut self.m[id.0], &mut self.v[id.0]);
             let p = &mut params.get_mut(id).data;
-            let body = |(((p, m), v), g): (((&mut [E], &mut [E]), &mut [E]), &[E])| {
+            let body = |((p, m), (v, g)): Chunks<'_, E>| {
                 for i in 0..p.len() {
                     let gi = g[i] * sc;
                     m[i] = b1 * m[i] + ob1 * gi;
@@ -83,11 +85,10 @@ impl<E: Real> Adam<E> {
             if p.len() >= PAR_MIN {
                 p.par_chunks_mut(CHUNK)
                     .zip(m.par_chunks_mut(CHUNK))
-                    .zip(v.par_chunks_mut(CHUNK))
-                    .zip(g.par_chunks(CHUNK))
+                    .zip(v.par_chunks_mut(CHUNK).zip(g.par_chunks(CHUNK)))
                     .for_each(body);
             } else {
-                body((((p, m), v), g));
+                body(((p, m), (v, g)));
             }
         }
     }

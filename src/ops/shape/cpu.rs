@@ -72,6 +72,31 @@ pub fn place<E: Real>(
     });
 }
 
+/// `place` into a buffer whose old contents are not read: the slice gets `src`, the rest of every
+/// block zeros (the gradient of a narrow, written without zero-filling the whole buffer first).
+pub fn place_fresh<E: Real>(
+    src: &[E],
+    dst: &mut [E],
+    outer: usize,
+    len: usize,
+    total: usize,
+    inner: usize,
+    start: usize,
+) {
+    let (n, at) = (len * inner, start * inner);
+    if n == 0 {
+        dst.iter_mut().for_each(|d| *d = E::zero());
+        return;
+    }
+    for_blocks(src, dst, outer, n, total * inner, |s, d| {
+        let (head, rest) = d.split_at_mut(at);
+        let (mid, tail) = rest.split_at_mut(n);
+        head.iter_mut().for_each(|d| *d = E::zero());
+        mid.copy_from_slice(s);
+        tail.iter_mut().for_each(|d| *d = E::zero());
+    });
+}
+
 /// The inverse of `place`: reads [outer, len, inner] out of [outer, total, inner] at `start`.
 #[allow(clippy::too_many_arguments)]
 pub fn extract<E: Real>(

@@ -193,9 +193,13 @@ pub(crate) fn narrow_backward<E: Real>(
 ) {
     let (outer, total, inner) = t.shape(x).around(axis);
     let len = t.dims(y)[axis];
-    let mut gx = s.take(x);
+    let (mut gx, acc) = s.take_write(x);
     if let Some(gx) = gx.as_deref_mut() {
-        cpu::place(g, gx, outer, len, total, inner, start, true);
+        if acc {
+            cpu::place(g, gx, outer, len, total, inner, start, true);
+        } else {
+            cpu::place_fresh(g, gx, outer, len, total, inner, start);
+        }
     }
     s.put(x, gx);
 }
