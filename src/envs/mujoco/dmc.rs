@@ -66,10 +66,6 @@ macro_rules! dmc_task {
             pub fn reset_to(&mut self, qpos: &[f64], qvel: &[f64]) {
                 self.d.reset_to(qpos, qvel);
             }
-            /// One control step in f64; `action` follows the [`Env`] rules (clamped, missing/NaN → 0).
-            pub fn step_f64(&mut self, action: &[f64]) -> $crate::envs::mujoco::StepF64 {
-                self.advance(&$crate::envs::mujoco::ctrl_f64::<NU>(action))
-            }
             fn advance(&mut self, action: &[f64; NU]) -> $crate::envs::mujoco::StepF64 {
                 let truncated = self.d.advance(action);
                 $crate::envs::mujoco::StepF64 {
@@ -78,34 +74,9 @@ macro_rules! dmc_task {
                     truncated,
                 }
             }
-            fn observe(&self, obs: &mut [f32]) {
-                let mut o = [0.0; OBS_DIM];
-                self.observe_f64(&mut o);
-                $crate::envs::write_obs(obs, &o);
-            }
         }
 
-        impl $crate::envs::Env for $ty {
-            fn name(&self) -> &'static str {
-                let $env = self;
-                $name
-            }
-            fn spec(&self) -> $crate::envs::Spec {
-                $crate::envs::Spec {
-                    obs_dim: OBS_DIM,
-                    act_dim: NU,
-                }
-            }
-            fn reset_into(&mut self, seed: u64, obs: &mut [f32]) {
-                self.reset_state(seed);
-                self.observe(obs);
-            }
-            fn step_into(&mut self, action: &[f32], obs: &mut [f32]) -> (f32, bool, bool) {
-                let s = self.advance(&$crate::envs::mujoco::ctrl_f32::<NU>(action));
-                self.observe(obs);
-                (s.reward as f32, s.terminated, s.truncated)
-            }
-        }
+        mujoco_env!($ty, |$env| $name);
 
         impl $crate::envs::mujoco::DmcTask for $ty {
             fn sim(&self) -> &$crate::envs::mujoco::Sim {

@@ -16,6 +16,47 @@
 //! [`render`] draws their frames headless (EGL), as dm_control does, pixel for pixel
 //! (`tests/mujoco_render.rs`).
 
+/// The f64 step, the f32 observation and the `Env` impl of every MuJoCo task. The task supplies
+/// `advance` (one control step on clamped controls), `observe_f64`, `reset_state`, and the consts
+/// `NU` and `OBS_DIM`; `$name` maps `&self` to the registry name.
+macro_rules! mujoco_env {
+    ($ty:ident, |$env:ident| $name:expr) => {
+        impl $ty {
+            /// One control step in f64; `action` follows the [`Env`] rules (clamped, missing/NaN → 0).
+            pub fn step_f64(&mut self, action: &[f64]) -> $crate::envs::mujoco::StepF64 {
+                self.advance(&$crate::envs::mujoco::ctrl_f64::<NU>(action))
+            }
+            fn observe(&self, obs: &mut [f32]) {
+                let mut o = [0.0; OBS_DIM];
+                self.observe_f64(&mut o);
+                $crate::envs::write_obs(obs, &o);
+            }
+        }
+
+        impl $crate::envs::Env for $ty {
+            fn name(&self) -> &'static str {
+                let $env = self;
+                $name
+            }
+            fn spec(&self) -> $crate::envs::Spec {
+                $crate::envs::Spec {
+                    obs_dim: OBS_DIM,
+                    act_dim: NU,
+                }
+            }
+            fn reset_into(&mut self, seed: u64, obs: &mut [f32]) {
+                self.reset_state(seed);
+                self.observe(obs);
+            }
+            fn step_into(&mut self, action: &[f32], obs: &mut [f32]) -> (f32, bool, bool) {
+                let s = self.advance(&$crate::envs::mujoco::ctrl_f32::<NU>(action));
+                self.observe(obs);
+                (s.reward as f32, s.terminated, s.truncated)
+            }
+        }
+    };
+}
+
 /// What the Gymnasium planar tasks share: state access, f64/f32 observation and stepping, and the
 /// `Env` impl. Each task supplies `new`, `advance` (reward, termination) and `reset_state` (noise),
 /// and the consts `NU` and `OBS_DIM`. `$clip` is the velocity clip of the observation.
@@ -45,37 +86,9 @@ macro_rules! planar_task {
             pub fn observe_f64(&self, obs: &mut [f64]) {
                 self.p.observe($clip, obs);
             }
-            /// One control step in f64; `action` follows the [`Env`] rules (clamped, missing/NaN → 0).
-            pub fn step_f64(&mut self, action: &[f64]) -> $crate::envs::mujoco::StepF64 {
-                self.advance(&$crate::envs::mujoco::ctrl_f64::<NU>(action))
-            }
-            fn observe(&self, obs: &mut [f32]) {
-                let mut o = [0.0; OBS_DIM];
-                self.observe_f64(&mut o);
-                $crate::envs::write_obs(obs, &o);
-            }
         }
 
-        impl $crate::envs::Env for $ty {
-            fn name(&self) -> &'static str {
-                $name
-            }
-            fn spec(&self) -> $crate::envs::Spec {
-                $crate::envs::Spec {
-                    obs_dim: OBS_DIM,
-                    act_dim: NU,
-                }
-            }
-            fn reset_into(&mut self, seed: u64, obs: &mut [f32]) {
-                self.reset_state(seed);
-                self.observe(obs);
-            }
-            fn step_into(&mut self, action: &[f32], obs: &mut [f32]) -> (f32, bool, bool) {
-                let s = self.advance(&$crate::envs::mujoco::ctrl_f32::<NU>(action));
-                self.observe(obs);
-                (s.reward as f32, s.terminated, s.truncated)
-            }
-        }
+        mujoco_env!($ty, |_env| $name);
     };
 }
 
