@@ -65,6 +65,28 @@ impl RowGemm {
     }
 }
 
+/// Checks `batch` ≥ 1 matrices at the given strides against the buffers (outputs must not overlap
+/// when there is more than one); returns the floats of A and B in use.
+fn check_batched(
+    g: &RowGemm,
+    batch: usize,
+    (a, stride_a): (&CudaSlice<f32>, usize),
+    (b, stride_b): (&CudaSlice<f32>, usize),
+    (c, stride_c): (&CudaSlice<f32>, usize),
+) -> Result<(usize, usize)> {
+    let (na, nb) = (
+        (batch - 1) * stride_a + g.m * g.k,
+        (batch - 1) * stride_b + g.k * g.n,
+    );
+    need(a, na, "gemm A")?;
+    need(b, nb, "gemm B")?;
+    need(c, (batch - 1) * stride_c + g.m * g.n, "gemm C")?;
+    if batch > 1 && stride_c < g.m * g.n {
+        return Err(CudaError("batched gemm: output matrices overlap".into()));
+    }
+    Ok((na, nb))
+}
+
 /// One row-major GEMM (see [`RowGemm`]).
 pub fn sgemm(
     dev: &CudaDevice,
@@ -98,12 +120,7 @@ pub fn sgemm_strided_batched(
     if batch == 0 || g.m * g.n == 0 {
         return Ok(());
     }
-    need(a, (batch - 1) * stride_a + g.m * g.k, "batched gemm A")?;
-    need(b, (batch - 1) * stride_b + g.k * g.n, "batched gemm B")?;
-    need(c, (batch - 1) * stride_c + g.m * g.n, "batched gemm C")?;
-    if stride_c < g.m * g.n {
-        return Err(CudaError("batched gemm: output matrices overlap".into()));
-    }
+    check_batched(g, batch, (a, stride_a), (b, stride_b), (c, stride_c))?;
     let cfg = StridedBatchedConfig {
         gemm: g.config()?,
         batch_size: int(batch, "gemm batch")?,
@@ -173,13 +190,7 @@ pub fn gemm_bf16(
     if batch == 0 || g.m * g.n == 0 {
         return Ok(());
     }
-    let (na, nb) = (
-        (batch - 1) * stride_a + g.m * g.k,
-        (batch - 1) * stride_b + g.k * g.n,
-    );
-    need(a, na, "bf16 gemm A")?;
-    need(b, nb, "bf16 gemm B")?;
-    need(c, (batch - 1) * stride_c + g.m * g.n, "bf16 gemm C")?;
+    let (na, nb) = check_batched(g, batch, (a, stride_a), (b, stride_b), (c, stride_c))?;
     let (a16, b16) = (to_bf16(dev, a, na)?, to_bf16(dev, b, nb)?);
     let cfg = g.config()?;
     let (alpha, beta) = (cfg.alpha, cfg.beta);
