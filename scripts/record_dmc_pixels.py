@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Records the 84x84 camera-0 frames of dm_control cheetah-run and walker-walk that
+"""Records the 84x84 frames of dm_control cheetah-run, walker-walk, acrobot-swingup and
+cartpole-swingup (camera 0) and quadruped-walk (camera 2, the one pixel-based agents use) that
 tests/mujoco_render.rs renders in Rust and compares pixel for pixel.
 
 Pinned: dm_control==1.0.50, mujoco==3.17.0 (the library the `mujoco` feature links), rendered
@@ -10,12 +11,19 @@ In the venv of scripts/record_dmc_fixtures.py:
 
 As there: the task is reset with a fixed seed, its qpos/qvel re-applied inside
 `physics.reset_context()` (what the Rust `reset_to` does), then fixed float32-representable actions
-in +-1.2 are stepped. A frame is taken with `physics.render(84, 84, camera_id=0)` (DMC's pixel
-observation) before the first action and after some of the steps, at DMC's default quality and,
-in a second run, with the model's quality.shadowsize and quality.offsamples set to 0 before the
-first render (the Rust `Quality::Fast`). Each task gets one compressed .npz: qpos0, qvel0, actions
-(float64), steps (int64, the step count at each frame), qpos (float64, the state at each frame, to
-tell a physics difference from a rendering one), frames and frames_fast (uint8, K x 84 x 84 x 3).
+in +-1.2 are stepped. Quadruped's actuator ranges are not [-1, 1], so, as in
+record_dmc_fixtures.py, it is recorded behind `action_scale.Wrapper(env, -1, 1)` (the Rust task
+maps its actions the same way) with the actions clipped to [-1, 1]; its random reset orientation
+(and the height search's result) is carried by the re-applied qpos. A frame is taken with
+`physics.render(84, 84, camera_id=camera)` (DMC's pixel observation; the camera is the task's
+Rust `pixel_camera()`: 2 for quadruped, else 0) before the first action and after steps 10, 30
+and 60, at DMC's default quality and, in a second run, with the model's quality.shadowsize and
+quality.offsamples set to 0 before the first render (the Rust `Quality::Fast`). Each task gets one
+compressed .npz (20-60 KB): qpos0, qvel0, actions (float64), steps (int64, the step count at each
+frame), qpos (float64, the state at each frame, to tell a physics difference from a rendering
+one), frames and frames_fast (uint8, 4 x 84 x 84 x 3). Pass Rust registry names (e.g.
+`quadruped-walk dmc-acrobot-swingup`) to record only those tasks; recording is deterministic
+(re-running reproduces the .npz files byte for byte).
 """
 import os
 
@@ -28,19 +36,25 @@ from pathlib import Path
 import mujoco
 import numpy as np
 from dm_control import suite
+from dm_control.suite.wrappers import action_scale
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 SIZE = 84
-CAMERA = 0
 FRAME_STEPS = [0, 10, 30, 60]
+# (domain, task): (Rust registry name, fixture file, camera, actions rescaled from [-1, 1]).
 TASKS = {
-    ("cheetah", "run"): "dmc_cheetah_run_pixels.npz",
-    ("walker", "walk"): "dmc_walker_walk_pixels.npz",
+    ("cheetah", "run"): ("cheetah-run", "dmc_cheetah_run_pixels.npz", 0, False),
+    ("walker", "walk"): ("walker-walk", "dmc_walker_walk_pixels.npz", 0, False),
+    ("quadruped", "walk"): ("quadruped-walk", "dmc_quadruped_walk_pixels.npz", 2, True),
+    ("acrobot", "swingup"): ("dmc-acrobot-swingup", "dmc_acrobot_swingup_pixels.npz", 0, False),
+    ("cartpole", "swingup"): ("dmc-cartpole-swingup", "dmc_cartpole_swingup_pixels.npz", 0, False),
 }
 
 
-def run(domain, task, fast):
+def run(domain, task, camera, scaled, fast):
     env = suite.load(domain, task, task_kwargs={"random": 0})
+    if scaled:
+        env = action_scale.Wrapper(env, minimum=-1.0, maximum=1.0)
     env.reset()
     physics = env.physics
     if fast:
@@ -54,20 +68,22 @@ def run(domain, task, fast):
         physics.data.qvel[:] = qvel0
     nu = env.action_spec().shape[0]
     actions = np.random.default_rng(4321).uniform(-1.2, 1.2, (max(FRAME_STEPS), nu))
+    if scaled:
+        actions = np.clip(actions, -1.0, 1.0)
     actions = actions.astype(np.float32).astype(np.float64)
     frames, qpos = [], []
     for t in range(max(FRAME_STEPS) + 1):
         if t in FRAME_STEPS:
-            frames.append(physics.render(SIZE, SIZE, camera_id=CAMERA))
+            frames.append(physics.render(SIZE, SIZE, camera_id=camera))
             qpos.append(physics.data.qpos.copy())
         if t < len(actions):
             assert not env.step(actions[t]).last()
     return qpos0, qvel0, actions, np.stack(qpos), np.stack(frames).astype(np.uint8)
 
 
-def record(domain, task, out):
-    qpos0, qvel0, actions, qpos, frames = run(domain, task, fast=False)
-    *_, qpos_fast, frames_fast = run(domain, task, fast=True)
+def record(domain, task, camera, scaled, out):
+    qpos0, qvel0, actions, qpos, frames = run(domain, task, camera, scaled, fast=False)
+    *_, qpos_fast, frames_fast = run(domain, task, camera, scaled, fast=True)
     assert (qpos_fast == qpos).all()
     tmp = out.with_suffix(".tmp.npz")
     np.savez_compressed(
@@ -87,8 +103,10 @@ def record(domain, task, out):
 
 def main():
     assert mujoco.__version__ == "3.17.0", mujoco.__version__
-    for (domain, task), name in TASKS.items():
-        record(domain, task, DATA / name)
+    only = set(sys.argv[1:])
+    for (domain, task), (name, file, camera, scaled) in TASKS.items():
+        if not only or name in only:
+            record(domain, task, camera, scaled, DATA / file)
     sys.stderr.flush()
     # dm_control frees its EGL context in atexit hooks after EGL itself is torn down, which
     # prints harmless EGL_BAD_DISPLAY tracebacks; everything is written, so leave directly.

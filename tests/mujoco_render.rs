@@ -1,9 +1,13 @@
-//! 84×84 camera-0 frames of dm_control cheetah-run and walker-walk against dm_control itself
-//! (feature `mujoco`; run `scripts/setup-mujoco.sh` first). The fixtures are written by
-//! `scripts/record_dmc_pixels.py` with dm_control 1.0.50, mujoco 3.17.0 and Mesa's llvmpipe
-//! (MUJOCO_GL=egl): same library, XML, start state and actions ⇒ the same scene, and MuJoCo's
-//! renderer on the same GL implementation draws the same pixels, so frames must match exactly,
-//! at DMC's quality and at the fast one (no shadows, no multisampling).
+//! 84×84 frames of the dm_control tasks the crate has against dm_control itself (feature
+//! `mujoco`; run `scripts/setup-mujoco.sh` first): cheetah-run, walker-walk, dmc-acrobot-swingup
+//! and dmc-cartpole-swingup from camera 0, quadruped-walk from camera 2 (each task's
+//! `pixel_camera()`). The fixtures are written by `scripts/record_dmc_pixels.py` with
+//! dm_control 1.0.50, mujoco 3.17.0 and Mesa's llvmpipe (MUJOCO_GL=egl): same library, XML, start
+//! state and actions ⇒ the same scene, and MuJoCo's renderer on the same GL implementation draws
+//! the same pixels, so frames must match exactly, at DMC's quality and at the fast one (no
+//! shadows, no multisampling). Quadruped is recorded behind `action_scale.Wrapper(env, -1, 1)`
+//! with actions clipped to [-1, 1], which the Rust task's own action rescaling reproduces; its
+//! random reset orientation is part of the recorded start state.
 //!
 //! Without EGL (libegl1, libegl-mesa0, libgl1-mesa-dri) the tests print SKIP and pass, unless
 //! `REQUIRE_EGL=1`, which CI sets so that a missing library fails instead.
@@ -12,7 +16,10 @@
 use koopman::data::npy::NpyArray;
 use koopman::data::npz;
 use koopman::envs::mujoco::render::{Quality, EGL_HINT, PIXELS};
-use koopman::envs::mujoco::{DmcCheetahRun, DmcTask, DmcWalkerWalk, Renderer};
+use koopman::envs::mujoco::{
+    DmcAcrobotSwingup, DmcCartpoleSwingup, DmcCheetahRun, DmcQuadruped, DmcTask, DmcWalkerWalk,
+    QuadrupedTask, Renderer,
+};
 use koopman::experiment::{collect, collect_pixels, Policy};
 use std::collections::HashMap;
 use std::path::Path;
@@ -137,6 +144,32 @@ fn walker_frames_equal_dm_control() {
     both_qualities(
         || DmcWalkerWalk::new().unwrap(),
         "dmc_walker_walk_pixels.npz",
+    );
+}
+
+/// Camera 2 (`pixel_camera`); the fixture's actions are in [-1, 1] and were stepped behind
+/// `action_scale.Wrapper(env, -1, 1)`, as the Rust task rescales them.
+#[test]
+fn quadruped_walk_frames_equal_dm_control() {
+    both_qualities(
+        || DmcQuadruped::new(QuadrupedTask::Walk).unwrap(),
+        "dmc_quadruped_walk_pixels.npz",
+    );
+}
+
+#[test]
+fn acrobot_frames_equal_dm_control() {
+    both_qualities(
+        || DmcAcrobotSwingup::new().unwrap(),
+        "dmc_acrobot_swingup_pixels.npz",
+    );
+}
+
+#[test]
+fn cartpole_frames_equal_dm_control() {
+    both_qualities(
+        || DmcCartpoleSwingup::new().unwrap(),
+        "dmc_cartpole_swingup_pixels.npz",
     );
 }
 
