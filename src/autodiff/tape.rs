@@ -145,11 +145,16 @@ impl<'p, E: Real> Tape<'p, E> {
         self.nodes[v.index()].needs_grad
     }
     /// Copies a value out (for tests and reporting).
+    /// On a CUDA tape this downloads; a failed read gives NaNs (use `fetch` for the error).
     pub fn to_tensor(&self, v: Var) -> Tensor<E> {
-        Tensor {
-            shape: self.shape(v),
-            data: self.value(v).to_vec(),
-        }
+        let shape = self.shape(v);
+        let data = if self.is_cuda() {
+            self.fetch(v)
+                .unwrap_or_else(|_| vec![E::nan(); shape.numel()])
+        } else {
+            self.value(v).to_vec()
+        };
+        Tensor { shape, data }
     }
     /// The value of a scalar (or the first element).
     pub fn item(&self, v: Var) -> E {
@@ -265,5 +270,15 @@ impl<'p, E: Real> Tape<'p, E> {
     #[cfg(not(feature = "cuda"))]
     pub fn is_cuda(&self) -> bool {
         false
+    }
+    /// Copies `v`'s value to the host (the CUDA build downloads device values).
+    #[cfg(not(feature = "cuda"))]
+    pub fn fetch(&self, v: Var) -> Result<Vec<E>> {
+        Ok(self.value(v).to_vec())
+    }
+    /// The first element of `v` (the CUDA build reads it from the device).
+    #[cfg(not(feature = "cuda"))]
+    pub fn fetch_item(&self, v: Var) -> Result<E> {
+        Ok(self.item(v))
     }
 }
