@@ -1,6 +1,6 @@
 //! The training step on a CUDA device: parameters, Adam moments, activations and gradients stay on
-//! the device; per step only the loss scalars and the gradient norm (for NaN detection and the
-//! log) come back. The host copies are refreshed by `sync_host` (checkpoints, evaluation).
+//! the device; per step one copy of a few floats comes back (the loss, its parts and the gradient
+//! norm, for the log and NaN detection), the step's only synchronisation. The host copies are refreshed by `sync_host` (checkpoints, evaluation).
 use super::trainer::{StepStats, TrainConfig};
 use crate::autodiff::{DevBuf, DevPool, DeviceParams, ParamStore, Tape};
 use crate::backend::cuda::launch::optim::{adamw_step, grad_norm, scale_by_dev};
@@ -17,6 +17,8 @@ pub(crate) struct CudaTrainState {
     pool: DevPool,
     norm: DevBuf,
     clip: DevBuf,
+    /// [loss, parts.., gradient norm], read back in one copy per step.
+    scalars: DevBuf,
 }
 
 impl CudaTrainState {
@@ -34,6 +36,7 @@ impl CudaTrainState {
             pool: DevPool::default(),
             norm: dev.zeros(1)?,
             clip: dev.zeros(1)?,
+            scalars: dev.zeros(4)?,
         })
     }
 
@@ -59,19 +62,25 @@ impl CudaTrainState {
         let pool = std::mem::take(&mut self.pool);
         let mut tape = Tape::on_cuda(model.params(), &self.params, self.dev, pool, true)?;
         let losses = model.loss(&mut tape, batch)?;
-        let loss = tape.fetch_item(losses.total)? as f64;
-        let mut parts = Vec::with_capacity(losses.parts.len());
-        for &(name, v) in &losses.parts {
-            parts.push((name, tape.fetch_item(v)? as f64));
+        // The loss, its parts and (below) the gradient norm are gathered on the device and read
+        // back in one copy: the step's only synchronisation. Non-finite values are caught there,
+        // before any parameter changes.
+        let n_scalars = 2 + losses.parts.len();
+        if self.scalars.len() < n_scalars {
+            self.scalars = self.dev.zeros(n_scalars)?;
         }
-        if !loss.is_finite() {
-            let detail: Vec<String> = parts.iter().map(|(n, v)| format!("{n} = {v}")).collect();
-            return Err(Error::NonFinite(format!(
-                "training loss is {loss} at step {step} ({})",
-                detail.join(", ")
-            )));
+        for (slot, v) in std::iter::once(losses.total)
+            .chain(losses.parts.iter().map(|&(_, v)| v))
+            .enumerate()
+        {
+            let src = tape.dev_value(v)?;
+            self.dev.stream().memcpy_dtod(
+                &src.slice(0..1),
+                &mut self.scalars.slice_mut(slot..slot + 1),
+            )?;
         }
         let mut grads = tape.backward(losses.total)?;
+        let names: Vec<&'static str> = losses.parts.iter().map(|&(n, _)| n).collect();
         // The tape borrows the device parameters: hand its buffers back before updating them.
         self.pool = tape.into_dev_pool();
         let params = model.params();
@@ -90,10 +99,29 @@ impl CudaTrainState {
             &sizes,
             cfg.clip as f32,
         )?;
-        let mut norm = [0f32];
-        self.dev.stream().memcpy_dtoh(&self.norm, &mut norm)?;
+        let last = n_scalars - 1;
+        self.dev
+            .stream()
+            .memcpy_dtod(&self.norm, &mut self.scalars.slice_mut(last..last + 1))?;
+        let mut host = vec![0f32; n_scalars];
+        self.dev
+            .stream()
+            .memcpy_dtoh(&self.scalars.slice(0..n_scalars), &mut host)?;
         self.dev.synchronize()?;
-        let grad_norm_v = norm[0] as f64;
+        let loss = host[0] as f64;
+        let parts: Vec<(&'static str, f64)> = names
+            .iter()
+            .zip(&host[1..last])
+            .map(|(&n, &v)| (n, v as f64))
+            .collect();
+        if !loss.is_finite() {
+            let detail: Vec<String> = parts.iter().map(|(n, v)| format!("{n} = {v}")).collect();
+            return Err(Error::NonFinite(format!(
+                "training loss is {loss} at step {step} ({})",
+                detail.join(", ")
+            )));
+        }
+        let grad_norm_v = host[last] as f64;
         if !grad_norm_v.is_finite() {
             return Err(Error::NonFinite(format!(
                 "gradient norm is {grad_norm_v} at step {step}"
