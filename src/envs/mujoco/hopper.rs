@@ -14,7 +14,7 @@
 //! Gymnasium charges the unclamped action; the two agree for actions inside the box.
 
 use super::{ctrl_cost, Planar};
-use crate::util::rng::Rng;
+use crate::util::numpy_pcg64::NumpyRng;
 
 pub use super::StepF64;
 
@@ -76,10 +76,11 @@ impl Hopper {
     }
 
     fn reset_state(&mut self, seed: u64) {
-        let mut rng = Rng::new(seed);
+        // Gymnasium's `reset(seed=seed)`: `np.random.default_rng(seed)`, qpos noise then qvel noise.
+        let mut rng = NumpyRng::new(seed);
         let (lo, hi) = (-RESET_NOISE_SCALE, RESET_NOISE_SCALE);
         let qpos: [f64; NQ] = self.p.noisy_qpos(&mut rng, RESET_NOISE_SCALE);
-        let qvel: [f64; NV] = std::array::from_fn(|_| rng.range(lo, hi));
+        let qvel: [f64; NV] = std::array::from_fn(|_| rng.uniform(lo, hi));
         self.reset_to(&qpos, &qvel);
     }
 }
