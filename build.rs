@@ -18,21 +18,17 @@ fn main() {
     let mut all = Vec::new();
     let prelude = dir.join("prelude.cuh");
     if prelude.exists() {
-        let abs = fs::canonicalize(&prelude).unwrap();
-        out += &format!(
-            "pub const PRELUDE: &str = include_str!({:?});\n",
-            abs.display().to_string()
-        );
+        // Paths relative to the manifest, not absolute: a target dir shared by two checkouts of
+        // the crate (worktrees) must not embed the other checkout's files.
+        out += "pub const PRELUDE: &str = include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/kernels/prelude.cuh\"));\n";
     } else {
         out += "pub const PRELUDE: &str = \"\";\n";
     }
     for path in &files {
         let stem = path.file_stem().unwrap().to_string_lossy().to_string();
-        let abs = fs::canonicalize(path).unwrap();
         let src = fs::read_to_string(path).unwrap();
         out += &format!(
-            "pub mod {stem} {{\n    pub const SRC: &str = include_str!({:?});\n",
-            abs.display().to_string()
+            "pub mod {stem} {{\n    pub const SRC: &str = include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/kernels/{stem}.cu\"));\n"
         );
         for name in kernel_names(&src) {
             out += &format!(
