@@ -8,7 +8,8 @@ Pinned: dm_control==1.0.50, mujoco==3.17.0 (the library the `mujoco` feature lin
     target/dmc-venv/bin/pip install dm_control==1.0.50 mujoco==3.17.0
     target/dmc-venv/bin/python scripts/record_dmc_fixtures.py [REGISTRY_NAME ...]
 
-No RNG parity is needed: the task is reset with a fixed seed (dm_control's own initial-state
+No RNG parity is needed here (the seeded resets themselves are checked by
+scripts/record_dmc_resets.py): the task is reset with a fixed seed (dm_control's own initial-state
 randomisation, incl. cheetah's 200 settling steps), its qpos/qvel are then re-applied inside
 `physics.reset_context()` (mj_resetData, write, mj_forward) exactly as the Rust `reset_to` does, and
 fixed float32-representable actions in ±1.2 (so MuJoCo's ctrlrange clamp is exercised) are passed

@@ -424,3 +424,53 @@ fn quadruped_actions_span_ctrlrange() {
         }
     }
 }
+
+/// One task's seeded resets against `dmc_resets.json` (scripts/record_dmc_resets.py: a fresh
+/// `suite.load(..., task_kwargs={'random': seed})` and its first `env.reset()` per seed): qpos
+/// and qvel bit for bit, the observation by [`check_obs`] (quadruped's `arcsinh` components
+/// within a few ulps, as in its replay), and the f32 observation of `reset_into` its rounding.
+/// Also: a seed ≥ 2³² starts where its low 32 bits do. Returns the largest ulp distance seen.
+fn seeded_resets<E: Port>(name: &str, fx: &Value) -> u64 {
+    let mut env = E::load();
+    let mut worst = 0;
+    let resets = fx["tasks"][name]
+        .as_array()
+        .expect("task in dmc_resets.json");
+    assert_eq!(resets.len(), 5, "{name}");
+    for r in resets {
+        let seed = r["seed"].as_u64().unwrap();
+        let obs32 = env.reset(seed);
+        let what = format!("seed {seed}");
+        assert_eq!(env.qpos(), &f64s(&r["qpos"])[..], "{name}: {what} qpos");
+        assert_eq!(env.qvel(), &f64s(&r["qvel"])[..], "{name}: {what} qvel");
+        let want = f64s(&r["obs0"]);
+        let mut obs = vec![0.0; want.len()];
+        env.observe_f64(&mut obs);
+        worst = worst.max(check_obs::<E>(name, &format!("{what} obs0"), &obs, &want));
+        let rounded: Vec<f32> = obs.iter().map(|&x| x as f32).collect();
+        assert_eq!(obs32, rounded, "{name}: {what} f32 observation");
+        assert_eq!(
+            env.reset(seed + (1 << 32)),
+            obs32,
+            "{name}: seed {seed} + 2³²"
+        );
+    }
+    worst
+}
+
+/// `reset_into(seed)` starts exactly where dm_control 1.0.50 starts for `random=seed` (seeds
+/// 0..3 and 2³² − 1), for every task: NumPy's legacy `RandomState` draws replayed in
+/// dm_control's order, then the same physics (cheetah's settling, quadruped's height search).
+#[test]
+fn dmc_seeded_resets_match_dm_control() {
+    let fx = fixture("dmc_resets.json");
+    let worst = [
+        seeded_resets::<DmcCheetahRun>("cheetah-run", &fx),
+        seeded_resets::<DmcWalkerWalk>("walker-walk", &fx),
+        seeded_resets::<Walk>("quadruped-walk", &fx),
+        seeded_resets::<Run>("quadruped-run", &fx),
+        seeded_resets::<DmcAcrobotSwingup>("dmc-acrobot-swingup", &fx),
+        seeded_resets::<DmcCartpoleSwingup>("dmc-cartpole-swingup", &fx),
+    ];
+    eprintln!("largest ulp distance in the loose observation components: {worst:?}");
+}

@@ -218,7 +218,7 @@ fn walker2d_and_half_cheetah_registry_reset_and_episode() {
 }
 
 /// `reset_into(seed)` starts where Gymnasium's `env.reset(seed=seed)` does: the same
-/// `np.random.default_rng(seed)` stream (`util::numpy_pcg64`) drawn in the same order. Exact for
+/// `np.random.default_rng(seed)` stream (`util::numpy_default_rng`) drawn in the same order. Exact for
 /// Hopper and Walker2d (qpos and qvel) and HalfCheetah's qpos; HalfCheetah's qvel noise is NumPy's
 /// ziggurat `standard_normal`, not ported, so only its size is checked.
 #[test]

@@ -2,7 +2,8 @@
 pub mod atomic;
 mod font5x7;
 pub mod json;
-pub mod numpy_pcg64;
+pub mod numpy_default_rng;
+pub mod numpy_random_state;
 pub mod plot;
 pub mod rng;
 pub mod simd;

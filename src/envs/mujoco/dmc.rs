@@ -1,10 +1,19 @@
 //! What the dm_control suite tasks on MuJoCo share: the vendored models with their
 //! `common/*.xml` includes inlined, dm_control's `control.Environment` stepping and
 //! `reset_context`, and the accessors and `Env` impl of the tasks (`dmc_task!`).
+//!
+//! **Reset seeds.** `reset_into(seed, ..)` starts exactly where dm_control starts on the first
+//! `env.reset()` of `suite.load(domain, task, task_kwargs={'random': seed})`: same `qpos`, `qvel`
+//! and first observation. Each reset draws from a fresh `np.random.RandomState(seed)`
+//! ([`RandomState`], see [`task_random`]), in the order the task's `initialize_episode` draws. So
+//! a sequence of resets with seeds `s₁, s₂, …` gives the starts of `s₁, s₂, …` each loaded
+//! afresh, not the successive episodes of one dm_control environment (which keep drawing from
+//! one generator). NumPy only accepts seeds below 2³²; a larger seed is taken modulo 2³² (its
+//! low 32 bits), so `seed` and `seed + 2³²` give the same start.
 
 use super::Sim;
 use crate::envs::tick;
-use crate::util::rng::Rng;
+use crate::util::numpy_random_state::RandomState;
 use mujoco_rs::prelude::{MjtDisableBit, MjtIntegrator, MjtJoint};
 
 /// dm_control 1.0.50's `suite/common/*.xml` (Apache-2.0; see `assets/dmc/LICENSE`).
@@ -39,6 +48,12 @@ pub fn standalone(xml: &str) -> Result<String, String> {
         return Err("unresolved <include> in a dm_control model".into());
     }
     Ok(out)
+}
+
+/// dm_control's task generator for an `Env` seed: `np.random.RandomState(seed)` for
+/// `seed < 2³²`; larger seeds are reduced modulo 2³² (NumPy would raise `ValueError`).
+pub(crate) fn task_random(seed: u64) -> RandomState {
+    RandomState::new(seed as u32)
 }
 
 /// What every suite task on [`DmcSim`] shares: state access, f64/f32 observation and stepping,
@@ -213,16 +228,18 @@ impl DmcSim {
     /// hinges and slides, written into `qpos` (call inside [`DmcSim::reset_context`]): a limited
     /// joint is drawn uniformly within its range; with `unlimited_hinges` an unlimited hinge is
     /// drawn in `[−π, π]`, otherwise it keeps its value (cheetah's `initialize_episode`).
-    /// Unlimited slides keep theirs.
-    pub fn randomize_joints(&mut self, rng: &mut Rng, unlimited_hinges: bool) {
+    /// Unlimited slides keep theirs. One `uniform` draw per randomised joint, in joint order, as
+    /// both dm_control functions draw (cheetah's vectorised `uniform(lower, upper)` draws its
+    /// elements in order with the same arithmetic).
+    pub fn randomize_joints(&mut self, rng: &mut RandomState, unlimited_hinges: bool) {
         for j in 0..self.sim.model().ffi().njnt as usize {
             let m = self.sim.model();
             let adr = m.jnt_qposadr()[j] as usize;
             let [lo, hi] = m.jnt_range()[j];
             let value = match (m.jnt_type()[j], m.jnt_limited()[j]) {
-                (MjtJoint::mjJNT_HINGE | MjtJoint::mjJNT_SLIDE, true) => rng.range(lo, hi),
+                (MjtJoint::mjJNT_HINGE | MjtJoint::mjJNT_SLIDE, true) => rng.uniform(lo, hi),
                 (MjtJoint::mjJNT_HINGE, false) if unlimited_hinges => {
-                    rng.range(-std::f64::consts::PI, std::f64::consts::PI)
+                    rng.uniform(-std::f64::consts::PI, std::f64::consts::PI)
                 }
                 _ => continue,
             };

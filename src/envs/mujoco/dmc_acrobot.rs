@@ -7,13 +7,13 @@
 //!   margin), with 0.2 the target site's radius.
 //! - Control timestep = physics timestep 0.01 (RK4, constraints off); 1000 steps per episode,
 //!   never terminates.
-//! - Reset: shoulder and elbow uniform in `[−π, π)`, zero velocity, drawn with this crate's RNG.
+//! - Reset: shoulder and elbow uniform in `[−π, π)` (`uniform(-π, π, 2)` of `RandomState(seed)`,
+//!   as dm_control), zero velocity.
 //!
 //! Actions are clamped to `[−1, 1]`, as MuJoCo's `ctrlrange` does to dm_control's raw action.
 
-use super::dmc::DmcSim;
+use super::dmc::{task_random, DmcSim};
 use crate::envs::tolerance::{Sigmoid, Tolerance, DEFAULT_VALUE_AT_MARGIN};
-use crate::util::rng::Rng;
 use mujoco_rs::prelude::MjtObjBase as MjtObj;
 
 /// dm_control's `suite/acrobot.xml` (Apache-2.0, DeepMind Technologies).
@@ -97,9 +97,9 @@ impl DmcAcrobotSwingup {
     }
 
     fn reset_state(&mut self, seed: u64) {
-        let mut rng = Rng::new(seed);
+        let mut rng = task_random(seed);
         let pi = std::f64::consts::PI;
-        let angles = [rng.range(-pi, pi), rng.range(-pi, pi)];
+        let angles = [rng.uniform(-pi, pi), rng.uniform(-pi, pi)];
         self.d.reset_context(|d| d.write_state(&angles, &[]));
     }
 }

@@ -10,15 +10,14 @@
 //!   tolerance(θ̇, margin=5))/2` (bounds `(0, 0)`, Gaussian with 0.1 at the margin unless said).
 //! - Control timestep = physics timestep 0.01 (RK4, contacts off); 1000 steps per episode, never
 //!   terminates.
-//! - Reset: slider `0.01·N`, hinge `π + 0.01·N`, both velocities `0.01·N`, drawn with this
-//!   crate's RNG in that order.
+//! - Reset: slider `0.01·N`, hinge `π + 0.01·N`, both velocities `0.01·N`, drawn in that order
+//!   from `RandomState(seed)` (`randn`, NumPy's polar method), as dm_control draws them.
 //!
 //! Actions are clamped to `[−1, 1]`; the reward's `ctrl` is the clamped action (dm_control reads
 //! the raw one, which only differs outside `[−1, 1]`, where `small_control`'s term is 0 either way).
 
-use super::dmc::DmcSim;
+use super::dmc::{task_random, DmcSim};
 use crate::envs::tolerance::{Sigmoid, Tolerance, DEFAULT_VALUE_AT_MARGIN};
-use crate::util::rng::Rng;
 use mujoco_rs::prelude::MjtObjBase as MjtObj;
 
 /// dm_control's `suite/cartpole.xml` (Apache-2.0, DeepMind Technologies).
@@ -94,12 +93,12 @@ impl DmcCartpoleSwingup {
     }
 
     fn reset_state(&mut self, seed: u64) {
-        let mut rng = Rng::new(seed);
+        let mut rng = task_random(seed);
         let qpos = [
-            0.01 * rng.normal(),
-            std::f64::consts::PI + 0.01 * rng.normal(),
+            0.01 * rng.standard_normal(),
+            std::f64::consts::PI + 0.01 * rng.standard_normal(),
         ];
-        let qvel = [0.01 * rng.normal(), 0.01 * rng.normal()];
+        let qvel = [0.01 * rng.standard_normal(), 0.01 * rng.standard_normal()];
         self.d.reset_context(|d| d.write_state(&qpos, &qvel));
     }
 }

@@ -11,14 +11,14 @@
 //! - Reset (dm_control's `initialize_episode`, inside `reset_context`): the limited joints (all
 //!   but the root) drawn uniformly within their ranges, the root at `qpos0`, zero velocity, then
 //!   `Physics.step(200)` with zero control to settle (its first `mj_step2` still sees the derived
-//!   quantities of `qpos0`, as in dm_control); drawn with this crate's RNG (not NumPy's numbers).
+//!   quantities of `qpos0`, as in dm_control); drawn from `RandomState(seed)` as dm_control draws
+//!   (`uniform(lower, upper)` over the limited joints), so a seed starts where dm_control's does.
 //!
 //! Actions are clamped to `[−1, 1]`, as MuJoCo's `ctrlrange` does to dm_control's raw action.
 //! The XML's deprecated `settotalmass` makes every load print a warning (as under dm_control).
 
-use super::dmc::DmcSim;
+use super::dmc::{task_random, DmcSim};
 use crate::envs::tolerance::{Sigmoid, Tolerance};
-use crate::util::rng::Rng;
 
 /// dm_control's `suite/cheetah.xml` (Apache-2.0, DeepMind Technologies).
 pub const XML: &str = include_str!("assets/dmc/cheetah.xml");
@@ -78,7 +78,7 @@ impl DmcCheetahRun {
     }
 
     fn reset_state(&mut self, seed: u64) {
-        let mut rng = Rng::new(seed);
+        let mut rng = task_random(seed);
         self.d.reset_context(|d| {
             d.randomize_joints(&mut rng, false);
             d.physics_step(&[0.0; NU], SETTLE_STEPS);

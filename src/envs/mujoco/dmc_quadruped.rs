@@ -13,7 +13,7 @@
 //!   `speed` 0.5 (walk) or 5 (run).
 //! - Control timestep 0.02 = 4 physics steps of 0.005; 1000 steps per episode (time limit 20 s),
 //!   never terminates.
-//! - Reset: a random orientation (`randn(4)` normalised, here this crate's RNG), then
+//! - Reset: a random orientation (`randn(4)` of `RandomState(seed)` over its `linalg.norm`), then
 //!   `_find_non_contacting_height`: from `z = 0` up in 1 cm steps, each try a nested
 //!   `reset_context` with the root at `(0, 0, z)`, until MuJoCo finds no contact (at most 10 000
 //!   tries, then the last one stands).
@@ -22,9 +22,8 @@
 //! (yaw `[−1, 1]`, lift `[−1, 1.1]`, extend `[−0.8, 0.8]`) as dm_control's
 //! `action_scale.Wrapper(env, −1, 1)` does in the DrQ-v2/TD-MPC pipelines.
 
-use super::dmc::DmcSim;
+use super::dmc::{task_random, DmcSim};
 use crate::envs::tolerance::{Sigmoid, Tolerance};
-use crate::util::rng::Rng;
 use mujoco_rs::prelude::{MjtJoint, MjtObjBase, MjtSensor};
 
 /// `quadruped.make_model(floor_size=20 · 0.5)` (dm_control's `suite/quadruped.xml`, Apache-2.0,
@@ -220,9 +219,12 @@ impl DmcQuadruped {
     }
 
     fn reset_state(&mut self, seed: u64) {
-        let mut rng = Rng::new(seed);
-        let mut q: [f64; 4] = std::array::from_fn(|_| rng.normal());
-        let norm = q.iter().map(|x| x * x).sum::<f64>().sqrt();
+        let mut rng = task_random(seed);
+        let mut q: [f64; 4] = std::array::from_fn(|_| rng.standard_normal());
+        // `np.linalg.norm`: `sqrt(q.dot(q))`, BLAS `ddot`, whose short-vector loop is a fused
+        // multiply-add chain (OpenBLAS' x86-64 kernels; checked on 2000 seeds).
+        let sq = q[3].mul_add(q[3], q[2].mul_add(q[2], q[1].mul_add(q[1], q[0] * q[0])));
+        let norm = sq.sqrt();
         // A zero draw (probability 0) would leave MuJoCo to normalise; use the identity instead.
         q = if norm > 0.0 {
             q.map(|x| x / norm)

@@ -8,7 +8,11 @@ use super::{
 use crate::envs::Env;
 
 /// A dm_control task on MuJoCo: an [`Env`] whose simulation can be rendered
-/// ([`super::Renderer`]), e.g. for pixel observations.
+/// ([`super::Renderer`]), e.g. for pixel observations. Its `reset_into(seed, ..)` gives exactly
+/// the initial state (qpos, qvel, first observation) of dm_control's first `env.reset()` of
+/// `suite.load(domain, task, task_kwargs={'random': seed})`: each reset draws from a fresh
+/// `np.random.RandomState(seed)` ([`crate::util::numpy_random_state::RandomState`]); seeds ≥ 2³² are
+/// taken modulo 2³² (NumPy rejects them).
 pub trait DmcTask: Env {
     /// The simulation (model and state).
     fn sim(&self) -> &Sim;

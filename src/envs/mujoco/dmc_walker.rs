@@ -12,13 +12,13 @@
 //!   25 s), never terminates.
 //! - Reset: `randomize_limited_and_rotational_joints` (limited joints uniform within their range,
 //!   the unlimited root hinge uniform in `[−π, π]`, the root slides at `qpos0`), zero velocity;
-//!   drawn with this crate's RNG (not NumPy's numbers for a seed).
+//!   drawn from `RandomState(seed)` in joint order, as dm_control draws, so a seed starts where
+//!   dm_control's does.
 //!
 //! Actions are clamped to `[−1, 1]`, as MuJoCo's `ctrlrange` does to dm_control's raw action.
 
-use super::dmc::DmcSim;
+use super::dmc::{task_random, DmcSim};
 use crate::envs::tolerance::{Sigmoid, Tolerance, DEFAULT_VALUE_AT_MARGIN};
-use crate::util::rng::Rng;
 
 /// dm_control's `suite/walker.xml` (Apache-2.0, DeepMind Technologies).
 pub const XML: &str = include_str!("assets/dmc/walker.xml");
@@ -103,7 +103,7 @@ impl DmcWalkerWalk {
     }
 
     fn reset_state(&mut self, seed: u64) {
-        let mut rng = Rng::new(seed);
+        let mut rng = task_random(seed);
         self.d.reset_context(|d| d.randomize_joints(&mut rng, true));
     }
 }

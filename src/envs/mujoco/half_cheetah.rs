@@ -17,7 +17,7 @@
 //! XML stays unchanged so that the masses, and the trajectories, stay Gymnasium's.
 
 use super::{ctrl_cost, Planar, StepF64};
-use crate::util::numpy_pcg64::NumpyRng;
+use crate::util::numpy_default_rng::DefaultRng;
 use crate::util::rng::Rng;
 
 /// Gymnasium's `half_cheetah.xml` (MIT, Farama Foundation / OpenAI).
@@ -60,7 +60,7 @@ impl HalfCheetah {
     fn reset_state(&mut self, seed: u64) {
         // qpos as Gymnasium's `reset(seed=seed)` draws it (`np.random.default_rng(seed)`). Its qvel
         // noise is `standard_normal` (NumPy's ziggurat), not ported: drawn from this crate's RNG.
-        let mut rng = NumpyRng::new(seed);
+        let mut rng = DefaultRng::new(seed);
         let qpos: [f64; NQ] = self.p.noisy_qpos(&mut rng, RESET_NOISE_SCALE);
         let mut normal = Rng::new(seed);
         let qvel: [f64; NV] = std::array::from_fn(|_| RESET_NOISE_SCALE * normal.normal());

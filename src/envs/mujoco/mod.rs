@@ -117,7 +117,7 @@ pub use render::Renderer;
 pub use walker2d::Walker2d;
 
 use crate::envs::{action_component, tick};
-use crate::util::numpy_pcg64::NumpyRng;
+use crate::util::numpy_default_rng::DefaultRng;
 use mujoco_rs::prelude::{MjData, MjModel};
 
 /// The MuJoCo release mujoco-rs 7.0.0 is bound to; any other library is refused.
@@ -240,7 +240,7 @@ pub(crate) struct Planar {
 impl Planar {
     /// `init_qpos` plus U(±scale) noise per component (the qpos part of every Gymnasium reset),
     /// drawn as `np_random.uniform(-scale, scale, nq)` is after `reset(seed=…)`.
-    pub fn noisy_qpos<const NQ: usize>(&self, rng: &mut NumpyRng, scale: f64) -> [f64; NQ] {
+    pub fn noisy_qpos<const NQ: usize>(&self, rng: &mut DefaultRng, scale: f64) -> [f64; NQ] {
         std::array::from_fn(|i| self.init_qpos[i] + rng.uniform(-scale, scale))
     }
 

@@ -70,12 +70,12 @@ fn seed_sequence_words(seed: u64, n32: usize) -> Vec<u32> {
 
 /// `np.random.default_rng(seed)`, the parts the environments use.
 #[derive(Clone, Debug)]
-pub struct NumpyRng {
+pub struct DefaultRng {
     state: u128,
     inc: u128,
 }
 
-impl NumpyRng {
+impl DefaultRng {
     pub fn new(seed: u64) -> Self {
         let w = seed_sequence_words(seed, 8);
         // generate_state(4, uint64) views the 32-bit words as little-endian u64 pairs.
@@ -83,7 +83,7 @@ impl NumpyRng {
         let initstate = (u(0) as u128) << 64 | u(1) as u128;
         let initseq = (u(2) as u128) << 64 | u(3) as u128;
         // pcg_setseq_128_srandom_r
-        let mut r = NumpyRng {
+        let mut r = DefaultRng {
             state: 0,
             inc: (initseq << 1) | 1,
         };
@@ -137,17 +137,17 @@ mod tests {
                 0x2c40_99de_223c_39d4
             ]
         );
-        let r = NumpyRng::new(0);
+        let r = DefaultRng::new(0);
         assert_eq!(r.state, 35399562948360463058890781895381311971);
         assert_eq!(r.inc, 87136372517582989555478159403783844777);
-        let mut r = NumpyRng::new(12345);
+        let mut r = DefaultRng::new(12345);
         let got = [r.next_u64() >> 1, r.next_u64() >> 1];
         assert_eq!(got, [2096804712593481934, 2921580012919480943]);
         // A seed above 2^32 is two entropy words (`default_rng(2**40 + 7)`).
-        let mut r = NumpyRng::new((1 << 40) + 7);
+        let mut r = DefaultRng::new((1 << 40) + 7);
         let got = [r.next_u64() >> 1, r.next_u64() >> 1];
         assert_eq!(got, [7653673022321004757, 2354774458381908794]);
-        let mut r = NumpyRng::new(0);
+        let mut r = DefaultRng::new(0);
         let v: Vec<f64> = (0..3).map(|_| r.uniform(-5e-3, 5e-3)).collect();
         let want = [
             0.001369616873214543,
