@@ -21,6 +21,11 @@ impl PartialEq for Device {
     }
 }
 
+/// The error for a `--device` value that is not auto, cpu or cuda.
+pub(crate) fn unknown_device(flag: &str) -> Error {
+    Error::Invalid(format!("unknown device '{flag}' (known: auto, cpu, cuda)"))
+}
+
 impl Device {
     pub fn name(&self) -> &'static str {
         match self {
@@ -46,9 +51,7 @@ impl Device {
                 Ok(dev) => Ok((Device::Cuda(dev), Self::cuda_line(dev, "requested"))),
                 Err(reason) => Err(Error::Device(format!("--device cuda: {reason}"))),
             },
-            other => Err(Error::Invalid(format!(
-                "unknown device '{other}' (known: auto, cpu, cuda)"
-            ))),
+            other => Err(unknown_device(other)),
         }
     }
 

@@ -9,4 +9,5 @@ pub mod cuda;
 pub mod cuda;
 
 mod device;
+pub(crate) use device::unknown_device;
 pub use device::Device;

@@ -165,12 +165,11 @@ pub fn table(rows: &[ModelRow], eval_horizon: usize) -> String {
 }
 
 /// Per-step state error curves, one line per model, log-scale.
-pub fn plot_curves(path: &Path, curves: &[(&str, &EvalResult)]) -> Result<()> {
+pub fn plot_curves(path: &Path, curves: &[(&str, &[f64])]) -> Result<()> {
     let pts: Vec<Vec<(f64, f64)>> = curves
         .iter()
-        .map(|(_, r)| {
-            r.state_mse_per_step
-                .iter()
+        .map(|(_, c)| {
+            c.iter()
                 .enumerate()
                 .map(|(k, &v)| ((k + 1) as f64, v))
                 .collect()
@@ -201,26 +200,12 @@ fn plot_series(path: &Path, series: &[Series]) -> Result<()> {
 pub fn run(a: &CompareArgs) -> Result<()> {
     let rows = compare(a, true)?;
     println!("\n{}", table(&rows, a.eval_horizon));
-    let pts: Vec<Vec<(f64, f64)>> = rows
+    let curves: Vec<(&str, &[f64])> = rows
         .iter()
-        .map(|r| {
-            r.state_mse_per_step
-                .iter()
-                .enumerate()
-                .map(|(k, &v)| ((k + 1) as f64, v))
-                .collect()
-        })
-        .collect();
-    let series: Vec<Series> = rows
-        .iter()
-        .zip(&pts)
-        .map(|(r, p)| Series {
-            name: &r.model,
-            points: p,
-        })
+        .map(|r| (r.model.as_str(), r.state_mse_per_step.as_slice()))
         .collect();
     let png = a.out_dir.join("state_error_per_step.png");
-    plot_series(&png, &series)?;
+    plot_curves(&png, &curves)?;
     println!("per-step curves: {}", png.display());
     if let Some(j) = &a.json {
         super::write_json(j, &rows)?;

@@ -105,7 +105,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     let csv = with_suffix("csv");
     write_curve_csv(&csv, &r)?;
     let png = with_suffix("png");
-    super::compare::plot_curves(&png, &[("model", &r)])?;
+    super::compare::plot_curves(&png, &[("model", &r.state_mse_per_step)])?;
     println!(
         "per-step error curve: {} and {}",
         csv.display(),

@@ -56,11 +56,7 @@ pub fn cpu_only(flag: &str, command: &str) -> Result<()> {
                 "--device cuda: `{command}` runs on the CPU only; use --device cpu or auto"
             )))
         }
-        other => {
-            return Err(crate::Error::Invalid(format!(
-                "unknown device '{other}' (known: auto, cpu, cuda)"
-            )))
-        }
+        other => return Err(crate::backend::unknown_device(other)),
     }
     Ok(())
 }

@@ -121,6 +121,16 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary> {
                           "seed": opts.seed, "split_seed": opts.split_seed, "lr": opts.lr,
                           "data": source, "val_loss": val }),
     };
+    // A checkpoint reads the host copy: bring it up to date with the device first.
+    let save = |trainer: &mut Trainer, val: f64| -> Result<()> {
+        trainer.sync_host()?;
+        checkpoint::save(
+            &opts.out,
+            trainer.model.as_ref(),
+            Some(&trainer.opt),
+            &meta(trainer, val),
+        )
+    };
     let t0 = Instant::now();
     let (mut last, mut val) = (f64::NAN, f64::NAN);
     for step in start..opts.steps {
@@ -153,25 +163,13 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary> {
             bar.println(format!("step {n:>7}  loss {last:.5}  val {val:.5}"));
         }
         if n % opts.ckpt_every.max(1) == 0 && n != opts.steps {
-            trainer.sync_host()?;
-            checkpoint::save(
-                &opts.out,
-                trainer.model.as_ref(),
-                Some(&trainer.opt),
-                &meta(&trainer, val),
-            )?;
+            save(&mut trainer, val)?;
         }
         bar.set_message(format!("loss {last:.5}"));
         bar.inc(1);
     }
     bar.finish_and_clear();
-    trainer.sync_host()?;
-    checkpoint::save(
-        &opts.out,
-        trainer.model.as_ref(),
-        Some(&trainer.opt),
-        &meta(&trainer, val),
-    )?;
+    save(&mut trainer, val)?;
     let seconds = t0.elapsed().as_secs_f64();
     let done = opts.steps.saturating_sub(start);
     Ok(TrainSummary {

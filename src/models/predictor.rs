@@ -1,7 +1,7 @@
 //! Batched no-grad open-loop prediction for planners, on the CPU or a CUDA device. A planner keeps
 //! one `Predictor` and calls `predict_into` in its inner loop: buffers (host pool, or device pool
 //! and device parameters) are kept across calls, so a warm call allocates no tensor memory.
-use super::{check_predict, DynamicsModel};
+use super::DynamicsModel;
 use crate::backend::Device;
 use crate::Result;
 
@@ -59,8 +59,6 @@ impl Predictor {
         states_out: &mut [f32],
         rewards_out: &mut [f32],
     ) -> Result<()> {
-        let (ds, da) = (model.obs_dim(), model.act_dim());
-        check_predict(ds, da, s0, actions, b, t_len, states_out, rewards_out)?;
         match &mut self.inner {
             Inner::Cpu(pool) => {
                 model.predict_into(pool, s0, actions, b, t_len, states_out, rewards_out)
@@ -73,6 +71,7 @@ impl Predictor {
 
 #[cfg(feature = "cuda")]
 mod cuda {
+    use super::super::check_predict;
     use super::DynamicsModel;
     use crate::autodiff::{DevPool, DeviceParams, Tape};
     use crate::backend::cuda::CudaDevice;
@@ -110,6 +109,7 @@ mod cuda {
             rewards_out: &mut [f32],
         ) -> Result<()> {
             let (ds, da) = (model.obs_dim(), model.act_dim());
+            check_predict(ds, da, s0, actions, b, t_len, states_out, rewards_out)?;
             let pool = std::mem::take(&mut self.pool);
             let mut tape = Tape::on_cuda(model.params(), &self.params, self.dev, pool, false)?;
             let s = tape.constant([b, ds], s0)?;

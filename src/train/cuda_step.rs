@@ -1,13 +1,13 @@
 //! The training step on a CUDA device: parameters, Adam moments, activations and gradients stay on
 //! the device; per step one copy of a few floats comes back (the loss, its parts and the gradient
 //! norm, for the log and NaN detection), the step's only synchronisation. The host copies are refreshed by `sync_host` (checkpoints, evaluation).
-use super::trainer::{StepStats, TrainConfig};
+use super::trainer::{check_grad_norm, check_loss, StepStats, TrainConfig};
 use crate::autodiff::{DevBuf, DevPool, DeviceParams, ParamStore, Tape};
 use crate::backend::cuda::launch::optim::{adamw_step, grad_norm, scale_by_dev};
 use crate::backend::cuda::CudaDevice;
 use crate::models::{DynamicsModel, SeqBatch};
 use crate::optim::Adam;
-use crate::{Error, Result};
+use crate::Result;
 
 pub(crate) struct CudaTrainState {
     dev: &'static CudaDevice,
@@ -114,19 +114,9 @@ impl CudaTrainState {
             .zip(&host[1..last])
             .map(|(&n, &v)| (n, v as f64))
             .collect();
-        if !loss.is_finite() {
-            let detail: Vec<String> = parts.iter().map(|(n, v)| format!("{n} = {v}")).collect();
-            return Err(Error::NonFinite(format!(
-                "training loss is {loss} at step {step} ({})",
-                detail.join(", ")
-            )));
-        }
+        check_loss(step, loss, &parts)?;
         let grad_norm_v = host[last] as f64;
-        if !grad_norm_v.is_finite() {
-            return Err(Error::NonFinite(format!(
-                "gradient norm is {grad_norm_v} at step {step}"
-            )));
-        }
+        check_grad_norm(step, grad_norm_v)?;
         let lr = cfg.schedule.lr(step - 1);
         opt.step = step;
         for id in with_grad {

@@ -34,6 +34,28 @@ pub struct StepStats {
     pub lr: f64,
 }
 
+/// Stops training on a non-finite loss, naming the step and every loss part.
+pub(crate) fn check_loss(step: u64, loss: f64, parts: &[(&'static str, f64)]) -> Result<()> {
+    if loss.is_finite() {
+        return Ok(());
+    }
+    let detail: Vec<String> = parts.iter().map(|(n, v)| format!("{n} = {v}")).collect();
+    Err(Error::NonFinite(format!(
+        "training loss is {loss} at step {step} ({})",
+        detail.join(", ")
+    )))
+}
+
+/// Stops training on a non-finite gradient norm.
+pub(crate) fn check_grad_norm(step: u64, grad_norm: f64) -> Result<()> {
+    if grad_norm.is_finite() {
+        return Ok(());
+    }
+    Err(Error::NonFinite(format!(
+        "gradient norm is {grad_norm} at step {step}"
+    )))
+}
+
 pub struct Trainer {
     pub model: Box<dyn DynamicsModel>,
     pub opt: Adam,
@@ -113,21 +135,11 @@ impl Trainer {
             .iter()
             .map(|&(n, v)| (n, tape.item(v) as f64))
             .collect();
-        if !loss.is_finite() {
-            let detail: Vec<String> = parts.iter().map(|(n, v)| format!("{n} = {v}")).collect();
-            return Err(Error::NonFinite(format!(
-                "training loss is {loss} at step {step} ({})",
-                detail.join(", ")
-            )));
-        }
+        check_loss(step, loss, &parts)?;
         let grads = tape.backward(losses.total)?;
         let mut pool = tape.into_pool();
         let (grad_norm, scale) = clip_global_norm(self.model.params(), &grads, self.cfg.clip);
-        if !grad_norm.is_finite() {
-            return Err(Error::NonFinite(format!(
-                "gradient norm is {grad_norm} at step {step}"
-            )));
-        }
+        check_grad_norm(step, grad_norm)?;
         let lr = self.cfg.schedule.lr(step - 1);
         self.opt.update(self.model.params_mut(), &grads, lr, scale);
         pool.extend(grads.into_buffers());

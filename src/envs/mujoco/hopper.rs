@@ -14,7 +14,6 @@
 //! Gymnasium charges the unclamped action; the two agree for actions inside the box.
 
 use super::{ctrl_cost, Planar};
-use crate::util::numpy_default_rng::DefaultRng;
 
 pub use super::StepF64;
 
@@ -76,12 +75,8 @@ impl Hopper {
     }
 
     fn reset_state(&mut self, seed: u64) {
-        // Gymnasium's `reset(seed=seed)`: `np.random.default_rng(seed)`, qpos noise then qvel noise.
-        let mut rng = DefaultRng::new(seed);
-        let (lo, hi) = (-RESET_NOISE_SCALE, RESET_NOISE_SCALE);
-        let qpos: [f64; NQ] = self.p.noisy_qpos(&mut rng, RESET_NOISE_SCALE);
-        let qvel: [f64; NV] = std::array::from_fn(|_| rng.uniform(lo, hi));
-        self.reset_to(&qpos, &qvel);
+        self.p
+            .uniform_noise_reset::<NQ, NV>(seed, RESET_NOISE_SCALE);
     }
 }
 

@@ -244,6 +244,15 @@ impl Planar {
         std::array::from_fn(|i| self.init_qpos[i] + rng.uniform(-scale, scale))
     }
 
+    /// Hopper's and Walker2d's `reset(seed=seed)`: `np.random.default_rng(seed)`, U(±scale) on
+    /// qpos, then on qvel (whose initial value is 0).
+    pub fn uniform_noise_reset<const NQ: usize, const NV: usize>(&mut self, seed: u64, scale: f64) {
+        let mut rng = DefaultRng::new(seed);
+        let qpos: [f64; NQ] = self.noisy_qpos(&mut rng, scale);
+        let qvel: [f64; NV] = std::array::from_fn(|_| rng.uniform(-scale, scale));
+        self.reset_to(&qpos, &qvel);
+    }
+
     /// Loads `xml`, checking the library and the sizes `(nq, nv, nu)`.
     pub fn new(
         xml: &str,

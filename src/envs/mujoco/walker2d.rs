@@ -14,7 +14,6 @@
 //! Gymnasium charges the unclamped action; the two agree for actions inside the box.
 
 use super::{ctrl_cost, Planar, StepF64};
-use crate::util::numpy_default_rng::DefaultRng;
 
 /// Gymnasium's `walker2d_v5.xml` (MIT, Farama Foundation / OpenAI).
 pub const XML: &str = include_str!("assets/walker2d_v5.xml");
@@ -68,12 +67,8 @@ impl Walker2d {
     }
 
     fn reset_state(&mut self, seed: u64) {
-        // Gymnasium's `reset(seed=seed)`: `np.random.default_rng(seed)`, qpos noise then qvel noise.
-        let mut rng = DefaultRng::new(seed);
-        let (lo, hi) = (-RESET_NOISE_SCALE, RESET_NOISE_SCALE);
-        let qpos: [f64; NQ] = self.p.noisy_qpos(&mut rng, RESET_NOISE_SCALE);
-        let qvel: [f64; NV] = std::array::from_fn(|_| rng.uniform(lo, hi));
-        self.reset_to(&qpos, &qvel);
+        self.p
+            .uniform_noise_reset::<NQ, NV>(seed, RESET_NOISE_SCALE);
     }
 }
 
