@@ -12,8 +12,8 @@ use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
 use koopman::backend::Device;
+use koopman::data::Batch;
 use koopman::models::{build_default, ModelKind};
-use koopman::synthetic::RandomBatch;
 use koopman::train::{TrainConfig, Trainer};
 use std::time::Duration;
 
@@ -35,7 +35,7 @@ fn train_step(c: &mut Criterion) {
     for device in devices {
         for kind in ModelKind::ALL {
             for t in LENGTHS {
-                let data = RandomBatch::new(BATCH, t, 17, 6, 1);
+                let data = Batch::random(BATCH, t, 17, 6, 1);
                 let mut trainer =
                     Trainer::new(build_default(kind, 17, 6, 0), TrainConfig::default())
                         .to_device(device)
@@ -43,7 +43,7 @@ fn train_step(c: &mut Criterion) {
                 g.throughput(Throughput::Elements((BATCH * t) as u64));
                 let name = format!("{}/{}", device.name(), kind.name());
                 g.bench_function(BenchmarkId::new(name, format!("B{BATCH}_T{t}")), |bch| {
-                    bch.iter(|| trainer.step(&data.batch()).unwrap().loss)
+                    bch.iter(|| trainer.step(&data.view()).unwrap().loss)
                 });
             }
         }

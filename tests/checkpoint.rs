@@ -11,7 +11,7 @@ fn trained() -> Trainer {
     let mut tr = Trainer::new(Box::new(model), TrainConfig::default());
     let mut rng = Rng::new(0);
     for _ in 0..3 {
-        tr.step(&sys.windows(8, 6, &mut rng).batch()).unwrap();
+        tr.step(&sys.windows(8, 6, &mut rng).view()).unwrap();
     }
     tr
 }

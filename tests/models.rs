@@ -48,12 +48,12 @@ fn every_model_trains_loss_falls() {
     for model in small_models(sys.obs_dim(), sys.act_dim) {
         let name = model.kind().name();
         let mut tr = Trainer::new(model, TrainConfig::default());
-        let before = tr.eval_loss(&val.batch()).unwrap();
+        let before = tr.eval_loss(&val.view()).unwrap();
         for _ in 0..150 {
             let w = sys.windows(32, 10, &mut rng);
-            tr.step(&w.batch()).unwrap();
+            tr.step(&w.view()).unwrap();
         }
-        let after = tr.eval_loss(&val.batch()).unwrap();
+        let after = tr.eval_loss(&val.view()).unwrap();
         println!("{name}: validation loss {before:.4} -> {after:.4}");
         assert!(
             after < 0.6 * before,
@@ -66,7 +66,7 @@ fn every_model_trains_loss_falls() {
 fn predict_matches_the_training_forward_and_reuses_buffers() {
     let sys = Oscillator::default_pair();
     let w = sys.windows(4, 12, &mut Rng::new(3));
-    let batch = w.batch();
+    let batch = w.view();
     for model in small_models(sys.obs_dim(), sys.act_dim) {
         let (states, rewards) = model
             .predict(&batch.first_states(), batch.actions, 4, 12)
@@ -130,7 +130,7 @@ fn koopman_scan_and_convolution_give_the_same_loss() {
         cfg.rollout = mode;
         let model = KoopmanModel::new(cfg, 11);
         let mut tape = koopman::Tape::new(model.params());
-        let l = model.loss(&mut tape, &w.batch()).unwrap();
+        let l = model.loss(&mut tape, &w.view()).unwrap();
         let g = tape.backward(l.total).unwrap();
         let id = model.params().find("koopman.omega").unwrap();
         losses.push((tape.item(l.total), g.param(id).unwrap().to_vec()));
@@ -190,10 +190,10 @@ fn nan_loss_is_reported_with_the_step_number() {
         Box::new(KoopmanModel::new(KoopmanConfig::small(4, 1, 8, 16), 0)),
         TrainConfig::default(),
     );
-    tr.step(&w.batch()).unwrap();
-    tr.step(&w.batch()).unwrap();
+    tr.step(&w.view()).unwrap();
+    tr.step(&w.view()).unwrap();
     w.states[3] = f32::NAN;
-    let err = tr.step(&w.batch()).unwrap_err();
+    let err = tr.step(&w.view()).unwrap_err();
     let msg = err.to_string();
     assert!(
         matches!(err, Error::NonFinite(_)) && msg.contains("step 3"),

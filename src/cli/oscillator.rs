@@ -66,7 +66,7 @@ pub fn run(
     let (mut first, mut last) = (f64::NAN, f64::NAN);
     for s in 0..steps {
         let w = sys.windows(64, horizon, &mut rng);
-        let st = trainer.step(&w.batch())?;
+        let st = trainer.step(&w.view())?;
         if s == 0 {
             first = st.loss;
         }

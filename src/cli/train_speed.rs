@@ -2,8 +2,8 @@
 //! batches, the quantity of the paper's Table 3.
 use super::peak_rss;
 use crate::backend::Device;
+use crate::data::Batch;
 use crate::models::{build_default, ModelKind};
-use crate::synthetic::RandomBatch;
 use crate::train::{TrainConfig, Trainer};
 use crate::util::json::{num, obj};
 use crate::util::stats::Summary;
@@ -106,8 +106,8 @@ pub fn measure(
     let model = build_default(kind, OBS_DIM, ACT_DIM, seed);
     let params = model.params().count();
     let mut trainer = Trainer::new(model, TrainConfig::default()).to_device(device)?;
-    let data = RandomBatch::new(batch, seq_len, OBS_DIM, ACT_DIM, seed.wrapping_add(1));
-    let b = data.batch();
+    let data = Batch::random(batch, seq_len, OBS_DIM, ACT_DIM, seed.wrapping_add(1));
+    let b = data.view();
     for _ in 0..warmup {
         trainer.step(&b)?;
     }

@@ -16,6 +16,19 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// The borrowed view models train on.
+    pub fn view(&self) -> crate::models::SeqBatch<'_> {
+        crate::models::SeqBatch {
+            b: self.b,
+            t: self.t,
+            obs_dim: self.obs_dim,
+            act_dim: self.act_dim,
+            states: &self.states,
+            actions: &self.actions,
+            rewards: &self.rewards,
+        }
+    }
+
     /// An empty batch with room for `capacity` windows.
     pub fn with_capacity(capacity: usize, t: usize, obs_dim: usize, act_dim: usize) -> Self {
         Batch {

@@ -6,7 +6,7 @@ use super::normalization::{normalizer_from_json, normalizer_to_json};
 use crate::backend::Device;
 use crate::checkpoint::{self, Meta};
 use crate::data::{self, Normalizer, WindowSampler};
-use crate::models::{ModelConfig, SeqBatch};
+use crate::models::ModelConfig;
 use crate::optim::Schedule;
 use crate::train::{TrainConfig, Trainer};
 use crate::util::rng::Rng;
@@ -137,29 +137,11 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary> {
         let mut rng = Rng::new(opts.seed.wrapping_mul(0x9E37_79B9).wrapping_add(step));
         let mut batch = train_w.sample(opts.batch, &mut rng);
         norm.apply(&mut batch);
-        let view = SeqBatch {
-            b: batch.b,
-            t: batch.t,
-            obs_dim: batch.obs_dim,
-            act_dim: batch.act_dim,
-            states: &batch.states,
-            actions: &batch.actions,
-            rewards: &batch.rewards,
-        };
-        let stats = trainer.step(&view)?;
+        let stats = trainer.step(&batch.view())?;
         last = stats.loss;
         let n = step + 1;
         if n % opts.val_every.max(1) == 0 || n == opts.steps {
-            let vb = SeqBatch {
-                b: val_batch.b,
-                t: val_batch.t,
-                obs_dim: val_batch.obs_dim,
-                act_dim: val_batch.act_dim,
-                states: &val_batch.states,
-                actions: &val_batch.actions,
-                rewards: &val_batch.rewards,
-            };
-            val = trainer.eval_loss(&vb)?;
+            val = trainer.eval_loss(&val_batch.view())?;
             bar.println(format!("step {n:>7}  loss {last:.5}  val {val:.5}"));
         }
         if n % opts.ckpt_every.max(1) == 0 && n != opts.steps {

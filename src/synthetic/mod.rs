@@ -3,5 +3,4 @@
 mod oscillator;
 mod random_batch;
 
-pub use oscillator::{Oscillator, Windows};
-pub use random_batch::RandomBatch;
+pub use oscillator::Oscillator;

@@ -1,6 +1,7 @@
 //! A controlled linear system of independent damped oscillators, x_{t+1} = A x_t + B a_t, sampled
 //! every `dt` seconds. Oscillator j has continuous-time eigenvalues −ζ_j ± iω_j, so a Koopman model
 //! with one complex mode per oscillator should recover ω_j (and ζ_j).
+use crate::data::Batch;
 use crate::util::rng::Rng;
 
 #[derive(Clone, Debug)]
@@ -11,15 +12,6 @@ pub struct Oscillator {
     pub act_dim: usize,
     /// Input matrix [state, action].
     pub b: Vec<f64>,
-}
-
-/// Training windows: states [N, T+1, d_s], actions [N, T, d_a], rewards [N, T].
-pub struct Windows {
-    pub n: usize,
-    pub t: usize,
-    pub states: Vec<f32>,
-    pub actions: Vec<f32>,
-    pub rewards: Vec<f32>,
 }
 
 impl Oscillator {
@@ -52,11 +44,13 @@ impl Oscillator {
     }
 
     /// `n` windows of `t` steps from random starts with random actions in [−1, 1]; reward = −‖x‖²/d.
-    pub fn windows(&self, n: usize, t: usize, rng: &mut Rng) -> Windows {
+    pub fn windows(&self, n: usize, t: usize, rng: &mut Rng) -> Batch {
         let (ds, da) = (self.obs_dim(), self.act_dim);
-        let mut w = Windows {
-            n,
+        let mut w = Batch {
+            b: n,
             t,
+            obs_dim: ds,
+            act_dim: da,
             states: Vec::with_capacity(n * (t + 1) * ds),
             actions: Vec::with_capacity(n * t * da),
             rewards: Vec::with_capacity(n * t),
@@ -76,19 +70,5 @@ impl Oscillator {
             }
         }
         w
-    }
-}
-
-impl Windows {
-    pub fn batch(&self) -> crate::models::SeqBatch<'_> {
-        crate::models::SeqBatch {
-            b: self.n,
-            t: self.t,
-            obs_dim: self.states.len() / (self.n * (self.t + 1)),
-            act_dim: self.actions.len() / (self.n * self.t),
-            states: &self.states,
-            actions: &self.actions,
-            rewards: &self.rewards,
-        }
     }
 }

@@ -7,9 +7,10 @@ use crate::{assert_close, f64s, Rng};
 use koopman::autodiff::{DevPool, DeviceParams};
 use koopman::backend::cuda::CudaDevice;
 use koopman::backend::Device;
+use koopman::data::Batch;
 use koopman::models::{
     DynamicsModel, GruConfig, GruModel, KoopmanConfig, KoopmanModel, MlpConfig, MlpModel,
-    RolloutMode, SeqBatch, TransformerConfig, TransformerModel,
+    RolloutMode, TransformerConfig, TransformerModel,
 };
 use koopman::ops::unary::Unary;
 use koopman::train::{TrainConfig, Trainer};
@@ -300,53 +301,17 @@ fn every_op_through_the_tape() {
     );
 }
 
-struct Data {
-    b: usize,
-    t: usize,
-    ds: usize,
-    da: usize,
-    states: Vec<f32>,
-    actions: Vec<f32>,
-    rewards: Vec<f32>,
-}
-
-impl Data {
-    fn new(b: usize, t: usize, ds: usize, da: usize, seed: u64) -> Self {
-        let mut r = Rng(seed);
-        Data {
-            b,
-            t,
-            ds,
-            da,
-            states: r.vec(b * (t + 1) * ds, -1.0, 1.0),
-            actions: r.vec(b * t * da, -1.0, 1.0),
-            rewards: r.vec(b * t, -1.0, 1.0),
-        }
-    }
-    fn batch(&self) -> SeqBatch<'_> {
-        SeqBatch {
-            b: self.b,
-            t: self.t,
-            obs_dim: self.ds,
-            act_dim: self.da,
-            states: &self.states,
-            actions: &self.actions,
-            rewards: &self.rewards,
-        }
-    }
-}
-
 /// The loss and every parameter gradient of `model`, on the CPU and on the device.
-fn model_parity(dev: &'static CudaDevice, name: &str, model: &dyn DynamicsModel, data: &Data) {
+fn model_parity(dev: &'static CudaDevice, name: &str, model: &dyn DynamicsModel, data: &Batch) {
     let params = model.params();
     let mut cpu = Tape::new(params);
-    let l = model.loss(&mut cpu, &data.batch()).unwrap();
+    let l = model.loss(&mut cpu, &data.view()).unwrap();
     let want_loss = cpu.item(l.total);
     let want = cpu.backward(l.total).unwrap();
 
     let dparams = DeviceParams::upload(dev, params).unwrap();
     let mut gpu = Tape::on_cuda(params, &dparams, dev, DevPool::default(), true).unwrap();
-    let lg = model.loss(&mut gpu, &data.batch()).unwrap();
+    let lg = model.loss(&mut gpu, &data.view()).unwrap();
     let got_loss = gpu.fetch_item(lg.total).unwrap();
     let got = gpu.backward(lg.total).unwrap();
     assert_close(
@@ -376,7 +341,7 @@ fn model_parity(dev: &'static CudaDevice, name: &str, model: &dyn DynamicsModel,
 fn every_model_loss_and_gradients() {
     let Some(dev) = device() else { return };
     let (ds, da) = (17, 6);
-    let data = Data::new(6, 12, ds, da, 3);
+    let data = Batch::random(6, 12, ds, da, 3);
     let mut kc = KoopmanConfig::small(ds, da, 24, 64);
     model_parity(
         dev,
@@ -423,9 +388,9 @@ fn koopman_twenty_step_loss_curve() {
     assert_eq!(gpu.device(), "cuda");
     let (mut lc, mut lg) = (Vec::new(), Vec::new());
     for step in 0..20u64 {
-        let data = Data::new(32, 16, ds, da, 100 + step);
-        lc.push(cpu.step(&data.batch()).unwrap().loss);
-        lg.push(gpu.step(&data.batch()).unwrap().loss);
+        let data = Batch::random(32, 16, ds, da, 100 + step);
+        lc.push(cpu.step(&data.view()).unwrap().loss);
+        lg.push(gpu.step(&data.view()).unwrap().loss);
     }
     let _ = std::io::Write::write_fmt(
         &mut std::io::stderr().lock(),
