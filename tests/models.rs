@@ -89,7 +89,7 @@ fn predict_matches_the_training_forward_and_reuses_buffers() {
                 batch.actions,
                 4,
                 12,
-                &mut so,
+                Some(&mut so),
                 &mut ro,
             )
             .unwrap();
@@ -101,7 +101,7 @@ fn predict_matches_the_training_forward_and_reuses_buffers() {
                 batch.actions,
                 4,
                 12,
-                &mut so,
+                Some(&mut so),
                 &mut ro,
             )
             .unwrap();
@@ -264,6 +264,54 @@ fn cpu_predictor_equals_predict() {
         }
         let mut short = vec![0.0; ws.len() - 1];
         let err = p.predict_into(model.as_ref(), &s0, &act, b, h, &mut short, &mut gr);
+        assert!(matches!(err, Err(Error::Shape(_))), "{err:?}");
+    }
+}
+
+/// The planner's reward-only path skips the decoder and returns the same rewards, bit for bit,
+/// allocating nothing once warm.
+#[test]
+fn rewards_into_equals_predicted_rewards() {
+    let (ds, da, b, h) = (5, 2, 7, 9);
+    let mut rng = Rng::new(12);
+    let s0: Vec<f32> = (0..b * ds).map(|_| rng.normal() as f32).collect();
+    let act: Vec<f32> = (0..b * h * da)
+        .map(|_| rng.range(-1.0, 1.0) as f32)
+        .collect();
+    for model in small_models(ds, da) {
+        let name = model.kind().name();
+        let (_, want) = model.predict(&s0, &act, b, h).unwrap();
+        let mut p = Predictor::new(model.as_ref(), koopman::backend::Device::Cpu).unwrap();
+        let mut got = vec![f32::NAN; want.len()];
+        p.rewards_into(model.as_ref(), &s0, &act, b, h, &mut got)
+            .unwrap();
+        assert_eq!(got, want, "{name}");
+        // Fewer tape buffers than the full prediction: the decoder did not run.
+        let mut pool = Vec::new();
+        model
+            .predict_into(&mut pool, &s0, &act, b, h, None, &mut got)
+            .unwrap();
+        let reward_only = pool.len();
+        let ptrs: Vec<*const f32> = pool.iter().map(|v| v.as_ptr()).collect();
+        model
+            .predict_into(&mut pool, &s0, &act, b, h, None, &mut got)
+            .unwrap();
+        let (mut a, mut c) = (ptrs, pool.iter().map(|v| v.as_ptr()).collect::<Vec<_>>());
+        a.sort();
+        c.sort();
+        assert_eq!(a, c, "{name}: rewards_into allocated new buffers when warm");
+        let mut full = Vec::new();
+        let mut states = vec![0.0; b * h * ds];
+        model
+            .predict_into(&mut full, &s0, &act, b, h, Some(&mut states), &mut got)
+            .unwrap();
+        assert!(
+            full.len() > reward_only,
+            "{name}: {} vs {reward_only}",
+            full.len()
+        );
+        let mut short = vec![0.0; want.len() + 1];
+        let err = p.rewards_into(model.as_ref(), &s0, &act, b, h, &mut short);
         assert!(matches!(err, Err(Error::Shape(_))), "{err:?}");
     }
 }

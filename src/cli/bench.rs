@@ -3,7 +3,7 @@
 //! finish and rewrites the JSON report atomically after each one, so a long run that is stopped keeps
 //! what it measured.
 use super::host::Host;
-use super::planner_latency::{self, PlannerCase, PlannerPoint};
+use super::planner_latency::{self, PlannerCase, PlannerOutput, PlannerPoint};
 use super::train_speed::{self, TrainPoint, PAPER_LENGTHS};
 use crate::models::ModelKind;
 use crate::util::json::{num, obj};
@@ -48,12 +48,16 @@ pub struct BenchArgs {
     /// Planner candidate action sequences per starting state [default: 512]
     #[arg(long)]
     pub candidates: Option<usize>,
-    /// Most sequences per predict_into call, bounding memory (0: one call) [default: 4096]
+    /// Planner outputs: rewards (no state decoder, what MPPI scores) and/or states (decoded states
+    /// and rewards) [default: rewards,states]
+    #[arg(long, value_delimiter = ',')]
+    pub outputs: Vec<String>,
+    /// Most sequences per predictor call, bounding memory (0: one call) [default: 4096]
     #[arg(long)]
     pub chunk: Option<usize>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// auto, cpu or cuda: where training steps run (the planner path runs on the CPU) [default: auto]
+    /// auto, cpu or cuda: where training steps and planner rollouts run [default: auto]
     #[arg(long, default_value = "auto")]
     pub device: String,
     /// Matmul arithmetic on CUDA: fp32, tf32 or bf16 (FP32 accumulation) [default: fp32]
@@ -179,6 +183,14 @@ pub fn run_planner(args: &BenchArgs, host: &Host) -> Result<Vec<PlannerPoint>> {
     let horizons = or_preset(&args.horizons, args.quick, &[5], &[5, 20]);
     let starts = or_preset(&args.starts, args.quick, &[1], &[1, 64]);
     let candidates = args.candidates.unwrap_or(512);
+    let outputs = match args.outputs.is_empty() {
+        true => vec![PlannerOutput::Rewards, PlannerOutput::States],
+        false => args
+            .outputs
+            .iter()
+            .map(|o| PlannerOutput::parse(o.trim()))
+            .collect::<Result<Vec<_>>>()?,
+    };
     let chunk = args.chunk.unwrap_or(4096);
     let iters = args.iters.unwrap_or(if args.quick { 5 } else { 20 });
     let warmup = args.warmup.unwrap_or(2);
@@ -189,46 +201,54 @@ pub fn run_planner(args: &BenchArgs, host: &Host) -> Result<Vec<PlannerPoint>> {
     let config = obj([
         ("candidates", candidates.into()),
         ("chunk", chunk.into()),
+        (
+            "outputs",
+            Value::Array(outputs.iter().map(|o| o.name().into()).collect()),
+        ),
         ("iters", iters.into()),
         ("warmup", warmup.into()),
         ("seed", num(args.seed as f64)),
     ]);
     println!(
-        "planner rollout (no-grad predict_into, pooled buffers), {candidates} candidates per start, ≤{} sequences per call, {iters} timed calls after {warmup} warm-up",
+        "planner rollout (no-grad Predictor, pooled buffers), {candidates} candidates per start, ≤{} sequences per call, {iters} timed calls after {warmup} warm-up",
         if chunk == 0 { "all".to_string() } else { chunk.to_string() }
     );
     println!(
-        "{:<12} {:>6} {:>7} {:>4} {:>12} {:>12} {:>14} {:>8}",
-        "model", "starts", "seqs", "H", "median ms", "p99 ms", "candidates/s", "peak GB"
+        "{:<12} {:>8} {:>6} {:>7} {:>4} {:>12} {:>12} {:>14} {:>8}",
+        "model", "output", "starts", "seqs", "H", "median ms", "p99 ms", "candidates/s", "peak GB"
     );
     let mut points = Vec::new();
     for &kind in &models {
         for &s in &starts {
             for &h in &horizons {
-                let case = PlannerCase {
-                    kind,
-                    starts: s,
-                    candidates,
-                    horizon: h,
-                    chunk,
-                };
-                let p = planner_latency::measure(case, iters, warmup, args.seed, host.device)?;
-                println!(
-                    "{:<12} {:>6} {:>7} {:>4} {:>12.2} {:>12.2} {:>14.0} {:>8}",
-                    kind.name(),
-                    s,
-                    case.sequences(),
-                    h,
-                    p.secs.median * 1e3,
-                    p.secs.p99 * 1e3,
-                    p.candidates_per_sec(),
-                    gigabytes(p.peak_rss_bytes),
-                );
-                let _ = std::io::stdout().flush();
-                points.push(p);
-                if let Some(path) = &args.json {
-                    let results = points.iter().map(PlannerPoint::to_json).collect();
-                    save(path, "planner", host, config.clone(), results)?;
+                for &output in &outputs {
+                    let case = PlannerCase {
+                        kind,
+                        starts: s,
+                        candidates,
+                        horizon: h,
+                        chunk,
+                        output,
+                    };
+                    let p = planner_latency::measure(case, iters, warmup, args.seed, host.device)?;
+                    println!(
+                        "{:<12} {:>8} {:>6} {:>7} {:>4} {:>12.2} {:>12.2} {:>14.0} {:>8}",
+                        kind.name(),
+                        output.name(),
+                        s,
+                        case.sequences(),
+                        h,
+                        p.secs.median * 1e3,
+                        p.secs.p99 * 1e3,
+                        p.candidates_per_sec(),
+                        gigabytes(p.peak_rss_bytes),
+                    );
+                    let _ = std::io::stdout().flush();
+                    points.push(p);
+                    if let Some(path) = &args.json {
+                        let results = points.iter().map(PlannerPoint::to_json).collect();
+                        save(path, "planner", host, config.clone(), results)?;
+                    }
                 }
             }
         }

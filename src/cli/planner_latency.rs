@@ -1,6 +1,7 @@
 //! Planner latency: the no-grad batched rollout a sampling planner (MPPI/CEM) runs every control step.
 //! K candidate action sequences of horizon H are scored from S starting states (each replicated K
-//! times) through `DynamicsModel::predict_into`, reusing one buffer pool across calls.
+//! times) through one `Predictor`, reusing its buffer pool across calls: rewards only (what MPPI
+//! scores; no state decoder) or decoded states as well.
 use super::peak_rss;
 use super::train_speed::{ACT_DIM, OBS_DIM};
 use crate::backend::Device;
@@ -11,6 +12,33 @@ use crate::util::stats::Summary;
 use crate::{Error, Result};
 use serde_json::Value;
 use std::time::Instant;
+
+/// What each call returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlannerOutput {
+    /// Rewards [B, H]: `Predictor::rewards_into`, the state decoder skipped.
+    Rewards,
+    /// Decoded states [B, H, d_s] and rewards: `Predictor::predict_into`.
+    States,
+}
+
+impl PlannerOutput {
+    pub fn name(self) -> &'static str {
+        match self {
+            PlannerOutput::Rewards => "rewards",
+            PlannerOutput::States => "states",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "rewards" => Ok(PlannerOutput::Rewards),
+            "states" => Ok(PlannerOutput::States),
+            _ => Err(Error::Invalid(format!(
+                "unknown planner output '{s}' (known: rewards, states)"
+            ))),
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug)]
 pub struct PlannerCase {
@@ -23,6 +51,7 @@ pub struct PlannerCase {
     /// Most sequences per `predict_into` call (0: all in one call). Bounds the rollout's memory:
     /// every intermediate of the no-grad tape lives until the call returns.
     pub chunk: usize,
+    pub output: PlannerOutput,
 }
 
 impl PlannerCase {
@@ -59,6 +88,7 @@ impl PlannerPoint {
             ("starts", c.starts.into()),
             ("candidates", c.candidates.into()),
             ("horizon", c.horizon.into()),
+            ("output", c.output.name().into()),
             ("sequences_per_call", c.chunk_len().into()),
             ("warmup", self.warmup.into()),
             ("iters", self.secs.n.into()),
@@ -115,15 +145,18 @@ pub fn measure(
         let mut lo = 0;
         while lo < n {
             let hi = (lo + chunk).min(n);
-            p.predict_into(
-                model.as_ref(),
+            let (s, a) = (
                 &s0[lo * OBS_DIM..hi * OBS_DIM],
                 &actions[lo * h * ACT_DIM..hi * h * ACT_DIM],
-                hi - lo,
-                h,
-                &mut states[lo * h * OBS_DIM..hi * h * OBS_DIM],
-                &mut rewards[lo * h..hi * h],
-            )?;
+            );
+            let r = &mut rewards[lo * h..hi * h];
+            match case.output {
+                PlannerOutput::Rewards => p.rewards_into(model.as_ref(), s, a, hi - lo, h, r)?,
+                PlannerOutput::States => {
+                    let st = &mut states[lo * h * OBS_DIM..hi * h * OBS_DIM];
+                    p.predict_into(model.as_ref(), s, a, hi - lo, h, st, r)?
+                }
+            }
             lo = hi;
         }
         Ok(())
@@ -164,11 +197,20 @@ mod tests {
             candidates: 5,
             horizon: 2,
             chunk: 4,
+            output: PlannerOutput::States,
         };
         let p = measure(case, 2, 1, 0, Device::Cpu).unwrap();
         assert_eq!(p.secs.n, 2);
         assert!(p.candidates_per_sec() > 0.0);
         assert_eq!(PlannerCase { chunk: 0, ..case }.chunk_len(), 15);
+        let rewards_only = PlannerCase {
+            output: PlannerOutput::Rewards,
+            ..case
+        };
+        assert_eq!(
+            measure(rewards_only, 1, 0, 0, Device::Cpu).unwrap().secs.n,
+            1
+        );
     }
 
     #[test]
@@ -179,6 +221,7 @@ mod tests {
             candidates: 1,
             horizon: 0,
             chunk: 0,
+            output: PlannerOutput::Rewards,
         };
         assert!(measure(case, 1, 0, 0, Device::Cpu).is_err());
     }

@@ -55,7 +55,7 @@ pub fn evaluate(
             &batch.actions,
             b,
             horizon,
-            &mut pred_s,
+            Some(&mut pred_s),
             &mut pred_r,
         )?;
         for i in 0..b {

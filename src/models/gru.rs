@@ -1,7 +1,7 @@
 //! GRU baseline (paper §4.1, App. F): hidden size 64 over the masked state-action sequence
 //! ([s₀ ‖ a₀], [0 ‖ a₁], …); an embedding MLP before it and decoder/reward MLPs after it, sized so the
 //! parameter count matches the Koopman model's.
-use super::{masked_inputs, DynamicsModel, Rollout};
+use super::{masked_inputs, DynamicsModel, Scored};
 use crate::autodiff::{ParamStore, Tape, Var};
 use crate::nn::{Gru, Mlp};
 use crate::ops::unary::Unary;
@@ -89,17 +89,18 @@ impl GruModel {
 
 impl DynamicsModel for GruModel {
     model_accessors!(Gru);
-    fn rollout(&self, t: &mut Tape, s0: Var, actions: Var) -> Result<Rollout> {
+    fn score(&self, t: &mut Tape, s0: Var, actions: Var) -> Result<Scored> {
         let x = masked_inputs(t, s0, actions)?;
         let e = self.embed.forward(t, x)?;
         let e = t.unary(e, self.cfg.act);
         let h = self.gru.forward(t, e)?;
-        let states = self.dec.forward(t, h)?;
         let rewards = self.rew.forward(t, h)?;
-        Ok(Rollout {
-            states,
+        Ok(Scored {
+            features: h,
             rewards,
-            latent: None,
         })
+    }
+    fn decode(&self, t: &mut Tape, h: Var) -> Result<Var> {
+        self.dec.forward(t, h)
     }
 }

@@ -7,7 +7,7 @@
 //! 2m → 256 → 256 → d_s; reward head on [x̂_k ‖ a_k] → 256 → 1; ω_j = jπ (increasing), μ = −0.2 fixed;
 //! scalar Δt learned as log Δt with Δt₀ = 1/m; consistency target g(s_{t+k}) under stop-gradient;
 //! loss = state + 0.1·consistency + 1·reward, each a mean.
-use super::{DynamicsModel, Rollout, SeqBatch};
+use super::{DynamicsModel, Rollout, Scored, SeqBatch};
 use crate::autodiff::{ParamId, ParamStore, Tape, Var};
 use crate::nn::Mlp;
 use crate::ops::unary::Unary;
@@ -336,16 +336,17 @@ impl DynamicsModel for KoopmanModel {
         self.cfg.reward_weight
     }
 
-    fn rollout(&self, t: &mut Tape, s0: Var, actions: Var) -> Result<Rollout> {
+    fn score(&self, t: &mut Tape, s0: Var, actions: Var) -> Result<Scored> {
         let x0 = self.enc.forward(t, s0)?;
         let xh = self.latent_rollout_actions(t, x0, actions)?;
-        let states = self.dec.forward(t, xh)?;
         let rewards = self.reward_head(t, x0, xh, actions)?;
-        Ok(Rollout {
-            states,
+        Ok(Scored {
+            features: xh,
             rewards,
-            latent: Some(xh),
         })
+    }
+    fn decode(&self, t: &mut Tape, xh: Var) -> Result<Var> {
+        self.dec.forward(t, xh)
     }
 
     fn extra_losses(
@@ -354,15 +355,13 @@ impl DynamicsModel for KoopmanModel {
         batch: &SeqBatch,
         r: &Rollout,
     ) -> Result<Vec<(&'static str, Var, f64)>> {
-        let Some(xh) = r.latent else {
-            return Ok(Vec::new());
-        };
-        // Target g(s_{t+k}) under stop-gradient: computed with recording off, so it costs a forward only.
+        // The rollout's features are the latent x̂_1..x̂_T. The target g(s_{t+k}) is under stop-gradient:
+        // computed with recording off, so it costs a forward only.
         let next = t.constant([batch.b, batch.t, batch.obs_dim], &batch.next_states())?;
         let was = t.set_grad_enabled(false);
         let target = self.enc.forward(t, next);
         t.set_grad_enabled(was);
-        let cons = t.mse(xh, target?)?;
+        let cons = t.mse(r.features, target?)?;
         Ok(vec![("consistency", cons, self.cfg.consistency_weight)])
     }
 }

@@ -2,7 +2,7 @@
 //! through two linear layers and a non-linearity, z_{k+1} = W₂·elu(W₁[z_k ‖ a_k] + b₁) + b₂.
 //! The paper trains it on 10-step windows only because longer unrolls explode; the trainer's default
 //! horizon for this model is 10.
-use super::{DynamicsModel, Rollout};
+use super::{DynamicsModel, Scored};
 use crate::autodiff::{ParamStore, Tape, Var};
 use crate::nn::Mlp;
 use crate::ops::unary::Unary;
@@ -103,7 +103,7 @@ impl MlpModel {
 
 impl DynamicsModel for MlpModel {
     model_accessors!(Mlp);
-    fn rollout(&self, t: &mut Tape, s0: Var, actions: Var) -> Result<Rollout> {
+    fn score(&self, t: &mut Tape, s0: Var, actions: Var) -> Result<Scored> {
         let (b, tl) = (t.dims(actions)[0], t.dims(actions)[1]);
         let z0 = self.enc.forward(t, s0)?;
         let mut z = t.reshape(z0, &[b, 1, self.cfg.latent])?;
@@ -116,13 +116,14 @@ impl DynamicsModel for MlpModel {
             next.push(z);
         }
         let zs = t.concat(&next, 1)?;
-        let states = self.dec.forward(t, zs)?;
         let zas = t.concat(&inputs, 1)?;
         let rewards = self.rew.forward(t, zas)?;
-        Ok(Rollout {
-            states,
+        Ok(Scored {
+            features: zs,
             rewards,
-            latent: None,
         })
+    }
+    fn decode(&self, t: &mut Tape, zs: Var) -> Result<Var> {
+        self.dec.forward(t, zs)
     }
 }

@@ -44,12 +44,19 @@ pub use transformer::{TransformerConfig, TransformerModel};
 use crate::autodiff::{ParamStore, Tape, Var};
 use crate::{Error, Result};
 
-/// The model's outputs on a tape: states [B, T, d_s] and rewards [B, T, 1].
+/// What a model computes before its state decoder: the per-step features the decoder reads
+/// [B, T, F] (the Koopman model's latent x̂_1..x̂_T, the GRU's hidden states, …) and the rewards
+/// [B, T, 1]. A planner scoring candidate action sequences needs only this.
+pub struct Scored {
+    pub features: Var,
+    pub rewards: Var,
+}
+
+/// The model's outputs on a tape: states [B, T, d_s], rewards [B, T, 1] and the decoder's input.
 pub struct Rollout {
     pub states: Var,
     pub rewards: Var,
-    /// The latent trajectory, for models that have one (Koopman consistency loss).
-    pub latent: Option<Var>,
+    pub features: Var,
 }
 
 /// The loss and its named parts (all scalars on the tape).
@@ -103,8 +110,24 @@ pub trait DynamicsModel: Send + Sync {
     /// The configuration that rebuilds this model (stored in checkpoints).
     fn config(&self) -> ModelConfig;
 
-    /// Predicted states and rewards from s0 [B, d_s] and actions [B, T, d_a] (constants on `t`).
-    fn rollout(&self, t: &mut Tape, s0: Var, actions: Var) -> Result<Rollout>;
+    /// Features and rewards from s0 [B, d_s] and actions [B, T, d_a] (constants on `t`): everything
+    /// but the state decoder.
+    fn score(&self, t: &mut Tape, s0: Var, actions: Var) -> Result<Scored>;
+
+    /// The state decoder: features [B, T, F] → states [B, T, d_s].
+    fn decode(&self, t: &mut Tape, features: Var) -> Result<Var>;
+
+    /// Predicted states and rewards: `score`, then `decode` (one path for training, evaluation and
+    /// planners, so the reward-only planner path cannot drift from the trained one).
+    fn rollout(&self, t: &mut Tape, s0: Var, actions: Var) -> Result<Rollout> {
+        let Scored { features, rewards } = self.score(t, s0, actions)?;
+        let states = self.decode(t, features)?;
+        Ok(Rollout {
+            states,
+            rewards,
+            features,
+        })
+    }
 
     /// Model-specific loss terms beyond state and reward prediction (the Koopman consistency term).
     fn extra_losses(
@@ -143,8 +166,8 @@ pub trait DynamicsModel: Send + Sync {
     }
 
     /// No-grad open-loop prediction for B start states and action sequences, reusing `pool`'s buffers
-    /// (a planner calling this in a loop allocates nothing once warm). Writes states [B, T, d_s] and
-    /// rewards [B, T].
+    /// (a planner calling this in a loop allocates nothing once warm). Writes rewards [B, T], and
+    /// states [B, T, d_s] when `states_out` is given; without it the decoder is not run.
     #[allow(clippy::too_many_arguments)]
     fn predict_into(
         &self,
@@ -153,17 +176,29 @@ pub trait DynamicsModel: Send + Sync {
         actions: &[f32],
         b: usize,
         t_len: usize,
-        states_out: &mut [f32],
+        states_out: Option<&mut [f32]>,
         rewards_out: &mut [f32],
     ) -> Result<()> {
         let (ds, da) = (self.obs_dim(), self.act_dim());
-        check_predict(ds, da, s0, actions, b, t_len, states_out, rewards_out)?;
+        check_predict(
+            ds,
+            da,
+            s0,
+            actions,
+            b,
+            t_len,
+            states_out.as_deref(),
+            rewards_out,
+        )?;
         let mut tape = Tape::with_pool(self.params(), std::mem::take(pool), false);
         let s = tape.constant([b, ds], s0)?;
         let a = tape.constant([b, t_len, da], actions)?;
-        let r = self.rollout(&mut tape, s, a)?;
-        states_out.copy_from_slice(tape.value(r.states));
-        rewards_out.copy_from_slice(tape.value(r.rewards));
+        let scored = self.score(&mut tape, s, a)?;
+        if let Some(out) = states_out {
+            let states = self.decode(&mut tape, scored.features)?;
+            out.copy_from_slice(tape.value(states));
+        }
+        rewards_out.copy_from_slice(tape.value(scored.rewards));
         *pool = tape.into_pool();
         Ok(())
     }
@@ -184,7 +219,7 @@ pub trait DynamicsModel: Send + Sync {
             actions,
             b,
             t_len,
-            &mut states,
+            Some(&mut states),
             &mut rewards,
         )?;
         Ok((states, rewards))
@@ -200,7 +235,7 @@ pub(crate) fn check_predict(
     actions: &[f32],
     b: usize,
     t_len: usize,
-    states_out: &[f32],
+    states_out: Option<&[f32]>,
     rewards_out: &[f32],
 ) -> Result<()> {
     if s0.len() != b * ds || actions.len() != b * t_len * da {
@@ -210,7 +245,8 @@ pub(crate) fn check_predict(
             actions.len()
         )));
     }
-    if states_out.len() != b * t_len * ds || rewards_out.len() != b * t_len {
+    let states_ok = states_out.is_none_or(|s| s.len() == b * t_len * ds);
+    if !states_ok || rewards_out.len() != b * t_len {
         return Err(Error::Shape(
             "predict: output buffers have the wrong size".into(),
         ));

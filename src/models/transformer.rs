@@ -2,7 +2,7 @@
 //! ([s₀ ‖ a₀], [0 ‖ a₁], …) embedded linearly plus fixed sinusoidal positions (no length limit, no
 //! parameters), pre-LN blocks with causal attention, then decoder and reward MLPs. Width and depth
 //! are reduced so the parameter count matches the Koopman model's.
-use super::{masked_inputs, DynamicsModel, Rollout};
+use super::{masked_inputs, DynamicsModel, Scored};
 use crate::autodiff::{ParamStore, Tape, Var};
 use crate::nn::{Block, BlockConfig, LayerNorm, Linear, Mlp};
 use crate::ops::unary::Unary;
@@ -126,7 +126,7 @@ fn positions(tl: usize, d: usize) -> Vec<f32> {
 
 impl DynamicsModel for TransformerModel {
     model_accessors!(Transformer);
-    fn rollout(&self, t: &mut Tape, s0: Var, actions: Var) -> Result<Rollout> {
+    fn score(&self, t: &mut Tape, s0: Var, actions: Var) -> Result<Scored> {
         let tl = t.dims(actions)[1];
         let x = masked_inputs(t, s0, actions)?;
         let x = self.embed.forward(t, x)?;
@@ -136,12 +136,13 @@ impl DynamicsModel for TransformerModel {
             h = blk.forward(t, h)?;
         }
         let h = self.ln.forward(t, h)?;
-        let states = self.dec.forward(t, h)?;
         let rewards = self.rew.forward(t, h)?;
-        Ok(Rollout {
-            states,
+        Ok(Scored {
+            features: h,
             rewards,
-            latent: None,
         })
+    }
+    fn decode(&self, t: &mut Tape, h: Var) -> Result<Var> {
+        self.dec.forward(t, h)
     }
 }

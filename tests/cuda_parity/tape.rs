@@ -421,7 +421,8 @@ fn koopman_twenty_step_loss_curve() {
 }
 
 /// The planner path: `Predictor` on CUDA against the model's CPU `predict`, for the Koopman model
-/// (scan and convolution) and the GRU, called twice to exercise the reused device pool.
+/// (scan and convolution) and the GRU, called twice to exercise the reused device pool, then the
+/// reward-only `rewards_into`.
 #[test]
 fn predictor_on_cuda_matches_cpu() {
     let Some(dev) = device() else { return };
@@ -460,5 +461,9 @@ fn predictor_on_cuda_matches_cpu() {
                 1e-3,
             );
         }
+        // The planner's reward-only call (no decoder) on the same warm pool.
+        let mut rr = vec![f32::NAN; wr.len()];
+        p.rewards_into(model, &s0, &act, b, h, &mut rr).unwrap();
+        assert_close(&format!("{name} rewards_into"), &rr, &f64s(&wr), 1e-3);
     }
 }
