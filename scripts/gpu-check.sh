@@ -57,6 +57,7 @@ run)
     .gpu/koopman bench --device cuda --lengths 10,50,100,200,500 --iters 10 --warmup 3 --json "$out/bench_fp32.json" 2>&1 | tee "$out/bench_fp32.log" || status=1
     .gpu/koopman bench --device cuda --precision tf32 --models koopman,gru --lengths 10,100,500 --iters 10 --warmup 3 --json "$out/bench_tf32.json" 2>&1 | tee "$out/bench_tf32.log" || status=1
     .gpu/koopman bench --device cuda --planner --iters 200 --warmup 20 --json "$out/planner.json" 2>&1 | tee "$out/planner.log" || status=1
+    .gpu/koopman bench --device cuda --precision tf32 --planner --starts 1 --iters 200 --warmup 20 --json "$out/planner_tf32.json" 2>&1 | tee "$out/planner_tf32.log" || status=1
     echo "== criterion CUDA kernels"
     .gpu/cuda_bench --bench --warm-up-time 0.3 --measurement-time 1 2>&1 | grep -E "^(scan|cconv|gemm|elementwise)/|time:|thrpt:" | tee "$out/kernels.log" || status=1
     echo "== summary"
