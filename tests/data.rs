@@ -155,6 +155,15 @@ fn npz_round_trip_is_exact() {
     npz::write(&out, &ds).unwrap();
     let back = data::load(&out).unwrap();
     assert_same(&ds, &back);
+    let states = data::load_states(&out).unwrap();
+    assert!(states.pixels.is_none());
+    assert_same(
+        &Dataset {
+            pixels: None,
+            ..ds.clone()
+        },
+        &states,
+    );
     // Writing what we read gives the same bytes (no timestamps; deterministic deflate).
     let again = dir.path("again.npz");
     npz::write(&again, &back).unwrap();
@@ -191,6 +200,15 @@ fn pixels_round_trip_as_uint8_nhwc() {
     npz::write(&out, &ds).unwrap();
     let back = data::load(&out).unwrap();
     assert_same(&ds, &back);
+    let states = data::load_states(&out).unwrap();
+    assert!(states.pixels.is_none());
+    assert_same(
+        &Dataset {
+            pixels: None,
+            ..ds.clone()
+        },
+        &states,
+    );
     let p = back.pixels.as_ref().unwrap();
     assert_eq!((p.len(), p.frame(n - 1).len()), (n, 6 * 5 * 3));
     assert!(p.frame(n).is_empty());
@@ -214,6 +232,10 @@ fn pixels_round_trip_as_uint8_nhwc() {
     ));
     let path = write_variant(&dir, "float_pixels.npz", arrays);
     assert_err_names(data::load(&path), &path, "pixels");
+    // The state-only loader never decodes the member, so training on such a file still works.
+    let states = data::load_states(&path).unwrap();
+    assert!(states.pixels.is_none());
+    assert_eq!(bits(&states.observations), bits(&ds.observations));
     let mut arrays = fixture_arrays();
     arrays.push(("pixels", NpyArray::from_u8(vec![n, 12], &vec![0; n * 12])));
     let path = write_variant(&dir, "flat_pixels.npz", arrays);

@@ -79,7 +79,7 @@ pub fn compare(a: &CompareArgs, progress: bool) -> Result<Vec<ModelRow>> {
         path: a.out_dir.display().to_string(),
         source: e,
     })?;
-    let ds = data::load(&a.data)?;
+    let ds = data::load_states(&a.data)?;
     let mut rows = Vec::new();
     for kind in kinds {
         let horizon = if kind == ModelKind::Mlp {

@@ -39,7 +39,7 @@ pub fn evaluate_checkpoint(
 ) -> Result<EvalResult> {
     let loaded = checkpoint::load(ckpt)?;
     let norm = normalizer_from_json(&loaded.meta.normalization, &ckpt.display().to_string())?;
-    let ds = data::load(data_path)?;
+    let ds = data::load_states(data_path)?;
     let source = data_path.display().to_string();
     if ds.obs_dim != loaded.model.obs_dim() || ds.act_dim != loaded.model.act_dim() {
         return Err(Error::Shape(format!(

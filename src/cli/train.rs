@@ -96,7 +96,7 @@ pub fn preset(kind: ModelKind, name: &str, obs_dim: usize, act_dim: usize) -> Re
 
 pub fn options(a: &TrainArgs) -> Result<TrainOptions> {
     let kind = ModelKind::parse(&a.model)?;
-    let ds = data::load(&a.data)?;
+    let ds = data::load_states(&a.data)?;
     Ok(TrainOptions {
         data: a.data.clone(),
         config: preset(kind, &a.preset, ds.obs_dim, ds.act_dim)?,

@@ -33,15 +33,27 @@ pub use normalize::Normalizer;
 pub use split::{split_episodes, train_test_split, Split};
 pub use windows::WindowSampler;
 
-/// Loads a dataset by extension (`.npz`, `.hdf5`, `.h5`, case-insensitive) and validates it.
+/// Loads a dataset by extension (`.npz`, `.hdf5`, `.h5`, case-insensitive), image frames included,
+/// and validates it.
 pub fn load(path: &Path) -> Result<Dataset, DataError> {
+    load_with(path, true)
+}
+
+/// [`load`] without image frames (`pixels` stays `None` and is never decompressed): what training
+/// and evaluating a state-based model reads.
+pub fn load_states(path: &Path) -> Result<Dataset, DataError> {
+    load_with(path, false)
+}
+
+fn load_with(path: &Path, with_pixels: bool) -> Result<Dataset, DataError> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
     let ds = match ext.as_str() {
-        "npz" => npz::read(path)?,
+        "npz" if with_pixels => npz::read(path)?,
+        "npz" => npz::read_states(path)?,
         #[cfg(feature = "hdf5")]
         "hdf5" | "h5" => hdf5::read(path)?,
         #[cfg(not(feature = "hdf5"))]

@@ -71,6 +71,16 @@ impl Npz {
 
 /// Reads a D4RL-keyed `.npz`. Does not [`Dataset::validate`]; [`super::load`] does.
 pub fn read(path: &Path) -> Result<Dataset, DataError> {
+    read_with(path, true)
+}
+
+/// [`read`] without the `pixels` member, which is left compressed on disk: state-based training
+/// needs none of it, and a million 84×84 RGB frames are 21 GB in memory.
+pub fn read_states(path: &Path) -> Result<Dataset, DataError> {
+    read_with(path, false)
+}
+
+fn read_with(path: &Path, with_pixels: bool) -> Result<Dataset, DataError> {
     let mut npz = Npz::open(path)?;
     let file = npz.file.clone();
 
@@ -91,7 +101,7 @@ pub fn read(path: &Path) -> Result<Dataset, DataError> {
         }
         None => None,
     };
-    let pixels = match npz.get(PIXELS)? {
+    let pixels = match with_pixels.then(|| npz.get(PIXELS)).transpose()?.flatten() {
         Some(p) => Some(frames(&file, p)?),
         None => None,
     };

@@ -50,7 +50,7 @@ pub struct TrainSummary {
 
 pub fn train(opts: &TrainOptions) -> Result<TrainSummary> {
     let source = opts.data.display().to_string();
-    let ds = data::load(&opts.data)?;
+    let ds = data::load_states(&opts.data)?;
     let split = data::train_test_split(&ds, opts.split_seed);
     let norm = Normalizer::fit(&ds, &split.train).map_err(|e| e.with_file(&source))?;
     let train_w = WindowSampler::with_source(&ds, &split.train, opts.horizon, &source)?;
