@@ -2,6 +2,7 @@
 use super::op::Op;
 use super::params::ParamId;
 use super::pool::Pool;
+use super::profile::Phase;
 use super::tape::{Tape, Var};
 use crate::ops;
 use crate::tensor::Real;
@@ -119,6 +120,7 @@ impl<E: Real> Tape<'_, E> {
         let sizes: Vec<usize> = self.nodes.iter().map(|n| n.shape.numel()).collect();
         let mut grads: Vec<Option<Vec<E>>> = (0..self.nodes.len()).map(|_| None).collect();
         let mut pool = std::mem::take(self.pool_mut());
+        let mut profile = self.take_profile();
         let mut seed = pool.take(1);
         seed[0] = E::one();
         grads[loss.index()] = Some(seed);
@@ -134,10 +136,23 @@ impl<E: Real> Tape<'_, E> {
                 pool: &mut pool,
                 sizes: &sizes,
             };
+            let t0 = profile.is_some().then(std::time::Instant::now);
             self.backward_op(y, &g, &mut slots);
+            if let (Some(p), Some(t0)) = (profile.as_deref_mut(), t0) {
+                let node = &self.nodes[i];
+                p.add(
+                    Phase::Backward,
+                    node.op.name(),
+                    node.shape.dims(),
+                    t0.elapsed(),
+                );
+            }
             grads[i] = Some(g);
         }
         *self.pool_mut() = pool;
+        if let Some(p) = profile {
+            self.set_profile(p);
+        }
         Ok(Gradients {
             by_node: grads,
             param_nodes: self.param_nodes.clone(),

@@ -7,6 +7,7 @@ pub(crate) mod cuda;
 mod op;
 mod params;
 mod pool;
+pub mod profile;
 mod tape;
 
 pub use backward::Gradients;
@@ -18,4 +19,5 @@ pub use cuda::{DevBuf, DevPool, DeviceParams};
 pub use op::Op;
 pub use params::{ParamId, ParamStore};
 pub use pool::Pool;
+pub use profile::OpProfile;
 pub use tape::{Tape, Var};

@@ -113,6 +113,36 @@ pub enum Op<E: Real> {
 }
 
 impl<E: Real> Op<E> {
+    /// The op's name in profiles.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Const => "const",
+            Op::Input => "input",
+            Op::Param(_) => "param",
+            Op::Matmul { .. } => "matmul",
+            Op::Bmm { .. } => "bmm",
+            Op::Unary { .. } => "unary",
+            Op::Add { .. } => "add",
+            Op::Mul { .. } => "mul",
+            Op::Scale { .. } => "scale",
+            Op::LayerNorm { .. } => "layernorm",
+            Op::Softmax { .. } => "softmax",
+            Op::Concat { .. } => "concat",
+            Op::Narrow { .. } => "narrow",
+            Op::Reshape { .. } => "reshape",
+            Op::Permute { .. } => "permute",
+            Op::Sum { .. } => "sum",
+            Op::Mean { .. } => "mean",
+            Op::Mse { .. } => "mse",
+            Op::CMul { .. } => "cmul",
+            Op::Zoh { .. } => "zoh",
+            Op::Vandermonde { .. } => "vandermonde",
+            Op::Scan { .. } => "scan",
+            Op::CConv { .. } => "cconv",
+            Op::GruCell { .. } => "gru_cell",
+        }
+    }
+
     /// Buffers this op owns (returned to the tape's pool when the op is dropped or the tape recycled).
     pub(crate) fn into_saved(self) -> Option<Vec<Vec<E>>> {
         match self {

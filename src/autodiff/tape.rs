@@ -53,6 +53,8 @@ pub struct Tape<'p, E: Real = f32> {
     /// used inside a no-record stretch.
     records: bool,
     pool: Pool<E>,
+    /// Per-op wall time, when profiling (`set_profile`).
+    profile: Option<Box<super::OpProfile>>,
     /// Set for a tape whose ops run on a CUDA device.
     #[cfg(feature = "cuda")]
     pub(crate) cuda: Option<super::cuda::CudaCtx<'p>>,
@@ -79,6 +81,7 @@ impl<'p, E: Real> Tape<'p, E> {
             grad_enabled,
             records: grad_enabled,
             pool: Pool::from_vec(pool),
+            profile: None,
             #[cfg(feature = "cuda")]
             cuda: None,
             #[cfg(feature = "cuda")]
@@ -95,6 +98,14 @@ impl<'p, E: Real> Tape<'p, E> {
             }
         }
         pool.into_vec()
+    }
+    /// Times every op from now on into `profile` (CPU tapes), until `take_profile`.
+    pub fn set_profile(&mut self, mut profile: Box<super::OpProfile>) {
+        profile.start_forward();
+        self.profile = Some(profile);
+    }
+    pub fn take_profile(&mut self) -> Option<Box<super::OpProfile>> {
+        self.profile.take()
     }
     pub(crate) fn pool_mut(&mut self) -> &mut Pool<E> {
         &mut self.pool
@@ -176,6 +187,9 @@ impl<'p, E: Real> Tape<'p, E> {
     /// `push` without the host-data check: device nodes carry no host data.
     pub(crate) fn record(&mut self, shape: Shape, data: Vec<E>, op: Op<E>, inputs: &[Var]) -> Var {
         let needs_grad = self.grad_enabled && inputs.iter().any(|&v| self.needs_grad(v));
+        if let Some(p) = self.profile.as_deref_mut() {
+            p.forward_pushed(op.name(), shape.dims());
+        }
         let op = if needs_grad {
             op
         } else {

@@ -4,7 +4,7 @@
 //! what it measured.
 use super::host::Host;
 use super::planner_latency::{self, PlannerCase, PlannerOutput, PlannerPoint};
-use super::train_speed::{self, TrainPoint, PAPER_LENGTHS};
+use super::train_speed::{self, Timing, TrainPoint, PAPER_LENGTHS};
 use crate::models::ModelKind;
 use crate::util::json::{num, obj};
 use crate::{Error, Result};
@@ -36,6 +36,9 @@ pub struct BenchArgs {
     /// Smaller preset for a smoke run (fewer lengths and iterations; batch stays 256)
     #[arg(long)]
     pub quick: bool,
+    /// Also time every op of the timed CPU training steps and print where each step goes
+    #[arg(long)]
+    pub profile: bool,
     /// Measure planner rollout latency instead of training speed
     #[arg(long)]
     pub planner: bool,
@@ -152,7 +155,12 @@ pub fn run_training(args: &BenchArgs, host: &Host) -> Result<Vec<TrainPoint>> {
     let mut points = Vec::new();
     for &kind in &models {
         for &t in &lengths {
-            let p = train_speed::measure(kind, t, batch, iters, warmup, args.seed, host.device)?;
+            let timing = Timing {
+                iters,
+                warmup,
+                profile: args.profile,
+            };
+            let p = train_speed::measure(kind, t, batch, timing, args.seed, host.device)?;
             let paper = train_speed::paper_its(kind, t);
             println!(
                 "{:<12} {:>5} {:>10} {:>10.1} {:>7.2} [{:>4.2}, {:>4.2}] {:>10} {:>9} {:>8}",
@@ -167,6 +175,11 @@ pub fn run_training(args: &BenchArgs, host: &Host) -> Result<Vec<TrainPoint>> {
                 paper.map_or("-".into(), |v| format!("{:.3}×", p.its_median() / v)),
                 gigabytes(p.peak_rss_bytes),
             );
+            match &p.profile {
+                Some(prof) => print!("{}", prof.report(iters, 15)),
+                None if args.profile => println!("profile: per-op times are CPU-only"),
+                None => {}
+            }
             let _ = std::io::stdout().flush();
             points.push(p);
             if let Some(path) = &args.json {

@@ -1,6 +1,7 @@
 //! Training throughput: full gradient updates (forward, backward, clipping, Adam) per second on random
 //! batches, the quantity of the paper's Table 3.
 use super::peak_rss;
+use crate::autodiff::OpProfile;
 use crate::backend::Device;
 use crate::data::Batch;
 use crate::models::{build_default, ModelKind};
@@ -9,7 +10,7 @@ use crate::util::json::{num, obj};
 use crate::util::stats::Summary;
 use crate::{Error, Result};
 use serde_json::Value;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// halfcheetah's state and action sizes, as in the paper's speed comparison.
 pub const OBS_DIM: usize = 17;
@@ -47,6 +48,19 @@ pub struct TrainPoint {
     pub secs: Summary,
     /// Peak resident memory during this point (model, warm-up and timed steps), where measurable.
     pub peak_rss_bytes: Option<u64>,
+    /// Per-op times of the timed steps, when asked for (CPU steps only).
+    pub profile: Option<OpProfile>,
+}
+
+/// How a point is timed.
+#[derive(Clone, Copy, Debug)]
+pub struct Timing {
+    /// Timed steps; the median is reported.
+    pub iters: usize,
+    /// Untimed steps first (buffer pools fill, caches warm).
+    pub warmup: usize,
+    /// Also time every op of the timed steps (CPU; adds two clock reads per op).
+    pub profile: bool,
 }
 
 impl TrainPoint {
@@ -82,8 +96,31 @@ impl TrainPoint {
                     .map_or(Value::Null, |b| num(b as f64 / 1e6)),
             ),
             ("paper_a100_its", paper.map_or(Value::Null, num)),
+            (
+                "profile",
+                self.profile
+                    .as_ref()
+                    .map_or(Value::Null, |p| profile_json(p, self.secs.n)),
+            ),
         ])
     }
+}
+
+/// Every profile row, slowest first, in milliseconds per step.
+fn profile_json(p: &OpProfile, steps: usize) -> Value {
+    let rows = p.rows().into_iter().map(|r| {
+        obj([
+            ("phase", r.phase.name().into()),
+            ("op", r.op.into()),
+            ("shape", r.shape.into()),
+            ("calls_per_step", (r.calls / steps.max(1) as u64).into()),
+            (
+                "ms_per_step",
+                num(r.time.as_secs_f64() * 1e3 / steps.max(1) as f64),
+            ),
+        ])
+    });
+    Value::Array(rows.collect())
 }
 
 /// Builds the default model, runs `warmup` untimed steps (first-step allocations, page faults), then
@@ -92,11 +129,15 @@ pub fn measure(
     kind: ModelKind,
     seq_len: usize,
     batch: usize,
-    iters: usize,
-    warmup: usize,
+    timing: Timing,
     seed: u64,
     device: Device,
 ) -> Result<TrainPoint> {
+    let Timing {
+        iters,
+        warmup,
+        profile,
+    } = timing;
     if seq_len == 0 || batch == 0 || iters == 0 {
         return Err(Error::Invalid(format!(
             "bench needs seq_len, batch and iters ≥ 1 (got {seq_len}, {batch}, {iters})"
@@ -111,12 +152,14 @@ pub fn measure(
     for _ in 0..warmup {
         trainer.step(&b)?;
     }
+    trainer.set_profiling(profile);
     let mut secs = Vec::with_capacity(iters);
     for _ in 0..iters {
         let start = Instant::now();
         trainer.step(&b)?;
         secs.push(start.elapsed().as_secs_f64());
     }
+    let profile = trainer.profile().filter(|p| p.total() > Duration::ZERO);
     let secs = Summary::of(&secs)
         .ok_or_else(|| Error::Invalid("no valid timings were recorded".into()))?;
     Ok(TrainPoint {
@@ -127,6 +170,7 @@ pub fn measure(
         warmup,
         secs,
         peak_rss_bytes: measured_rss.then(peak_rss::peak_bytes).flatten(),
+        profile: profile.cloned(),
     })
 }
 
@@ -143,7 +187,37 @@ mod tests {
 
     #[test]
     fn zero_sizes_are_errors() {
-        assert!(measure(ModelKind::Mlp, 0, 4, 1, 0, 0, Device::Cpu).is_err());
-        assert!(measure(ModelKind::Mlp, 4, 4, 0, 0, 0, Device::Cpu).is_err());
+        let timing = |iters| Timing {
+            iters,
+            warmup: 0,
+            profile: false,
+        };
+        assert!(measure(ModelKind::Mlp, 0, 4, timing(1), 0, Device::Cpu).is_err());
+        assert!(measure(ModelKind::Mlp, 4, 4, timing(0), 0, Device::Cpu).is_err());
+    }
+
+    /// The per-op rows of a profiled step cover the step: forward, backward and update rows, and
+    /// their sum is most of the measured wall time.
+    #[test]
+    fn profile_accounts_for_the_step() {
+        let timing = Timing {
+            iters: 3,
+            warmup: 1,
+            profile: true,
+        };
+        let p = measure(ModelKind::Koopman, 6, 8, timing, 0, Device::Cpu).unwrap();
+        let prof = p.profile.expect("a CPU step is profiled");
+        let rows = prof.rows();
+        for phase in ["fwd", "bwd", "update"] {
+            assert!(rows.iter().any(|r| r.phase.name() == phase), "{phase}");
+        }
+        assert!(rows.iter().any(|r| r.op == "scan"));
+        let per_step = prof.total().as_secs_f64() / 3.0;
+        assert!(
+            per_step <= p.secs.max * 1.01,
+            "{per_step} vs {}",
+            p.secs.max
+        );
+        assert!(per_step >= 0.5 * p.secs.min, "{per_step} vs {}", p.secs.min);
     }
 }

@@ -1,7 +1,8 @@
 //! The training step: forward on a fresh tape (buffers reused from the previous step), backward,
 //! global-norm clipping, Adam/AdamW update. A non-finite loss or gradient stops training with the
 //! step number instead of silently corrupting the weights.
-use crate::autodiff::Tape;
+use crate::autodiff::profile::Phase;
+use crate::autodiff::{OpProfile, Tape};
 use crate::backend::Device;
 use crate::models::{DynamicsModel, SeqBatch};
 use crate::optim::{clip_global_norm, Adam, AdamConfig, Schedule};
@@ -61,6 +62,8 @@ pub struct Trainer {
     pub opt: Adam,
     pub cfg: TrainConfig,
     pool: Vec<Vec<f32>>,
+    /// Per-op times of CPU steps, when profiling (`set_profiling`).
+    profile: Option<Box<OpProfile>>,
     /// Set when training on a CUDA device (see `to_device`).
     #[cfg(feature = "cuda")]
     cuda: Option<super::cuda_step::CudaTrainState>,
@@ -74,9 +77,20 @@ impl Trainer {
             opt,
             cfg,
             pool: Vec::new(),
+            profile: None,
             #[cfg(feature = "cuda")]
             cuda: None,
         }
+    }
+
+    /// Starts (with an empty profile) or stops timing every op of the following CPU steps.
+    pub fn set_profiling(&mut self, on: bool) {
+        self.profile = on.then(Box::default);
+    }
+
+    /// The per-op times gathered since `set_profiling(true)` (CPU steps only).
+    pub fn profile(&self) -> Option<&OpProfile> {
+        self.profile.as_deref()
     }
 
     /// Moves training to `device`: on CUDA the parameters and the optimiser's moments are uploaded
@@ -128,6 +142,9 @@ impl Trainer {
         }
         let step = self.opt.step + 1;
         let mut tape = Tape::with_pool(self.model.params(), std::mem::take(&mut self.pool), true);
+        if let Some(p) = self.profile.take() {
+            tape.set_profile(p);
+        }
         let losses = self.model.loss(&mut tape, batch)?;
         let loss = tape.item(losses.total) as f64;
         let parts: Vec<(&'static str, f64)> = losses
@@ -137,11 +154,18 @@ impl Trainer {
             .collect();
         check_loss(step, loss, &parts)?;
         let grads = tape.backward(losses.total)?;
+        self.profile = tape.take_profile();
         let mut pool = tape.into_pool();
+        let t0 = std::time::Instant::now();
         let (grad_norm, scale) = clip_global_norm(self.model.params(), &grads, self.cfg.clip);
         check_grad_norm(step, grad_norm)?;
+        let t1 = std::time::Instant::now();
         let lr = self.cfg.schedule.lr(step - 1);
         self.opt.update(self.model.params_mut(), &grads, lr, scale);
+        if let Some(p) = self.profile.as_deref_mut() {
+            p.add(Phase::Update, "clip_norm", &[], t1 - t0);
+            p.add(Phase::Update, "adam", &[], t1.elapsed());
+        }
         pool.extend(grads.into_buffers());
         self.pool = pool;
         Ok(StepStats {
