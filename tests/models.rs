@@ -68,9 +68,9 @@ fn predict_matches_the_training_forward_and_reuses_buffers() {
     let w = sys.windows(4, 12, &mut Rng::new(3));
     let batch = w.view();
     for model in small_models(sys.obs_dim(), sys.act_dim) {
-        let (states, rewards) = model
-            .predict(&batch.first_states(), batch.actions, 4, 12)
-            .unwrap();
+        let s0 = batch.first_states();
+        let q = Query::new(&s0, batch.actions, 4, 12);
+        let (states, rewards) = model.predict(q).unwrap();
         let mut tape = koopman::Tape::new(model.params());
         let s0 = tape
             .constant([4, sys.obs_dim()], &batch.first_states())
@@ -83,27 +83,11 @@ fn predict_matches_the_training_forward_and_reuses_buffers() {
         let mut pool = Vec::new();
         let (mut so, mut ro) = (states.clone(), rewards.clone());
         model
-            .predict_into(
-                &mut pool,
-                &batch.first_states(),
-                batch.actions,
-                4,
-                12,
-                Some(&mut so),
-                &mut ro,
-            )
+            .predict_into(&mut pool, q, Some(&mut so), &mut ro)
             .unwrap();
         let ptrs: Vec<*const f32> = pool.iter().map(|b| b.as_ptr()).collect();
         model
-            .predict_into(
-                &mut pool,
-                &batch.first_states(),
-                batch.actions,
-                4,
-                12,
-                Some(&mut so),
-                &mut ro,
-            )
+            .predict_into(&mut pool, q, Some(&mut so), &mut ro)
             .unwrap();
         let again: Vec<*const f32> = pool.iter().map(|b| b.as_ptr()).collect();
         let mut a = ptrs.clone();
@@ -178,7 +162,9 @@ fn bad_shapes_are_errors_not_panics() {
         model.loss(&mut tape, &wrong_dim),
         Err(Error::Shape(_))
     ));
-    let err = model.predict(&[0.0; 7], &[0.0; 10], 2, 5).unwrap_err();
+    let err = model
+        .predict(Query::new(&[0.0; 7], &[0.0; 10], 2, 5))
+        .unwrap_err();
     assert!(err.to_string().contains("s0"), "{err}");
 }
 
@@ -252,18 +238,18 @@ fn cpu_predictor_equals_predict() {
         .map(|_| rng.range(-1.0, 1.0) as f32)
         .collect();
     for model in small_models(ds, da) {
-        let (ws, wr) = model.predict(&s0, &act, b, h).unwrap();
+        let q = Query::new(&s0, &act, b, h);
+        let (ws, wr) = model.predict(q).unwrap();
         let mut p = Predictor::new(model.as_ref(), koopman::backend::Device::Cpu).unwrap();
         assert_eq!(p.device(), "cpu");
         let (mut gs, mut gr) = (vec![0.0; ws.len()], vec![0.0; wr.len()]);
         for _ in 0..2 {
-            p.predict_into(model.as_ref(), &s0, &act, b, h, &mut gs, &mut gr)
-                .unwrap();
+            p.predict_into(model.as_ref(), q, &mut gs, &mut gr).unwrap();
             assert_eq!(gs, ws);
             assert_eq!(gr, wr);
         }
         let mut short = vec![0.0; ws.len() - 1];
-        let err = p.predict_into(model.as_ref(), &s0, &act, b, h, &mut short, &mut gr);
+        let err = p.predict_into(model.as_ref(), q, &mut short, &mut gr);
         assert!(matches!(err, Err(Error::Shape(_))), "{err:?}");
     }
 }
@@ -280,22 +266,18 @@ fn rewards_into_equals_predicted_rewards() {
         .collect();
     for model in small_models(ds, da) {
         let name = model.kind().name();
-        let (_, want) = model.predict(&s0, &act, b, h).unwrap();
+        let q = Query::new(&s0, &act, b, h);
+        let (_, want) = model.predict(q).unwrap();
         let mut p = Predictor::new(model.as_ref(), koopman::backend::Device::Cpu).unwrap();
         let mut got = vec![f32::NAN; want.len()];
-        p.rewards_into(model.as_ref(), &s0, &act, b, h, &mut got)
-            .unwrap();
+        p.rewards_into(model.as_ref(), q, &mut got).unwrap();
         assert_eq!(got, want, "{name}");
         // Fewer tape buffers than the full prediction: the decoder did not run.
         let mut pool = Vec::new();
-        model
-            .predict_into(&mut pool, &s0, &act, b, h, None, &mut got)
-            .unwrap();
+        model.predict_into(&mut pool, q, None, &mut got).unwrap();
         let reward_only = pool.len();
         let ptrs: Vec<*const f32> = pool.iter().map(|v| v.as_ptr()).collect();
-        model
-            .predict_into(&mut pool, &s0, &act, b, h, None, &mut got)
-            .unwrap();
+        model.predict_into(&mut pool, q, None, &mut got).unwrap();
         let (mut a, mut c) = (ptrs, pool.iter().map(|v| v.as_ptr()).collect::<Vec<_>>());
         a.sort();
         c.sort();
@@ -303,7 +285,7 @@ fn rewards_into_equals_predicted_rewards() {
         let mut full = Vec::new();
         let mut states = vec![0.0; b * h * ds];
         model
-            .predict_into(&mut full, &s0, &act, b, h, Some(&mut states), &mut got)
+            .predict_into(&mut full, q, Some(&mut states), &mut got)
             .unwrap();
         assert!(
             full.len() > reward_only,
@@ -311,7 +293,7 @@ fn rewards_into_equals_predicted_rewards() {
             full.len()
         );
         let mut short = vec![0.0; want.len() + 1];
-        let err = p.rewards_into(model.as_ref(), &s0, &act, b, h, &mut short);
+        let err = p.rewards_into(model.as_ref(), q, &mut short);
         assert!(matches!(err, Err(Error::Shape(_))), "{err:?}");
     }
 }

@@ -5,7 +5,7 @@
 use super::peak_rss;
 use super::train_speed::{ACT_DIM, OBS_DIM};
 use crate::backend::Device;
-use crate::models::{build_default, ModelKind, Predictor};
+use crate::models::{build_default, ModelKind, Predictor, Query};
 use crate::util::json::{num, obj};
 use crate::util::rng::Rng;
 use crate::util::stats::Summary;
@@ -145,16 +145,18 @@ pub fn measure(
         let mut lo = 0;
         while lo < n {
             let hi = (lo + chunk).min(n);
-            let (s, a) = (
+            let q = Query::new(
                 &s0[lo * OBS_DIM..hi * OBS_DIM],
                 &actions[lo * h * ACT_DIM..hi * h * ACT_DIM],
+                hi - lo,
+                h,
             );
             let r = &mut rewards[lo * h..hi * h];
             match case.output {
-                PlannerOutput::Rewards => p.rewards_into(model.as_ref(), s, a, hi - lo, h, r)?,
+                PlannerOutput::Rewards => p.rewards_into(model.as_ref(), q, r)?,
                 PlannerOutput::States => {
                     let st = &mut states[lo * h * OBS_DIM..hi * h * OBS_DIM];
-                    p.predict_into(model.as_ref(), s, a, hi - lo, h, st, r)?
+                    p.predict_into(model.as_ref(), q, st, r)?
                 }
             }
             lo = hi;

@@ -2,7 +2,7 @@
 //! prediction of all H states and rewards from the first state and the H actions, errors in
 //! normalised units (states z-scored and rewards scaled with the training statistics).
 use crate::data::{Dataset, Normalizer, WindowSampler};
-use crate::models::DynamicsModel;
+use crate::models::{DynamicsModel, Query};
 use crate::util::rng::Rng;
 use crate::Result;
 use std::ops::Range;
@@ -49,15 +49,8 @@ pub fn evaluate(
         let s0: Vec<f32> = (0..b).flat_map(|i| batch.state(i, 0).to_vec()).collect();
         pred_s.resize(b * horizon * ds_, 0.0);
         pred_r.resize(b * horizon, 0.0);
-        model.predict_into(
-            &mut pool,
-            &s0,
-            &batch.actions,
-            b,
-            horizon,
-            Some(&mut pred_s),
-            &mut pred_r,
-        )?;
+        let q = Query::new(&s0, &batch.actions, b, horizon);
+        model.predict_into(&mut pool, q, Some(&mut pred_s), &mut pred_r)?;
         for i in 0..b {
             for k in 0..horizon {
                 let truth = batch.state(i, k + 1);

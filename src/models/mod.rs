@@ -165,34 +165,21 @@ pub trait DynamicsModel: Send + Sync {
         Ok(Losses { total, parts })
     }
 
-    /// No-grad open-loop prediction for B start states and action sequences, reusing `pool`'s buffers
-    /// (a planner calling this in a loop allocates nothing once warm). Writes rewards [B, T], and
-    /// states [B, T, d_s] when `states_out` is given; without it the decoder is not run.
-    #[allow(clippy::too_many_arguments)]
+    /// No-grad open-loop prediction of a [`Query`], reusing `pool`'s buffers (a planner calling this
+    /// in a loop allocates nothing once warm). Writes rewards [B, T], and states [B, T, d_s] when
+    /// `states_out` is given; without it the decoder is not run.
     fn predict_into(
         &self,
         pool: &mut Vec<Vec<f32>>,
-        s0: &[f32],
-        actions: &[f32],
-        b: usize,
-        t_len: usize,
+        q: Query,
         states_out: Option<&mut [f32]>,
         rewards_out: &mut [f32],
     ) -> Result<()> {
         let (ds, da) = (self.obs_dim(), self.act_dim());
-        check_predict(
-            ds,
-            da,
-            s0,
-            actions,
-            b,
-            t_len,
-            states_out.as_deref(),
-            rewards_out,
-        )?;
+        q.check(ds, da, states_out.as_deref(), rewards_out)?;
         let mut tape = Tape::with_pool(self.params(), std::mem::take(pool), false);
-        let s = tape.constant([b, ds], s0)?;
-        let a = tape.constant([b, t_len, da], actions)?;
+        let s = tape.constant([q.batch, ds], q.s0)?;
+        let a = tape.constant([q.batch, q.horizon, da], q.actions)?;
         let scored = self.score(&mut tape, s, a)?;
         if let Some(out) = states_out {
             let states = self.decode(&mut tape, scored.features)?;
@@ -204,54 +191,65 @@ pub trait DynamicsModel: Send + Sync {
     }
 
     /// Allocating convenience form of `predict_into`: (states [B·T·d_s], rewards [B·T]).
-    fn predict(
-        &self,
-        s0: &[f32],
-        actions: &[f32],
-        b: usize,
-        t_len: usize,
-    ) -> Result<(Vec<f32>, Vec<f32>)> {
-        let mut states = vec![0.0; b * t_len * self.obs_dim()];
-        let mut rewards = vec![0.0; b * t_len];
-        self.predict_into(
-            &mut Vec::new(),
-            s0,
-            actions,
-            b,
-            t_len,
-            Some(&mut states),
-            &mut rewards,
-        )?;
+    fn predict(&self, q: Query) -> Result<(Vec<f32>, Vec<f32>)> {
+        let mut states = vec![0.0; q.batch * q.horizon * self.obs_dim()];
+        let mut rewards = vec![0.0; q.batch * q.horizon];
+        self.predict_into(&mut Vec::new(), q, Some(&mut states), &mut rewards)?;
         Ok((states, rewards))
     }
 }
 
-/// The shape contract of `predict_into` (shared by the CPU and CUDA predictors).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn check_predict(
-    ds: usize,
-    da: usize,
-    s0: &[f32],
-    actions: &[f32],
-    b: usize,
-    t_len: usize,
-    states_out: Option<&[f32]>,
-    rewards_out: &[f32],
-) -> Result<()> {
-    if s0.len() != b * ds || actions.len() != b * t_len * da {
-        return Err(Error::Shape(format!(
-            "predict: s0 has {} values (need {b}×{ds}), actions {} (need {b}×{t_len}×{da})",
-            s0.len(),
-            actions.len()
-        )));
+/// B open-loop predictions to make: start states `s0` [B, d_s] and action sequences `actions`
+/// [B, T, d_a], row-major, with B = `batch` and T = `horizon`.
+#[derive(Clone, Copy, Debug)]
+pub struct Query<'a> {
+    pub s0: &'a [f32],
+    pub actions: &'a [f32],
+    pub batch: usize,
+    pub horizon: usize,
+}
+
+impl<'a> Query<'a> {
+    pub fn new(s0: &'a [f32], actions: &'a [f32], batch: usize, horizon: usize) -> Self {
+        Query {
+            s0,
+            actions,
+            batch,
+            horizon,
+        }
     }
-    let states_ok = states_out.is_none_or(|s| s.len() == b * t_len * ds);
-    if !states_ok || rewards_out.len() != b * t_len {
-        return Err(Error::Shape(
-            "predict: output buffers have the wrong size".into(),
-        ));
+
+    /// The shape contract of a prediction (shared by the CPU and CUDA predictors): inputs sized for
+    /// the model's d_s and d_a, outputs for the query.
+    pub(crate) fn check(
+        &self,
+        ds: usize,
+        da: usize,
+        states_out: Option<&[f32]>,
+        rewards_out: &[f32],
+    ) -> Result<()> {
+        let (b, t) = (self.batch, self.horizon);
+        if self.s0.len() != b * ds || self.actions.len() != b * t * da {
+            return Err(Error::Shape(format!(
+                "predict: s0 has {} values (need {b}×{ds}), actions {} (need {b}×{t}×{da})",
+                self.s0.len(),
+                self.actions.len()
+            )));
+        }
+        if let Some(s) = states_out.filter(|s| s.len() != b * t * ds) {
+            return Err(Error::Shape(format!(
+                "predict: states_out has {} values (need {b}×{t}×{ds})",
+                s.len()
+            )));
+        }
+        if rewards_out.len() != b * t {
+            return Err(Error::Shape(format!(
+                "predict: rewards_out has {} values (need {b}×{t})",
+                rewards_out.len()
+            )));
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Builds a model with its default configuration for the given dimensions.

@@ -2,7 +2,22 @@
 //! one `Predictor` and calls `predict_into` (states and rewards) or `rewards_into` (rewards only, no
 //! decoder: what a sampling planner scores) in its inner loop. Buffers (host pool, or device pool
 //! and device parameters) are kept across calls, so a warm call allocates no tensor memory.
-use super::DynamicsModel;
+//!
+//! ```
+//! use koopman::backend::Device;
+//! use koopman::models::{build_default, ModelKind, Predictor, Query};
+//!
+//! let (ds, da, k, h) = (17, 6, 8, 5); // state and action sizes, candidates, horizon
+//! let model = build_default(ModelKind::Koopman, ds, da, 0);
+//! let mut planner = Predictor::new(model.as_ref(), Device::Cpu)?;
+//! let s0 = vec![0.0f32; k * ds]; // the current state, once per candidate
+//! let actions = vec![0.1f32; k * h * da];
+//! let mut rewards = vec![0.0f32; k * h];
+//! planner.rewards_into(model.as_ref(), Query::new(&s0, &actions, k, h), &mut rewards)?;
+//! assert!(rewards.iter().all(|r| r.is_finite()));
+//! # Ok::<(), koopman::Error>(())
+//! ```
+use super::{DynamicsModel, Query};
 use crate::backend::Device;
 use crate::Result;
 
@@ -48,19 +63,15 @@ impl Predictor {
         }
     }
 
-    /// States [B, T, d_s] and rewards [B, T] from s0 [B, d_s] and actions [B, T, d_a].
-    #[allow(clippy::too_many_arguments)]
+    /// States [B, T, d_s] and rewards [B, T] for a query.
     pub fn predict_into(
         &mut self,
         model: &dyn DynamicsModel,
-        s0: &[f32],
-        actions: &[f32],
-        b: usize,
-        t_len: usize,
+        q: Query,
         states_out: &mut [f32],
         rewards_out: &mut [f32],
     ) -> Result<()> {
-        self.run(model, s0, actions, b, t_len, Some(states_out), rewards_out)
+        self.run(model, q, Some(states_out), rewards_out)
     }
 
     /// Rewards [B, T] only: the state decoder is skipped, which is what a planner scoring candidate
@@ -68,40 +79,30 @@ impl Predictor {
     pub fn rewards_into(
         &mut self,
         model: &dyn DynamicsModel,
-        s0: &[f32],
-        actions: &[f32],
-        b: usize,
-        t_len: usize,
+        q: Query,
         rewards_out: &mut [f32],
     ) -> Result<()> {
-        self.run(model, s0, actions, b, t_len, None, rewards_out)
+        self.run(model, q, None, rewards_out)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn run(
         &mut self,
         model: &dyn DynamicsModel,
-        s0: &[f32],
-        actions: &[f32],
-        b: usize,
-        t_len: usize,
+        q: Query,
         states_out: Option<&mut [f32]>,
         rewards_out: &mut [f32],
     ) -> Result<()> {
         match &mut self.inner {
-            Inner::Cpu(pool) => {
-                model.predict_into(pool, s0, actions, b, t_len, states_out, rewards_out)
-            }
+            Inner::Cpu(pool) => model.predict_into(pool, q, states_out, rewards_out),
             #[cfg(feature = "cuda")]
-            Inner::Cuda(c) => c.predict_into(model, s0, actions, b, t_len, states_out, rewards_out),
+            Inner::Cuda(c) => c.predict_into(model, q, states_out, rewards_out),
         }
     }
 }
 
 #[cfg(feature = "cuda")]
 mod cuda {
-    use super::super::check_predict;
-    use super::DynamicsModel;
+    use super::{DynamicsModel, Query};
     use crate::autodiff::{DevPool, DeviceParams, Tape};
     use crate::backend::cuda::CudaDevice;
     use crate::Result;
@@ -126,32 +127,19 @@ mod cuda {
             Ok(())
         }
 
-        #[allow(clippy::too_many_arguments)]
         pub fn predict_into(
             &mut self,
             model: &dyn DynamicsModel,
-            s0: &[f32],
-            actions: &[f32],
-            b: usize,
-            t_len: usize,
+            q: Query,
             states_out: Option<&mut [f32]>,
             rewards_out: &mut [f32],
         ) -> Result<()> {
             let (ds, da) = (model.obs_dim(), model.act_dim());
-            check_predict(
-                ds,
-                da,
-                s0,
-                actions,
-                b,
-                t_len,
-                states_out.as_deref(),
-                rewards_out,
-            )?;
+            q.check(ds, da, states_out.as_deref(), rewards_out)?;
             let pool = std::mem::take(&mut self.pool);
             let mut tape = Tape::on_cuda(model.params(), &self.params, self.dev, pool, false)?;
-            let s = tape.constant([b, ds], s0)?;
-            let a = tape.constant([b, t_len, da], actions)?;
+            let s = tape.constant([q.batch, ds], q.s0)?;
+            let a = tape.constant([q.batch, q.horizon, da], q.actions)?;
             let scored = model.score(&mut tape, s, a)?;
             let stream = self.dev.stream();
             if let Some(out) = states_out {

@@ -426,7 +426,7 @@ fn koopman_twenty_step_loss_curve() {
 #[test]
 fn predictor_on_cuda_matches_cpu() {
     let Some(dev) = device() else { return };
-    use koopman::models::Predictor;
+    use koopman::models::{Predictor, Query};
     let (ds, da, b, h) = (17, 6, 37, 20);
     let mut kc = KoopmanConfig::small(ds, da, 24, 64);
     let scan = KoopmanModel::new(kc.clone(), 2);
@@ -441,13 +441,13 @@ fn predictor_on_cuda_matches_cpu() {
     for (name, model) in models {
         let mut r = Rng(5);
         let (s0, act) = (r.vec(b * ds, -1.0, 1.0), r.vec(b * h * da, -1.0, 1.0));
-        let (ws, wr) = model.predict(&s0, &act, b, h).unwrap();
+        let q = Query::new(&s0, &act, b, h);
+        let (ws, wr) = model.predict(q).unwrap();
         let mut p = Predictor::new(model, Device::Cuda(dev)).unwrap();
         assert_eq!(p.device(), "cuda");
         let (mut gs, mut gr) = (vec![f32::NAN; ws.len()], vec![f32::NAN; wr.len()]);
         for call in 0..2 {
-            p.predict_into(model, &s0, &act, b, h, &mut gs, &mut gr)
-                .unwrap();
+            p.predict_into(model, q, &mut gs, &mut gr).unwrap();
             assert_close(
                 &format!("{name} states, call {call}"),
                 &gs,
@@ -463,7 +463,7 @@ fn predictor_on_cuda_matches_cpu() {
         }
         // The planner's reward-only call (no decoder) on the same warm pool.
         let mut rr = vec![f32::NAN; wr.len()];
-        p.rewards_into(model, &s0, &act, b, h, &mut rr).unwrap();
+        p.rewards_into(model, q, &mut rr).unwrap();
         assert_close(&format!("{name} rewards_into"), &rr, &f64s(&wr), 1e-3);
     }
 }
