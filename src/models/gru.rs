@@ -1,6 +1,7 @@
 //! GRU baseline (paper §4.1, App. F): hidden size 64 over the masked state-action sequence
 //! ([s₀ ‖ a₀], [0 ‖ a₁], …); an embedding MLP before it and decoder/reward MLPs after it, sized so the
 //! parameter count matches the Koopman model's.
+use super::heads::Heads;
 use super::{masked_inputs, DynamicsModel, Scored};
 use crate::autodiff::{ParamStore, Tape, Var};
 use crate::nn::{Gru, Mlp};
@@ -48,8 +49,7 @@ pub struct GruModel {
     params: ParamStore,
     embed: Mlp,
     gru: Gru,
-    dec: Mlp,
-    rew: Mlp,
+    heads: Heads,
 }
 
 impl GruModel {
@@ -62,17 +62,12 @@ impl GruModel {
         let embed = Mlp::new(&mut ps, "embed", &ew, cfg.act, &mut rng);
         let e_out = *ew.last().unwrap();
         let gru = Gru::new(&mut ps, "gru", e_out, cfg.hidden, &mut rng);
-        let dec = Mlp::new(
+        let heads = Heads::new(
             &mut ps,
-            "dec",
-            &Mlp::widths(cfg.hidden, &cfg.dec_hidden, cfg.obs_dim),
-            cfg.act,
-            &mut rng,
-        );
-        let rew = Mlp::new(
-            &mut ps,
-            "rew",
-            &Mlp::widths(cfg.hidden, &cfg.rew_hidden, 1),
+            cfg.hidden,
+            cfg.obs_dim,
+            &cfg.dec_hidden,
+            &cfg.rew_hidden,
             cfg.act,
             &mut rng,
         );
@@ -81,8 +76,7 @@ impl GruModel {
             params: ps,
             embed,
             gru,
-            dec,
-            rew,
+            heads,
         }
     }
 }
@@ -94,13 +88,13 @@ impl DynamicsModel for GruModel {
         let e = self.embed.forward(t, x)?;
         let e = t.unary(e, self.cfg.act);
         let h = self.gru.forward(t, e)?;
-        let rewards = self.rew.forward(t, h)?;
+        let rewards = self.heads.rewards(t, h)?;
         Ok(Scored {
             features: h,
             rewards,
         })
     }
     fn decode(&self, t: &mut Tape, h: Var) -> Result<Var> {
-        self.dec.forward(t, h)
+        self.heads.states(t, h)
     }
 }

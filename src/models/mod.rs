@@ -29,6 +29,7 @@ macro_rules! model_accessors {
 
 mod batch;
 mod gru;
+mod heads;
 mod koopman;
 mod mlp;
 mod predictor;

@@ -2,9 +2,10 @@
 //! ([s₀ ‖ a₀], [0 ‖ a₁], …) embedded linearly plus fixed sinusoidal positions (no length limit, no
 //! parameters), pre-LN blocks with causal attention, then decoder and reward MLPs. Width and depth
 //! are reduced so the parameter count matches the Koopman model's.
+use super::heads::Heads;
 use super::{masked_inputs, DynamicsModel, Scored};
 use crate::autodiff::{ParamStore, Tape, Var};
-use crate::nn::{Block, BlockConfig, LayerNorm, Linear, Mlp};
+use crate::nn::{Block, BlockConfig, LayerNorm, Linear};
 use crate::ops::unary::Unary;
 use crate::util::rng::Rng;
 use crate::Result;
@@ -56,8 +57,7 @@ pub struct TransformerModel {
     embed: Linear,
     blocks: Vec<Block>,
     ln: LayerNorm,
-    dec: Mlp,
-    rew: Mlp,
+    heads: Heads,
 }
 
 impl TransformerModel {
@@ -85,17 +85,12 @@ impl TransformerModel {
             .map(|i| Block::new(&mut ps, &format!("block{i}"), bc, &mut rng))
             .collect();
         let ln = LayerNorm::new(&mut ps, "ln_f", cfg.dim, &mut rng);
-        let dec = Mlp::new(
+        let heads = Heads::new(
             &mut ps,
-            "dec",
-            &Mlp::widths(cfg.dim, &cfg.dec_hidden, cfg.obs_dim),
-            cfg.act,
-            &mut rng,
-        );
-        let rew = Mlp::new(
-            &mut ps,
-            "rew",
-            &Mlp::widths(cfg.dim, &cfg.rew_hidden, 1),
+            cfg.dim,
+            cfg.obs_dim,
+            &cfg.dec_hidden,
+            &cfg.rew_hidden,
             cfg.act,
             &mut rng,
         );
@@ -105,8 +100,7 @@ impl TransformerModel {
             embed,
             blocks,
             ln,
-            dec,
-            rew,
+            heads,
         }
     }
 }
@@ -136,13 +130,13 @@ impl DynamicsModel for TransformerModel {
             h = blk.forward(t, h)?;
         }
         let h = self.ln.forward(t, h)?;
-        let rewards = self.rew.forward(t, h)?;
+        let rewards = self.heads.rewards(t, h)?;
         Ok(Scored {
             features: h,
             rewards,
         })
     }
     fn decode(&self, t: &mut Tape, h: Var) -> Result<Var> {
-        self.dec.forward(t, h)
+        self.heads.states(t, h)
     }
 }
