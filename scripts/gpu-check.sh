@@ -45,21 +45,22 @@ run)
     set -eu
     out="${OUT:-/tmp/gpu-check}"; mkdir -p "$out"
     status=0
+    # Each step has its own time limit, so one hang cannot spend the whole device budget.
     echo "== NVRTC compile (sm_80, sm_90)"
-    REQUIRE_NVRTC=1 .gpu/nvrtc_compile --test-threads=1 2>&1 | tee "$out/nvrtc.log" || status=1
+    REQUIRE_NVRTC=1 timeout -k 5 120 .gpu/nvrtc_compile --test-threads=1 2>&1 | tee "$out/nvrtc.log" || status=1
     echo "== CUDA parity (REQUIRE_CUDA=1)"
-    REQUIRE_CUDA=1 .gpu/cuda_parity --test-threads=1 --nocapture 2>&1 | tee "$out/parity.log" || status=1
+    REQUIRE_CUDA=1 timeout -k 5 240 .gpu/cuda_parity --test-threads=1 --nocapture 2>&1 | tee "$out/parity.log" || status=1
     echo "== end to end: collect (CPU), train on CUDA, eval"
-    { .gpu/koopman collect --env pendulum-swingup --episodes 20 --out /tmp/p.npz &&
-      .gpu/koopman train --data /tmp/p.npz --model koopman --preset small --steps 200 --device cuda --out /tmp/k.safetensors &&
-      .gpu/koopman eval --data /tmp/p.npz --ckpt /tmp/k.safetensors --horizon 100 --windows 64 --json /tmp/ev.json; } 2>&1 | tail -n 12 | tee "$out/e2e.log" || status=1
+    { timeout -k 5 60 .gpu/koopman collect --env pendulum-swingup --episodes 20 --out /tmp/p.npz &&
+      timeout -k 5 90 .gpu/koopman train --data /tmp/p.npz --model koopman --preset small --steps 200 --device cuda --out /tmp/k.safetensors &&
+      timeout -k 5 60 .gpu/koopman eval --data /tmp/p.npz --ckpt /tmp/k.safetensors --horizon 100 --windows 64 --json /tmp/ev.json; } 2>&1 | tail -n 12 | tee "$out/e2e.log" || status=1
     echo "== koopman bench (training, fp32 then tf32; planner)"
-    .gpu/koopman bench --device cuda --lengths 10,50,100,200,500 --iters 10 --warmup 3 --json "$out/bench_fp32.json" 2>&1 | tee "$out/bench_fp32.log" || status=1
-    .gpu/koopman bench --device cuda --precision tf32 --models koopman,gru --lengths 10,100,500 --iters 10 --warmup 3 --json "$out/bench_tf32.json" 2>&1 | tee "$out/bench_tf32.log" || status=1
-    .gpu/koopman bench --device cuda --planner --iters 200 --warmup 20 --json "$out/planner.json" 2>&1 | tee "$out/planner.log" || status=1
-    .gpu/koopman bench --device cuda --precision tf32 --planner --starts 1 --iters 200 --warmup 20 --json "$out/planner_tf32.json" 2>&1 | tee "$out/planner_tf32.log" || status=1
+    timeout -k 5 150 .gpu/koopman bench --device cuda --lengths 10,50,100,200,500 --iters 10 --warmup 3 --json "$out/bench_fp32.json" 2>&1 | tee "$out/bench_fp32.log" || status=1
+    timeout -k 5 90 .gpu/koopman bench --device cuda --precision tf32 --models koopman,gru --lengths 10,100,500 --iters 10 --warmup 3 --json "$out/bench_tf32.json" 2>&1 | tee "$out/bench_tf32.log" || status=1
+    timeout -k 5 90 .gpu/koopman bench --device cuda --planner --iters 200 --warmup 20 --json "$out/planner.json" 2>&1 | tee "$out/planner.log" || status=1
+    timeout -k 5 60 .gpu/koopman bench --device cuda --precision tf32 --planner --starts 1 --iters 200 --warmup 20 --json "$out/planner_tf32.json" 2>&1 | tee "$out/planner_tf32.log" || status=1
     echo "== criterion CUDA kernels"
-    .gpu/cuda_bench --bench --warm-up-time 0.3 --measurement-time 1 2>&1 | grep -E "^(scan|cconv|gemm|elementwise)/|time:|thrpt:" | tee "$out/kernels.log" || status=1
+    timeout -k 5 150 .gpu/cuda_bench --bench --warm-up-time 0.3 --measurement-time 1 2>&1 | grep -E "^(scan|cconv|gemm|elementwise)/|time:|thrpt:" | tee "$out/kernels.log" || status=1
     echo "== summary"
     grep -E "^test .* (ok|FAILED)$|test result" "$out/parity.log" "$out/nvrtc.log" || true
     exit $status
