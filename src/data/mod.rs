@@ -52,8 +52,7 @@ fn load_with(path: &Path, with_pixels: bool) -> Result<Dataset, DataError> {
         .unwrap_or("")
         .to_ascii_lowercase();
     let ds = match ext.as_str() {
-        "npz" if with_pixels => npz::read(path)?,
-        "npz" => npz::read_states(path)?,
+        "npz" => npz::read_with(path, with_pixels)?,
         #[cfg(feature = "hdf5")]
         "hdf5" | "h5" => hdf5::read(path)?,
         #[cfg(not(feature = "hdf5"))]

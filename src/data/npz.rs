@@ -80,7 +80,7 @@ pub fn read_states(path: &Path) -> Result<Dataset, DataError> {
     read_with(path, false)
 }
 
-fn read_with(path: &Path, with_pixels: bool) -> Result<Dataset, DataError> {
+pub(crate) fn read_with(path: &Path, with_pixels: bool) -> Result<Dataset, DataError> {
     let mut npz = Npz::open(path)?;
     let file = npz.file.clone();
 

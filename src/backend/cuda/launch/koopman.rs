@@ -62,18 +62,18 @@ fn check_batch(b: usize) -> Result<()> {
     Ok(())
 }
 
-/// `lbar = exp(lambda dt)`, `gain = (lbar - 1) / lambda`, `lambda = mu + i omega`, `dt = exp(log_dt)`.
+/// `zg = [lbar ; gain]` (`[2, 2m]`, the op's stacked value): `lbar = exp(lambda dt)`,
+/// `gain = (lbar - 1) / lambda`, `lambda = mu + i omega`, `dt = exp(log_dt)`. The kernel writes the
+/// two rows through views of the one buffer.
 pub fn zoh_fwd(
     dev: &CudaDevice,
-    lbar: &mut CudaSlice<f32>,
-    gain: &mut CudaSlice<f32>,
+    zg: &mut CudaSlice<f32>,
     mu: &CudaSlice<f32>,
     omega: &CudaSlice<f32>,
     log_dt: &CudaSlice<f32>,
     m: usize,
 ) -> Result<()> {
-    need(lbar, 2 * m, "zoh lbar")?;
-    need(gain, 2 * m, "zoh gain")?;
+    need(zg, 4 * m, "zoh lbar and gain")?;
     need(mu, m, "zoh mu")?;
     need(omega, m, "zoh omega")?;
     need(log_dt, 1, "zoh log_dt")?;
@@ -82,9 +82,10 @@ pub fn zoh_fwd(
     }
     let mi = int(m, "m")?;
     let f = dev.func(k::ZOH_FWD)?;
+    let (mut lbar, mut gain) = zg.split_at_mut(2 * m);
     let mut b = dev.stream().launch_builder(&f);
-    b.arg(lbar)
-        .arg(gain)
+    b.arg(&mut lbar)
+        .arg(&mut gain)
         .arg(mu)
         .arg(omega)
         .arg(log_dt)
@@ -94,14 +95,15 @@ pub fn zoh_fwd(
     Ok(())
 }
 
-/// From `g_lbar`, `g_gain` `[2m]`: `dmu`, `domega` `[m]` += (None: frozen parameter), `dlog_dt` += .
+/// From `g = [g_lbar ; g_gain]` `[2, 2m]`: `dmu`, `domega` `[m]` += (None: frozen parameter),
+/// `dlog_dt` += .
+#[allow(clippy::too_many_arguments)]
 pub fn zoh_bwd(
     dev: &CudaDevice,
     dmu: Option<&mut CudaSlice<f32>>,
     domega: Option<&mut CudaSlice<f32>>,
     dlog_dt: &mut CudaSlice<f32>,
-    g_lbar: &CudaSlice<f32>,
-    g_gain: &CudaSlice<f32>,
+    g: &CudaSlice<f32>,
     mu: &CudaSlice<f32>,
     omega: &CudaSlice<f32>,
     log_dt: &CudaSlice<f32>,
@@ -114,8 +116,7 @@ pub fn zoh_bwd(
         need(d, m, "zoh_bwd domega")?;
     }
     need(dlog_dt, 1, "zoh_bwd dlog_dt")?;
-    need(g_lbar, 2 * m, "zoh_bwd g_lbar")?;
-    need(g_gain, 2 * m, "zoh_bwd g_gain")?;
+    need(g, 4 * m, "zoh_bwd g_lbar and g_gain")?;
     need(mu, m, "zoh_bwd mu")?;
     need(omega, m, "zoh_bwd omega")?;
     need(log_dt, 1, "zoh_bwd log_dt")?;
@@ -124,6 +125,7 @@ pub fn zoh_bwd(
     }
     let mi = int(m, "m")?;
     let f = dev.func(k::ZOH_BWD)?;
+    let (g_lbar, g_gain) = g.split_at(2 * m);
     let mut b = dev.stream().launch_builder(&f);
     match dmu {
         Some(d) => b.arg(d),
@@ -134,8 +136,8 @@ pub fn zoh_bwd(
         None => b.arg(&NULL_PTR),
     };
     b.arg(dlog_dt)
-        .arg(g_lbar)
-        .arg(g_gain)
+        .arg(&g_lbar)
+        .arg(&g_gain)
         .arg(mu)
         .arg(omega)
         .arg(log_dt)
