@@ -137,7 +137,7 @@ fn scan_fwd(c: &mut Criterion) {
                     let xv = tape.scan(zv, uv, lv).unwrap();
                     total += start.elapsed();
                     black_box(tape.value(xv)[0]);
-                    pool = tape.into_pool();
+                    pool = tape.into_pool().into_vec();
                 }
                 total
             })
@@ -264,7 +264,7 @@ fn cconv_fwd(c: &mut Criterion) {
                     let xv = tape.cconv(zv, uv, v).unwrap();
                     total += start.elapsed();
                     black_box(tape.value(xv)[0]);
-                    pool = tape.into_pool();
+                    pool = tape.into_pool().into_vec();
                 }
                 total
             })
@@ -390,7 +390,7 @@ fn elementwise(c: &mut Criterion) {
         g.throughput(Throughput::BytesDecimal((12 * n) as u64));
         g.bench_function(BenchmarkId::new("elu_bwd", n), |bch| {
             bch.iter(|| {
-                unary_cpu::backward(Unary::Elu, &x, &dy, &mut dx);
+                unary_cpu::backward_acc(Unary::Elu, &x, &dy, &mut dx, true);
                 black_box(dx[0])
             })
         });

@@ -114,7 +114,7 @@ fn koopman_scan_and_convolution_give_the_same_loss() {
         cfg.rollout = mode;
         let model = KoopmanModel::new(cfg, 11);
         let mut tape = koopman::Tape::new(model.params());
-        let l = model.loss(&mut tape, &w.view()).unwrap();
+        let l = model.loss_on(&mut tape, &w.view()).unwrap();
         let g = tape.backward(l.total).unwrap();
         let id = model.params().find("koopman.omega").unwrap();
         losses.push((tape.item(l.total), g.param(id).unwrap().to_vec()));
@@ -150,7 +150,7 @@ fn bad_shapes_are_errors_not_panics() {
         rewards: &rewards,
     };
     let mut tape = koopman::Tape::new(model.params());
-    match model.loss(&mut tape, &batch) {
+    match model.loss_on(&mut tape, &batch) {
         Err(Error::Shape(m)) => assert!(m.contains("rewards"), "{m}"),
         other => panic!("expected a shape error, got {:?}", other.map(|_| ())),
     }
@@ -159,10 +159,10 @@ fn bad_shapes_are_errors_not_panics() {
         ..batch
     };
     assert!(matches!(
-        model.loss(&mut tape, &wrong_dim),
+        model.loss_on(&mut tape, &wrong_dim),
         Err(Error::Shape(_))
     ));
-    let err = model
+    let err = (&model as &dyn DynamicsModel)
         .predict(Query::new(&[0.0; 7], &[0.0; 10], 2, 5))
         .unwrap_err();
     assert!(err.to_string().contains("s0"), "{err}");

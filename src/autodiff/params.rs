@@ -1,6 +1,8 @@
 //! Named parameters owned outside the tape: a tape borrows them for one step, the optimiser then
 //! updates them in place, so parameters are never copied per step.
+use crate::backend::Backend;
 use crate::tensor::{Init, Real, Shape, Tensor};
+use crate::{Error, Result};
 use crate::util::rng::Rng;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -70,5 +72,51 @@ impl<E: Real> ParamStore<E> {
             names: self.names.clone(),
             tensors: self.tensors.iter().map(|t| t.cast()).collect(),
         }
+    }
+}
+
+/// A model's parameters resident on a backend: uploaded once, updated in place by the
+/// optimiser, copied back to the host store only for checkpoints and evaluation (`download_into`).
+pub struct DeviceParams<B: Backend> {
+    bufs: Vec<B::Buf>,
+}
+
+impl<B: Backend> DeviceParams<B> {
+    pub fn upload(backend: &B, params: &ParamStore<B::E>) -> Result<Self> {
+        let bufs = params
+            .iter()
+            .map(|(_, t)| {
+                let mut b = backend.alloc(t.numel())?;
+                backend.upload(&t.data, &mut b)?;
+                Ok(b)
+            })
+            .collect::<Result<_>>()?;
+        Ok(DeviceParams { bufs })
+    }
+    /// Copies every parameter back into `params` (the store this was uploaded from).
+    pub fn download_into(&self, backend: &B, params: &mut ParamStore<B::E>) -> Result<()> {
+        if params.len() != self.bufs.len() {
+            return Err(Error::Invalid(format!(
+                "device parameters: {} tensors on the device, {} on the host",
+                self.bufs.len(),
+                params.len()
+            )));
+        }
+        for (i, buf) in self.bufs.iter().enumerate() {
+            backend.download(buf, &mut params.get_mut(ParamId(i)).data)?;
+        }
+        Ok(())
+    }
+    pub fn get(&self, id: ParamId) -> &B::Buf {
+        &self.bufs[id.0]
+    }
+    pub fn get_mut(&mut self, id: ParamId) -> &mut B::Buf {
+        &mut self.bufs[id.0]
+    }
+    pub fn len(&self) -> usize {
+        self.bufs.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.bufs.is_empty()
     }
 }

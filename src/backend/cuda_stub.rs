@@ -37,3 +37,51 @@ impl CudaDevice {
         Err(CudaError(REASON.to_string()))
     }
 }
+
+/// Uninhabited: no device buffer can exist in this build.
+pub enum DevBuf {}
+
+/// The CUDA backend's type, uninhabited here (it wraps a [`CudaDevice`], which cannot exist).
+#[derive(Clone, Copy)]
+pub struct Cuda {
+    dev: &'static CudaDevice,
+}
+
+impl Cuda {
+    pub fn new(dev: &'static CudaDevice) -> Self {
+        Cuda { dev }
+    }
+    pub fn dev(&self) -> &'static CudaDevice {
+        self.dev
+    }
+}
+
+impl crate::backend::Backend for Cuda {
+    type E = f32;
+    type Buf = DevBuf;
+
+    fn name(&self) -> &'static str {
+        "cuda"
+    }
+    fn alloc(&self, _: usize) -> crate::Result<DevBuf> {
+        match *self.dev {}
+    }
+    fn capacity(buf: &DevBuf) -> usize {
+        match *buf {}
+    }
+    fn fill_zero(&self, buf: &mut DevBuf, _: usize) -> crate::Result<()> {
+        match *buf {}
+    }
+    fn upload(&self, _: &[f32], dst: &mut DevBuf) -> crate::Result<()> {
+        match *dst {}
+    }
+    fn download(&self, src: &DevBuf, _: &mut [f32]) -> crate::Result<()> {
+        match *src {}
+    }
+    fn copy(&self, src: &DevBuf, _: &mut DevBuf, _: usize) -> crate::Result<()> {
+        match *src {}
+    }
+    fn add_assign(&self, _: &mut DevBuf, src: &DevBuf, _: usize) -> crate::Result<()> {
+        match *src {}
+    }
+}

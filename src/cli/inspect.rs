@@ -1,7 +1,7 @@
 //! `koopman inspect`: the learned eigenvalues (modulus, frequency) and Δt of a Koopman checkpoint,
 //! printed and plotted.
 use crate::checkpoint;
-use crate::models::{DynamicsModel, KoopmanModel, ModelConfig};
+use crate::models::{KoopmanModel, ModelConfig, ModelInfo};
 use crate::util::plot::{self, Chart, Kind, Series};
 use crate::{Error, Result};
 use clap::Args;

@@ -2,7 +2,8 @@
 //! ([s₀ ‖ a₀], [0 ‖ a₁], …); an embedding MLP before it and decoder/reward MLPs after it, sized so the
 //! parameter count matches the Koopman model's.
 use super::heads::Heads;
-use super::{masked_inputs, DynamicsModel, Scored};
+use super::{Forward, ModelInfo, masked_inputs, Scored};
+use crate::ops::Engine;
 use crate::autodiff::{ParamStore, Tape, Var};
 use crate::nn::{Gru, Mlp};
 use crate::ops::unary::Unary;
@@ -81,9 +82,12 @@ impl GruModel {
     }
 }
 
-impl DynamicsModel for GruModel {
+impl ModelInfo for GruModel {
     model_accessors!(Gru);
-    fn score(&self, t: &mut Tape, s0: Var, actions: Var) -> Result<Scored> {
+}
+
+impl<B: Engine<E = f32>> Forward<B> for GruModel {
+    fn score_on(&self, t: &mut Tape<B>, s0: Var, actions: Var) -> Result<Scored> {
         let x = masked_inputs(t, s0, actions)?;
         let e = self.embed.forward(t, x)?;
         let e = t.unary(e, self.cfg.act);
@@ -94,7 +98,7 @@ impl DynamicsModel for GruModel {
             rewards,
         })
     }
-    fn decode(&self, t: &mut Tape, h: Var) -> Result<Var> {
+    fn decode_on(&self, t: &mut Tape<B>, h: Var) -> Result<Var> {
         self.heads.states(t, h)
     }
 }

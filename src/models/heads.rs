@@ -1,5 +1,6 @@
 //! The state decoder and reward head that read one feature vector per step (the GRU's hidden state,
 //! the Transformer's final layer): features → states and features → reward, each an MLP.
+use crate::ops::Engine;
 use crate::autodiff::{ParamStore, Tape, Var};
 use crate::nn::Mlp;
 use crate::ops::unary::Unary;
@@ -27,10 +28,10 @@ impl Heads {
         let rew = Mlp::new(ps, "rew", &Mlp::widths(features, rew_hidden, 1), act, rng);
         Heads { dec, rew }
     }
-    pub fn states(&self, t: &mut Tape, h: Var) -> Result<Var> {
+    pub fn states<B: Engine<E = f32>>(&self, t: &mut Tape<B>, h: Var) -> Result<Var> {
         self.dec.forward(t, h)
     }
-    pub fn rewards(&self, t: &mut Tape, h: Var) -> Result<Var> {
+    pub fn rewards<B: Engine<E = f32>>(&self, t: &mut Tape<B>, h: Var) -> Result<Var> {
         self.rew.forward(t, h)
     }
 }

@@ -7,7 +7,8 @@
 //! 2m → 256 → 256 → d_s; reward head on [x̂_k ‖ a_k] → 256 → 1; ω_j = jπ (increasing), μ = −0.2 fixed;
 //! scalar Δt learned as log Δt with Δt₀ = 1/m; consistency target g(s_{t+k}) under stop-gradient;
 //! loss = state + 0.1·consistency + 1·reward, each a mean.
-use super::{DynamicsModel, Rollout, Scored, SeqBatch};
+use super::{Forward, ModelInfo, Rollout, Scored, SeqBatch};
+use crate::ops::Engine;
 use crate::autodiff::{ParamId, ParamStore, Tape, Var};
 use crate::nn::Mlp;
 use crate::ops::unary::Unary;
@@ -198,7 +199,7 @@ impl KoopmanModel {
     }
 
     /// (μ, ω, log Δt) on the tape.
-    fn eigen(&self, t: &mut Tape) -> Result<(Var, Var, Var)> {
+    fn eigen<B: Engine<E = f32>>(&self, t: &mut Tape<B>) -> Result<(Var, Var, Var)> {
         let m = self.cfg.modes;
         let mu = match (self.cfg.mu, self.mu) {
             (MuInit::Bounded { lo, hi }, Some(p)) => {
@@ -223,7 +224,7 @@ impl KoopmanModel {
     }
 
     /// Latent rollout: x̂_1..x̂_T [B, T, 2m] from x₀ [B, 2m] and encoded actions u [B, T, 2m].
-    pub fn latent_rollout(&self, t: &mut Tape, x0: Var, u: Var) -> Result<Var> {
+    pub fn latent_rollout<B: Engine<E = f32>>(&self, t: &mut Tape<B>, x0: Var, u: Var) -> Result<Var> {
         let (eig, gain) = self.eigen_gain(t)?;
         let c = t.cmul(u, gain)?;
         self.latent_scan(t, x0, c, eig)
@@ -232,7 +233,7 @@ impl KoopmanModel {
     /// `latent_rollout(x0, act_enc(actions))` with the ZOH gain folded into the action encoder's last
     /// layer: row by row (h·W + b) ⊙ g = h·(W ⊙ g) + b ⊙ g, so the complex product runs on the
     /// [hidden, 2m] weight instead of the [B, T, 2m] activations (same numbers up to f32 rounding).
-    fn latent_rollout_actions(&self, t: &mut Tape, x0: Var, actions: Var) -> Result<Var> {
+    fn latent_rollout_actions<B: Engine<E = f32>>(&self, t: &mut Tape<B>, x0: Var, actions: Var) -> Result<Var> {
         let Some((last, hidden)) = self.act_enc.layers.split_last() else {
             let u = self.act_enc.forward(t, actions)?;
             return self.latent_rollout(t, x0, u);
@@ -257,7 +258,7 @@ impl KoopmanModel {
     }
 
     /// (μ, ω, log Δt, λ̄) and the ZOH gain [2m].
-    fn eigen_gain(&self, t: &mut Tape) -> Result<([Var; 4], Var)> {
+    fn eigen_gain<B: Engine<E = f32>>(&self, t: &mut Tape<B>) -> Result<([Var; 4], Var)> {
         let m2 = 2 * self.cfg.modes;
         let (mu, omega, log_dt) = self.eigen(t)?;
         let zg = t.zoh(mu, omega, log_dt)?;
@@ -269,7 +270,7 @@ impl KoopmanModel {
     }
 
     /// x̂_1..x̂_T from x₀ and the gain-scaled inputs c [B, T, 2m].
-    fn latent_scan(&self, t: &mut Tape, x0: Var, c: Var, eig: [Var; 4]) -> Result<Var> {
+    fn latent_scan<B: Engine<E = f32>>(&self, t: &mut Tape<B>, x0: Var, c: Var, eig: [Var; 4]) -> Result<Var> {
         let [mu, omega, log_dt, lbar] = eig;
         let tl = t.dims(c)[1];
         match self.cfg.rollout {
@@ -285,7 +286,7 @@ impl KoopmanModel {
     /// on [x̂_k ‖ a_k]. Its first layer is applied split by input, [x̂ ‖ a]·W + b = x̂·W_x + (a·W_a + b),
     /// with x̂·W_x computed on x̂_1..x̂_T in place (the last step's row unused) and on x₀, then shifted
     /// by one step on the hidden width: no [B, T, 2m + d_a] concatenation is built or differentiated.
-    fn reward_head(&self, t: &mut Tape, x0: Var, xh: Var, actions: Var) -> Result<Var> {
+    fn reward_head<B: Engine<E = f32>>(&self, t: &mut Tape<B>, x0: Var, xh: Var, actions: Var) -> Result<Var> {
         let (b, tl, m2) = (t.dims(xh)[0], t.dims(xh)[1], t.dims(xh)[2]);
         let da = t.dims(actions)[2];
         let Some((first, rest)) = self.rew.layers.split_first() else {
@@ -330,13 +331,16 @@ impl KoopmanModel {
     }
 }
 
-impl DynamicsModel for KoopmanModel {
+impl ModelInfo for KoopmanModel {
     model_accessors!(Koopman);
     fn reward_weight(&self) -> f64 {
         self.cfg.reward_weight
     }
+}
 
-    fn score(&self, t: &mut Tape, s0: Var, actions: Var) -> Result<Scored> {
+impl<B: Engine<E = f32>> Forward<B> for KoopmanModel {
+
+    fn score_on(&self, t: &mut Tape<B>, s0: Var, actions: Var) -> Result<Scored> {
         let x0 = self.enc.forward(t, s0)?;
         let xh = self.latent_rollout_actions(t, x0, actions)?;
         let rewards = self.reward_head(t, x0, xh, actions)?;
@@ -345,13 +349,13 @@ impl DynamicsModel for KoopmanModel {
             rewards,
         })
     }
-    fn decode(&self, t: &mut Tape, xh: Var) -> Result<Var> {
+    fn decode_on(&self, t: &mut Tape<B>, xh: Var) -> Result<Var> {
         self.dec.forward(t, xh)
     }
 
     fn extra_losses(
         &self,
-        t: &mut Tape,
+        t: &mut Tape<B>,
         batch: &SeqBatch,
         r: &Rollout,
     ) -> Result<Vec<(&'static str, Var, f64)>> {

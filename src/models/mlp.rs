@@ -2,7 +2,8 @@
 //! through two linear layers and a non-linearity, z_{k+1} = W₂·elu(W₁[z_k ‖ a_k] + b₁) + b₂.
 //! The paper trains it on 10-step windows only because longer unrolls explode; the trainer's default
 //! horizon for this model is 10.
-use super::{DynamicsModel, Scored};
+use super::{Forward, ModelInfo, Scored};
+use crate::ops::Engine;
 use crate::autodiff::{ParamStore, Tape, Var};
 use crate::nn::Mlp;
 use crate::ops::unary::Unary;
@@ -101,9 +102,12 @@ impl MlpModel {
     }
 }
 
-impl DynamicsModel for MlpModel {
+impl ModelInfo for MlpModel {
     model_accessors!(Mlp);
-    fn score(&self, t: &mut Tape, s0: Var, actions: Var) -> Result<Scored> {
+}
+
+impl<B: Engine<E = f32>> Forward<B> for MlpModel {
+    fn score_on(&self, t: &mut Tape<B>, s0: Var, actions: Var) -> Result<Scored> {
         let (b, tl) = (t.dims(actions)[0], t.dims(actions)[1]);
         let z0 = self.enc.forward(t, s0)?;
         let mut z = t.reshape(z0, &[b, 1, self.cfg.latent])?;
@@ -123,7 +127,7 @@ impl DynamicsModel for MlpModel {
             rewards,
         })
     }
-    fn decode(&self, t: &mut Tape, zs: Var) -> Result<Var> {
+    fn decode_on(&self, t: &mut Tape<B>, zs: Var) -> Result<Var> {
         self.dec.forward(t, zs)
     }
 }

@@ -43,6 +43,8 @@ pub use predictor::Predictor;
 pub use transformer::{TransformerConfig, TransformerModel};
 
 use crate::autodiff::{ParamStore, Tape, Var};
+use crate::backend::Cpu;
+use crate::ops::Engine;
 use crate::{Error, Result};
 
 /// What a model computes before its state decoder: the per-step features the decoder reads
@@ -102,7 +104,8 @@ impl ModelKind {
     }
 }
 
-pub trait DynamicsModel: Send + Sync {
+/// What every model is, whatever the device: sizes, parameters, configuration.
+pub trait ModelInfo: Send + Sync {
     fn kind(&self) -> ModelKind;
     fn obs_dim(&self) -> usize;
     fn act_dim(&self) -> usize;
@@ -110,19 +113,26 @@ pub trait DynamicsModel: Send + Sync {
     fn params_mut(&mut self) -> &mut ParamStore;
     /// The configuration that rebuilds this model (stored in checkpoints).
     fn config(&self) -> ModelConfig;
+    /// Weight of the reward term in the total loss.
+    fn reward_weight(&self) -> f64 {
+        1.0
+    }
+}
 
+/// A model's computation on a tape of backend `B`: written once, generic over the backend.
+pub trait Forward<B: Engine<E = f32>>: ModelInfo {
     /// Features and rewards from s0 [B, d_s] and actions [B, T, d_a] (constants on `t`): everything
     /// but the state decoder.
-    fn score(&self, t: &mut Tape, s0: Var, actions: Var) -> Result<Scored>;
+    fn score_on(&self, t: &mut Tape<B>, s0: Var, actions: Var) -> Result<Scored>;
 
     /// The state decoder: features [B, T, F] → states [B, T, d_s].
-    fn decode(&self, t: &mut Tape, features: Var) -> Result<Var>;
+    fn decode_on(&self, t: &mut Tape<B>, features: Var) -> Result<Var>;
 
     /// Predicted states and rewards: `score`, then `decode` (one path for training, evaluation and
     /// planners, so the reward-only planner path cannot drift from the trained one).
-    fn rollout(&self, t: &mut Tape, s0: Var, actions: Var) -> Result<Rollout> {
-        let Scored { features, rewards } = self.score(t, s0, actions)?;
-        let states = self.decode(t, features)?;
+    fn rollout_on(&self, t: &mut Tape<B>, s0: Var, actions: Var) -> Result<Rollout> {
+        let Scored { features, rewards } = self.score_on(t, s0, actions)?;
+        let states = self.decode_on(t, features)?;
         Ok(Rollout {
             states,
             rewards,
@@ -133,24 +143,19 @@ pub trait DynamicsModel: Send + Sync {
     /// Model-specific loss terms beyond state and reward prediction (the Koopman consistency term).
     fn extra_losses(
         &self,
-        _t: &mut Tape,
+        _t: &mut Tape<B>,
         _batch: &SeqBatch,
         _r: &Rollout,
     ) -> Result<Vec<(&'static str, Var, f64)>> {
         Ok(Vec::new())
     }
 
-    /// Weight of the reward term in the total loss.
-    fn reward_weight(&self) -> f64 {
-        1.0
-    }
-
     /// State MSE + w_r·reward MSE (+ extra terms), each a mean over steps, dimensions and batch.
-    fn loss(&self, t: &mut Tape, batch: &SeqBatch) -> Result<Losses> {
+    fn loss_on(&self, t: &mut Tape<B>, batch: &SeqBatch) -> Result<Losses> {
         batch.check(self.obs_dim(), self.act_dim())?;
         let s0 = t.constant([batch.b, batch.obs_dim], &batch.first_states())?;
         let actions = t.constant([batch.b, batch.t, batch.act_dim], batch.actions)?;
-        let r = self.rollout(t, s0, actions)?;
+        let r = self.rollout_on(t, s0, actions)?;
         let next = t.constant([batch.b, batch.t, batch.obs_dim], &batch.next_states())?;
         let rewards = t.constant([batch.b, batch.t, 1], batch.rewards)?;
         let state_loss = t.mse(r.states, next)?;
@@ -165,11 +170,47 @@ pub trait DynamicsModel: Send + Sync {
         }
         Ok(Losses { total, parts })
     }
+}
 
-    /// No-grad open-loop prediction of a [`Query`], reusing `pool`'s buffers (a planner calling this
-    /// in a loop allocates nothing once warm). Writes rewards [B, T], and states [B, T, d_s] when
-    /// `states_out` is given; without it the decoder is not run.
-    fn predict_into(
+crate::all_backends_trait!(
+    /// A model usable on every compiled-in backend, as one trait object (`Box<dyn DynamicsModel>`).
+    pub trait DynamicsModel: Forward + ModelInfo
+);
+
+/// The model's computation on whichever backend the tape is on (these inherent methods pick the
+/// backend from the tape, where calling the `Forward` methods on the trait object directly would
+/// be ambiguous between backends).
+impl<'m> dyn DynamicsModel + 'm {
+    pub fn score<B: Engine<E = f32>>(&self, t: &mut Tape<B>, s0: Var, actions: Var) -> Result<Scored>
+    where
+        Self: Forward<B>,
+    {
+        self.score_on(t, s0, actions)
+    }
+    pub fn decode<B: Engine<E = f32>>(&self, t: &mut Tape<B>, features: Var) -> Result<Var>
+    where
+        Self: Forward<B>,
+    {
+        self.decode_on(t, features)
+    }
+    pub fn rollout<B: Engine<E = f32>>(&self, t: &mut Tape<B>, s0: Var, actions: Var) -> Result<Rollout>
+    where
+        Self: Forward<B>,
+    {
+        self.rollout_on(t, s0, actions)
+    }
+    pub fn loss<B: Engine<E = f32>>(&self, t: &mut Tape<B>, batch: &SeqBatch) -> Result<Losses>
+    where
+        Self: Forward<B>,
+    {
+        self.loss_on(t, batch)
+    }
+
+    /// No-grad open-loop prediction of a [`Query`] on the CPU, reusing `pool`'s buffers (a planner
+    /// calling this in a loop allocates nothing once warm). Writes rewards [B, T], and states
+    /// [B, T, d_s] when `states_out` is given; without it the decoder is not run. [`Predictor`]
+    /// does the same on any device.
+    pub fn predict_into(
         &self,
         pool: &mut Vec<Vec<f32>>,
         q: Query,
@@ -181,18 +222,18 @@ pub trait DynamicsModel: Send + Sync {
         let mut tape = Tape::with_pool(self.params(), std::mem::take(pool), false);
         let s = tape.constant([q.batch, ds], q.s0)?;
         let a = tape.constant([q.batch, q.horizon, da], q.actions)?;
-        let scored = self.score(&mut tape, s, a)?;
+        let scored = self.score_on(&mut tape, s, a)?;
         if let Some(out) = states_out {
-            let states = self.decode(&mut tape, scored.features)?;
+            let states = Forward::<Cpu>::decode_on(self, &mut tape, scored.features)?;
             out.copy_from_slice(tape.value(states));
         }
         rewards_out.copy_from_slice(tape.value(scored.rewards));
-        *pool = tape.into_pool();
+        *pool = tape.into_pool().into_vec();
         Ok(())
     }
 
     /// Allocating convenience form of `predict_into`: (states [B·T·d_s], rewards [B·T]).
-    fn predict(&self, q: Query) -> Result<(Vec<f32>, Vec<f32>)> {
+    pub fn predict(&self, q: Query) -> Result<(Vec<f32>, Vec<f32>)> {
         let mut states = vec![0.0; q.batch * q.horizon * self.obs_dim()];
         let mut rewards = vec![0.0; q.batch * q.horizon];
         self.predict_into(&mut Vec::new(), q, Some(&mut states), &mut rewards)?;
@@ -277,7 +318,7 @@ pub fn build_default(
 /// [s₀ ‖ a₀], [0 ‖ a₁], …: the masked state-action sequence of the GRU and Transformer baselines
 /// (only the start state is visible; the model must predict the rest).
 /// Built from tape ops (no host copy), so it runs on either device and allocates nothing warm.
-pub(crate) fn masked_inputs(t: &mut Tape, s0: Var, actions: Var) -> Result<Var> {
+pub(crate) fn masked_inputs<B: Engine<E = f32>>(t: &mut Tape<B>, s0: Var, actions: Var) -> Result<Var> {
     let (b, tl) = (t.dims(actions)[0], t.dims(actions)[1]);
     let ds = t.dims(s0)[1];
     let first = t.reshape(s0, &[b, 1, ds])?;

@@ -1,7 +1,8 @@
-//! Batched no-grad open-loop prediction for planners, on the CPU or a CUDA device. A planner keeps
+//! Batched no-grad open-loop prediction for planners, on any device. A planner keeps
 //! one `Predictor` and calls `predict_into` (states and rewards) or `rewards_into` (rewards only, no
-//! decoder: what a sampling planner scores) in its inner loop. Buffers (host pool, or device pool
-//! and device parameters) are kept across calls, so a warm call allocates no tensor memory.
+//! decoder: what a sampling planner scores) in its inner loop. The parameters are copied to the
+//! device once (`refresh` after training changes them) and buffers are kept across calls, so a
+//! warm call allocates no tensor memory.
 //!
 //! ```
 //! use koopman::backend::Device;
@@ -17,50 +18,35 @@
 //! assert!(rewards.iter().all(|r| r.is_finite()));
 //! # Ok::<(), koopman::Error>(())
 //! ```
-use super::{DynamicsModel, Query};
-use crate::backend::Device;
+use super::{DynamicsModel, Forward, Query};
+use crate::autodiff::{DeviceParams, Tape};
+use crate::backend::{Backend, Device, Pool};
+use crate::ops::Engine;
 use crate::Result;
 
 pub struct Predictor {
-    inner: Inner,
-}
-
-enum Inner {
-    Cpu(Vec<Vec<f32>>),
-    #[cfg(feature = "cuda")]
-    Cuda(cuda::CudaPredictor),
+    inner: Box<dyn Predict>,
 }
 
 impl Predictor {
-    /// On CUDA the model's parameters are uploaded now; call `refresh` after they change.
-    #[cfg_attr(not(feature = "cuda"), allow(unused_variables))]
+    /// The model's parameters are uploaded now; call `refresh` after they change.
     pub fn new(model: &dyn DynamicsModel, device: Device) -> Result<Self> {
-        let inner = match device {
-            Device::Cpu => Inner::Cpu(Vec::new()),
-            #[cfg(feature = "cuda")]
-            Device::Cuda(dev) => Inner::Cuda(cuda::CudaPredictor::new(dev, model)?),
-            #[cfg(not(feature = "cuda"))]
-            Device::Cuda(d) => match *d {},
-        };
+        let params = model.params();
+        let inner = crate::with_backend!(device, |b| Box::new(OnBackend {
+            params: DeviceParams::upload(&b, params)?,
+            pool: Pool::default(),
+            backend: b,
+        }) as Box<dyn Predict>);
         Ok(Predictor { inner })
     }
 
     pub fn device(&self) -> &'static str {
-        match self.inner {
-            Inner::Cpu(_) => "cpu",
-            #[cfg(feature = "cuda")]
-            Inner::Cuda(_) => "cuda",
-        }
+        self.inner.device()
     }
 
-    /// Re-uploads the parameters (after training steps); nothing to do on the CPU.
-    #[cfg_attr(not(feature = "cuda"), allow(unused_variables))]
+    /// Re-uploads the parameters (after training steps).
     pub fn refresh(&mut self, model: &dyn DynamicsModel) -> Result<()> {
-        match &mut self.inner {
-            Inner::Cpu(_) => Ok(()),
-            #[cfg(feature = "cuda")]
-            Inner::Cuda(c) => c.refresh(model),
-        }
+        self.inner.refresh(model)
     }
 
     /// States [B, T, d_s] and rewards [B, T] for a query.
@@ -71,7 +57,7 @@ impl Predictor {
         states_out: &mut [f32],
         rewards_out: &mut [f32],
     ) -> Result<()> {
-        self.run(model, q, Some(states_out), rewards_out)
+        self.inner.run(model, q, Some(states_out), rewards_out)
     }
 
     /// Rewards [B, T] only: the state decoder is skipped, which is what a planner scoring candidate
@@ -82,7 +68,40 @@ impl Predictor {
         q: Query,
         rewards_out: &mut [f32],
     ) -> Result<()> {
-        self.run(model, q, None, rewards_out)
+        self.inner.run(model, q, None, rewards_out)
+    }
+}
+
+/// A predictor's state on one backend.
+trait Predict: Send + Sync {
+    fn device(&self) -> &'static str;
+    fn refresh(&mut self, model: &dyn DynamicsModel) -> Result<()>;
+    fn run(
+        &mut self,
+        model: &dyn DynamicsModel,
+        q: Query,
+        states_out: Option<&mut [f32]>,
+        rewards_out: &mut [f32],
+    ) -> Result<()>;
+}
+
+struct OnBackend<B: Backend> {
+    backend: B,
+    params: DeviceParams<B>,
+    pool: Pool<B>,
+}
+
+impl<B: Engine<E = f32>> Predict for OnBackend<B>
+where
+    for<'m> dyn DynamicsModel + 'm: Forward<B>,
+{
+    fn device(&self) -> &'static str {
+        self.backend.name()
+    }
+
+    fn refresh(&mut self, model: &dyn DynamicsModel) -> Result<()> {
+        self.params = DeviceParams::upload(&self.backend, model.params())?;
+        Ok(())
     }
 
     fn run(
@@ -92,69 +111,23 @@ impl Predictor {
         states_out: Option<&mut [f32]>,
         rewards_out: &mut [f32],
     ) -> Result<()> {
-        match &mut self.inner {
-            Inner::Cpu(pool) => model.predict_into(pool, q, states_out, rewards_out),
-            #[cfg(feature = "cuda")]
-            Inner::Cuda(c) => c.predict_into(model, q, states_out, rewards_out),
+        let (ds, da) = (model.obs_dim(), model.act_dim());
+        q.check(ds, da, states_out.as_deref(), rewards_out)?;
+        let pool = std::mem::take(&mut self.pool);
+        let be = self.backend.clone();
+        let mut tape = Tape::on(be.clone(), model.params(), &self.params, pool, false)?;
+        let s = tape.constant([q.batch, ds], q.s0)?;
+        let a = tape.constant([q.batch, q.horizon, da], q.actions)?;
+        let scored = Forward::<B>::score_on(model, &mut tape, s, a)?;
+        if let Some(out) = states_out {
+            let states = Forward::<B>::decode_on(model, &mut tape, scored.features)?;
+            be.download(tape.buf(states)?, out)?;
         }
-    }
-}
-
-#[cfg(feature = "cuda")]
-mod cuda {
-    use super::{DynamicsModel, Query};
-    use crate::autodiff::{DevPool, DeviceParams, Tape};
-    use crate::backend::cuda::CudaDevice;
-    use crate::Result;
-
-    pub struct CudaPredictor {
-        dev: &'static CudaDevice,
-        params: DeviceParams,
-        pool: DevPool,
-    }
-
-    impl CudaPredictor {
-        pub fn new(dev: &'static CudaDevice, model: &dyn DynamicsModel) -> Result<Self> {
-            Ok(CudaPredictor {
-                dev,
-                params: DeviceParams::upload(dev, model.params())?,
-                pool: DevPool::default(),
-            })
+        be.download(tape.buf(scored.rewards)?, rewards_out)?;
+        if let Some(e) = tape.fault_error() {
+            return Err(e);
         }
-
-        pub fn refresh(&mut self, model: &dyn DynamicsModel) -> Result<()> {
-            self.params = DeviceParams::upload(self.dev, model.params())?;
-            Ok(())
-        }
-
-        pub fn predict_into(
-            &mut self,
-            model: &dyn DynamicsModel,
-            q: Query,
-            states_out: Option<&mut [f32]>,
-            rewards_out: &mut [f32],
-        ) -> Result<()> {
-            let (ds, da) = (model.obs_dim(), model.act_dim());
-            q.check(ds, da, states_out.as_deref(), rewards_out)?;
-            let pool = std::mem::take(&mut self.pool);
-            let mut tape = Tape::on_cuda(model.params(), &self.params, self.dev, pool, false)?;
-            let s = tape.constant([q.batch, ds], q.s0)?;
-            let a = tape.constant([q.batch, q.horizon, da], q.actions)?;
-            let scored = model.score(&mut tape, s, a)?;
-            let stream = self.dev.stream();
-            if let Some(out) = states_out {
-                let states = model.decode(&mut tape, scored.features)?;
-                let ns = out.len();
-                stream.memcpy_dtoh(&tape.dev_value(states)?.slice(0..ns), out)?;
-            }
-            let nr = rewards_out.len();
-            stream.memcpy_dtoh(&tape.dev_value(scored.rewards)?.slice(0..nr), rewards_out)?;
-            stream.synchronize()?;
-            if let Some(e) = tape.fault_error() {
-                return Err(e);
-            }
-            self.pool = tape.into_dev_pool();
-            Ok(())
-        }
+        self.pool = tape.into_pool();
+        Ok(())
     }
 }

@@ -3,7 +3,8 @@
 //! parameters), pre-LN blocks with causal attention, then decoder and reward MLPs. Width and depth
 //! are reduced so the parameter count matches the Koopman model's.
 use super::heads::Heads;
-use super::{masked_inputs, DynamicsModel, Scored};
+use super::{Forward, ModelInfo, masked_inputs, Scored};
+use crate::ops::Engine;
 use crate::autodiff::{ParamStore, Tape, Var};
 use crate::nn::{Block, BlockConfig, LayerNorm, Linear};
 use crate::ops::unary::Unary;
@@ -118,9 +119,12 @@ fn positions(tl: usize, d: usize) -> Vec<f32> {
     p
 }
 
-impl DynamicsModel for TransformerModel {
+impl ModelInfo for TransformerModel {
     model_accessors!(Transformer);
-    fn score(&self, t: &mut Tape, s0: Var, actions: Var) -> Result<Scored> {
+}
+
+impl<B: Engine<E = f32>> Forward<B> for TransformerModel {
+    fn score_on(&self, t: &mut Tape<B>, s0: Var, actions: Var) -> Result<Scored> {
         let tl = t.dims(actions)[1];
         let x = masked_inputs(t, s0, actions)?;
         let x = self.embed.forward(t, x)?;
@@ -136,7 +140,7 @@ impl DynamicsModel for TransformerModel {
             rewards,
         })
     }
-    fn decode(&self, t: &mut Tape, h: Var) -> Result<Var> {
+    fn decode_on(&self, t: &mut Tape<B>, h: Var) -> Result<Var> {
         self.heads.states(t, h)
     }
 }

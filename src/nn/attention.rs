@@ -1,5 +1,6 @@
 //! A pre-LayerNorm causal Transformer block: x + MHA(LN(x)), then x + MLP(LN(x)).
 use super::{LayerNorm, Linear, Mlp};
+use crate::ops::Engine;
 use crate::autodiff::{ParamStore, Tape, Var};
 use crate::ops::unary::Unary;
 use crate::tensor::Real;
@@ -54,7 +55,7 @@ impl Block {
             + Mlp::count(&[d, cfg.mlp_ratio * d, d])
     }
     /// x [B, T, D] → [B, T, D], each position attending to itself and earlier positions only.
-    pub fn forward<E: Real>(&self, t: &mut Tape<E>, x: Var) -> Result<Var> {
+    pub fn forward<B: Engine>(&self, t: &mut Tape<B>, x: Var) -> Result<Var> {
         let (b, tl, d) = (t.dims(x)[0], t.dims(x)[1], t.dims(x)[2]);
         let (h, hd) = (self.cfg.heads, self.cfg.dim / self.cfg.heads);
         let n = self.ln1.forward(t, x)?;
@@ -67,7 +68,7 @@ impl Block {
             qkv3.push(t.reshape(p, &[b * h, tl, hd])?);
         }
         let scores = t.bmm(qkv3[0], qkv3[1], true)?; // [BH, T, T]
-        let scores = t.scale(scores, E::of(1.0 / (hd as f64).sqrt()));
+        let scores = t.scale(scores, B::E::of(1.0 / (hd as f64).sqrt()));
         let att = t.softmax(scores, true)?;
         let y = t.bmm(att, qkv3[2], false)?; // [BH, T, hd]
         let y = t.reshape(y, &[b, h, tl, hd])?;

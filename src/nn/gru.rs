@@ -1,6 +1,7 @@
 //! GRU over a sequence: one input-projection matmul for all steps, then per step a hidden matmul and
 //! the fused cell.
 use super::Linear;
+use crate::ops::Engine;
 use crate::autodiff::{ParamStore, Tape, Var};
 use crate::tensor::Real;
 use crate::util::rng::Rng;
@@ -31,10 +32,10 @@ impl Gru {
         Linear::count(input, 3 * hidden, true) + Linear::count(hidden, 3 * hidden, true)
     }
     /// x [B, T, in] → hidden states [B, T, H] (h_0 = 0).
-    pub fn forward<E: Real>(&self, t: &mut Tape<E>, x: Var) -> Result<Var> {
+    pub fn forward<B: Engine>(&self, t: &mut Tape<B>, x: Var) -> Result<Var> {
         let (b, tl) = (t.dims(x)[0], t.dims(x)[1]);
         let xp = self.wx.forward(t, x)?;
-        let mut h = t.constant([b, self.hidden], &vec![E::zero(); b * self.hidden])?;
+        let mut h = t.zeros([b, self.hidden]);
         let mut hs = Vec::with_capacity(tl);
         for k in 0..tl {
             let xk = t.narrow(xp, 1, k, 1)?;

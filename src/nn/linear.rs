@@ -1,4 +1,5 @@
 //! Dense layer and layer norm.
+use crate::ops::Engine;
 use crate::autodiff::{ParamId, ParamStore, Tape, Var};
 use crate::tensor::{Init, Real};
 use crate::util::rng::Rng;
@@ -35,7 +36,7 @@ impl Linear {
             fan_out,
         }
     }
-    pub fn forward<E: Real>(&self, t: &mut Tape<E>, x: Var) -> Result<Var> {
+    pub fn forward<B: Engine>(&self, t: &mut Tape<B>, x: Var) -> Result<Var> {
         let w = t.param(self.w);
         let b = self.b.map(|b| t.param(b));
         t.matmul(x, w, b)
@@ -57,7 +58,7 @@ impl LayerNorm {
         let beta = ps.init(format!("{name}.beta"), [dim], Init::Zeros, rng);
         LayerNorm { gamma, beta }
     }
-    pub fn forward<E: Real>(&self, t: &mut Tape<E>, x: Var) -> Result<Var> {
+    pub fn forward<B: Engine>(&self, t: &mut Tape<B>, x: Var) -> Result<Var> {
         let (g, b) = (t.param(self.gamma), t.param(self.beta));
         t.layernorm(x, g, b)
     }

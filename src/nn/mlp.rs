@@ -1,5 +1,6 @@
 //! Multi-layer perceptron: Linear → act → … → Linear (no activation after the last layer).
 use super::Linear;
+use crate::ops::Engine;
 use crate::autodiff::{ParamStore, Tape, Var};
 use crate::ops::unary::Unary;
 use crate::tensor::Real;
@@ -28,7 +29,7 @@ impl Mlp {
             .collect();
         Mlp { layers, act }
     }
-    pub fn forward<E: Real>(&self, t: &mut Tape<E>, mut x: Var) -> Result<Var> {
+    pub fn forward<B: Engine>(&self, t: &mut Tape<B>, mut x: Var) -> Result<Var> {
         for (i, l) in self.layers.iter().enumerate() {
             x = l.forward(t, x)?;
             if i + 1 < self.layers.len() {

@@ -1,5 +1,6 @@
-//! Every op as a forward/backward pair. Each folder holds the tape method and shape checks (`mod.rs`)
-//! and the plain CPU reference kernels (`cpu.rs`); the CUDA twin sits beside them as `cuda.rs`.
+//! Every op as a forward/backward pair, one folder per op: `mod.rs` holds the tape method, the
+//! shape checks, the op's kernel trait and its backward rule; `cpu.rs` and `cuda.rs` implement the
+//! kernel trait for each backend (see `docs/adding-an-op.md`).
 pub mod binary;
 pub mod gru_cell;
 pub mod koopman;
@@ -11,8 +12,10 @@ pub mod shape;
 pub mod softmax;
 pub mod unary;
 
-/// Below this many elements a loop stays on one thread: rayon's fork/join costs more than it saves.
-pub(crate) const PAR_MIN: usize = 1 << 15;
+pub use crate::backend::cpu::PAR_MIN;
+
+/// A gradient output and whether to add into it (`true`) or overwrite it (`false`).
+pub type GradOut<'a, B> = Option<(&'a mut <B as crate::backend::Backend>::Buf, bool)>;
 
 /// One optional gradient row per batch element.
 pub(crate) type RowGrad<'a, E> = Option<&'a mut [E]>;
@@ -24,4 +27,41 @@ pub(crate) fn rows_of<E>(buf: Option<&mut [E]>, n: usize, width: usize) -> Vec<R
         Some(d) => d.chunks_mut(width).map(Some).collect(),
         None => (0..n).map(|_| None).collect(),
     }
+}
+
+/// Every op's kernels: what a backend must implement to run the models.
+pub trait Engine:
+    binary::BinaryKernel
+    + gru_cell::GruCellKernel
+    + koopman::cconv::CconvKernel
+    + koopman::cmul::CmulKernel
+    + koopman::scan::ScanKernel
+    + koopman::vandermonde::VandermondeKernel
+    + koopman::zoh::ZohKernel
+    + layernorm::LayerNormKernel
+    + loss::LossKernel
+    + matmul::MatmulKernel
+    + reduce::ReduceKernel
+    + shape::ShapeKernel
+    + softmax::SoftmaxKernel
+    + unary::UnaryKernel
+{
+}
+
+impl<B> Engine for B where
+    B: binary::BinaryKernel
+        + gru_cell::GruCellKernel
+        + koopman::cconv::CconvKernel
+        + koopman::cmul::CmulKernel
+        + koopman::scan::ScanKernel
+        + koopman::vandermonde::VandermondeKernel
+        + koopman::zoh::ZohKernel
+        + layernorm::LayerNormKernel
+        + loss::LossKernel
+        + matmul::MatmulKernel
+        + reduce::ReduceKernel
+        + shape::ShapeKernel
+        + softmax::SoftmaxKernel
+        + unary::UnaryKernel
+{
 }

@@ -1,8 +1,14 @@
-//! Optimisers and their helpers: Adam/AdamW, global-norm gradient clipping, learning-rate schedules.
+//! Optimisers and their helpers: Adam/AdamW, global-norm gradient clipping, learning-rate schedules,
+//! and their per-backend kernels ([`OptimKernel`]) for the training step.
 mod adam;
 mod clip;
+mod cpu;
+#[cfg(feature = "cuda")]
+mod cuda;
+mod kernel;
 mod schedule;
 
 pub use adam::{Adam, AdamConfig};
 pub use clip::{clip_global_norm, global_norm};
+pub use kernel::OptimKernel;
 pub use schedule::Schedule;

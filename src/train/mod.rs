@@ -1,6 +1,4 @@
-//! Training: one optimiser step at a time, with gradient clipping, a schedule and NaN detection.
-#[cfg(feature = "cuda")]
-mod cuda_step;
+//! Training: one step for every backend (forward, backward, clipping, AdamW).
 mod trainer;
 
 pub use trainer::{StepStats, TrainConfig, Trainer};

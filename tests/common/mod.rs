@@ -1,6 +1,7 @@
 //! Shared test helpers: closeness checks and the finite-difference gradient check.
 #![allow(dead_code)]
 use koopman::util::rng::Rng;
+use koopman::backend::Cpu;
 use koopman::{ParamStore, Result, Tape, Tensor, Var};
 
 /// Asserts |a − b| ≤ atol + rtol·|b| elementwise, printing the worst element on failure.
@@ -35,7 +36,7 @@ pub fn to64(x: &[f32]) -> Vec<f64> {
 /// loss = Σ f(inputs) ⊙ w with a random w, so upstream gradients are not uniform.
 pub fn gradcheck<F>(name: &str, inputs: &[Tensor<f64>], f: F)
 where
-    F: Fn(&mut Tape<f64>, &[Var]) -> Result<Var>,
+    F: Fn(&mut Tape<Cpu<f64>>, &[Var]) -> Result<Var>,
 {
     let params = ParamStore::<f64>::new();
     let mut rng = Rng::new(0xC0FFEE);

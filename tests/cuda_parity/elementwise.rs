@@ -39,10 +39,13 @@ fn unary_parity() {
             let dx0 = rng.vec(n, -1.0, 1.0);
             let mut dx = up(dev, &dx0);
             // The GPU backward gets its own forward output (tanh and sigmoid differentiate from
-            // it); the CPU op differentiates from x.
+            // it), as the CPU op does (`Unary::uses_output`).
             el::unary_bwd(dev, kind, &mut dx, &d_x, &y, &up(dev, &dy), n).unwrap();
             let mut want = dx0.clone();
-            unary::cpu::backward(kind, &x, &dy, &mut want);
+            let mut yh = vec![0.0; n];
+            unary::cpu::forward(kind, &x, &mut yh);
+            let xy = if kind.uses_output() { &yh } else { &x };
+            unary::cpu::backward_acc(kind, xy, &dy, &mut want, true);
             let got = down(dev, &dx);
             if kind == Unary::Gelu {
                 assert_close_tol(&format!("{name}_bwd n={n}"), &got, &f64s(&want), RTOL, 1e-5);

@@ -212,7 +212,7 @@ fn vadd(v: &mut [f64], m: usize, kk: usize, i: usize, k: usize, z: C64) {
 fn tape_op(
     inputs: &[(&[usize], &[f32])],
     g: &[f32],
-    f: impl FnOnce(&mut koopman::Tape<f32>, &[koopman::Var]) -> koopman::Result<koopman::Var>,
+    f: impl FnOnce(&mut koopman::Tape, &[koopman::Var]) -> koopman::Result<koopman::Var>,
 ) -> (Vec<f32>, Vec<Vec<f32>>) {
     use koopman::{ParamStore, Tape, Tensor};
     let params = ParamStore::<f32>::new();

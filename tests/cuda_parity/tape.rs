@@ -4,7 +4,9 @@
 //! CPU's for the same seed and batches.
 use crate::gpu::{device, RTOL};
 use crate::{assert_close, f64s, Rng};
-use koopman::autodiff::{DevPool, DeviceParams};
+use koopman::autodiff::DeviceParams;
+use koopman::backend::{Backend, Cpu, Cuda, Pool};
+use koopman::ops::Engine;
 use koopman::backend::cuda::CudaDevice;
 use koopman::backend::Device;
 use koopman::data::Batch;
@@ -16,58 +18,84 @@ use koopman::ops::unary::Unary;
 use koopman::train::{TrainConfig, Trainer};
 use koopman::{ParamStore, Tape, Tensor, Var};
 
-type Build = dyn Fn(&mut Tape<f32>, &[Var]) -> koopman::Result<Var>;
+/// Runs `build` on `t` with the inputs and upstream gradient `w` (loss = Σ y ⊙ w); returns the
+/// output and the gradient of every input.
+fn run_on<B: Engine<E = f32>>(
+    t: &mut Tape<B>,
+    name: &str,
+    inputs: &[(Vec<usize>, Vec<f32>)],
+    build: &dyn Fn(&mut Tape<B>, &[Var]) -> koopman::Result<Var>,
+) -> (Vec<f32>, Vec<Vec<f32>>) {
+    let vars: Vec<Var> = inputs
+        .iter()
+        .map(|(d, x)| t.input(&Tensor::from_vec(d.as_slice(), x.clone()).unwrap()))
+        .collect();
+    let y = build(t, &vars).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let n = t.shape(y).numel();
+    let w = Rng(99).vec(n, -1.0, 1.0);
+    let wv = t.constant(t.shape(y), &w).unwrap();
+    let l = t.mul(y, wv).unwrap();
+    let l = t.sum(l);
+    let grads = t.backward(l).unwrap();
+    let value = t.fetch(y).unwrap();
+    let dins = vars
+        .iter()
+        .zip(inputs)
+        .map(|(&v, (_, x))| {
+            let mut host = vec![0.0; x.len()];
+            if let Some(g) = grads.wrt(v) {
+                t.backend().download(g, &mut host).unwrap();
+            }
+            host
+        })
+        .collect();
+    (value, dins)
+}
 
-/// Runs `build` on both tapes with the same inputs and upstream gradient `w` (loss = Σ y ⊙ w);
-/// compares the output and the gradient of every input.
-fn same_on_both(
+/// The same op body on the CPU tape and the CUDA tape, compared (the body is written once, as in
+/// candle's `test_device!`; see the `same_on_both!` macro).
+fn compare(
     dev: &'static CudaDevice,
     name: &str,
     inputs: &[(Vec<usize>, Vec<f32>)],
-    build: &Build,
+    on_cpu: &dyn Fn(&mut Tape<Cpu>, &[Var]) -> koopman::Result<Var>,
+    on_gpu: &dyn Fn(&mut Tape<Cuda>, &[Var]) -> koopman::Result<Var>,
     rtol: f64,
 ) {
     let params = ParamStore::<f32>::new();
-    let dparams = DeviceParams::upload(dev, &params).unwrap();
-    let mut cpu = Tape::new(&params);
-    let mut gpu = Tape::on_cuda(&params, &dparams, dev, DevPool::default(), true).unwrap();
-    let mut outs = Vec::new();
-    for t in [&mut cpu, &mut gpu] {
-        let vars: Vec<Var> = inputs
-            .iter()
-            .map(|(d, x)| t.input(&Tensor::from_vec(d.as_slice(), x.clone()).unwrap()))
-            .collect();
-        let y = build(t, &vars).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let n = t.shape(y).numel();
-        let w = Rng(99).vec(n, -1.0, 1.0);
-        let wv = t.constant(t.shape(y), &w).unwrap();
-        let l = t.mul(y, wv).unwrap();
-        let l = t.sum(l);
-        let grads = t.backward(l).unwrap();
-        let value = t.fetch(y).unwrap();
-        let dins: Vec<Vec<f32>> = vars
-            .iter()
-            .zip(inputs)
-            .map(|(&v, (_, x))| {
-                if t.is_cuda() {
-                    grads.wrt_dev(v).map_or_else(
-                        || vec![0.0; x.len()],
-                        |g| dev.download(g).unwrap()[..x.len()].to_vec(),
-                    )
-                } else {
-                    grads
-                        .wrt(v)
-                        .map_or_else(|| vec![0.0; x.len()], |g| g.to_vec())
-                }
-            })
-            .collect();
-        outs.push((value, dins));
-    }
-    let (want, got) = (&outs[0], &outs[1]);
+    let want = run_on(&mut Tape::new(&params), name, inputs, on_cpu);
+    let cuda = Cuda::new(dev);
+    let dparams = DeviceParams::upload(&cuda, &params).unwrap();
+    let mut gpu = Tape::on(cuda, &params, &dparams, Pool::default(), true).unwrap();
+    let got = run_on(&mut gpu, name, inputs, on_gpu);
     assert_close(&format!("{name} forward"), &got.0, &f64s(&want.0), rtol);
     for (i, (g, w)) in got.1.iter().zip(&want.1).enumerate() {
         assert_close(&format!("{name} d input {i}"), g, &f64s(w), rtol);
     }
+}
+
+/// `compare` with one closure body instantiated for both tapes.
+macro_rules! same_on_both {
+    ($dev:expr, $name:expr, $inputs:expr, &|$t:ident, $v:ident| $body:expr, $rtol:expr $(,)?) => {
+        compare(
+            $dev,
+            $name,
+            $inputs,
+            &|$t: &mut Tape<Cpu>, $v: &[Var]| $body,
+            &|$t: &mut Tape<Cuda>, $v: &[Var]| $body,
+            $rtol,
+        )
+    };
+    ($dev:expr, $name:expr, $inputs:expr, &move |$t:ident, $v:ident| $body:expr, $rtol:expr $(,)?) => {
+        compare(
+            $dev,
+            $name,
+            $inputs,
+            &move |$t: &mut Tape<Cpu>, $v: &[Var]| $body,
+            &move |$t: &mut Tape<Cuda>, $v: &[Var]| $body,
+            $rtol,
+        )
+    };
 }
 
 fn rnd(rng: &mut Rng, dims: &[usize]) -> (Vec<usize>, Vec<f32>) {
@@ -82,14 +110,14 @@ fn every_op_through_the_tape() {
     let x = rnd(&mut r, &[3, 37, 29]);
     let w = rnd(&mut r, &[29, 33]);
     let b = rnd(&mut r, &[33]);
-    same_on_both(
+    same_on_both!(
         dev,
         "matmul+bias",
         &[x.clone(), w.clone(), b.clone()],
         &|t, v| t.matmul(v[0], v[1], Some(v[2])),
         RTOL,
     );
-    same_on_both(
+    same_on_both!(
         dev,
         "matmul",
         &[x.clone(), w],
@@ -99,14 +127,14 @@ fn every_op_through_the_tape() {
     let a3 = rnd(&mut r, &[5, 17, 13]);
     let b3 = rnd(&mut r, &[5, 13, 11]);
     let b3t = rnd(&mut r, &[5, 11, 13]);
-    same_on_both(
+    same_on_both!(
         dev,
         "bmm",
         &[a3.clone(), b3],
         &|t, v| t.bmm(v[0], v[1], false),
         RTOL,
     );
-    same_on_both(
+    same_on_both!(
         dev,
         "bmm trans_b",
         &[a3, b3t],
@@ -121,7 +149,7 @@ fn every_op_through_the_tape() {
         Unary::Sigmoid,
         Unary::Silu,
     ] {
-        same_on_both(
+        same_on_both!(
             dev,
             kind.name(),
             std::slice::from_ref(&x),
@@ -130,28 +158,28 @@ fn every_op_through_the_tape() {
         );
     }
     let row = rnd(&mut r, &[29]);
-    same_on_both(
+    same_on_both!(
         dev,
         "add broadcast",
         &[x.clone(), row.clone()],
         &|t, v| t.add(v[0], v[1]),
         RTOL,
     );
-    same_on_both(
+    same_on_both!(
         dev,
         "mul broadcast",
         &[x.clone(), row.clone()],
         &|t, v| t.mul(v[0], v[1]),
         RTOL,
     );
-    same_on_both(
+    same_on_both!(
         dev,
         "mul self",
         std::slice::from_ref(&x),
         &|t, v| t.mul(v[0], v[0]),
         RTOL,
     );
-    same_on_both(
+    same_on_both!(
         dev,
         "scale",
         std::slice::from_ref(&x),
@@ -159,7 +187,7 @@ fn every_op_through_the_tape() {
         RTOL,
     );
     let beta = rnd(&mut r, &[29]);
-    same_on_both(
+    same_on_both!(
         dev,
         "layernorm",
         &[x.clone(), row, beta],
@@ -167,14 +195,14 @@ fn every_op_through_the_tape() {
         RTOL,
     );
     let sq = rnd(&mut r, &[2, 3, 19, 19]);
-    same_on_both(
+    same_on_both!(
         dev,
         "softmax",
         std::slice::from_ref(&sq),
         &|t, v| t.softmax(v[0], false),
         RTOL,
     );
-    same_on_both(
+    same_on_both!(
         dev,
         "softmax causal",
         &[sq],
@@ -182,7 +210,7 @@ fn every_op_through_the_tape() {
         RTOL,
     );
     let y = rnd(&mut r, &[3, 5, 29]);
-    same_on_both(
+    same_on_both!(
         dev,
         "concat axis 1",
         &[x.clone(), y.clone()],
@@ -190,21 +218,21 @@ fn every_op_through_the_tape() {
         RTOL,
     );
     let z = rnd(&mut r, &[3, 37, 7]);
-    same_on_both(
+    same_on_both!(
         dev,
         "concat axis 2",
         &[x.clone(), z],
         &|t, v| t.concat(&[v[1], v[0]], 2),
         RTOL,
     );
-    same_on_both(
+    same_on_both!(
         dev,
         "narrow",
         std::slice::from_ref(&x),
         &|t, v| t.narrow(v[0], 1, 4, 30),
         RTOL,
     );
-    same_on_both(
+    same_on_both!(
         dev,
         "reshape",
         std::slice::from_ref(&x),
@@ -212,28 +240,28 @@ fn every_op_through_the_tape() {
         RTOL,
     );
     let p4 = rnd(&mut r, &[3, 5, 7, 11]);
-    same_on_both(
+    same_on_both!(
         dev,
         "permute",
         &[p4],
         &|t, v| t.permute(v[0], &[2, 0, 3, 1]),
         RTOL,
     );
-    same_on_both(
+    same_on_both!(
         dev,
         "sum",
         std::slice::from_ref(&x),
         &|t, v| Ok(t.sum(v[0])),
         RTOL,
     );
-    same_on_both(
+    same_on_both!(
         dev,
         "mean",
         std::slice::from_ref(&x),
         &|t, v| Ok(t.mean(v[0])),
         RTOL,
     );
-    same_on_both(
+    same_on_both!(
         dev,
         "mse",
         &[x.clone(), rnd(&mut r, &[3, 37, 29])],
@@ -249,7 +277,7 @@ fn every_op_through_the_tape() {
     let u = rnd(&mut r, &[bsz, tl, 2 * m]);
     let z0 = rnd(&mut r, &[bsz, 2 * m]);
     let gain = rnd(&mut r, &[2 * m]);
-    same_on_both(
+    same_on_both!(
         dev,
         "cmul",
         &[u.clone(), gain],
@@ -257,8 +285,8 @@ fn every_op_through_the_tape() {
         RTOL,
     );
     let eig = [mu.clone(), om.clone(), ldt.clone()];
-    same_on_both(dev, "zoh", &eig, &|t, v| t.zoh(v[0], v[1], v[2]), RTOL);
-    same_on_both(
+    same_on_both!(dev, "zoh", &eig, &|t, v| t.zoh(v[0], v[1], v[2]), RTOL);
+    same_on_both!(
         dev,
         "vandermonde",
         &eig,
@@ -267,7 +295,7 @@ fn every_op_through_the_tape() {
     );
     let rollout = [mu, om, ldt, z0, u];
     for mode in ["scan", "cconv"] {
-        same_on_both(
+        same_on_both!(
             dev,
             mode,
             &rollout,
@@ -292,7 +320,7 @@ fn every_op_through_the_tape() {
     let xp = rnd(&mut r, &[7, 3 * hd]);
     let hp = rnd(&mut r, &[7, 3 * hd]);
     let h = rnd(&mut r, &[7, hd]);
-    same_on_both(
+    same_on_both!(
         dev,
         "gru_cell",
         &[xp, hp, h],
@@ -309,8 +337,9 @@ fn model_parity(dev: &'static CudaDevice, name: &str, model: &dyn DynamicsModel,
     let want_loss = cpu.item(l.total);
     let want = cpu.backward(l.total).unwrap();
 
-    let dparams = DeviceParams::upload(dev, params).unwrap();
-    let mut gpu = Tape::on_cuda(params, &dparams, dev, DevPool::default(), true).unwrap();
+    let cuda = Cuda::new(dev);
+    let dparams = DeviceParams::upload(&cuda, params).unwrap();
+    let mut gpu = Tape::on(cuda, params, &dparams, Pool::default(), true).unwrap();
     let lg = model.loss(&mut gpu, &data.view()).unwrap();
     let got_loss = gpu.fetch_item(lg.total).unwrap();
     let got = gpu.backward(lg.total).unwrap();
@@ -322,10 +351,11 @@ fn model_parity(dev: &'static CudaDevice, name: &str, model: &dyn DynamicsModel,
     );
     for id in params.ids() {
         let pname = params.name(id);
-        match (want.param(id), got.param_dev(id)) {
+        match (want.param(id), got.param(id)) {
             (Some(w), Some(g)) => {
-                let g = dev.download(g).unwrap();
-                assert_close(&format!("{name} d{pname}"), &g[..w.len()], &f64s(w), 2e-3);
+                let mut host = vec![0.0; w.len()];
+                gpu.backend().download(g, &mut host).unwrap();
+                assert_close(&format!("{name} d{pname}"), &host, &f64s(w), 2e-3);
             }
             (None, None) => {}
             (w, g) => panic!(

@@ -1,12 +1,14 @@
 //! CUDA backend through cudarc with dynamic loading: libcuda, libnvrtc and libcublas are opened at
 //! run time, so building needs no toolkit and a machine without them still runs (on the CPU).
 //!
+//! - [`backend`]: the [`crate::backend::Backend`] implementation (device buffers);
 //! - [`detect`]: can CUDA be used here, and if not, why (never panics);
 //! - [`compile`]: NVRTC compilation of the embedded `kernels/*.cu` sources;
 //! - [`device`]: the process-wide device (context, stream, cuBLAS, loaded kernels);
 //! - [`launch`]: host-side launchers, one per kernel family, plus the row-major sgemm;
 //! - [`error`]: the backend's error type.
 
+pub mod backend;
 pub mod compile;
 pub mod detect;
 pub mod device;
@@ -14,5 +16,6 @@ pub mod error;
 pub mod launch;
 
 pub use detect::{cuda_status, nvrtc_available};
+pub use backend::{Cuda, DevBuf};
 pub use device::CudaDevice;
 pub use error::{CudaError, Result};

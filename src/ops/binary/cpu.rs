@@ -1,6 +1,9 @@
 //! Element-wise add and multiply where b repeats over a's leading axes (b's shape is a suffix of a's).
+use super::{BinaryKernel, MulGrads};
+use crate::backend::Cpu;
 use crate::ops::PAR_MIN;
 use crate::tensor::Real;
+use crate::Result;
 use rayon::prelude::*;
 
 pub fn add<E: Real>(a: &[E], b: &[E], y: &mut [E]) {
@@ -28,11 +31,6 @@ pub fn mul<E: Real>(a: &[E], b: &[E], y: &mut [E]) {
             .zip(b)
             .for_each(|((y, a), b)| *y = *a * *b);
     }
-}
-
-/// d = g, or d += g with `acc`; in parallel for large slices.
-pub fn copy_or_add<E: Real>(g: &[E], d: &mut [E], acc: bool) {
-    crate::ops::shape::cpu::copy_or_add(g, d, acc)
 }
 
 /// db += Σ_repeats g
@@ -65,5 +63,34 @@ pub fn mul_backward<E: Real>(
                 .zip(ac)
                 .for_each(|((d, g), a)| *d += *g * *a);
         }
+    }
+}
+
+impl<E: Real> BinaryKernel for Cpu<E> {
+    fn add_fwd(&self, a: &Vec<E>, b: &Vec<E>, y: &mut Vec<E>, n: usize, nb: usize) -> Result<()> {
+        add(&a[..n], &b[..nb], &mut y[..n]);
+        Ok(())
+    }
+    fn mul_fwd(&self, a: &Vec<E>, b: &Vec<E>, y: &mut Vec<E>, n: usize, nb: usize) -> Result<()> {
+        mul(&a[..n], &b[..nb], &mut y[..n]);
+        Ok(())
+    }
+    fn reduce_repeats(&self, g: &Vec<E>, db: &mut Vec<E>, n: usize, nb: usize) -> Result<()> {
+        reduce_repeats(&g[..n], &mut db[..nb]);
+        Ok(())
+    }
+    fn mul_bwd(&self, io: MulGrads<'_, Self>, n: usize, nb: usize) -> Result<()> {
+        let da = io.da.map(|d| &mut d[..n]);
+        let db = io.db.map(|d| &mut d[..nb]);
+        mul_backward(&io.a[..n], &io.b[..nb], &io.g[..n], da, db);
+        Ok(())
+    }
+    fn scale_fwd(&self, x: &Vec<E>, k: E, y: &mut Vec<E>, n: usize) -> Result<()> {
+        y[..n].iter_mut().zip(&x[..n]).for_each(|(y, x)| *y = k * *x);
+        Ok(())
+    }
+    fn scale_bwd(&self, g: &Vec<E>, k: E, dx: &mut Vec<E>, n: usize) -> Result<()> {
+        dx[..n].iter_mut().zip(&g[..n]).for_each(|(d, g)| *d += k * *g);
+        Ok(())
     }
 }

@@ -1,87 +1,28 @@
 //! Broadcasting add and multiply, and scale, on the device (`elementwise.cu`).
-use crate::autodiff::{DevBuf, DevSlots, Op, Tape, Var};
+use super::{BinaryKernel, MulGrads};
 use crate::backend::cuda::launch::elementwise::{
     add_bwd, add_fwd, mul_bwd, mul_fwd, scale_bwd, scale_fwd,
 };
-use crate::tensor::Real;
+use crate::backend::cuda::{Cuda, DevBuf};
 use crate::Result;
 
-pub(crate) fn add<E: Real>(t: &mut Tape<E>, a: Var, b: Var) -> Result<Var> {
-    let shape = t.shape(a);
-    let (n, nb) = (shape.numel(), t.shape(b).numel());
-    let mut y = t.dev_alloc(n)?;
-    add_fwd(t.dev()?, &mut y, t.dev_value(a)?, t.dev_value(b)?, n, nb)?;
-    Ok(t.push_dev(shape, y, Vec::new(), Op::Add { a, b }, &[a, b]))
-}
-
-pub(crate) fn mul<E: Real>(t: &mut Tape<E>, a: Var, b: Var) -> Result<Var> {
-    let shape = t.shape(a);
-    let (n, nb) = (shape.numel(), t.shape(b).numel());
-    let mut y = t.dev_alloc(n)?;
-    mul_fwd(t.dev()?, &mut y, t.dev_value(a)?, t.dev_value(b)?, n, nb)?;
-    Ok(t.push_dev(shape, y, Vec::new(), Op::Mul { a, b }, &[a, b]))
-}
-
-/// Infallible like its CPU twin: a device failure is recorded on the tape (`push_fault`).
-pub(crate) fn scale<E: Real>(t: &mut Tape<E>, x: Var, k: E) -> Var {
-    let shape = t.shape(x);
-    let op = Op::Scale { x, s: k };
-    let run = |t: &mut Tape<E>| -> Result<_> {
-        let mut y = t.dev_alloc(shape.numel())?;
-        scale_fwd(
-            t.dev()?,
-            &mut y,
-            t.dev_value(x)?,
-            k.f64() as f32,
-            shape.numel(),
-        )?;
-        Ok(y)
-    };
-    match run(t) {
-        Ok(y) => t.push_dev(shape, y, Vec::new(), op, &[x]),
-        Err(e) => t.push_fault(shape, op, &[x], e),
+impl BinaryKernel for Cuda {
+    fn add_fwd(&self, a: &DevBuf, b: &DevBuf, y: &mut DevBuf, n: usize, nb: usize) -> Result<()> {
+        Ok(add_fwd(self.dev(), y, a, b, n, nb)?)
     }
-}
-
-pub(crate) fn add_backward<E: Real>(
-    t: &Tape<E>,
-    a: Var,
-    b: Var,
-    g: &DevBuf,
-    s: &mut DevSlots,
-) -> Result<()> {
-    let (n, nb) = (t.shape(a).numel(), t.shape(b).numel());
-    let (mut ga, mut gb) = (s.take(a)?, s.take(b)?);
-    add_bwd(t.dev()?, ga.as_mut(), gb.as_mut(), g, n, nb)?;
-    s.put(a, ga)?;
-    s.put(b, gb)
-}
-
-pub(crate) fn mul_backward<E: Real>(
-    t: &Tape<E>,
-    a: Var,
-    b: Var,
-    g: &DevBuf,
-    s: &mut DevSlots,
-) -> Result<()> {
-    let (n, nb) = (t.shape(a).numel(), t.shape(b).numel());
-    let (mut ga, mut gb) = (s.take(a)?, s.take(b)?);
-    let (av, bv) = (t.dev_value(a)?, t.dev_value(b)?);
-    mul_bwd(t.dev()?, ga.as_mut(), gb.as_mut(), av, bv, g, n, nb)?;
-    s.put(a, ga)?;
-    s.put(b, gb)
-}
-
-pub(crate) fn scale_backward<E: Real>(
-    t: &Tape<E>,
-    x: Var,
-    k: f32,
-    g: &DevBuf,
-    s: &mut DevSlots,
-) -> Result<()> {
-    let Some(mut gx) = s.take(x)? else {
-        return Ok(());
-    };
-    scale_bwd(t.dev()?, &mut gx, g, k, t.shape(x).numel())?;
-    s.put(x, Some(gx))
+    fn mul_fwd(&self, a: &DevBuf, b: &DevBuf, y: &mut DevBuf, n: usize, nb: usize) -> Result<()> {
+        Ok(mul_fwd(self.dev(), y, a, b, n, nb)?)
+    }
+    fn reduce_repeats(&self, g: &DevBuf, db: &mut DevBuf, n: usize, nb: usize) -> Result<()> {
+        Ok(add_bwd(self.dev(), None, Some(db), g, n, nb)?)
+    }
+    fn mul_bwd(&self, io: MulGrads<'_, Self>, n: usize, nb: usize) -> Result<()> {
+        Ok(mul_bwd(self.dev(), io.da, io.db, io.a, io.b, io.g, n, nb)?)
+    }
+    fn scale_fwd(&self, x: &DevBuf, k: f32, y: &mut DevBuf, n: usize) -> Result<()> {
+        Ok(scale_fwd(self.dev(), y, x, k, n)?)
+    }
+    fn scale_bwd(&self, g: &DevBuf, k: f32, dx: &mut DevBuf, n: usize) -> Result<()> {
+        Ok(scale_bwd(self.dev(), dx, g, k, n)?)
+    }
 }

@@ -1,7 +1,10 @@
 //! Fused GRU cell (PyTorch convention, gates ordered r, z, n):
 //! r = σ(xp_r + hp_r), z = σ(xp_z + hp_z), n = tanh(xp_n + r ⊙ hp_n), h' = (1 − z) ⊙ n + z ⊙ h,
 //! where xp = x·W_x + b_x and hp = h·W_h + b_h come from matmuls outside the cell.
+use super::{GruCellKernel, GruGrads};
+use crate::backend::Cpu;
 use crate::tensor::Real;
+use crate::Result;
 
 #[inline(always)]
 fn sigmoid<E: Real>(x: E) -> E {
@@ -67,5 +70,36 @@ pub fn backward<E: Real>(
                 d[row * hd + j] += gy * z;
             }
         }
+    }
+}
+
+impl<E: Real> GruCellKernel for Cpu<E> {
+    fn gru_cell_fwd(
+        &self,
+        xp: &Vec<E>,
+        hp: &Vec<E>,
+        h: &Vec<E>,
+        out: &mut Vec<E>,
+        gates: &mut Vec<E>,
+        rows: usize,
+        hd: usize,
+    ) -> Result<()> {
+        let (n, n3) = (rows * hd, rows * 3 * hd);
+        forward(hd, &xp[..n3], &hp[..n3], &h[..n], &mut out[..n], &mut gates[..n3]);
+        Ok(())
+    }
+    fn gru_cell_bwd(&self, io: GruGrads<'_, Self>, rows: usize, hd: usize) -> Result<()> {
+        let (n, n3) = (rows * hd, rows * 3 * hd);
+        backward(
+            hd,
+            &io.hp[..n3],
+            &io.h[..n],
+            &io.gates[..n3],
+            &io.g[..n],
+            Some(&mut io.dxp[..n3]),
+            Some(&mut io.dhp[..n3]),
+            Some(&mut io.dh[..n]),
+        );
+        Ok(())
     }
 }

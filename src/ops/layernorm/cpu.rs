@@ -1,5 +1,8 @@
 //! Layer normalisation over the last axis: y = (x − mean)·rstd·γ + β, saving mean and rstd (llm.c style).
+use super::{LayerNormGrads, LayerNormKernel};
+use crate::backend::Cpu;
 use crate::tensor::Real;
+use crate::Result;
 
 pub const EPS: f64 = 1e-5;
 
@@ -64,5 +67,48 @@ pub fn backward<E: Real>(
                 dxr[i] += rs * (gr[i] * gamma[i] - mean_dn - xhat * mean_dn_xhat);
             }
         }
+    }
+}
+
+impl<E: Real> LayerNormKernel for Cpu<E> {
+    fn layernorm_fwd(
+        &self,
+        x: &Vec<E>,
+        gamma: &Vec<E>,
+        beta: &Vec<E>,
+        y: &mut Vec<E>,
+        mean: &mut Vec<E>,
+        rstd: &mut Vec<E>,
+        rows: usize,
+        cols: usize,
+    ) -> Result<()> {
+        let n = rows * cols;
+        forward(
+            &x[..n],
+            &gamma[..cols],
+            &beta[..cols],
+            &mut y[..n],
+            &mut mean[..rows],
+            &mut rstd[..rows],
+        );
+        Ok(())
+    }
+    fn layernorm_bwd(&self, io: LayerNormGrads<'_, Self>, rows: usize, cols: usize) -> Result<()> {
+        let n = rows * cols;
+        let (dg, db) = match io.dgamma_dbeta {
+            Some((dg, db)) => (Some(&mut dg[..cols]), Some(&mut db[..cols])),
+            None => (None, None),
+        };
+        backward(
+            &io.x[..n],
+            &io.gamma[..cols],
+            &io.mean[..rows],
+            &io.rstd[..rows],
+            &io.g[..n],
+            io.dx.map(|d| &mut d[..n]),
+            dg,
+            db,
+        );
+        Ok(())
     }
 }

@@ -1,38 +1,39 @@
-//! Mean squared error on the device (`loss.cu`): deterministic partial sums, then one block.
-use crate::autodiff::{DevBuf, DevSlots, Op, Tape, Var};
+//! Mean squared error on the device (`loss.cu`: block partials, then a fixed-order final sum).
+use super::LossKernel;
+use crate::ops::GradOut;
 use crate::backend::cuda::launch::loss::{mse_bwd, mse_fwd};
-use crate::tensor::{Real, Shape};
+use crate::backend::cuda::{Cuda, DevBuf};
+use crate::backend::Backend;
 use crate::Result;
 
-pub(crate) fn mse<E: Real>(t: &mut Tape<E>, a: Var, b: Var) -> Result<Var> {
-    let n = t.shape(a).numel();
-    let mut y = t.dev_alloc(1)?;
-    mse_fwd(t.dev()?, &mut y, t.dev_value(a)?, t.dev_value(b)?, n)?;
-    Ok(t.push_dev(Shape::new(&[]), y, Vec::new(), Op::Mse { a, b }, &[a, b]))
+impl LossKernel for Cuda {
+    fn mse_fwd(&self, a: &DevBuf, b: &DevBuf, y: &mut DevBuf, n: usize) -> Result<()> {
+        Ok(mse_fwd(self.dev(), y, a, b, n)?)
+    }
+    fn mse_bwd(
+        &self,
+        a: &DevBuf,
+        b: &DevBuf,
+        g: &DevBuf,
+        da: GradOut<'_, Self>,
+        db: GradOut<'_, Self>,
+        n: usize,
+    ) -> Result<()> {
+        // The kernel accumulates: a gradient to overwrite is cleared first.
+        let (da, db) = (clear(self, da, n)?, clear(self, db, n)?);
+        match (da, db) {
+            (Some(da), db) => Ok(mse_bwd(self.dev(), da, db, a, b, g, n)?),
+            // (b − a)² is the same loss: b takes the role of the prediction.
+            (None, Some(db)) => Ok(mse_bwd(self.dev(), db, None, b, a, g, n)?),
+            (None, None) => Ok(()),
+        }
+    }
 }
 
-pub(crate) fn mse_backward<E: Real>(
-    t: &Tape<E>,
-    a: Var,
-    b: Var,
-    g: &DevBuf,
-    s: &mut DevSlots,
-) -> Result<()> {
-    let n = t.shape(a).numel();
-    let dev = t.dev()?;
-    let (ga, gb) = (s.take(a)?, s.take(b)?);
-    let (av, bv) = (t.dev_value(a)?, t.dev_value(b)?);
-    match (ga, gb) {
-        (Some(mut ga), mut gb) => {
-            mse_bwd(dev, &mut ga, gb.as_mut(), av, bv, g, n)?;
-            s.put(a, Some(ga))?;
-            s.put(b, gb)
-        }
-        // (b − a)² is the same loss: b takes the role of the prediction.
-        (None, Some(mut gb)) => {
-            mse_bwd(dev, &mut gb, None, bv, av, g, n)?;
-            s.put(b, Some(gb))
-        }
-        (None, None) => Ok(()),
+fn clear<'a>(c: &Cuda, d: GradOut<'a, Cuda>, n: usize) -> Result<Option<&'a mut DevBuf>> {
+    let Some((d, acc)) = d else { return Ok(None) };
+    if !acc {
+        c.fill_zero(d, n)?;
     }
+    Ok(Some(d))
 }

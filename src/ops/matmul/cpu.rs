@@ -1,6 +1,9 @@
 //! CPU GEMM through the `gemm` crate (AVX-512 microkernels chosen at run time, rayon threads).
-use crate::ops::PAR_MIN;
+use super::{Gemm, MatmulKernel};
+use crate::backend::cpu::PAR_MIN;
+use crate::backend::Cpu;
 use crate::tensor::Real;
+use crate::Result;
 use crate::util::simd;
 use gemm::Parallelism;
 use rayon::prelude::*;
@@ -116,5 +119,38 @@ pub fn bias_grad<E: Real>(db: &mut [E], g: &[E]) {
         }
     } else {
         col_sums(db, g);
+    }
+}
+
+impl<E: Real> MatmulKernel for Cpu<E> {
+    fn gemm(&self, g: &Gemm, a: &Vec<E>, b: &Vec<E>, c: &mut Vec<E>) -> Result<()> {
+        let (m, n, k) = (g.m, g.n, g.k);
+        let body = |(i, ci): (usize, &mut [E])| {
+            let (a, b) = (&a[i * g.stride_a..], &b[i * g.stride_b..]);
+            gemm(m, n, k, a, g.trans_a, b, g.trans_b, ci, g.acc)
+        };
+        let c = &mut c[..g.batch * g.stride_c];
+        if g.batch <= 1 {
+            body((0, c));
+        } else if g.batch * m * n * k >= PAR_MIN * 8 {
+            c.par_chunks_mut(g.stride_c).enumerate().for_each(body);
+        } else {
+            c.chunks_mut(g.stride_c).enumerate().for_each(body);
+        }
+        Ok(())
+    }
+    fn add_bias(&self, y: &mut Vec<E>, b: &Vec<E>, rows: usize, m: usize) -> Result<()> {
+        let (y, b) = (&mut y[..rows * m], &b[..m]);
+        if y.len() >= PAR_MIN {
+            y.par_chunks_mut(512 * m)
+                .for_each(|rows| add_bias(rows, b));
+        } else {
+            add_bias(y, b);
+        }
+        Ok(())
+    }
+    fn bias_grad(&self, g: &Vec<E>, db: &mut Vec<E>, rows: usize, m: usize) -> Result<()> {
+        bias_grad(&mut db[..m], &g[..rows * m]);
+        Ok(())
     }
 }

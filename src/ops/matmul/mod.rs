@@ -1,16 +1,71 @@
 //! Dense layers (x·w + b) and batched matmul (attention).
 pub mod cpu;
 #[cfg(feature = "cuda")]
-pub(crate) mod cuda;
+mod cuda;
 
-use super::PAR_MIN;
-use crate::autodiff::Slots;
-use crate::autodiff::{Op, Tape, Var};
-use crate::tensor::{Real, Shape};
+use crate::autodiff::{Backward, Slots, Tape, Var};
+use crate::backend::Backend;
+use crate::tensor::Shape;
 use crate::{shape_err, Result};
-use rayon::prelude::*;
 
-impl<E: Real> Tape<'_, E> {
+/// `batch` row-major products C[m, n] (+)= op(A)·op(B), matrix i of each operand at i × its
+/// stride. `trans_a`: A is stored [k, m]; `trans_b`: B is stored [n, k]; `acc`: add into C.
+#[derive(Clone, Copy, Debug)]
+pub struct Gemm {
+    pub batch: usize,
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub trans_a: bool,
+    pub trans_b: bool,
+    pub acc: bool,
+    pub stride_a: usize,
+    pub stride_b: usize,
+    pub stride_c: usize,
+}
+
+impl Gemm {
+    /// One product C[m, n] = A[m, k]·B[k, n].
+    pub fn new(m: usize, n: usize, k: usize) -> Self {
+        Gemm {
+            batch: 1,
+            m,
+            n,
+            k,
+            trans_a: false,
+            trans_b: false,
+            acc: false,
+            stride_a: m * k,
+            stride_b: k * n,
+            stride_c: m * n,
+        }
+    }
+    pub fn trans(self, trans_a: bool, trans_b: bool) -> Self {
+        Gemm {
+            trans_a,
+            trans_b,
+            ..self
+        }
+    }
+    pub fn acc(self, acc: bool) -> Self {
+        Gemm { acc, ..self }
+    }
+    /// `batch` products with dense strides.
+    pub fn batched(self, batch: usize) -> Self {
+        Gemm { batch, ..self }
+    }
+}
+
+/// The dense-algebra kernels of a backend.
+pub trait MatmulKernel: Backend {
+    fn gemm(&self, g: &Gemm, a: &Self::Buf, b: &Self::Buf, c: &mut Self::Buf) -> Result<()>;
+    /// y[r, j] += b[j] over `rows` rows of `m`.
+    fn add_bias(&self, y: &mut Self::Buf, b: &Self::Buf, rows: usize, m: usize) -> Result<()>;
+    /// db[j] += Σ_r g[r, j].
+    fn bias_grad(&self, g: &Self::Buf, db: &mut Self::Buf, rows: usize, m: usize) -> Result<()>;
+}
+
+impl<B: MatmulKernel> Tape<'_, B> {
     /// y[.., M] = x[.., K] · w[K, M] (+ b[M]). Leading axes of x are flattened into rows.
     pub fn matmul(&mut self, x: Var, w: Var, b: Option<Var>) -> Result<Var> {
         let (xs, ws) = (self.shape(x), self.shape(w));
@@ -28,35 +83,16 @@ impl<E: Real> Tape<'_, E> {
                 ));
             }
         }
-        #[cfg(feature = "cuda")]
-        if self.is_cuda() {
-            return cuda::matmul(self, x, w, b);
-        }
-        let mut y = self.alloc_uninit(n * m);
-        cpu::gemm(
-            n,
-            m,
-            k,
-            self.value(x),
-            false,
-            self.value(w),
-            false,
-            &mut y,
-            false,
-        );
+        let mut y = self.alloc(n * m)?;
+        let be = self.backend();
+        be.gemm(&Gemm::new(n, m, k), self.buf(x)?, self.buf(w)?, &mut y)?;
         if let Some(b) = b {
-            let bv = self.value(b);
-            if y.len() >= PAR_MIN {
-                y.par_chunks_mut(512 * m)
-                    .for_each(|rows| cpu::add_bias(rows, bv));
-            } else {
-                cpu::add_bias(&mut y, bv);
-            }
+            be.add_bias(&mut y, self.buf(b)?, n, m)?;
         }
         let mut dims = xs.dims().to_vec();
-        *dims.last_mut().unwrap() = m;
+        *dims.last_mut().expect("rank checked above") = m;
         let inputs = [x, w, b.unwrap_or(x)];
-        Ok(self.push(Shape::new(&dims), y, Op::Matmul { x, w, b }, &inputs))
+        Ok(self.push(Shape::new(&dims), y, Matmul { x, w, b }, &inputs))
     }
 
     /// y[Bt, M, N] = a[Bt, M, K] · b[Bt, K, N], or a · bᵀ with b[Bt, N, K] when `trans_b`.
@@ -75,98 +111,90 @@ impl<E: Real> Tape<'_, E> {
             return Err(shape_err!("bmm: a {sa:?} · b {sb:?} (trans_b = {trans_b})"));
         }
         let (bt, m, k, n) = (da[0], da[1], da[2], nb);
-        #[cfg(feature = "cuda")]
-        if self.is_cuda() {
-            return cuda::bmm(self, a, b, trans_b);
-        }
-        let mut y = self.alloc_uninit(bt * m * n);
-        let (av, bv) = (self.value(a), self.value(b));
-        let body = |(i, yc): (usize, &mut [E])| {
-            cpu::gemm(
-                m,
-                n,
-                k,
-                &av[i * m * k..],
-                false,
-                &bv[i * k * n..],
-                trans_b,
-                yc,
-                false,
-            )
-        };
-        if bt * m * n * k >= PAR_MIN * 8 {
-            y.par_chunks_mut(m * n).enumerate().for_each(body);
-        } else {
-            y.chunks_mut(m * n).enumerate().for_each(body);
-        }
-        Ok(self.push(
-            Shape::new(&[bt, m, n]),
-            y,
-            Op::Bmm { a, b, trans_b },
-            &[a, b],
-        ))
+        let mut y = self.alloc(bt * m * n)?;
+        let g = Gemm::new(m, n, k).trans(false, trans_b).batched(bt);
+        self.backend()
+            .gemm(&g, self.buf(a)?, self.buf(b)?, &mut y)?;
+        let shape = Shape::new(&[bt, m, n]);
+        Ok(self.push(shape, y, Bmm { a, b, trans_b }, &[a, b]))
     }
 }
 
-pub(crate) fn backward<E: Real>(
-    t: &Tape<E>,
+struct Matmul {
     x: Var,
     w: Var,
     b: Option<Var>,
-    g: &[E],
-    s: &mut Slots<E>,
-) {
-    let (k, m) = (t.dims(w)[0], t.dims(w)[1]);
-    let n = g.len() / m;
-    let (mut gx, acc) = s.take_write(x);
-    if let Some(gx) = gx.as_deref_mut() {
-        cpu::gemm(n, k, m, g, false, t.value(w), true, gx, acc);
+}
+
+impl<B: MatmulKernel> Backward<B> for Matmul {
+    fn name(&self) -> &'static str {
+        "matmul"
     }
-    s.put(x, gx);
-    let (mut gw, acc) = s.take_write(w);
-    if let Some(gw) = gw.as_deref_mut() {
-        cpu::gemm(k, m, n, t.value(x), true, g, false, gw, acc);
-    }
-    s.put(w, gw);
-    if let Some(b) = b {
-        let mut gb = s.take(b);
-        if let Some(gb) = gb.as_deref_mut() {
-            cpu::bias_grad(gb, g);
+    fn backward(&self, t: &Tape<'_, B>, _: Var, g: &B::Buf, s: &mut Slots<'_, B>) -> Result<()> {
+        let (x, w) = (self.x, self.w);
+        let (n, k, m) = (t.shape(x).rows(), t.dims(w)[0], t.dims(w)[1]);
+        if let (Some(mut gx), acc) = s.take_write(x)? {
+            // dx[n, k] (+)= g[n, m] · wᵀ (w stored [k, m])
+            let mm = Gemm::new(n, k, m).trans(false, true).acc(acc);
+            s.backend().gemm(&mm, g, t.buf(w)?, &mut gx)?;
+            s.put(x, Some(gx))?;
         }
-        s.put(b, gb);
+        if let (Some(mut gw), acc) = s.take_write(w)? {
+            // dw[k, m] (+)= xᵀ · g (x stored [n, k])
+            let mm = Gemm::new(k, m, n).trans(true, false).acc(acc);
+            s.backend().gemm(&mm, t.buf(x)?, g, &mut gw)?;
+            s.put(w, Some(gw))?;
+        }
+        if let Some(b) = self.b {
+            if let Some(mut gb) = s.take(b)? {
+                s.backend().bias_grad(g, &mut gb, n, m)?;
+                s.put(b, Some(gb))?;
+            }
+        }
+        Ok(())
     }
 }
 
-pub(crate) fn bmm_backward<E: Real>(
-    t: &Tape<E>,
+struct Bmm {
     a: Var,
     b: Var,
     trans_b: bool,
-    g: &[E],
-    s: &mut Slots<E>,
-) {
-    let (bt, m, k) = (t.dims(a)[0], t.dims(a)[1], t.dims(a)[2]);
-    let n = g.len() / (bt * m);
-    let (av, bv) = (t.value(a), t.value(b));
-    let mut ga = s.take(a);
-    if let Some(ga) = ga.as_deref_mut() {
-        ga.par_chunks_mut(m * k).enumerate().for_each(|(i, gai)| {
-            let gi = &g[i * m * n..];
+}
+
+impl<B: MatmulKernel> Backward<B> for Bmm {
+    fn name(&self) -> &'static str {
+        "bmm"
+    }
+    fn backward(&self, t: &Tape<'_, B>, _: Var, g: &B::Buf, s: &mut Slots<'_, B>) -> Result<()> {
+        let (a, b, trans_b) = (self.a, self.b, self.trans_b);
+        let (bt, m, k) = (t.dims(a)[0], t.dims(a)[1], t.dims(a)[2]);
+        let n = if trans_b { t.dims(b)[1] } else { t.dims(b)[2] };
+        let strided = |mm: Gemm, sa, sb, sc| Gemm {
+            stride_a: sa,
+            stride_b: sb,
+            stride_c: sc,
+            ..mm.batched(bt)
+        };
+        if let (Some(mut ga), acc) = s.take_write(a)? {
             // y = a·b: ga = g·bᵀ (b [K,N]); y = a·bᵀ: ga = g·b (b [N,K]).
-            cpu::gemm(m, k, n, gi, false, &bv[i * k * n..], !trans_b, gai, true);
-        });
-    }
-    s.put(a, ga);
-    let mut gb = s.take(b);
-    if let Some(gb) = gb.as_deref_mut() {
-        gb.par_chunks_mut(k * n).enumerate().for_each(|(i, gbi)| {
-            let (ai, gi) = (&av[i * m * k..], &g[i * m * n..]);
+            let mm = Gemm::new(m, k, n).trans(false, !trans_b).acc(acc);
+            let mm = strided(mm, m * n, k * n, m * k);
+            s.backend().gemm(&mm, g, t.buf(b)?, &mut ga)?;
+            s.put(a, Some(ga))?;
+        }
+        if let (Some(mut gb), acc) = s.take_write(b)? {
+            let av = t.buf(a)?;
             if trans_b {
-                cpu::gemm(n, k, m, gi, true, ai, false, gbi, true); // gb[N,K] = gᵀ·a
+                // gb[N, K] = gᵀ · a
+                let mm = strided(Gemm::new(n, k, m).trans(true, false).acc(acc), m * n, m * k, n * k);
+                s.backend().gemm(&mm, g, av, &mut gb)?;
             } else {
-                cpu::gemm(k, n, m, ai, true, gi, false, gbi, true); // gb[K,N] = aᵀ·g
+                // gb[K, N] = aᵀ · g
+                let mm = strided(Gemm::new(k, n, m).trans(true, false).acc(acc), m * k, m * n, k * n);
+                s.backend().gemm(&mm, av, g, &mut gb)?;
             }
-        });
+            s.put(b, Some(gb))?;
+        }
+        Ok(())
     }
-    s.put(b, gb);
 }

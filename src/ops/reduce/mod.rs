@@ -1,39 +1,74 @@
 //! Full reductions to a scalar: sum and mean.
+mod cpu;
 #[cfg(feature = "cuda")]
-pub(crate) mod cuda;
-use crate::autodiff::{Op, Slots, Tape, Var};
-use crate::tensor::{Real, Shape};
+mod cuda;
 
-impl<E: Real> Tape<'_, E> {
+use crate::autodiff::{Backward, Slots, Tape, Var};
+use crate::backend::Backend;
+use crate::tensor::{Real, Shape};
+use crate::Result;
+
+/// The reduction kernels of a backend.
+pub trait ReduceKernel: Backend {
+    /// y[0] = Σ x (÷ n when `mean`) over `n` elements.
+    fn sum_fwd(&self, x: &Self::Buf, y: &mut Self::Buf, n: usize, mean: bool) -> Result<()>;
+    /// dx += k·g[0] over `n` elements; `scratch` holds one element.
+    fn sum_bwd(
+        &self,
+        g: &Self::Buf,
+        k: Self::E,
+        dx: &mut Self::Buf,
+        n: usize,
+        scratch: &mut Self::Buf,
+    ) -> Result<()>;
+}
+
+impl<B: ReduceKernel> Tape<'_, B> {
     pub fn sum(&mut self, x: Var) -> Var {
-        #[cfg(feature = "cuda")]
-        if self.is_cuda() {
-            return cuda::reduce(self, x, false);
-        }
-        let s: E = self.value(x).iter().copied().sum();
-        let mut y = self.alloc_uninit(1);
-        y[0] = s;
-        self.push(Shape::new(&[]), y, Op::Sum { x }, &[x])
+        self.reduce(x, false)
     }
     pub fn mean(&mut self, x: Var) -> Var {
-        #[cfg(feature = "cuda")]
-        if self.is_cuda() {
-            return cuda::reduce(self, x, true);
-        }
-        let v = self.value(x);
-        let s: E = v.iter().copied().sum::<E>() / E::of(v.len().max(1) as f64);
-        let mut y = self.alloc_uninit(1);
-        y[0] = s;
-        self.push(Shape::new(&[]), y, Op::Mean { x }, &[x])
+        self.reduce(x, true)
+    }
+    /// Infallible: a device failure is recorded on the tape (`push_or_fault`).
+    fn reduce(&mut self, x: Var, mean: bool) -> Var {
+        let n = self.shape(x).numel();
+        let run = |t: &mut Self| -> Result<B::Buf> {
+            let mut y = t.alloc(1)?;
+            t.backend().sum_fwd(t.buf(x)?, &mut y, n, mean)?;
+            Ok(y)
+        };
+        let y = run(self);
+        self.push_or_fault(Shape::new(&[]), y, Sum { x, mean }, &[x])
     }
 }
 
-/// dx += k·g for every element (k = 1 for sum, 1/n for mean).
-pub(crate) fn sum_backward<E: Real>(x: Var, k: E, g: &[E], s: &mut Slots<E>) {
-    let mut gx = s.take(x);
-    if let Some(gx) = gx.as_deref_mut() {
-        let d = k * g[0];
-        gx.iter_mut().for_each(|v| *v += d);
+struct Sum {
+    x: Var,
+    mean: bool,
+}
+
+impl<B: ReduceKernel> Backward<B> for Sum {
+    fn name(&self) -> &'static str {
+        if self.mean {
+            "mean"
+        } else {
+            "sum"
+        }
     }
-    s.put(x, gx);
+    fn backward(&self, t: &Tape<'_, B>, _: Var, g: &B::Buf, s: &mut Slots<'_, B>) -> Result<()> {
+        let Some(mut gx) = s.take(self.x)? else {
+            return Ok(());
+        };
+        let n = t.shape(self.x).numel();
+        let k = if self.mean {
+            <B::E as num_traits::One>::one() / B::E::of(n as f64)
+        } else {
+            <B::E as num_traits::One>::one()
+        };
+        let mut scratch = s.scratch(1)?;
+        s.backend().sum_bwd(g, k, &mut gx, n, &mut scratch)?;
+        s.give(scratch);
+        s.put(self.x, Some(gx))
+    }
 }

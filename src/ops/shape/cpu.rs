@@ -1,25 +1,12 @@
 //! Data movement for concat / narrow / permute, using the (outer, axis, inner) view of a shape.
-use crate::ops::PAR_MIN;
+use super::{Piece, ShapeKernel};
+use crate::backend::cpu::PAR_MIN;
+use crate::backend::Cpu;
 use crate::tensor::{Real, Shape};
+use crate::Result;
 use rayon::prelude::*;
 
-/// d = s, or d += s with `add`; in parallel over blocks for large slices.
-pub fn copy_or_add<E: Real>(s: &[E], d: &mut [E], add: bool) {
-    let body = |(d, s): (&mut [E], &[E])| {
-        if add {
-            d.iter_mut().zip(s).for_each(|(d, s)| *d += *s);
-        } else {
-            d.copy_from_slice(s);
-        }
-    };
-    if d.len() >= PAR_MIN {
-        d.par_chunks_mut(1 << 14)
-            .zip(s.par_chunks(1 << 14))
-            .for_each(body);
-    } else {
-        body((d, s));
-    }
-}
+pub use crate::backend::cpu::copy_or_add;
 
 /// Runs `f(o, src_block, dst_block)` for each of the `outer` blocks of `src` (`sb` long) and `dst`
 /// (`db` long), in parallel when the data is large.
@@ -172,5 +159,31 @@ pub fn permute<E: Real>(x: &[E], xs: &Shape, perm: &[usize], y: &mut [E], add: b
             off -= ys[a] * yd[a];
             idx[a] = 0;
         }
+    }
+}
+
+impl<E: Real> ShapeKernel for Cpu<E> {
+    fn extract(&self, src: &Vec<E>, dst: &mut Vec<E>, p: Piece, acc: bool) -> Result<()> {
+        extract(src, dst, p.outer, p.len, p.total, p.inner, p.start, acc);
+        Ok(())
+    }
+    fn place(&self, src: &Vec<E>, dst: &mut Vec<E>, p: Piece, acc: bool) -> Result<()> {
+        place(src, dst, p.outer, p.len, p.total, p.inner, p.start, acc);
+        Ok(())
+    }
+    fn place_fresh(&self, src: &Vec<E>, dst: &mut Vec<E>, p: Piece) -> Result<()> {
+        place_fresh(src, dst, p.outer, p.len, p.total, p.inner, p.start);
+        Ok(())
+    }
+    fn permute(
+        &self,
+        x: &Vec<E>,
+        x_dims: &[usize],
+        perm: &[usize],
+        y: &mut Vec<E>,
+        acc: bool,
+    ) -> Result<()> {
+        permute(x, &Shape::new(x_dims), perm, y, acc);
+        Ok(())
     }
 }

@@ -1,13 +1,38 @@
 //! concat, split, narrow, reshape, permute/transpose.
 pub mod cpu;
 #[cfg(feature = "cuda")]
-pub(crate) mod cuda;
+mod cuda;
 
-use crate::autodiff::{Op, Slots, Tape, Var};
-use crate::tensor::{Real, Shape};
+use crate::autodiff::{Backward, Slots, Tape, Var};
+use crate::backend::Backend;
+use crate::tensor::Shape;
 use crate::{shape_err, Result};
 
-impl<E: Real> Tape<'_, E> {
+/// `len` entries at `start` of an axis of `total` entries, in a tensor viewed as
+/// [outer, total, inner].
+#[derive(Clone, Copy, Debug)]
+pub struct Piece {
+    pub outer: usize,
+    pub len: usize,
+    pub total: usize,
+    pub inner: usize,
+    pub start: usize,
+}
+
+/// The data-movement kernels of a backend.
+pub trait ShapeKernel: Backend {
+    /// dst [outer, len, inner] (+)= src [outer, total, inner] at the piece.
+    fn extract(&self, src: &Self::Buf, dst: &mut Self::Buf, p: Piece, acc: bool) -> Result<()>;
+    /// dst [outer, total, inner] at the piece (+)= src [outer, len, inner]; the rest untouched.
+    fn place(&self, src: &Self::Buf, dst: &mut Self::Buf, p: Piece, acc: bool) -> Result<()>;
+    /// dst = src at the piece, zero elsewhere.
+    fn place_fresh(&self, src: &Self::Buf, dst: &mut Self::Buf, p: Piece) -> Result<()>;
+    /// y (+)= x permuted: y's axis k is x's axis `perm[k]`.
+    fn permute(&self, x: &Self::Buf, x_dims: &[usize], perm: &[usize], y: &mut Self::Buf, acc: bool)
+        -> Result<()>;
+}
+
+impl<B: ShapeKernel> Tape<'_, B> {
     /// Joins along `axis`; all other axes must agree.
     pub fn concat(&mut self, xs: &[Var], axis: usize) -> Result<Var> {
         let Some(&first) = xs.first() else {
@@ -32,36 +57,26 @@ impl<E: Real> Tape<'_, E> {
         let mut dims = s0.dims().to_vec();
         dims[axis] = total;
         let shape = Shape::new(&dims);
-        #[cfg(feature = "cuda")]
-        if self.is_cuda() {
-            return cuda::concat(self, xs, axis, shape);
-        }
         let (outer, _, inner) = shape.around(axis);
-        let mut y = self.alloc_uninit(shape.numel());
+        let mut y = self.alloc(shape.numel())?;
         let mut start = 0;
         for &x in xs {
             let len = self.dims(x)[axis];
-            cpu::place(
-                self.value(x),
-                &mut y,
+            let p = Piece {
                 outer,
                 len,
                 total,
                 inner,
                 start,
-                false,
-            );
+            };
+            self.backend().place(self.buf(x)?, &mut y, p, false)?;
             start += len;
         }
-        Ok(self.push(
-            shape,
-            y,
-            Op::Concat {
-                xs: xs.to_vec(),
-                axis,
-            },
-            xs,
-        ))
+        let rule = Concat {
+            xs: xs.to_vec(),
+            axis,
+        };
+        Ok(self.push(shape, y, rule, xs))
     }
 
     /// The slice [start, start + len) of `axis`.
@@ -76,22 +91,16 @@ impl<E: Real> Tape<'_, E> {
         let (outer, total, inner) = s.around(axis);
         let mut dims = s.dims().to_vec();
         dims[axis] = len;
-        #[cfg(feature = "cuda")]
-        if self.is_cuda() {
-            return cuda::narrow(self, x, axis, start, Shape::new(&dims));
-        }
-        let mut y = self.alloc_uninit(outer * len * inner);
-        cpu::extract(
-            self.value(x),
-            &mut y,
+        let mut y = self.alloc(outer * len * inner)?;
+        let p = Piece {
             outer,
             len,
             total,
             inner,
             start,
-            false,
-        );
-        Ok(self.push(Shape::new(&dims), y, Op::Narrow { x, axis, start }, &[x]))
+        };
+        self.backend().extract(self.buf(x)?, &mut y, p, false)?;
+        Ok(self.push(Shape::new(&dims), y, Narrow { x, p }, &[x]))
     }
 
     /// Splits `axis` into consecutive pieces of the given sizes.
@@ -112,13 +121,9 @@ impl<E: Real> Tape<'_, E> {
         if shape.numel() != s.numel() {
             return Err(shape_err!("reshape {s:?} to {dims:?}"));
         }
-        #[cfg(feature = "cuda")]
-        if self.is_cuda() {
-            return cuda::reshape(self, x, shape);
-        }
-        let mut y = self.alloc_uninit(s.numel());
-        cpu::copy_or_add(self.value(x), &mut y, false);
-        Ok(self.push(shape, y, Op::Reshape { x }, &[x]))
+        let mut y = self.alloc(s.numel())?;
+        self.backend().copy(self.buf(x)?, &mut y, s.numel())?;
+        Ok(self.push(shape, y, Reshape { x }, &[x]))
     }
 
     /// y.dims[i] = x.dims[perm[i]].
@@ -133,21 +138,14 @@ impl<E: Real> Tape<'_, E> {
             return Err(shape_err!("permute {perm:?} of {s:?}"));
         }
         let dims: Vec<usize> = perm.iter().map(|&p| s.dims()[p]).collect();
-        #[cfg(feature = "cuda")]
-        if self.is_cuda() {
-            return cuda::permute(self, x, perm, Shape::new(&dims));
-        }
-        let mut y = self.alloc_uninit(s.numel());
-        cpu::permute(self.value(x), &s, perm, &mut y, false);
-        Ok(self.push(
-            Shape::new(&dims),
-            y,
-            Op::Permute {
-                x,
-                perm: perm.to_vec(),
-            },
-            &[x],
-        ))
+        let mut y = self.alloc(s.numel())?;
+        self.backend()
+            .permute(self.buf(x)?, s.dims(), perm, &mut y, false)?;
+        let rule = Permute {
+            x,
+            perm: perm.to_vec(),
+        };
+        Ok(self.push(Shape::new(&dims), y, rule, &[x]))
     }
 
     /// Swaps two axes.
@@ -161,70 +159,94 @@ impl<E: Real> Tape<'_, E> {
     }
 }
 
-pub(crate) fn concat_backward<E: Real>(
-    t: &Tape<E>,
-    xs: &[Var],
+
+struct Concat {
+    xs: Vec<Var>,
     axis: usize,
-    g: &[E],
-    s: &mut Slots<E>,
-) {
-    let (outer, _, inner) = t.shape(xs[0]).around(axis);
-    let total: usize = xs.iter().map(|&x| t.dims(x)[axis]).sum();
-    let mut start = 0;
-    for &x in xs {
-        let len = t.dims(x)[axis];
-        let (mut gx, acc) = s.take_write(x);
-        if let Some(gx) = gx.as_deref_mut() {
-            cpu::extract(g, gx, outer, len, total, inner, start, acc);
+}
+
+impl<B: ShapeKernel> Backward<B> for Concat {
+    fn name(&self) -> &'static str {
+        "concat"
+    }
+    fn backward(&self, t: &Tape<'_, B>, y: Var, g: &B::Buf, s: &mut Slots<'_, B>) -> Result<()> {
+        let (outer, total, inner) = t.shape(y).around(self.axis);
+        let mut start = 0;
+        for &x in &self.xs {
+            let len = t.dims(x)[self.axis];
+            if let (Some(mut gx), acc) = s.take_write(x)? {
+                let p = Piece {
+                    outer,
+                    len,
+                    total,
+                    inner,
+                    start,
+                };
+                s.backend().extract(g, &mut gx, p, acc)?;
+                s.put(x, Some(gx))?;
+            }
+            start += len;
         }
-        s.put(x, gx);
-        start += len;
+        Ok(())
     }
 }
 
-pub(crate) fn narrow_backward<E: Real>(
-    t: &Tape<E>,
-    y: Var,
+struct Narrow {
     x: Var,
-    axis: usize,
-    start: usize,
-    g: &[E],
-    s: &mut Slots<E>,
-) {
-    let (outer, total, inner) = t.shape(x).around(axis);
-    let len = t.dims(y)[axis];
-    let (mut gx, acc) = s.take_write(x);
-    if let Some(gx) = gx.as_deref_mut() {
-        if acc {
-            cpu::place(g, gx, outer, len, total, inner, start, true);
-        } else {
-            cpu::place_fresh(g, gx, outer, len, total, inner, start);
+    p: Piece,
+}
+
+impl<B: ShapeKernel> Backward<B> for Narrow {
+    fn name(&self) -> &'static str {
+        "narrow"
+    }
+    fn backward(&self, _: &Tape<'_, B>, _: Var, g: &B::Buf, s: &mut Slots<'_, B>) -> Result<()> {
+        if let (Some(mut gx), acc) = s.take_write(self.x)? {
+            if acc {
+                s.backend().place(g, &mut gx, self.p, true)?;
+            } else {
+                s.backend().place_fresh(g, &mut gx, self.p)?;
+            }
+            s.put(self.x, Some(gx))?;
         }
+        Ok(())
     }
-    s.put(x, gx);
 }
 
-pub(crate) fn reshape_backward<E: Real>(x: Var, g: &[E], s: &mut Slots<E>) {
-    let (mut gx, acc) = s.take_write(x);
-    if let Some(gx) = gx.as_deref_mut() {
-        cpu::copy_or_add(g, gx, acc);
-    }
-    s.put(x, gx);
-}
-
-pub(crate) fn permute_backward<E: Real>(
-    t: &Tape<E>,
+struct Reshape {
     x: Var,
-    perm: &[usize],
-    g: &[E],
-    s: &mut Slots<E>,
-) {
-    let mut inv = vec![0; perm.len()];
-    perm.iter().enumerate().for_each(|(i, &p)| inv[p] = i);
-    let ydims: Vec<usize> = perm.iter().map(|&p| t.dims(x)[p]).collect();
-    let mut gx = s.take(x);
-    if let Some(gx) = gx.as_deref_mut() {
-        cpu::permute(g, &Shape::new(&ydims), &inv, gx, true);
+}
+
+impl<B: ShapeKernel> Backward<B> for Reshape {
+    fn name(&self) -> &'static str {
+        "reshape"
     }
-    s.put(x, gx);
+    fn backward(&self, t: &Tape<'_, B>, _: Var, g: &B::Buf, s: &mut Slots<'_, B>) -> Result<()> {
+        if let (Some(mut gx), acc) = s.take_write(self.x)? {
+            let n = t.shape(self.x).numel();
+            s.backend().copy_or_add(g, &mut gx, n, acc)?;
+            s.put(self.x, Some(gx))?;
+        }
+        Ok(())
+    }
+}
+
+struct Permute {
+    x: Var,
+    perm: Vec<usize>,
+}
+
+impl<B: ShapeKernel> Backward<B> for Permute {
+    fn name(&self) -> &'static str {
+        "permute"
+    }
+    fn backward(&self, t: &Tape<'_, B>, y: Var, g: &B::Buf, s: &mut Slots<'_, B>) -> Result<()> {
+        if let (Some(mut gx), acc) = s.take_write(self.x)? {
+            let mut inv = vec![0; self.perm.len()];
+            self.perm.iter().enumerate().for_each(|(i, &p)| inv[p] = i);
+            s.backend().permute(g, t.dims(y), &inv, &mut gx, acc)?;
+            s.put(self.x, Some(gx))?;
+        }
+        Ok(())
+    }
 }

@@ -1,5 +1,8 @@
 //! Softmax over the last axis; with `causal`, rows are [.., T, T] and row t sees columns 0..=t only.
+use super::SoftmaxKernel;
+use crate::backend::Cpu;
 use crate::tensor::Real;
+use crate::Result;
 
 pub fn forward<E: Real>(x: &[E], y: &mut [E], n: usize, causal: bool) {
     for (r, (xr, yr)) in x.chunks_exact(n).zip(y.chunks_exact_mut(n)).enumerate() {
@@ -30,5 +33,19 @@ pub fn backward<E: Real>(y: &[E], g: &[E], dx: &mut [E], n: usize) {
         for j in 0..n {
             dr[j] += yr[j] * (gr[j] - dot);
         }
+    }
+}
+
+impl<E: Real> SoftmaxKernel for Cpu<E> {
+    fn softmax_fwd(&self, x: &Vec<E>, y: &mut Vec<E>, rows: usize, cols: usize, causal: bool)
+        -> Result<()> {
+        forward(&x[..rows * cols], &mut y[..rows * cols], cols, causal);
+        Ok(())
+    }
+    fn softmax_bwd(&self, y: &Vec<E>, g: &Vec<E>, dx: &mut Vec<E>, rows: usize, cols: usize)
+        -> Result<()> {
+        let n = rows * cols;
+        backward(&y[..n], &g[..n], &mut dx[..n], cols);
+        Ok(())
     }
 }

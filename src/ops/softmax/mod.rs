@@ -1,40 +1,50 @@
-//! Softmax over the last axis, optionally causal (attention).
+//! Softmax over the last axis, optionally causal (attention scores [.., T, T]).
 pub mod cpu;
 #[cfg(feature = "cuda")]
-pub(crate) mod cuda;
+mod cuda;
 
-use crate::autodiff::{Op, Slots, Tape, Var};
-use crate::tensor::Real;
+use crate::autodiff::{Backward, Slots, Tape, Var};
+use crate::backend::Backend;
 use crate::{shape_err, Result};
 
-impl<E: Real> Tape<'_, E> {
+/// The softmax kernels of a backend, over `rows` rows of `cols`.
+pub trait SoftmaxKernel: Backend {
+    fn softmax_fwd(&self, x: &Self::Buf, y: &mut Self::Buf, rows: usize, cols: usize, causal: bool)
+        -> Result<()>;
+    /// dx += y ⊙ (g − Σ g ⊙ y), per row.
+    fn softmax_bwd(&self, y: &Self::Buf, g: &Self::Buf, dx: &mut Self::Buf, rows: usize, cols: usize)
+        -> Result<()>;
+}
+
+impl<B: SoftmaxKernel> Tape<'_, B> {
     pub fn softmax(&mut self, x: Var, causal: bool) -> Result<Var> {
         let shape = self.shape(x);
         let n = shape.last();
         if causal && (shape.rank() < 2 || shape.dims()[shape.rank() - 2] != n) {
             return Err(shape_err!("causal softmax needs [.., T, T], got {shape:?}"));
         }
-        #[cfg(feature = "cuda")]
-        if self.is_cuda() {
-            return cuda::softmax(self, x, causal);
-        }
-        let mut y = self.alloc_uninit(shape.numel());
-        cpu::forward(self.value(x), &mut y, n, causal);
-        Ok(self.push(shape, y, Op::Softmax { x, causal }, &[x]))
+        let mut y = self.alloc(shape.numel())?;
+        self.backend()
+            .softmax_fwd(self.buf(x)?, &mut y, shape.rows(), n, causal)?;
+        Ok(self.push(shape, y, Softmax { x }, &[x]))
     }
 }
 
-pub(crate) fn backward<E: Real>(
-    t: &Tape<E>,
-    y: Var,
+struct Softmax {
     x: Var,
-    _causal: bool,
-    g: &[E],
-    s: &mut Slots<E>,
-) {
-    let mut gx = s.take(x);
-    if let Some(gx) = gx.as_deref_mut() {
-        cpu::backward(t.value(y), g, gx, t.shape(y).last());
+}
+
+impl<B: SoftmaxKernel> Backward<B> for Softmax {
+    fn name(&self) -> &'static str {
+        "softmax"
     }
-    s.put(x, gx);
+    fn backward(&self, t: &Tape<'_, B>, y: Var, g: &B::Buf, s: &mut Slots<'_, B>) -> Result<()> {
+        let Some(mut gx) = s.take(self.x)? else {
+            return Ok(());
+        };
+        let shape = t.shape(y);
+        s.backend()
+            .softmax_bwd(t.buf(y)?, g, &mut gx, shape.rows(), shape.last())?;
+        s.put(self.x, Some(gx))
+    }
 }

@@ -1,6 +1,10 @@
 //! Element-wise activations: f(x) and f'(x).
-use super::Unary;
+use super::{Unary, UnaryKernel};
+use crate::backend::Cpu;
+use crate::ops::PAR_MIN;
 use crate::tensor::Real;
+use crate::Result;
+use rayon::prelude::*;
 use crate::util::simd;
 
 #[inline(always)]
@@ -31,6 +35,8 @@ pub fn f<E: Real>(kind: Unary, x: E) -> E {
     }
 }
 
+/// f'(·) from the value the backward reads ([`Unary::uses_output`]: x, or y for tanh and
+/// sigmoid, whose derivatives are cheapest from their output).
 #[inline(always)]
 pub fn df<E: Real>(kind: Unary, x: E) -> E {
     match kind {
@@ -56,14 +62,8 @@ pub fn df<E: Real>(kind: Unary, x: E) -> E {
             let du = c * (E::one() + E::of(3.0) * a * x * x);
             E::of(0.5) * (E::one() + th) + E::of(0.5) * x * (E::one() - th * th) * du
         }
-        Unary::Tanh => {
-            let t = x.tanh();
-            E::one() - t * t
-        }
-        Unary::Sigmoid => {
-            let s = sigmoid(x);
-            s * (E::one() - s)
-        }
+        Unary::Tanh => E::one() - x * x,
+        Unary::Sigmoid => x * (E::one() - x),
         Unary::Silu => {
             let s = sigmoid(x);
             s * (E::one() + x * (E::one() - s))
@@ -91,12 +91,8 @@ pub fn forward<E: Real>(kind: Unary, x: &[E], y: &mut [E]) {
     }
 }
 
-/// dx += dy · f'(x)
-pub fn backward<E: Real>(kind: Unary, x: &[E], dy: &[E], dx: &mut [E]) {
-    backward_acc(kind, x, dy, dx, true)
-}
-
-/// dx += dy · f'(x) when `acc`, else dx = dy · f'(x) (dx's old contents are not read).
+/// dx += dy · f'(·) when `acc`, else dx = dy · f'(·) (dx's old contents are not read); `x` is the
+/// value [`Unary::uses_output`] names.
 pub fn backward_acc<E: Real>(kind: Unary, x: &[E], dy: &[E], dx: &mut [E], acc: bool) {
     macro_rules! each {
         ($k:expr) => {
@@ -120,5 +116,40 @@ pub fn backward_acc<E: Real>(kind: Unary, x: &[E], dy: &[E], dx: &mut [E], acc: 
         Unary::Tanh => each!(Unary::Tanh),
         Unary::Sigmoid => each!(Unary::Sigmoid),
         Unary::Silu => each!(Unary::Silu),
+    }
+}
+
+const CHUNK: usize = 1 << 14;
+
+impl<E: Real> UnaryKernel for Cpu<E> {
+    fn unary_fwd(&self, kind: Unary, x: &Vec<E>, y: &mut Vec<E>, n: usize) -> Result<()> {
+        let (x, y) = (&x[..n], &mut y[..n]);
+        if n >= PAR_MIN {
+            y.par_chunks_mut(CHUNK)
+                .zip(x.par_chunks(CHUNK))
+                .for_each(|(y, x)| forward(kind, x, y));
+        } else {
+            forward(kind, x, y);
+        }
+        Ok(())
+    }
+    fn unary_bwd(
+        &self,
+        kind: Unary,
+        xy: &Vec<E>,
+        dy: &Vec<E>,
+        dx: &mut Vec<E>,
+        n: usize,
+        acc: bool,
+    ) -> Result<()> {
+        let (xy, dy, dx) = (&xy[..n], &dy[..n], &mut dx[..n]);
+        if n >= PAR_MIN {
+            dx.par_chunks_mut(CHUNK)
+                .zip(xy.par_chunks(CHUNK).zip(dy.par_chunks(CHUNK)))
+                .for_each(|(d, (x, g))| backward_acc(kind, x, g, d, acc));
+        } else {
+            backward_acc(kind, xy, dy, dx, acc);
+        }
+        Ok(())
     }
 }

@@ -1,12 +1,11 @@
 //! Activations: relu, elu, gelu (tanh approximation), tanh, sigmoid, silu.
 pub mod cpu;
 #[cfg(feature = "cuda")]
-pub(crate) mod cuda;
+mod cuda;
 
-use super::PAR_MIN;
-use crate::autodiff::{Op, Slots, Tape, Var};
-use crate::tensor::Real;
-use rayon::prelude::*;
+use crate::autodiff::{Backward, Slots, Tape, Var};
+use crate::backend::Backend;
+use crate::Result;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -41,27 +40,41 @@ impl Unary {
             Unary::Silu => "silu",
         }
     }
+    /// Whether the derivative is taken from the output y (tanh: 1 − y², sigmoid: y(1 − y)) rather
+    /// than the input x: one rule for every device.
+    pub fn uses_output(self) -> bool {
+        matches!(self, Unary::Tanh | Unary::Sigmoid)
+    }
 }
 
-const CHUNK: usize = 1 << 14;
+/// The activation kernels of a backend.
+pub trait UnaryKernel: Backend {
+    /// y = f(x) over `n` elements.
+    fn unary_fwd(&self, kind: Unary, x: &Self::Buf, y: &mut Self::Buf, n: usize) -> Result<()>;
+    /// dx (+)= dy · f'(·) over `n` elements, from `xy` = x or y as [`Unary::uses_output`] says;
+    /// overwrites dx when `acc` is false.
+    fn unary_bwd(
+        &self,
+        kind: Unary,
+        xy: &Self::Buf,
+        dy: &Self::Buf,
+        dx: &mut Self::Buf,
+        n: usize,
+        acc: bool,
+    ) -> Result<()>;
+}
 
-impl<E: Real> Tape<'_, E> {
+impl<B: UnaryKernel> Tape<'_, B> {
+    /// Infallible: a device failure is recorded on the tape (`push_or_fault`).
     pub fn unary(&mut self, x: Var, kind: Unary) -> Var {
-        #[cfg(feature = "cuda")]
-        if self.is_cuda() {
-            return cuda::unary(self, x, kind);
-        }
         let shape = self.shape(x);
-        let mut y = self.alloc_uninit(shape.numel());
-        let xv = self.value(x);
-        if xv.len() >= PAR_MIN {
-            y.par_chunks_mut(CHUNK)
-                .zip(xv.par_chunks(CHUNK))
-                .for_each(|(y, x)| cpu::forward(kind, x, y));
-        } else {
-            cpu::forward(kind, xv, &mut y);
-        }
-        self.push(shape, y, Op::Unary { x, kind }, &[x])
+        let run = |t: &mut Self| -> Result<B::Buf> {
+            let mut y = t.alloc(shape.numel())?;
+            t.backend().unary_fwd(kind, t.buf(x)?, &mut y, shape.numel())?;
+            Ok(y)
+        };
+        let y = run(self);
+        self.push_or_fault(shape, y, UnaryRule { x, kind }, &[x])
     }
     pub fn relu(&mut self, x: Var) -> Var {
         self.unary(x, Unary::Relu)
@@ -83,17 +96,23 @@ impl<E: Real> Tape<'_, E> {
     }
 }
 
-pub(crate) fn backward<E: Real>(t: &Tape<E>, x: Var, kind: Unary, g: &[E], s: &mut Slots<E>) {
-    let (mut gx, acc) = s.take_write(x);
-    if let Some(gx) = gx.as_deref_mut() {
-        let xv = t.value(x);
-        if xv.len() >= PAR_MIN {
-            gx.par_chunks_mut(CHUNK)
-                .zip(xv.par_chunks(CHUNK).zip(g.par_chunks(CHUNK)))
-                .for_each(|(d, (x, g))| cpu::backward_acc(kind, x, g, d, acc));
-        } else {
-            cpu::backward_acc(kind, xv, g, gx, acc);
-        }
+struct UnaryRule {
+    x: Var,
+    kind: Unary,
+}
+
+impl<B: UnaryKernel> Backward<B> for UnaryRule {
+    fn name(&self) -> &'static str {
+        "unary"
     }
-    s.put(x, gx);
+    fn backward(&self, t: &Tape<'_, B>, y: Var, g: &B::Buf, s: &mut Slots<'_, B>) -> Result<()> {
+        let (gx, acc) = s.take_write(self.x)?;
+        if let Some(mut gx) = gx {
+            let xy = t.buf(if self.kind.uses_output() { y } else { self.x })?;
+            let n = t.shape(self.x).numel();
+            s.backend().unary_bwd(self.kind, xy, g, &mut gx, n, acc)?;
+            s.put(self.x, Some(gx))?;
+        }
+        Ok(())
+    }
 }

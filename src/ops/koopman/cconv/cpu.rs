@@ -1,7 +1,12 @@
 //! The rollout as free response plus causal convolution (paper Eq. 9), summed directly:
 //! x[k] = V_{k+1} ⊙ z0 + Σ_{l≤k} V_{k−l} ⊙ c[l]. V is first transposed to rows Vt[k] = (λ̄^k planar),
 //! so every inner loop runs over contiguous channels.
+use super::{CconvGrads, CconvKernel};
+use crate::backend::Cpu;
+use crate::ops::rows_of;
 use crate::tensor::Real;
+use crate::Result;
+use rayon::prelude::*;
 use crate::util::simd;
 
 /// [2][m][K] → [K][2m]
@@ -158,5 +163,71 @@ fn backward_v_row_body<E: Real>(
                 &gb[(l + j) * m2..(l + j + 1) * m2],
             );
         }
+    }
+}
+
+impl<E: Real> CconvKernel for Cpu<E> {
+    fn cconv_fwd(
+        &self,
+        z0: &Vec<E>,
+        c: &Vec<E>,
+        v: &Vec<E>,
+        x: &mut Vec<E>,
+        scratch: &mut Vec<E>,
+        [b, t, m, k_len]: [usize; 4],
+    ) -> Result<()> {
+        let m2 = 2 * m;
+        let vt = &mut scratch[..k_len * m2];
+        transpose_v(v, m, k_len, vt);
+        if t > 0 {
+            x[..b * t * m2]
+                .par_chunks_mut(t * m2)
+                .enumerate()
+                .for_each(|(i, xi)| {
+                    forward_one(
+                        vt,
+                        &z0[i * m2..(i + 1) * m2],
+                        &c[i * t * m2..(i + 1) * t * m2],
+                        xi,
+                    )
+                });
+        }
+        Ok(())
+    }
+    fn cconv_bwd(
+        &self,
+        io: CconvGrads<'_, Self>,
+        scratch: &mut Vec<E>,
+        [b, tl, m, k_len]: [usize; 4],
+    ) -> Result<()> {
+        let m2 = 2 * m;
+        let vt = &mut scratch[..k_len * m2];
+        transpose_v(io.v, m, k_len, vt);
+        let (zv, cv, g) = (io.z0, io.c, io.g);
+        if tl > 0 {
+            let rows: Vec<_> = rows_of(io.dz0.map(|d| &mut d[..b * m2]), b, m2)
+                .into_iter()
+                .zip(rows_of(io.dc.map(|d| &mut d[..b * tl * m2]), b, tl * m2))
+                .collect();
+            let vt = &*vt;
+            rows.into_par_iter().enumerate().for_each(|(i, (dz, dc))| {
+                backward_inputs(vt, &g[i * tl * m2..(i + 1) * tl * m2], m2, dz, dc)
+            });
+        }
+        if let Some(gv) = io.dv {
+            // Each power j is independent: parallel over j, summed over the batch in order
+            // (deterministic).
+            let mut dvt = vec![E::zero(); k_len * m2];
+            dvt.par_chunks_mut(m2)
+                .enumerate()
+                .for_each(|(j, row)| backward_v_row(j, zv, cv, g, b, tl, m2, row));
+            for i in 0..m {
+                for k in 0..k_len {
+                    gv[i * k_len + k] += dvt[k * m2 + i];
+                    gv[m * k_len + i * k_len + k] += dvt[k * m2 + m + i];
+                }
+            }
+        }
+        Ok(())
     }
 }

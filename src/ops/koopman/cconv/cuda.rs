@@ -1,45 +1,36 @@
-//! The fused free response + causal convolution on the device (`koopman.cu`).
-use crate::autodiff::{DevBuf, DevSlots, Op, Tape, Var};
+//! The causal convolution on the device (`koopman.cu`): tiled over time and modes; the V gradient
+//! by per-block partials and a fixed-order sum.
+use super::{CconvGrads, CconvKernel};
 use crate::backend::cuda::launch::koopman::{cconv_bwd, cconv_fwd};
-use crate::tensor::{Real, Shape};
+use crate::backend::cuda::{Cuda, DevBuf};
 use crate::Result;
 
-pub(crate) fn cconv<E: Real>(t: &mut Tape<E>, z0: Var, c: Var, v: Var) -> Result<Var> {
-    let (b, tl, m2) = (t.dims(c)[0], t.dims(c)[1], t.dims(c)[2]);
-    let k_len = t.dims(v)[2];
-    let mut x = t.dev_alloc(b * tl * m2)?;
-    let (zv, cv, vv) = (t.dev_value(z0)?, t.dev_value(c)?, t.dev_value(v)?);
-    cconv_fwd(t.dev()?, &mut x, zv, cv, vv, b, tl, m2 / 2, k_len)?;
-    let shape = Shape::new(&[b, tl, m2]);
-    Ok(t.push_dev(shape, x, Vec::new(), Op::CConv { z0, c, v }, &[z0, c, v]))
-}
-
-pub(crate) fn backward<E: Real>(
-    t: &Tape<E>,
-    z0: Var,
-    c: Var,
-    v: Var,
-    g: &DevBuf,
-    s: &mut DevSlots,
-) -> Result<()> {
-    let (b, tl, m2) = (t.dims(c)[0], t.dims(c)[1], t.dims(c)[2]);
-    let k_len = t.dims(v)[2];
-    let (mut gz, mut gc, mut gv) = (s.any(z0)?, s.any(c)?, s.any(v)?);
-    cconv_bwd(
-        t.dev()?,
-        &mut gz,
-        &mut gc,
-        &mut gv,
-        g,
-        t.dev_value(z0)?,
-        t.dev_value(c)?,
-        t.dev_value(v)?,
-        b,
-        tl,
-        m2 / 2,
-        k_len,
-    )?;
-    s.put(z0, Some(gz))?;
-    s.put(c, Some(gc))?;
-    s.put(v, Some(gv))
+impl CconvKernel for Cuda {
+    fn cconv_fwd(
+        &self,
+        z0: &DevBuf,
+        c: &DevBuf,
+        v: &DevBuf,
+        x: &mut DevBuf,
+        _scratch: &mut DevBuf,
+        [b, t, m, k_len]: [usize; 4],
+    ) -> Result<()> {
+        Ok(cconv_fwd(self.dev(), x, z0, c, v, b, t, m, k_len)?)
+    }
+    fn cconv_bwd(
+        &self,
+        io: CconvGrads<'_, Self>,
+        _scratch: &mut DevBuf,
+        [b, t, m, k_len]: [usize; 4],
+    ) -> Result<()> {
+        // The launcher writes all three gradients.
+        let (mut tz, mut tc, mut tv) = (None, None, None);
+        let dz0 = self.grad_out(io.dz0.map(|d| (d, true)), b * 2 * m, &mut tz)?;
+        let dc = self.grad_out(io.dc.map(|d| (d, true)), b * t * 2 * m, &mut tc)?;
+        let dv = self.grad_out(io.dv.map(|d| (d, true)), 2 * m * k_len, &mut tv)?;
+        let dev = self.dev();
+        Ok(cconv_bwd(
+            dev, dz0, dc, dv, io.g, io.z0, io.c, io.v, b, t, m, k_len,
+        )?)
+    }
 }

@@ -1,19 +1,51 @@
-//! The rollout in the paper's convolution form: Vandermonde free response plus causal convolution.
+//! The causal convolution of the inputs with the Vandermonde matrix: the whole horizon at once,
+//! the same numbers as the scan.
 pub mod cpu;
 #[cfg(feature = "cuda")]
-pub(crate) mod cuda;
+mod cuda;
 
-use crate::autodiff::{Op, Slots, Tape, Var};
-use crate::ops::koopman::scan::check;
-use crate::ops::rows_of;
-use crate::tensor::{Real, Shape};
+use super::check_sequence;
+use crate::autodiff::{Backward, Slots, Tape, Var};
+use crate::backend::Backend;
+use crate::tensor::Shape;
 use crate::{shape_err, Result};
-use rayon::prelude::*;
 
-impl<E: Real> Tape<'_, E> {
+/// Operands and gradients of a convolution's backward (every gradient accumulates).
+pub struct CconvGrads<'a, B: Backend> {
+    pub z0: &'a B::Buf,
+    pub c: &'a B::Buf,
+    pub v: &'a B::Buf,
+    pub g: &'a B::Buf,
+    pub dz0: Option<&'a mut B::Buf>,
+    pub dc: Option<&'a mut B::Buf>,
+    pub dv: Option<&'a mut B::Buf>,
+}
+
+/// The convolution kernels of a backend: B sequences of T steps, m modes, V of k_len powers.
+/// `scratch` holds k_len·2m elements (the CPU's transposed V).
+pub trait CconvKernel: Backend {
+    #[allow(clippy::too_many_arguments)]
+    fn cconv_fwd(
+        &self,
+        z0: &Self::Buf,
+        c: &Self::Buf,
+        v: &Self::Buf,
+        x: &mut Self::Buf,
+        scratch: &mut Self::Buf,
+        dims: [usize; 4],
+    ) -> Result<()>;
+    fn cconv_bwd(
+        &self,
+        io: CconvGrads<'_, Self>,
+        scratch: &mut Self::Buf,
+        dims: [usize; 4],
+    ) -> Result<()>;
+}
+
+impl<B: CconvKernel> Tape<'_, B> {
     /// z0 [B, 2m], c [B, T, 2m], V [2, m, K ≥ T+1] → x [B, T, 2m]; the same numbers as `scan`.
     pub fn cconv(&mut self, z0: Var, c: Var, v: Var) -> Result<Var> {
-        let (b, t, m2) = check(self, "cconv", z0, c)?;
+        let (b, t, m2) = check_sequence(self, "cconv", z0, c)?;
         let dv = self.dims(v).to_vec();
         if dv.len() != 3 || dv[0] != 2 || 2 * dv[1] != m2 || dv[2] < t + 1 {
             return Err(shape_err!(
@@ -22,66 +54,47 @@ impl<E: Real> Tape<'_, E> {
                 t + 1
             ));
         }
-        #[cfg(feature = "cuda")]
-        if self.is_cuda() {
-            return cuda::cconv(self, z0, c, v);
-        }
-        let k_len = dv[2];
-        let mut vt = self.alloc_uninit(k_len * m2);
-        cpu::transpose_v(self.value(v), m2 / 2, k_len, &mut vt);
-        let mut x = self.alloc_uninit(b * t * m2);
-        let (zv, cv) = (self.value(z0), self.value(c));
-        if t > 0 {
-            x.par_chunks_mut(t * m2).enumerate().for_each(|(i, xi)| {
-                cpu::forward_one(
-                    &vt,
-                    &zv[i * m2..(i + 1) * m2],
-                    &cv[i * t * m2..(i + 1) * t * m2],
-                    xi,
-                )
-            });
-        }
-        self.recycle(vt);
-        Ok(self.push(
-            Shape::new(&[b, t, m2]),
-            x,
-            Op::CConv { z0, c, v },
-            &[z0, c, v],
-        ))
+        let dims = [b, t, m2 / 2, dv[2]];
+        let mut scratch = self.alloc(dv[2] * m2)?;
+        let mut x = self.alloc(b * t * m2)?;
+        let (zv, cv, vv) = (self.buf(z0)?, self.buf(c)?, self.buf(v)?);
+        self.backend()
+            .cconv_fwd(zv, cv, vv, &mut x, &mut scratch, dims)?;
+        self.recycle(scratch);
+        let rule = Cconv { z0, c, v };
+        Ok(self.push(Shape::new(&[b, t, m2]), x, rule, &[z0, c, v]))
     }
 }
 
-pub(crate) fn backward<E: Real>(t: &Tape<E>, z0: Var, c: Var, v: Var, g: &[E], s: &mut Slots<E>) {
-    let (b, tl, m2) = (t.dims(c)[0], t.dims(c)[1], t.dims(c)[2]);
-    let k_len = t.dims(v)[2];
-    let m = m2 / 2;
-    let mut vt = vec![E::zero(); k_len * m2];
-    cpu::transpose_v(t.value(v), m, k_len, &mut vt);
-    let (zv, cv) = (t.value(z0), t.value(c));
-    let (mut gz, mut gc, mut gv) = (s.take(z0), s.take(c), s.take(v));
-    if tl > 0 {
-        let rows: Vec<_> = rows_of(gz.as_deref_mut(), b, m2)
-            .into_iter()
-            .zip(rows_of(gc.as_deref_mut(), b, tl * m2))
-            .collect();
-        rows.into_par_iter().enumerate().for_each(|(i, (dz, dc))| {
-            cpu::backward_inputs(&vt, &g[i * tl * m2..(i + 1) * tl * m2], m2, dz, dc)
-        });
+struct Cconv {
+    z0: Var,
+    c: Var,
+    v: Var,
+}
+
+impl<B: CconvKernel> Backward<B> for Cconv {
+    fn name(&self) -> &'static str {
+        "cconv"
     }
-    if let Some(gv) = gv.as_deref_mut() {
-        // Each power j is independent: parallel over j, summed over the batch in order (deterministic).
-        let mut dvt = vec![E::zero(); k_len * m2];
-        dvt.par_chunks_mut(m2)
-            .enumerate()
-            .for_each(|(j, row)| cpu::backward_v_row(j, zv, cv, g, b, tl, m2, row));
-        for i in 0..m {
-            for k in 0..k_len {
-                gv[i * k_len + k] += dvt[k * m2 + i];
-                gv[m * k_len + i * k_len + k] += dvt[k * m2 + m + i];
-            }
-        }
+    fn backward(&self, t: &Tape<'_, B>, _: Var, g: &B::Buf, s: &mut Slots<'_, B>) -> Result<()> {
+        let (b, tl, m2) = (t.dims(self.c)[0], t.dims(self.c)[1], t.dims(self.c)[2]);
+        let k_len = t.dims(self.v)[2];
+        let (mut gz, mut gc, mut gv) = (s.take(self.z0)?, s.take(self.c)?, s.take(self.v)?);
+        let mut scratch = s.scratch(k_len * m2)?;
+        let io = CconvGrads {
+            z0: t.buf(self.z0)?,
+            c: t.buf(self.c)?,
+            v: t.buf(self.v)?,
+            g,
+            dz0: gz.as_mut(),
+            dc: gc.as_mut(),
+            dv: gv.as_mut(),
+        };
+        s.backend()
+            .cconv_bwd(io, &mut scratch, [b, tl, m2 / 2, k_len])?;
+        s.give(scratch);
+        s.put(self.z0, gz)?;
+        s.put(self.c, gc)?;
+        s.put(self.v, gv)
     }
-    s.put(z0, gz);
-    s.put(c, gc);
-    s.put(v, gv);
 }

@@ -1,5 +1,11 @@
 //! Planar complex product y = a ⊙ b, b repeating over a's leading rows.
+use super::CmulKernel;
+use crate::backend::cpu::PAR_MIN;
+use crate::backend::Cpu;
+use crate::ops::GradOut;
 use crate::tensor::Real;
+use crate::Result;
+use rayon::prelude::*;
 use crate::util::simd;
 
 pub fn forward<E: Real>(a: &[E], b: &[E], y: &mut [E]) {
@@ -74,5 +80,73 @@ fn backward_body<E: Real>(a: &[E], b: &[E], g: &[E], da: Option<&mut [E]>, db: O
                 di[j] += ar[j] * gi[j] - ai[j] * gr[j];
             }
         }
+    }
+}
+
+/// Rows per parallel task: large enough to amortise rayon, small enough to balance two cores.
+const ROWS: usize = 512;
+
+impl<E: Real> CmulKernel for Cpu<E> {
+    fn cmul_fwd(&self, a: &Vec<E>, b: &Vec<E>, y: &mut Vec<E>, rows: usize, m: usize) -> Result<()> {
+        let (nb, n) = (2 * m, rows * 2 * m);
+        let (a, b, y) = (&a[..n], &b[..nb], &mut y[..n]);
+        if n >= PAR_MIN {
+            y.par_chunks_mut(ROWS * nb)
+                .zip(a.par_chunks(ROWS * nb))
+                .for_each(|(y, a)| forward(a, b, y));
+        } else {
+            forward(a, b, y);
+        }
+        Ok(())
+    }
+    fn cmul_bwd(
+        &self,
+        a: &Vec<E>,
+        b: &Vec<E>,
+        g: &Vec<E>,
+        da: GradOut<'_, Self>,
+        db: Option<&mut Vec<E>>,
+        rows: usize,
+        m: usize,
+    ) -> Result<()> {
+        let (nb, n) = (2 * m, rows * 2 * m);
+        let (av, bv, g) = (&a[..n], &b[..nb], &g[..n]);
+        let chunk = ROWS * nb;
+        let ga_acc = da.as_ref().is_some_and(|d| d.1);
+        let mut ga = da.map(|(d, _)| &mut d[..n]);
+        let mut gb = db.map(|d| &mut d[..nb]);
+        let da = |(d, g): (&mut [E], &[E])| {
+            if ga_acc {
+                backward(&[], bv, g, Some(d), None)
+            } else {
+                backward_da_write(bv, g, d)
+            }
+        };
+        if n < PAR_MIN {
+            if let Some(ga) = ga.as_deref_mut() {
+                da((ga, g));
+            }
+            backward(av, bv, g, None, gb.as_deref_mut());
+        } else {
+            if let Some(ga) = ga.as_deref_mut() {
+                ga.par_chunks_mut(chunk).zip(g.par_chunks(chunk)).for_each(da);
+            }
+            if let Some(gb) = gb.as_deref_mut() {
+                // Per-chunk partial sums, added in chunk order: deterministic.
+                let parts: Vec<Vec<E>> = av
+                    .par_chunks(chunk)
+                    .zip(g.par_chunks(chunk))
+                    .map(|(a, g)| {
+                        let mut p = vec![E::zero(); nb];
+                        backward(a, bv, g, None, Some(&mut p));
+                        p
+                    })
+                    .collect();
+                for p in parts {
+                    gb.iter_mut().zip(&p).for_each(|(d, v)| *d += *v);
+                }
+            }
+        }
+        Ok(())
     }
 }

@@ -1,15 +1,32 @@
-//! Complex element-wise product (planar), used to apply the ZOH gain to encoded actions.
+//! The complex product of the encoded actions with the ZOH gain: c = u ⊙ b, planar complex.
 pub mod cpu;
 #[cfg(feature = "cuda")]
-pub(crate) mod cuda;
+mod cuda;
 
-use crate::autodiff::{Op, Slots, Tape, Var};
-use crate::ops::PAR_MIN;
-use crate::tensor::Real;
+use crate::autodiff::{Backward, Slots, Tape, Var};
+use crate::backend::Backend;
+use crate::ops::GradOut;
 use crate::{shape_err, Result};
-use rayon::prelude::*;
 
-impl<E: Real> Tape<'_, E> {
+/// The complex-product kernels of a backend: a [rows, 2m] ⊙ b [2m].
+pub trait CmulKernel: Backend {
+    fn cmul_fwd(&self, a: &Self::Buf, b: &Self::Buf, y: &mut Self::Buf, rows: usize, m: usize)
+        -> Result<()>;
+    /// da (+)= conj(b)·g; db += Σ_rows conj(a)·g.
+    #[allow(clippy::too_many_arguments)]
+    fn cmul_bwd(
+        &self,
+        a: &Self::Buf,
+        b: &Self::Buf,
+        g: &Self::Buf,
+        da: GradOut<'_, Self>,
+        db: Option<&mut Self::Buf>,
+        rows: usize,
+        m: usize,
+    ) -> Result<()>;
+}
+
+impl<B: CmulKernel> Tape<'_, B> {
     /// y = a ⊙ b for planar complex a[.., 2m] and b[2m].
     pub fn cmul(&mut self, a: Var, b: Var) -> Result<Var> {
         let (sa, sb) = (self.shape(a), self.shape(b));
@@ -19,65 +36,33 @@ impl<E: Real> Tape<'_, E> {
                 "cmul: a {sa:?} ⊙ b {sb:?} (need a[.., 2m], b[2m])"
             ));
         }
-        #[cfg(feature = "cuda")]
-        if self.is_cuda() {
-            return cuda::cmul(self, a, b);
-        }
-        let mut y = self.alloc_uninit(sa.numel());
-        let (av, bv) = (self.value(a), self.value(b));
-        let chunk = ROWS * nb;
-        if av.len() >= PAR_MIN {
-            y.par_chunks_mut(chunk)
-                .zip(av.par_chunks(chunk))
-                .for_each(|(y, a)| cpu::forward(a, bv, y));
-        } else {
-            cpu::forward(av, bv, &mut y);
-        }
-        Ok(self.push(sa, y, Op::CMul { a, b }, &[a, b]))
+        let (rows, m) = (sa.numel() / nb, nb / 2);
+        let mut y = self.alloc(sa.numel())?;
+        self.backend()
+            .cmul_fwd(self.buf(a)?, self.buf(b)?, &mut y, rows, m)?;
+        Ok(self.push(sa, y, Cmul { a, b }, &[a, b]))
     }
 }
 
-pub(crate) fn backward<E: Real>(t: &Tape<E>, a: Var, b: Var, g: &[E], s: &mut Slots<E>) {
-    let ((mut ga, ga_acc), mut gb) = (s.take_write(a), s.take(b));
-    let (av, bv) = (t.value(a), t.value(b));
-    let chunk = ROWS * bv.len();
-    let da = |(d, g): (&mut [E], &[E])| {
-        if ga_acc {
-            cpu::backward(&[], bv, g, Some(d), None)
-        } else {
-            cpu::backward_da_write(bv, g, d)
-        }
-    };
-    if av.len() < PAR_MIN {
-        if let Some(ga) = ga.as_deref_mut() {
-            da((ga, g));
-        }
-        cpu::backward(av, bv, g, None, gb.as_deref_mut());
-    } else {
-        if let Some(ga) = ga.as_deref_mut() {
-            ga.par_chunks_mut(chunk)
-                .zip(g.par_chunks(chunk))
-                .for_each(da);
-        }
-        if let Some(gb) = gb.as_deref_mut() {
-            // Per-chunk partial sums, added in chunk order: deterministic.
-            let parts: Vec<Vec<E>> = av
-                .par_chunks(chunk)
-                .zip(g.par_chunks(chunk))
-                .map(|(a, g)| {
-                    let mut p = vec![E::zero(); bv.len()];
-                    cpu::backward(a, bv, g, None, Some(&mut p));
-                    p
-                })
-                .collect();
-            for p in parts {
-                gb.iter_mut().zip(&p).for_each(|(d, v)| *d += *v);
-            }
-        }
-    }
-    s.put(a, ga);
-    s.put(b, gb);
+struct Cmul {
+    a: Var,
+    b: Var,
 }
 
-/// Rows per parallel task: large enough to amortise rayon, small enough to balance two cores.
-const ROWS: usize = 512;
+impl<B: CmulKernel> Backward<B> for Cmul {
+    fn name(&self) -> &'static str {
+        "cmul"
+    }
+    fn backward(&self, t: &Tape<'_, B>, _: Var, g: &B::Buf, s: &mut Slots<'_, B>) -> Result<()> {
+        let (a, b) = (self.a, self.b);
+        let nb = t.shape(b).numel();
+        let (rows, m) = (t.shape(a).numel() / nb, nb / 2);
+        let (mut ga, acc) = s.take_write(a)?;
+        let mut gb = s.take(b)?;
+        let da = ga.as_mut().map(|d| (d, acc));
+        s.backend()
+            .cmul_bwd(t.buf(a)?, t.buf(b)?, g, da, gb.as_mut(), rows, m)?;
+        s.put(a, ga)?;
+        s.put(b, gb)
+    }
+}

@@ -1,6 +1,12 @@
 //! The diagonal complex recurrence, channels innermost (SIMD) and one batch row per task.
 //! Row layout [Re_0..Re_{m-1}, Im_0..Im_{m-1}]; the previous row stays in L1 across the time loop.
+use super::{ScanGrads, ScanKernel};
+use crate::backend::cpu::PAR_MIN;
+use crate::backend::Cpu;
+use crate::ops::rows_of;
 use crate::tensor::Real;
+use crate::Result;
+use rayon::prelude::*;
 use crate::util::simd;
 
 /// next = λ̄ ⊙ prev + c, for one row of m complex values. Every slice is cut to exactly m so the
@@ -145,5 +151,65 @@ fn backward_body<E: Real>(
             dr[j] += lr[j] * ar[j] + li[j] * ai[j];
             di[j] += lr[j] * ai[j] - li[j] * ar[j];
         }
+    }
+}
+
+impl<E: Real> ScanKernel for Cpu<E> {
+    fn scan_fwd(
+        &self,
+        z0: &Vec<E>,
+        c: &Vec<E>,
+        lbar: &Vec<E>,
+        x: &mut Vec<E>,
+        b: usize,
+        t: usize,
+        m: usize,
+    ) -> Result<()> {
+        let m2 = 2 * m;
+        let body = |(i, xi): (usize, &mut [E])| {
+            forward_one(
+                &lbar[..m2],
+                &z0[i * m2..(i + 1) * m2],
+                &c[i * t * m2..(i + 1) * t * m2],
+                xi,
+            )
+        };
+        let x = &mut x[..b * t * m2];
+        if b * t * m2 >= PAR_MIN && t > 0 {
+            x.par_chunks_mut(t * m2).enumerate().for_each(body);
+        } else if t > 0 {
+            x.chunks_mut(t * m2).enumerate().for_each(body);
+        }
+        Ok(())
+    }
+    fn scan_bwd(&self, io: ScanGrads<'_, Self>, b: usize, tl: usize, m: usize) -> Result<()> {
+        let m2 = 2 * m;
+        let (lv, zv, xv, g) = (&io.lbar[..m2], io.z0, io.x, io.g);
+        let gc_acc = io.dc.as_ref().is_some_and(|d| d.1);
+        let gc = io.dc.map(|(d, _)| &mut d[..b * tl * m2]);
+        let gz = io.dz0.map(|d| &mut d[..b * m2]);
+        let want_l = io.dlbar.is_some();
+        // Per-sequence partials of dλ̄, summed in batch order afterwards: deterministic, no atomics.
+        let mut partial = vec![E::zero(); if want_l { b * m2 } else { 0 }];
+        if tl > 0 {
+            let gz_rows = rows_of(gz, b, m2);
+            let gc_rows = rows_of(gc, b, tl * m2);
+            let gl_rows = rows_of(want_l.then_some(&mut partial[..]), b, m2);
+            let rows: Vec<_> = gz_rows.into_iter().zip(gc_rows).zip(gl_rows).collect();
+            rows.into_par_iter()
+                .enumerate()
+                .for_each(|(i, ((dz, dc), dl))| {
+                    let mut a = vec![E::zero(); m2];
+                    let seq = i * tl * m2..(i + 1) * tl * m2;
+                    let (z, x, gi) = (&zv[i * m2..(i + 1) * m2], &xv[seq.clone()], &g[seq]);
+                    backward_one_acc(lv, z, x, gi, &mut a, dz, dc, dl, gc_acc);
+                });
+        }
+        if let Some(gl) = io.dlbar {
+            for row in partial.chunks_exact(m2) {
+                gl.iter_mut().zip(row).for_each(|(d, p)| *d += *p);
+            }
+        }
+        Ok(())
     }
 }

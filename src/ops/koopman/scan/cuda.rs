@@ -1,50 +1,29 @@
-//! The sequential scan on the device: one thread per (sequence, mode), reverse-time adjoint
-//! backward, deterministic λ̄ gradient (`koopman.cu`).
-use crate::autodiff::{DevBuf, DevSlots, Op, Tape, Var};
+//! The scan on the device (`koopman.cu`): one thread per (sequence, mode), sequential over time.
+use super::{ScanGrads, ScanKernel};
 use crate::backend::cuda::launch::koopman::{scan_bwd, scan_fwd};
-use crate::tensor::{Real, Shape};
+use crate::backend::cuda::{Cuda, DevBuf};
 use crate::Result;
 
-pub(crate) fn scan<E: Real>(t: &mut Tape<E>, z0: Var, c: Var, lbar: Var) -> Result<Var> {
-    let (b, tl, m2) = (t.dims(c)[0], t.dims(c)[1], t.dims(c)[2]);
-    let mut x = t.dev_alloc(b * tl * m2)?;
-    let (zv, cv, lv) = (t.dev_value(z0)?, t.dev_value(c)?, t.dev_value(lbar)?);
-    scan_fwd(t.dev()?, &mut x, zv, cv, lv, b, tl, m2 / 2)?;
-    let shape = Shape::new(&[b, tl, m2]);
-    Ok(t.push_dev(
-        shape,
-        x,
-        Vec::new(),
-        Op::Scan { z0, c, lbar },
-        &[z0, c, lbar],
-    ))
-}
-
-pub(crate) fn backward<E: Real>(
-    t: &Tape<E>,
-    y: Var,
-    z0: Var,
-    c: Var,
-    lbar: Var,
-    g: &DevBuf,
-    s: &mut DevSlots,
-) -> Result<()> {
-    let (b, tl, m2) = (t.dims(c)[0], t.dims(c)[1], t.dims(c)[2]);
-    let (mut gz, mut gc, mut gl) = (s.any(z0)?, s.any(c)?, s.any(lbar)?);
-    scan_bwd(
-        t.dev()?,
-        &mut gz,
-        &mut gc,
-        &mut gl,
-        g,
-        t.dev_value(y)?,
-        t.dev_value(z0)?,
-        t.dev_value(lbar)?,
-        b,
-        tl,
-        m2 / 2,
-    )?;
-    s.put(z0, Some(gz))?;
-    s.put(c, Some(gc))?;
-    s.put(lbar, Some(gl))
+impl ScanKernel for Cuda {
+    fn scan_fwd(
+        &self,
+        z0: &DevBuf,
+        c: &DevBuf,
+        lbar: &DevBuf,
+        x: &mut DevBuf,
+        b: usize,
+        t: usize,
+        m: usize,
+    ) -> Result<()> {
+        Ok(scan_fwd(self.dev(), x, z0, c, lbar, b, t, m)?)
+    }
+    fn scan_bwd(&self, io: ScanGrads<'_, Self>, b: usize, t: usize, m: usize) -> Result<()> {
+        // The launcher writes all three gradients.
+        let (mut tz, mut tc, mut tl) = (None, None, None);
+        let dz0 = self.grad_out(io.dz0.map(|d| (d, true)), b * 2 * m, &mut tz)?;
+        let dc = self.grad_out(io.dc, b * t * 2 * m, &mut tc)?;
+        let dl = self.grad_out(io.dlbar.map(|d| (d, true)), 2 * m, &mut tl)?;
+        let dev = self.dev();
+        Ok(scan_bwd(dev, dz0, dc, dl, io.g, io.x, io.z0, io.lbar, b, t, m)?)
+    }
 }

@@ -1,105 +1,89 @@
-//! Sequential complex scan: x̂_{k+1} = λ̄ ⊙ x̂_k + c_k, the rollout's recurrent form.
+//! The diagonal linear recurrence x̂_{k+1} = λ̄ ⊙ x̂_k + c_k over a horizon, sequentially per
+//! sequence (parallel over the batch); the same numbers as the convolution.
 pub mod cpu;
 #[cfg(feature = "cuda")]
-pub(crate) mod cuda;
+mod cuda;
 
-use crate::autodiff::{Op, Slots, Tape, Var};
-use crate::ops::rows_of;
-use crate::tensor::{Real, Shape};
+use super::check_sequence;
+use crate::autodiff::{Backward, Slots, Tape, Var};
+use crate::backend::Backend;
+use crate::ops::GradOut;
+use crate::tensor::Shape;
 use crate::{shape_err, Result};
-use rayon::prelude::*;
 
-impl<E: Real> Tape<'_, E> {
+/// Operands and gradients of a scan's backward (`x`: the forward's output).
+pub struct ScanGrads<'a, B: Backend> {
+    pub z0: &'a B::Buf,
+    pub lbar: &'a B::Buf,
+    pub x: &'a B::Buf,
+    pub g: &'a B::Buf,
+    pub dz0: Option<&'a mut B::Buf>,
+    pub dc: GradOut<'a, B>,
+    pub dlbar: Option<&'a mut B::Buf>,
+}
+
+/// The scan kernels of a backend: B sequences of T steps of m complex modes.
+pub trait ScanKernel: Backend {
+    #[allow(clippy::too_many_arguments)]
+    fn scan_fwd(
+        &self,
+        z0: &Self::Buf,
+        c: &Self::Buf,
+        lbar: &Self::Buf,
+        x: &mut Self::Buf,
+        b: usize,
+        t: usize,
+        m: usize,
+    ) -> Result<()>;
+    /// Accumulates dz0 and dλ̄; dc per its flag.
+    fn scan_bwd(&self, io: ScanGrads<'_, Self>, b: usize, t: usize, m: usize) -> Result<()>;
+}
+
+impl<B: ScanKernel> Tape<'_, B> {
     /// z0 [B, 2m], c [B, T, 2m], λ̄ [2m] → x [B, T, 2m], where x[:, k] = x̂_{k+1}.
     pub fn scan(&mut self, z0: Var, c: Var, lbar: Var) -> Result<Var> {
-        let (b, t, m2) = check(self, "scan", z0, c)?;
+        let (b, t, m2) = check_sequence(self, "scan", z0, c)?;
         if self.shape(lbar).numel() != m2 {
             return Err(shape_err!(
                 "scan: lbar {:?} needs {m2} values",
                 self.shape(lbar)
             ));
         }
-        #[cfg(feature = "cuda")]
-        if self.is_cuda() {
-            return cuda::scan(self, z0, c, lbar);
-        }
-        let mut x = self.alloc_uninit(b * t * m2);
-        let (lv, zv, cv) = (self.value(lbar), self.value(z0), self.value(c));
-        let body = |(i, xi): (usize, &mut [E])| {
-            cpu::forward_one(
-                lv,
-                &zv[i * m2..(i + 1) * m2],
-                &cv[i * t * m2..(i + 1) * t * m2],
-                xi,
-            )
-        };
-        if b * t * m2 >= super::super::PAR_MIN && t > 0 {
-            x.par_chunks_mut(t * m2).enumerate().for_each(body);
-        } else if t > 0 {
-            x.chunks_mut(t * m2).enumerate().for_each(body);
-        }
-        Ok(self.push(
-            Shape::new(&[b, t, m2]),
-            x,
-            Op::Scan { z0, c, lbar },
-            &[z0, c, lbar],
-        ))
+        let mut x = self.alloc(b * t * m2)?;
+        let (zv, cv, lv) = (self.buf(z0)?, self.buf(c)?, self.buf(lbar)?);
+        self.backend()
+            .scan_fwd(zv, cv, lv, &mut x, b, t, m2 / 2)?;
+        let rule = Scan { z0, c, lbar };
+        Ok(self.push(Shape::new(&[b, t, m2]), x, rule, &[z0, c, lbar]))
     }
 }
 
-/// Checks z0 [B, 2m] against c [B, T, 2m]; returns (B, T, 2m).
-pub(crate) fn check<E: Real>(
-    tape: &Tape<E>,
-    name: &str,
-    z0: Var,
-    c: Var,
-) -> Result<(usize, usize, usize)> {
-    let (sz, sc) = (tape.shape(z0), tape.shape(c));
-    let (dz, dc) = (sz.dims(), sc.dims());
-    if dz.len() != 2 || dc.len() != 3 || dz[0] != dc[0] || dz[1] != dc[2] || dz[1] % 2 != 0 {
-        return Err(shape_err!(
-            "{name}: z0 {sz:?} and c {sc:?} (need z0 [B, 2m], c [B, T, 2m])"
-        ));
-    }
-    Ok((dc[0], dc[1], dc[2]))
-}
-
-pub(crate) fn backward<E: Real>(
-    t: &Tape<E>,
-    y: Var,
+struct Scan {
     z0: Var,
     c: Var,
     lbar: Var,
-    g: &[E],
-    s: &mut Slots<E>,
-) {
-    let (b, tl, m2) = (t.dims(c)[0], t.dims(c)[1], t.dims(c)[2]);
-    let (lv, zv, xv) = (t.value(lbar), t.value(z0), t.value(y));
-    let (mut gz, mut gl) = (s.take(z0), s.take(lbar));
-    let (mut gc, gc_acc) = s.take_write(c);
-    let want_l = gl.is_some();
-    // Per-sequence partials of dλ̄, summed in batch order afterwards: deterministic, no atomics.
-    let mut partial = vec![E::zero(); if want_l { b * m2 } else { 0 }];
-    if tl > 0 {
-        let gz_rows = rows_of(gz.as_deref_mut(), b, m2);
-        let gc_rows = rows_of(gc.as_deref_mut(), b, tl * m2);
-        let gl_rows = rows_of(want_l.then_some(&mut partial[..]), b, m2);
-        let rows: Vec<_> = gz_rows.into_iter().zip(gc_rows).zip(gl_rows).collect();
-        rows.into_par_iter()
-            .enumerate()
-            .for_each(|(i, ((dz, dc), dl))| {
-                let mut a = vec![E::zero(); m2];
-                let seq = i * tl * m2..(i + 1) * tl * m2;
-                let (z, x, gi) = (&zv[i * m2..(i + 1) * m2], &xv[seq.clone()], &g[seq]);
-                cpu::backward_one_acc(lv, z, x, gi, &mut a, dz, dc, dl, gc_acc);
-            });
+}
+
+impl<B: ScanKernel> Backward<B> for Scan {
+    fn name(&self) -> &'static str {
+        "scan"
     }
-    if let Some(gl) = gl.as_deref_mut() {
-        for row in partial.chunks_exact(m2) {
-            gl.iter_mut().zip(row).for_each(|(d, p)| *d += *p);
-        }
+    fn backward(&self, t: &Tape<'_, B>, y: Var, g: &B::Buf, s: &mut Slots<'_, B>) -> Result<()> {
+        let (b, tl, m2) = (t.dims(self.c)[0], t.dims(self.c)[1], t.dims(self.c)[2]);
+        let (mut gz, mut gl) = (s.take(self.z0)?, s.take(self.lbar)?);
+        let (mut gc, acc) = s.take_write(self.c)?;
+        let io = ScanGrads {
+            z0: t.buf(self.z0)?,
+            lbar: t.buf(self.lbar)?,
+            x: t.buf(y)?,
+            g,
+            dz0: gz.as_mut(),
+            dc: gc.as_mut().map(|d| (d, acc)),
+            dlbar: gl.as_mut(),
+        };
+        s.backend().scan_bwd(io, b, tl, m2 / 2)?;
+        s.put(self.z0, gz)?;
+        s.put(self.c, gc)?;
+        s.put(self.lbar, gl)
     }
-    s.put(z0, gz);
-    s.put(c, gc);
-    s.put(lbar, gl);
 }

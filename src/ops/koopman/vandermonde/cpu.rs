@@ -1,6 +1,10 @@
 //! V[i, k] = λ̄_i^k = e^{μΔtk}(cos ωΔtk + i sin ωΔtk), closed form: parallel and free of accumulated
 //! rounding. The phase is reduced modulo 2π in f64 so large k·ω·Δt keep full accuracy.
+use super::VandermondeKernel;
+use crate::backend::Cpu;
+use crate::ops::koopman::EigenGrads;
 use crate::tensor::Real;
+use crate::Result;
 use std::f64::consts::TAU;
 
 /// Layout of V: [2][m][K], all real parts, then all imaginary parts.
@@ -57,5 +61,47 @@ pub fn backward<E: Real>(
         if let Some(d) = dlog_dt.as_deref_mut() {
             d[i % d.len()] += E::of(dt * s_dt);
         }
+    }
+}
+
+impl<E: Real> VandermondeKernel for Cpu<E> {
+    fn vandermonde_fwd(
+        &self,
+        mu: &Vec<E>,
+        omega: &Vec<E>,
+        log_dt: &Vec<E>,
+        v: &mut Vec<E>,
+        m: usize,
+        k_len: usize,
+        nd: usize,
+    ) -> Result<()> {
+        forward(&mu[..m], &omega[..m], &log_dt[..nd], k_len, &mut v[..2 * m * k_len]);
+        Ok(())
+    }
+    fn vandermonde_bwd(
+        &self,
+        mu: &Vec<E>,
+        omega: &Vec<E>,
+        log_dt: &Vec<E>,
+        v: &Vec<E>,
+        g: &Vec<E>,
+        d: EigenGrads<'_, Self>,
+        m: usize,
+        k_len: usize,
+        nd: usize,
+    ) -> Result<()> {
+        let n = 2 * m * k_len;
+        backward(
+            &mu[..m],
+            &omega[..m],
+            &log_dt[..nd],
+            &v[..n],
+            &g[..n],
+            k_len,
+            d.dmu.map(|v| &mut v[..m]),
+            d.domega.map(|v| &mut v[..m]),
+            Some(&mut d.dlog_dt[..nd]),
+        );
+        Ok(())
     }
 }

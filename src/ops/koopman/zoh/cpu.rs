@@ -1,5 +1,9 @@
 //! ZOH discretisation per mode, computed in f64 (only m values, so precision is free).
+use super::ZohKernel;
+use crate::backend::Cpu;
+use crate::ops::koopman::EigenGrads;
 use crate::tensor::Real;
+use crate::Result;
 use num_complex::Complex64 as C;
 
 /// Below this |λΔt| the gain uses its Taylor series: (e^z − 1)/λ loses all digits as λ → 0.
@@ -65,5 +69,41 @@ pub fn backward<E: Real>(
             let ddt = ((lam * lbar).conj() * gl + lbar.conj() * gb).re;
             d[i % d.len()] += E::of(dt * ddt);
         }
+    }
+}
+
+impl<E: Real> ZohKernel for Cpu<E> {
+    fn zoh_fwd(
+        &self,
+        mu: &Vec<E>,
+        omega: &Vec<E>,
+        log_dt: &Vec<E>,
+        out: &mut Vec<E>,
+        m: usize,
+        nd: usize,
+    ) -> Result<()> {
+        forward(&mu[..m], &omega[..m], &log_dt[..nd], &mut out[..4 * m]);
+        Ok(())
+    }
+    fn zoh_bwd(
+        &self,
+        mu: &Vec<E>,
+        omega: &Vec<E>,
+        log_dt: &Vec<E>,
+        g: &Vec<E>,
+        d: EigenGrads<'_, Self>,
+        m: usize,
+        nd: usize,
+    ) -> Result<()> {
+        backward(
+            &mu[..m],
+            &omega[..m],
+            &log_dt[..nd],
+            &g[..4 * m],
+            d.dmu.map(|v| &mut v[..m]),
+            d.domega.map(|v| &mut v[..m]),
+            Some(&mut d.dlog_dt[..nd]),
+        );
+        Ok(())
     }
 }
