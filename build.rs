@@ -331,6 +331,15 @@ mod emit_sources {
             out += &format!("    ({:?}, {}::SRC),\n", f.path, f.path.replace('/', "::"));
         }
         out += "];\n";
+        out += "/// Every kernel as (name, its parameters' C types in order), as build.rs parsed them: the\n";
+        out +=
+            "/// signatures the typed launchers of `backend::cuda::kernels` are generated from.\n";
+        out += "pub const SIGNATURES: &[(&str, &[&str])] = &[\n";
+        for k in files.iter().flat_map(|f| &f.kernels) {
+            let tys: Vec<&str> = k.params.iter().map(|p| p.ty.c_name()).collect();
+            out += &format!("    ({:?}, &{:?}),\n", k.name, tys);
+        }
+        out += "];\n";
         out
     }
 }

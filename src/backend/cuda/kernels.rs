@@ -19,6 +19,13 @@
 //! buffer is long enough for the sizes and launch shape: the launchers in [`super::launch`] check
 //! that before calling these.
 //!
+//! Adding a kernel: write it as `extern "C" __global__ void name(...)` in the op's file under
+//! `kernels/` (`kernels/<op>.cu`, mirroring `src/ops/<op>/`; a new file is picked up by itself),
+//! mark pointers that may be null `NULLABLE`, and call the generated `kernels::<op>::name` from the
+//! op's launcher after checking the buffer sizes. `tests/nvrtc_compile.rs` checks that the parsed
+//! parameter list matches the compiled PTX; `tools/cuemu/kernels_check.cpp` needs an `#include` of
+//! a new file.
+//!
 //! A correct call:
 //! ```
 //! use koopman::backend::cuda::kernels::{unary::relu_fwd, CudaSlice, LaunchConfig};
