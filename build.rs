@@ -5,13 +5,15 @@
 //!   emulated device running the kernels compiled for the CPU by `tools/cuemu`) can reuse it.
 //! - [`emit_sources`] writes `OUT_DIR/kernels.rs` (included as `crate::kernels`): one module per
 //!   file, nested as the folders are (`kernels/koopman/scan.cu` -> `kernels::koopman::scan`), with
-//!   its source `SRC` and one name constant per kernel, plus `PRELUDE` and `ALL`, the list of
-//!   (path without `.cu`, source) pairs that NVRTC compiles at run time.
+//!   its source `SRC` and one name constant per kernel, plus `PRELUDE`, `ALL`, the list of
+//!   (path without `.cu`, source) pairs that NVRTC compiles at run time, and `SIGNATURES`, each
+//!   kernel's parameter C types (checked against the compiled PTX by `tests/nvrtc_compile.rs`).
 //! - [`emit_cudarc`] writes `OUT_DIR/launchers.rs` (included as `crate::backend::cuda::kernels`
 //!   with the `cuda` feature): one typed function per kernel that does the single `unsafe` launch.
 use std::{env, fs, path::Path};
 
 fn main() {
+    // A directory: Cargo rescans the whole tree, so new and nested files count too.
     println!("cargo:rerun-if-changed=kernels");
     if env::var_os("CARGO_FEATURE_MUJOCO").is_some() {
         check_mujoco();
@@ -23,10 +25,6 @@ fn main() {
             std::process::exit(1);
         }
     };
-    for f in &files {
-        // Cargo's directory check looks at mtimes of the folder tree; naming each file is robust.
-        println!("cargo:rerun-if-changed=kernels/{}.cu", f.path);
-    }
     let out = env::var("OUT_DIR").unwrap();
     let has_prelude = Path::new("kernels/prelude.cuh").exists();
     fs::write(
