@@ -1,64 +1,504 @@
-//! Embeds every `kernels/*.cu` file as a string constant (no nvcc at build time).
-//! Writes `OUT_DIR/kernels.rs`: one module per file with its source and one constant per kernel name,
-//! plus `ALL`, the list of (file stem, source) pairs compiled at run time by NVRTC.
+//! Build script: embeds the CUDA kernels and generates their typed launchers (no nvcc at build time).
+//!
+//! - [`sig`] scans `kernels/` recursively and parses every `extern "C" __global__ void` parameter
+//!   list into [`sig::Kernel`]s. It knows nothing about Rust or cudarc, so other back ends (e.g. an
+//!   emulated device running the kernels compiled for the CPU by `tools/cuemu`) can reuse it.
+//! - [`emit_sources`] writes `OUT_DIR/kernels.rs` (included as `crate::kernels`): one module per
+//!   file, nested as the folders are (`kernels/koopman/scan.cu` -> `kernels::koopman::scan`), with
+//!   its source `SRC` and one name constant per kernel, plus `PRELUDE`, `ALL`, the list of
+//!   (path without `.cu`, source) pairs that NVRTC compiles at run time, and `SIGNATURES`, each
+//!   kernel's parameter C types (checked against the compiled PTX by `tests/nvrtc_compile.rs`).
+//! - [`emit_cudarc`] writes `OUT_DIR/launchers.rs` (included as `crate::backend::cuda::kernels`
+//!   with the `cuda` feature): one typed function per kernel that does the single `unsafe` launch.
 use std::{env, fs, path::Path};
 
 fn main() {
+    // A directory: Cargo rescans the whole tree, so new and nested files count too.
     println!("cargo:rerun-if-changed=kernels");
     if env::var_os("CARGO_FEATURE_MUJOCO").is_some() {
         check_mujoco();
     }
-    let dir = Path::new("kernels");
-    let mut files: Vec<_> = fs::read_dir(dir)
-        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    files.retain(|p| p.extension().is_some_and(|e| e == "cu"));
-    files.sort();
-    let mut out = String::new();
-    let mut all = Vec::new();
-    let prelude = dir.join("prelude.cuh");
-    if prelude.exists() {
-        // Paths relative to the manifest, not absolute: a target dir shared by two checkouts of
-        // the crate (worktrees) must not embed the other checkout's files.
-        out += "pub const PRELUDE: &str = include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/kernels/prelude.cuh\"));\n";
-    } else {
-        out += "pub const PRELUDE: &str = \"\";\n";
-    }
-    for path in &files {
-        let stem = path.file_stem().unwrap().to_string_lossy().to_string();
-        let src = fs::read_to_string(path).unwrap();
-        out += &format!(
-            "pub mod {stem} {{\n    pub const SRC: &str = include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/kernels/{stem}.cu\"));\n"
-        );
-        for name in kernel_names(&src) {
-            out += &format!(
-                "    pub const {}: &str = {:?};\n",
-                name.to_uppercase(),
-                name
-            );
+    let files = match sig::scan(Path::new("kernels")) {
+        Ok(files) => files,
+        Err(e) => {
+            println!("cargo::error={e}");
+            std::process::exit(1);
         }
-        out += "}\n";
-        all.push(stem);
-    }
-    out += "pub const ALL: &[(&str, &str)] = &[";
-    for stem in &all {
-        out += &format!("({stem:?}, {stem}::SRC), ");
-    }
-    out += "];\n";
-    let dest = Path::new(&env::var("OUT_DIR").unwrap()).join("kernels.rs");
-    fs::write(dest, out).unwrap();
+    };
+    let out = env::var("OUT_DIR").unwrap();
+    let has_prelude = Path::new("kernels/prelude.cuh").exists();
+    fs::write(
+        Path::new(&out).join("kernels.rs"),
+        emit_sources::emit(&files, has_prelude),
+    )
+    .unwrap();
+    let launchers = emit_cudarc::emit(&files).unwrap_or_else(|e| {
+        println!("cargo::error={e}");
+        std::process::exit(1);
+    });
+    fs::write(Path::new(&out).join("launchers.rs"), launchers).unwrap();
 }
 
-/// Names of `extern "C" __global__ void NAME(` declarations.
-fn kernel_names(src: &str) -> Vec<String> {
-    let key = "__global__ void ";
-    src.match_indices(key)
-        .filter_map(|(i, _)| {
-            let rest = &src[i + key.len()..];
-            let end = rest.find('(')?;
-            Some(rest[..end].trim().to_string())
+/// Kernel signatures parsed from the `.cu` sources: the one description every generated launcher
+/// (cudarc today, an emulated device later) is derived from.
+mod sig {
+    use std::{fs, path::Path};
+
+    /// One `kernels/**/*.cu` file.
+    pub struct KernelFile {
+        /// Path below `kernels/` without `.cu`, with `/` separators: `"koopman/scan"`.
+        pub path: String,
+        pub kernels: Vec<Kernel>,
+    }
+
+    /// One `extern "C" __global__ void name(...)` declaration.
+    pub struct Kernel {
+        pub name: String,
+        pub params: Vec<Param>,
+    }
+
+    pub struct Param {
+        pub name: String,
+        pub ty: CType,
+        /// Marked `NULLABLE` in the source: the kernel accepts a null pointer here.
+        pub nullable: bool,
+    }
+
+    /// The C types kernel parameters may have. Add a variant (and its mapping in each emitter) to
+    /// support a new one; anything else is a build error naming the kernel.
+    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+    pub enum CType {
+        /// `int`
+        Int,
+        /// `float`
+        Float,
+        /// `T*` (mutable) or `const T*` (read only) to device memory.
+        Ptr { elem: Elem, mutable: bool },
+    }
+
+    /// Element types of device pointers.
+    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+    pub enum Elem {
+        /// `float`
+        F32,
+        /// `unsigned short` (raw bf16 bits)
+        U16,
+    }
+
+    impl CType {
+        /// The C spelling, for messages and docs.
+        pub fn c_name(self) -> &'static str {
+            match self {
+                CType::Int => "int",
+                CType::Float => "float",
+                CType::Ptr {
+                    elem: Elem::F32,
+                    mutable: true,
+                } => "float*",
+                CType::Ptr {
+                    elem: Elem::F32,
+                    mutable: false,
+                } => "const float*",
+                CType::Ptr {
+                    elem: Elem::U16,
+                    mutable: true,
+                } => "unsigned short*",
+                CType::Ptr {
+                    elem: Elem::U16,
+                    mutable: false,
+                } => "const unsigned short*",
+            }
+        }
+    }
+
+    impl Kernel {
+        /// The normalised C declaration, e.g.
+        /// `relu_fwd(float* y, const float* x, int n)`.
+        pub fn c_decl(&self) -> String {
+            let ps: Vec<String> = self
+                .params
+                .iter()
+                .map(|p| {
+                    let null = if p.nullable { "NULLABLE " } else { "" };
+                    format!("{null}{} {}", p.ty.c_name(), p.name)
+                })
+                .collect();
+            format!("{}({})", self.name, ps.join(", "))
+        }
+    }
+
+    /// Every `.cu` file below `dir`, sorted by path, parsed. Kernel names must be unique across
+    /// files (the device looks kernels up by name).
+    pub fn scan(dir: &Path) -> Result<Vec<KernelFile>, String> {
+        let mut paths = Vec::new();
+        walk(dir, dir, &mut paths)?;
+        paths.sort();
+        let mut files = Vec::new();
+        let mut seen = std::collections::BTreeMap::new();
+        for rel in paths {
+            let src = fs::read_to_string(dir.join(format!("{rel}.cu")))
+                .map_err(|e| format!("kernels/{rel}.cu: {e}"))?;
+            let kernels = parse_file(&src).map_err(|e| format!("kernels/{rel}.cu: {e}"))?;
+            for k in &kernels {
+                if let Some(other) = seen.insert(k.name.clone(), rel.clone()) {
+                    return Err(format!(
+                        "kernel `{}` is defined in both kernels/{other}.cu and kernels/{rel}.cu",
+                        k.name
+                    ));
+                }
+            }
+            files.push(KernelFile { path: rel, kernels });
+        }
+        Ok(files)
+    }
+
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), String> {
+        let rd = fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for entry in rd {
+            let path = entry.map_err(|e| e.to_string())?.path();
+            if path.is_dir() {
+                walk(root, &path, out)?;
+            } else if path.extension().is_some_and(|e| e == "cu") {
+                let rel = path.strip_prefix(root).unwrap().with_extension("");
+                let parts: Vec<String> = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect();
+                out.push(parts.join("/"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The kernels of one source file, in source order.
+    pub fn parse_file(src: &str) -> Result<Vec<Kernel>, String> {
+        let code = strip_comments(src);
+        let key = "__global__";
+        let mut kernels = Vec::new();
+        let mut rest = code.as_str();
+        while let Some(i) = rest.find(key) {
+            let before = rest[..i].trim_end();
+            rest = &rest[i + key.len()..];
+            let open = rest
+                .find('(')
+                .ok_or("`__global__` without a parameter list")?;
+            let head: Vec<&str> = rest[..open].split_whitespace().collect();
+            let [ret, name] = head[..] else {
+                return Err(format!(
+                    "cannot read the kernel declaration `{}`",
+                    &rest[..open]
+                ));
+            };
+            let name = name.to_string();
+            if ret != "void" || !before.ends_with("extern \"C\"") {
+                return Err(format!(
+                    "kernel `{name}`: declare it `extern \"C\" __global__ void` (launchers find it by name)"
+                ));
+            }
+            let close = rest[open..]
+                .find(')')
+                .ok_or_else(|| format!("kernel `{name}`: unterminated parameter list"))?;
+            let list = &rest[open + 1..open + close];
+            let params = parse_params(list).map_err(|e| format!("kernel `{name}`: {e}"))?;
+            rest = &rest[open + close..];
+            kernels.push(Kernel { name, params });
+        }
+        Ok(kernels)
+    }
+
+    fn parse_params(list: &str) -> Result<Vec<Param>, String> {
+        if list.trim().is_empty() || list.trim() == "void" {
+            return Ok(Vec::new());
+        }
+        list.split(',').map(parse_param).collect()
+    }
+
+    /// One parameter: qualifiers (`const`, `NULLABLE`, `__restrict__`), the base type, at most one
+    /// `*`, and the name. `const` after the `*` (a const pointer) does not make the data read-only.
+    fn parse_param(text: &str) -> Result<Param, String> {
+        let spaced = text.replace('*', " * ");
+        let mut toks: Vec<&str> = spaced.split_whitespace().collect();
+        let name = toks
+            .pop()
+            .filter(|n| n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            .ok_or_else(|| format!("cannot read parameter `{}`", text.trim()))?;
+        let (mut stars, mut const_data, mut nullable) = (0, false, false);
+        let mut base = Vec::new();
+        for t in toks {
+            match t {
+                "*" => stars += 1,
+                "const" if stars == 0 => const_data = true,
+                "const" | "__restrict__" => {}
+                "NULLABLE" => nullable = true,
+                other => base.push(other),
+            }
+        }
+        let base = base.join(" ");
+        let unknown = || {
+            format!("parameter `{name}` has C type `{}`, which launchers do not support (see CType in build.rs)", text.trim())
+        };
+        let ty = match (base.as_str(), stars) {
+            ("int", 0) if !const_data => CType::Int,
+            ("float", 0) if !const_data => CType::Float,
+            ("float", 1) => CType::Ptr {
+                elem: Elem::F32,
+                mutable: !const_data,
+            },
+            ("unsigned short", 1) => CType::Ptr {
+                elem: Elem::U16,
+                mutable: !const_data,
+            },
+            _ => return Err(unknown()),
+        };
+        if nullable && !matches!(ty, CType::Ptr { .. }) {
+            return Err(format!("parameter `{name}`: only pointers can be NULLABLE"));
+        }
+        Ok(Param {
+            name: name.to_string(),
+            ty,
+            nullable,
         })
-        .collect()
+    }
+
+    /// `src` with `//` and `/* */` comments replaced by spaces (string literals hold no comment
+    /// markers in kernel code).
+    fn strip_comments(src: &str) -> String {
+        let mut out = String::with_capacity(src.len());
+        let mut rest = src;
+        loop {
+            let line = rest.find("//");
+            let block = rest.find("/*");
+            let (i, end_pat) = match (line, block) {
+                (None, None) => break,
+                (Some(l), Some(b)) if b < l => (b, "*/"),
+                (Some(l), _) => (l, "\n"),
+                (None, Some(b)) => (b, "*/"),
+            };
+            out.push_str(&rest[..i]);
+            out.push(' ');
+            rest = &rest[i + 2..];
+            match rest.find(end_pat) {
+                Some(j) => rest = &rest[j + end_pat.len()..],
+                None => rest = "",
+            }
+            if end_pat == "\n" {
+                out.push('\n');
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+/// `OUT_DIR/kernels.rs`: the embedded sources and kernel names, as a module tree.
+mod emit_sources {
+    use super::sig::KernelFile;
+    use super::tree::{close_to, open_to};
+
+    pub fn emit(files: &[KernelFile], has_prelude: bool) -> String {
+        let mut out = String::new();
+        if has_prelude {
+            // Paths relative to the manifest, not absolute: a target dir shared by two checkouts
+            // of the crate (worktrees) must not embed the other checkout's files.
+            out += "pub const PRELUDE: &str = include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/kernels/prelude.cuh\"));\n";
+        } else {
+            out += "pub const PRELUDE: &str = \"\";\n";
+        }
+        let mut cur: Vec<&str> = Vec::new();
+        for f in files {
+            let segs: Vec<&str> = f.path.split('/').collect();
+            close_to(&mut out, &mut cur, &segs);
+            open_to(&mut out, &mut cur, &segs, "");
+            let ind = "    ".repeat(cur.len());
+            out += &format!(
+                "{ind}pub const SRC: &str = include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/kernels/{}.cu\"));\n",
+                f.path
+            );
+            for k in &f.kernels {
+                out += &format!(
+                    "{ind}pub const {}: &str = {:?};\n",
+                    k.name.to_uppercase(),
+                    k.name
+                );
+            }
+        }
+        close_to(&mut out, &mut cur, &[]);
+        out += "/// Every kernel file as (path below `kernels/` without `.cu`, source).\n";
+        out += "pub const ALL: &[(&str, &str)] = &[\n";
+        for f in files {
+            out += &format!("    ({:?}, {}::SRC),\n", f.path, f.path.replace('/', "::"));
+        }
+        out += "];\n";
+        out += "/// Every kernel as (name, its parameters' C types in order), as build.rs parsed them: the\n";
+        out +=
+            "/// signatures the typed launchers of `backend::cuda::kernels` are generated from.\n";
+        out += "pub const SIGNATURES: &[(&str, &[&str])] = &[\n";
+        for k in files.iter().flat_map(|f| &f.kernels) {
+            let tys: Vec<&str> = k.params.iter().map(|p| p.ty.c_name()).collect();
+            out += &format!("    ({:?}, &{:?}),\n", k.name, tys);
+        }
+        out += "];\n";
+        out
+    }
+}
+
+/// `OUT_DIR/launchers.rs`: one typed cudarc launcher per kernel.
+mod emit_cudarc {
+    use super::sig::{CType, Elem, Kernel, KernelFile};
+    use super::tree::{close_to, open_to};
+
+    /// Rust names the generated code uses itself; a kernel parameter must not shadow them.
+    const RESERVED: &[&str] = &["dev", "cfg"];
+
+    pub fn emit(files: &[KernelFile]) -> Result<String, String> {
+        let mut out = String::new();
+        let mut cur: Vec<&str> = Vec::new();
+        for f in files {
+            let segs: Vec<&str> = f.path.split('/').collect();
+            close_to(&mut out, &mut cur, &segs);
+            open_to(
+                &mut out,
+                &mut cur,
+                &segs,
+                "#[allow(unused_imports)]\nuse super::*;\n",
+            );
+            for k in &f.kernels {
+                emit_kernel(&mut out, &f.path, k, cur.len())?;
+            }
+        }
+        close_to(&mut out, &mut cur, &[]);
+        Ok(out)
+    }
+
+    fn rust_type(ty: CType, nullable: bool) -> String {
+        let elem = |e: Elem| match e {
+            Elem::F32 => "f32",
+            Elem::U16 => "u16",
+        };
+        let t = match ty {
+            CType::Int => "i32".to_string(),
+            CType::Float => "f32".to_string(),
+            CType::Ptr {
+                elem: e,
+                mutable: true,
+            } => format!("&mut dyn DevBufMut<{}>", elem(e)),
+            CType::Ptr {
+                elem: e,
+                mutable: false,
+            } => format!("&dyn DevBuf<{}>", elem(e)),
+        };
+        if nullable {
+            format!("Option<{t}>")
+        } else {
+            t
+        }
+    }
+
+    /// Rust identifier for a C parameter name (raw identifier for Rust keywords).
+    fn ident(name: &str) -> String {
+        const KEYWORDS: &[&str] = &[
+            "as", "async", "await", "box", "break", "continue", "crate", "do", "dyn", "else",
+            "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let",
+            "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref",
+            "return", "static", "struct", "trait", "true", "try", "type", "typeof", "unsafe",
+            "unsized", "use", "virtual", "where", "while", "yield",
+        ];
+        if KEYWORDS.contains(&name) {
+            format!("r#{name}")
+        } else {
+            name.to_string()
+        }
+    }
+
+    fn emit_kernel(out: &mut String, path: &str, k: &Kernel, depth: usize) -> Result<(), String> {
+        let ind = "    ".repeat(depth);
+        for p in &k.params {
+            if RESERVED.contains(&p.name.as_str()) || p.name.starts_with("__") {
+                return Err(format!(
+                    "kernel `{}` (kernels/{path}.cu): parameter name `{}` is reserved by the generated launcher",
+                    k.name, p.name
+                ));
+            }
+        }
+        let konst = format!(
+            "crate::kernels::{}::{}",
+            path.replace('/', "::"),
+            k.name.to_uppercase()
+        );
+        *out += &format!(
+            "{ind}/// Launches `{}` (`kernels/{path}.cu`).\n",
+            k.c_decl()
+        );
+        *out += &format!("{ind}#[allow(non_snake_case, clippy::too_many_arguments)]\n");
+        *out += &format!(
+            "{ind}pub fn {}(\n{ind}    dev: &CudaDevice,\n{ind}    cfg: LaunchConfig,\n",
+            k.name
+        );
+        for p in &k.params {
+            *out += &format!(
+                "{ind}    {}: {},\n",
+                ident(&p.name),
+                rust_type(p.ty, p.nullable)
+            );
+        }
+        *out += &format!("{ind}) -> Result<()> {{\n");
+        *out += &format!("{ind}    let __f = dev.func({konst})?;\n");
+        *out += &format!("{ind}    let mut __args = dev.stream().launch_builder(&__f);\n");
+        for p in &k.params {
+            let id = ident(&p.name);
+            let push = match (p.ty, p.nullable) {
+                (CType::Ptr { mutable: true, .. }, false) => format!("{id}.push_mut(&mut __args);"),
+                (CType::Ptr { mutable: false, .. }, false) => format!("{id}.push(&mut __args);"),
+                (CType::Ptr { mutable: true, .. }, true) => format!(
+                    "match {id} {{ Some(b) => b.push_mut(&mut __args), None => push_null(&mut __args) }}"
+                ),
+                (CType::Ptr { mutable: false, .. }, true) => format!(
+                    "match {id} {{ Some(b) => b.push(&mut __args), None => push_null(&mut __args) }}"
+                ),
+                (CType::Int | CType::Float, _) => format!("__args.arg(&{id});"),
+            };
+            *out += &format!("{ind}    {push}\n");
+        }
+        *out += &format!(
+            "{ind}    // SAFETY: generated from the kernel's own parameter list, so the arguments match it in\n\
+             {ind}    // count, order and type (pointers as device buffers of the pointee type, `int` as i32,\n\
+             {ind}    // `float` as f32, NULLABLE pointers as null for None). Every argument outlives the\n\
+             {ind}    // launch call. The callers in `launch/` check that each buffer holds what the kernel\n\
+             {ind}    // indexes for the sizes and launch shape they pass.\n"
+        );
+        *out += &format!("{ind}    unsafe {{ __args.launch(cfg) }}?;\n{ind}    Ok(())\n{ind}}}\n");
+        Ok(())
+    }
+}
+
+/// Writing nested `pub mod a { pub mod b { .. } }` blocks for sorted `/`-separated paths.
+mod tree {
+    /// Closes the open modules in `cur` down to the longest prefix shared with `segs`' folders.
+    pub fn close_to<'a>(out: &mut String, cur: &mut Vec<&'a str>, segs: &[&'a str]) {
+        let keep = cur
+            .iter()
+            .zip(segs.iter().take(segs.len().saturating_sub(1)))
+            .take_while(|(a, b)| a == b)
+            .count();
+        while cur.len() > keep {
+            cur.pop();
+            out.push_str(&"    ".repeat(cur.len()));
+            out.push_str("}\n");
+        }
+    }
+
+    /// Opens the modules of `segs` past those already open in `cur`, writing `prologue` at the
+    /// top of each new module.
+    pub fn open_to<'a>(out: &mut String, cur: &mut Vec<&'a str>, segs: &[&'a str], prologue: &str) {
+        for &s in &segs[cur.len()..] {
+            let ind = "    ".repeat(cur.len());
+            out.push_str(&format!("{ind}pub mod {s} {{\n"));
+            for line in prologue.lines() {
+                out.push_str(&format!("{ind}    {line}\n"));
+            }
+            cur.push(s);
+        }
+    }
 }
 
 /// With the `mujoco` feature, fails early with the fix when libmujoco is not configured (mujoco-rs

@@ -21,7 +21,7 @@ extern "C" __global__ void mse_fwd_final(float* loss, const float* partial, int 
 }
 // dpred += dloss * 2 (pred - target) / n; dtarget (nullable, for a target that is not
 // stop-gradient) gets the negative. dloss is a device scalar, so no host sync is needed.
-extern "C" __global__ void mse_bwd(float* dpred, float* dtarget, const float* pred, const float* target,
+extern "C" __global__ void mse_bwd(float* dpred, NULLABLE float* dtarget, const float* pred, const float* target,
                                    const float* dloss, int n) {
     const float k = 2.0f * dloss[0] / n;
     GRID_STRIDE(i, n) {

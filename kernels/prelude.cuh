@@ -11,6 +11,9 @@
 #endif
 #define WARP_SIZE 32
 #define FULL_MASK 0xffffffffu
+// Marks a pointer parameter of an `extern "C" __global__` kernel that may be nullptr; expands to
+// nothing. build.rs reads it and gives that argument an `Option<..>` in the generated launcher.
+#define NULLABLE
 // Grid-stride loop over [0, n): any 1-D launch shape covers every index.
 #define GRID_STRIDE(i, n) \
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += blockDim.x * gridDim.x)
@@ -81,3 +84,13 @@ __device__ T block_sum(T v) {
     T total = lane < nwarps ? warp_part[lane] : (T)0;
     return warp_sum(total);
 }
+
+// Row kernels (reduce.cu, softmax.cu, layernorm.cu) use one warp per row: the row index, or -1
+// past the last row.
+__device__ __forceinline__ int warp_row(int rows) {
+    int r = blockIdx.x * (blockDim.x / WARP_SIZE) + threadIdx.x / WARP_SIZE;
+    return r < rows ? r : -1;
+}
+// Column-reduction tile (reduce.cu, layernorm.cu): 32 columns x 8 row lanes per block.
+#define CR_TX 32
+#define CR_TY 8

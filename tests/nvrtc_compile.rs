@@ -35,6 +35,7 @@ fn all_kernels_compile_with_nvrtc() {
                             src.contains(name),
                             "{stem}.cu ({arch}): PTX lacks kernel {name}"
                         );
+                        check_ptx_params(&src, name, stem);
                     }
                     eprintln!("ok {arch} {stem}.cu ({} bytes of PTX)", src.len());
                 }
@@ -47,6 +48,45 @@ fn all_kernels_compile_with_nvrtc() {
         "NVRTC errors:\n{}",
         failures.join("\n")
     );
+}
+
+/// The compiled kernel's PTX parameter list agrees with the signature build.rs parsed (and the
+/// typed launcher passes): same count, and per parameter a 64-bit pointer, a 32-bit integer for
+/// `int`, a 32-bit float for `float`. A parser mistake would otherwise surface only on a GPU.
+#[cfg(feature = "cuda")]
+fn check_ptx_params(ptx: &str, name: &str, stem: &str) {
+    let (_, params) = koopman::kernels::SIGNATURES
+        .iter()
+        .find(|(k, _)| *k == name)
+        .unwrap_or_else(|| panic!("{stem}.cu: no parsed signature for {name}"));
+    let head = format!(".entry {name}(");
+    let start = ptx
+        .find(&head)
+        .unwrap_or_else(|| panic!("{stem}.cu: PTX lacks `{head}`"))
+        + head.len();
+    let list = &ptx[start..start + ptx[start..].find(')').unwrap()];
+    let ptx_types: Vec<&str> = list
+        .split(',')
+        .filter_map(|p| p.split_whitespace().nth(1))
+        .collect();
+    assert_eq!(
+        ptx_types.len(),
+        params.len(),
+        "{stem}.cu: {name} has {} PTX parameters, build.rs parsed {params:?}",
+        ptx_types.len()
+    );
+    for (i, (&c, &p)) in params.iter().zip(&ptx_types).enumerate() {
+        let want: &[&str] = match c {
+            "int" => &[".u32", ".s32", ".b32"],
+            "float" => &[".f32", ".b32"],
+            ptr if ptr.ends_with('*') => &[".u64", ".b64"],
+            other => panic!("{name}: unexpected parsed C type {other}"),
+        };
+        assert!(
+            want.contains(&p),
+            "{stem}.cu: {name} parameter {i} is `{c}` to build.rs but `{p}` in PTX"
+        );
+    }
 }
 
 #[cfg(not(feature = "cuda"))]

@@ -9,12 +9,21 @@
 #include <functional>
 #include <random>
 #include "../../kernels/prelude.cuh"
-#include "../../kernels/elementwise.cu"
+// Every kernels/**/*.cu file (the layout mirrors src/ops/); add a new one here.
+#include "../../kernels/unary.cu"
+#include "../../kernels/binary.cu"
+#include "../../kernels/matmul.cu"
 #include "../../kernels/reduce.cu"
+#include "../../kernels/softmax.cu"
+#include "../../kernels/layernorm.cu"
 #include "../../kernels/loss.cu"
 #include "../../kernels/optim.cu"
-#include "../../kernels/koopman.cu"
-#include "../../kernels/gru.cu"
+#include "../../kernels/koopman/zoh.cu"
+#include "../../kernels/koopman/vandermonde.cu"
+#include "../../kernels/koopman/cmul.cu"
+#include "../../kernels/koopman/scan.cu"
+#include "../../kernels/koopman/cconv.cu"
+#include "../../kernels/gru_cell.cu"
 #include "../../kernels/shape.cu"
 using std::vector; using cd = std::complex<double>;
 typedef vector<float> VF; typedef vector<double> VD;

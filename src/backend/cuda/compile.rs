@@ -5,8 +5,8 @@ use crate::kernels;
 use cudarc::nvrtc::{compile_ptx_with_opts, CompileError, CompileOptions, Ptx};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-/// Compiles every `kernels/*.cu` file for `arch` (e.g. `"sm_90"`), in parallel, returning
-/// `(file stem, PTX)` in `kernels::ALL` order. The error names the file and carries NVRTC's log.
+/// Compiles every `kernels/**/*.cu` file for `arch` (e.g. `"sm_90"`), in parallel, returning
+/// `(path below kernels/ without .cu, e.g. "koopman/scan", PTX)` in `kernels::ALL` order. The error names the file and carries NVRTC's log.
 pub fn compile_all(arch: &'static str) -> Result<Vec<(String, Ptx)>, String> {
     if !super::nvrtc_available() {
         return Err("libnvrtc not found on LD_LIBRARY_PATH".to_string());
@@ -27,7 +27,8 @@ pub fn compile_all(arch: &'static str) -> Result<Vec<(String, Ptx)>, String> {
     })
 }
 
-/// Compiles one kernel file (`stem` is used in messages only).
+/// Compiles one kernel file (`stem`, its path below `kernels/` without `.cu`, is used in messages
+/// only).
 pub fn compile_one(stem: &str, src: &str, arch: &'static str) -> Result<Ptx, String> {
     let opts = CompileOptions {
         arch: Some(arch),

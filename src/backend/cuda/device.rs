@@ -68,7 +68,8 @@ impl CudaDevice {
         })
     }
 
-    /// A loaded kernel by name (use the `crate::kernels::<file>::<NAME>` constants).
+    /// A loaded kernel by name (the `crate::kernels::<path>::<NAME>` constants; launch through the
+    /// typed functions of [`super::kernels`]).
     pub fn func(&self, name: &str) -> Result<CudaFunction> {
         self.funcs
             .get(name)

@@ -3,9 +3,11 @@
 //!
 //! - [`backend`]: the [`crate::backend::Backend`] implementation (device buffers);
 //! - [`detect`]: can CUDA be used here, and if not, why (never panics);
-//! - [`compile`]: NVRTC compilation of the embedded `kernels/*.cu` sources;
+//! - [`compile`]: NVRTC compilation of the embedded `kernels/**/*.cu` sources;
 //! - [`device`]: the process-wide device (context, stream, cuBLAS, loaded kernels);
-//! - [`launch`]: host-side launchers, one per kernel family, plus the row-major sgemm;
+//! - [`kernels`]: the typed launch functions `build.rs` generates, one per kernel;
+//! - [`launch`]: host-side launchers, one per kernel family (checks, launch shapes), plus the
+//!   row-major sgemm;
 //! - [`error`]: the backend's error type.
 
 pub mod backend;
@@ -13,6 +15,7 @@ pub mod compile;
 pub mod detect;
 pub mod device;
 pub mod error;
+pub mod kernels;
 pub mod launch;
 
 pub use detect::{cuda_status, nvrtc_available};

@@ -1,34 +1,57 @@
-//! Launchers for `elementwise.cu`: the unary activations, broadcasting add/mul and scale, forward
-//! and backward. Every kernel is a 1-D grid-stride loop over `n` elements. Backward launchers
+//! Launchers for the elementwise kernels (`kernels/unary.cu`: the activations; `kernels/binary.cu`:
+//! broadcasting add/mul and scale; `kernels/matmul.cu`: the bias add), forward and backward. Every kernel is a 1-D grid-stride loop over `n` elements. Backward launchers
 //! accumulate (`+=`); the gradient of a broadcast operand is a deterministic column sum
 //! ([`super::reduce::sum_cols`]), never float atomics.
 
 use super::reduce::sum_cols;
 use super::{grid_1d, int, need};
+use crate::backend::cuda::kernels::{binary, matmul, unary as k, DevBuf, DevBufMut};
 use crate::backend::cuda::{CudaDevice, CudaError, Result};
-use crate::kernels::elementwise as k;
 use crate::ops::unary::Unary;
-use cudarc::driver::{CudaSlice, PushKernelArg};
+use cudarc::driver::{CudaSlice, LaunchConfig};
 
-fn fwd_kernel(kind: Unary) -> &'static str {
+/// `(float* y, const float* x, int n)`: every unary forward kernel.
+type UnaryFwd =
+    fn(&CudaDevice, LaunchConfig, &mut dyn DevBufMut<f32>, &dyn DevBuf<f32>, i32) -> Result<()>;
+/// `(float* dx, const float* x_or_y, const float* dy, int n)`: every unary backward kernel.
+type UnaryBwd = fn(
+    &CudaDevice,
+    LaunchConfig,
+    &mut dyn DevBufMut<f32>,
+    &dyn DevBuf<f32>,
+    &dyn DevBuf<f32>,
+    i32,
+) -> Result<()>;
+/// `(float* y, const float* a, const float* b, int n, int nb)`: add and mul forward.
+type BinaryFwd = fn(
+    &CudaDevice,
+    LaunchConfig,
+    &mut dyn DevBufMut<f32>,
+    &dyn DevBuf<f32>,
+    &dyn DevBuf<f32>,
+    i32,
+    i32,
+) -> Result<()>;
+
+fn fwd_kernel(kind: Unary) -> UnaryFwd {
     match kind {
-        Unary::Relu => k::RELU_FWD,
-        Unary::Elu => k::ELU_FWD,
-        Unary::Gelu => k::GELU_FWD,
-        Unary::Tanh => k::TANH_FWD,
-        Unary::Sigmoid => k::SIGMOID_FWD,
-        Unary::Silu => k::SILU_FWD,
+        Unary::Relu => k::relu_fwd,
+        Unary::Elu => k::elu_fwd,
+        Unary::Gelu => k::gelu_fwd,
+        Unary::Tanh => k::tanh_fwd,
+        Unary::Sigmoid => k::sigmoid_fwd,
+        Unary::Silu => k::silu_fwd,
     }
 }
 
-fn bwd_kernel(kind: Unary) -> &'static str {
+fn bwd_kernel(kind: Unary) -> UnaryBwd {
     match kind {
-        Unary::Relu => k::RELU_BWD,
-        Unary::Elu => k::ELU_BWD,
-        Unary::Gelu => k::GELU_BWD,
-        Unary::Tanh => k::TANH_BWD,
-        Unary::Sigmoid => k::SIGMOID_BWD,
-        Unary::Silu => k::SILU_BWD,
+        Unary::Relu => k::relu_bwd,
+        Unary::Elu => k::elu_bwd,
+        Unary::Gelu => k::gelu_bwd,
+        Unary::Tanh => k::tanh_bwd,
+        Unary::Sigmoid => k::sigmoid_bwd,
+        Unary::Silu => k::silu_bwd,
     }
 }
 
@@ -61,14 +84,7 @@ pub fn unary_fwd(
     if n == 0 {
         return Ok(());
     }
-    let ni = int(n, "n")?;
-    let f = dev.func(fwd_kernel(kind))?;
-    let mut b = dev.stream().launch_builder(&f);
-    // (float* y, const float* x, int n)
-    b.arg(y).arg(x).arg(&ni);
-    // SAFETY: sizes checked above; argument types match the kernel signature.
-    unsafe { b.launch(grid_1d(n)) }?;
-    Ok(())
+    fwd_kernel(kind)(dev, grid_1d(n), y, x, int(n, "n")?)
 }
 
 /// `dx += dy * f'(.)` over `n` elements. Takes both the forward input `x` and output `y`: tanh and
@@ -90,20 +106,13 @@ pub fn unary_bwd(
     if n == 0 {
         return Ok(());
     }
-    let ni = int(n, "n")?;
     let saved = if bwd_uses_output(kind) { y } else { x };
-    let f = dev.func(bwd_kernel(kind))?;
-    let mut b = dev.stream().launch_builder(&f);
-    // (float* dx, const float* x_or_y, const float* dy, int n)
-    b.arg(dx).arg(saved).arg(dy).arg(&ni);
-    // SAFETY: sizes checked above; argument types match the kernel signature.
-    unsafe { b.launch(grid_1d(n)) }?;
-    Ok(())
+    bwd_kernel(kind)(dev, grid_1d(n), dx, saved, dy, int(n, "n")?)
 }
 
 fn binary_fwd(
     dev: &CudaDevice,
-    kernel: &str,
+    kernel: BinaryFwd,
     what: &str,
     y: &mut CudaSlice<f32>,
     a: &CudaSlice<f32>,
@@ -118,14 +127,7 @@ fn binary_fwd(
     if n == 0 {
         return Ok(());
     }
-    let (ni, nbi) = (int(n, "n")?, int(nb, "nb")?);
-    let f = dev.func(kernel)?;
-    let mut l = dev.stream().launch_builder(&f);
-    // (float* y, const float* a, const float* b, int n, int nb)
-    l.arg(y).arg(a).arg(b).arg(&ni).arg(&nbi);
-    // SAFETY: sizes checked above; argument types match the kernel signature.
-    unsafe { l.launch(grid_1d(n)) }?;
-    Ok(())
+    kernel(dev, grid_1d(n), y, a, b, int(n, "n")?, int(nb, "nb")?)
 }
 
 /// `y = a + b`, `a` of `n` elements, `b` of `nb` elements repeated over `a`'s leading axes
@@ -138,7 +140,7 @@ pub fn add_fwd(
     n: usize,
     nb: usize,
 ) -> Result<()> {
-    binary_fwd(dev, k::ADD_FWD, "add_fwd", y, a, b, n, nb)
+    binary_fwd(dev, binary::add_fwd, "add_fwd", y, a, b, n, nb)
 }
 
 /// `y = a * b` with `b` broadcast as in [`add_fwd`].
@@ -150,7 +152,7 @@ pub fn mul_fwd(
     n: usize,
     nb: usize,
 ) -> Result<()> {
-    binary_fwd(dev, k::MUL_FWD, "mul_fwd", y, a, b, n, nb)
+    binary_fwd(dev, binary::mul_fwd, "mul_fwd", y, a, b, n, nb)
 }
 
 /// Backward of [`add_fwd`]: `da += dy`, `db[j] += sum_r dy[r, j]` viewing `dy` as `[n / nb, nb]`.
@@ -176,12 +178,7 @@ pub fn add_bwd(
     }
     let ni = int(n, "n")?;
     if let Some(da) = da {
-        let f = dev.func(k::ADD_BWD_A)?;
-        let mut l = dev.stream().launch_builder(&f);
-        // (float* da, const float* dy, int n)
-        l.arg(da).arg(dy).arg(&ni);
-        // SAFETY: sizes checked above; argument types match the kernel signature.
-        unsafe { l.launch(grid_1d(n)) }?;
+        binary::add_bwd_a(dev, grid_1d(n), da, dy, ni)?;
     }
     if let Some(db) = db {
         sum_cols(dev, db, dy, None, n / nb, nb, true)?;
@@ -216,12 +213,7 @@ pub fn mul_bwd(
     }
     let (ni, nbi) = (int(n, "n")?, int(nb, "nb")?);
     if let Some(da) = da {
-        let f = dev.func(k::MUL_BWD_A)?;
-        let mut l = dev.stream().launch_builder(&f);
-        // (float* da, const float* b, const float* dy, int n, int nb)
-        l.arg(da).arg(b).arg(dy).arg(&ni).arg(&nbi);
-        // SAFETY: sizes checked above; argument types match the kernel signature.
-        unsafe { l.launch(grid_1d(n)) }?;
+        binary::mul_bwd_a(dev, grid_1d(n), da, b, dy, ni, nbi)?;
     }
     if let Some(db) = db {
         sum_cols(dev, db, dy, Some(a), n / nb, nb, true)?;
@@ -243,14 +235,7 @@ pub fn bias_add(
     if n == 0 {
         return Ok(());
     }
-    let (ni, nbi) = (int(n, "n")?, int(nb, "nb")?);
-    let f = dev.func(k::BIAS_ADD)?;
-    let mut l = dev.stream().launch_builder(&f);
-    // (float* y, const float* b, int n, int nb)
-    l.arg(y).arg(b).arg(&ni).arg(&nbi);
-    // SAFETY: sizes checked above; argument types match the kernel signature.
-    unsafe { l.launch(grid_1d(n)) }?;
-    Ok(())
+    matmul::bias_add(dev, grid_1d(n), y, b, int(n, "n")?, int(nb, "nb")?)
 }
 
 /// `y = s * x` over `n` elements.
@@ -266,14 +251,7 @@ pub fn scale_fwd(
     if n == 0 {
         return Ok(());
     }
-    let ni = int(n, "n")?;
-    let f = dev.func(k::SCALE_FWD)?;
-    let mut l = dev.stream().launch_builder(&f);
-    // (float* y, const float* x, float s, int n)
-    l.arg(y).arg(x).arg(&s).arg(&ni);
-    // SAFETY: sizes checked above; argument types match the kernel signature.
-    unsafe { l.launch(grid_1d(n)) }?;
-    Ok(())
+    binary::scale_fwd(dev, grid_1d(n), y, x, s, int(n, "n")?)
 }
 
 /// `dx += s * dy` over `n` elements.
@@ -289,12 +267,5 @@ pub fn scale_bwd(
     if n == 0 {
         return Ok(());
     }
-    let ni = int(n, "n")?;
-    let f = dev.func(k::SCALE_BWD)?;
-    let mut l = dev.stream().launch_builder(&f);
-    // (float* dx, const float* dy, float s, int n)
-    l.arg(dx).arg(dy).arg(&s).arg(&ni);
-    // SAFETY: sizes checked above; argument types match the kernel signature.
-    unsafe { l.launch(grid_1d(n)) }?;
-    Ok(())
+    binary::scale_bwd(dev, grid_1d(n), dx, dy, s, int(n, "n")?)
 }

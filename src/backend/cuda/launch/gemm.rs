@@ -232,18 +232,12 @@ pub fn gemm_bf16(
 
 /// A bf16 copy (as raw u16 bits) of the first `n` floats of `x`.
 pub fn to_bf16(dev: &CudaDevice, x: &CudaSlice<f32>, n: usize) -> Result<CudaSlice<u16>> {
-    use cudarc::driver::PushKernelArg;
     need(x, n, "to_bf16 x")?;
     let mut y = dev.stream().alloc_zeros::<u16>(n.max(1))?;
     if n == 0 {
         return Ok(y);
     }
     let ni = int(n, "n")?;
-    let f = dev.func(crate::kernels::elementwise::F32_TO_BF16)?;
-    let mut l = dev.stream().launch_builder(&f);
-    // (unsigned short* y, const float* x, int n)
-    l.arg(&mut y).arg(x).arg(&ni);
-    // SAFETY: y holds n u16 and x n floats (checked above).
-    unsafe { l.launch(super::grid_1d(n)) }?;
+    crate::backend::cuda::kernels::matmul::f32_to_bf16(dev, super::grid_1d(n), &mut y, x, ni)?;
     Ok(y)
 }

@@ -1,10 +1,10 @@
-//! Launchers for the fused GRU cell (`gru.cu`). The two GEMMs (`xp = x W_x + b_x`,
+//! Launchers for the fused GRU cell (`kernels/gru_cell.cu`). The two GEMMs (`xp = x W_x + b_x`,
 //! `hp = h W_h + b_h`) run on cuBLAS outside; this fuses the gate nonlinearities.
 
 use super::{grid_1d, int, need};
+use crate::backend::cuda::kernels::gru_cell as k;
 use crate::backend::cuda::{CudaDevice, Result};
-use crate::kernels::gru as k;
-use cudarc::driver::{CudaSlice, PushKernelArg};
+use cudarc::driver::CudaSlice;
 
 /// `h_new [B, H]` and the saved `gates [B, 3H] = (r | z | n)` from `xp`, `hp [B, 3H]` and `h [B, H]`.
 pub fn gru_cell_fwd(
@@ -27,18 +27,7 @@ pub fn gru_cell_fwd(
     }
     let (bi, hi) = (int(b, "B")?, int(hd, "H")?);
     int(b * 3 * hd, "B 3H")?;
-    let f = dev.func(k::GRU_CELL_FWD)?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(h_new)
-        .arg(gates)
-        .arg(xp)
-        .arg(hp)
-        .arg(h)
-        .arg(&bi)
-        .arg(&hi);
-    // SAFETY: sizes checked above; argument types match the kernel signature.
-    unsafe { l.launch(grid_1d(b * hd)) }?;
-    Ok(())
+    k::gru_cell_fwd(dev, grid_1d(b * hd), h_new, gates, xp, hp, h, bi, hi)
 }
 
 /// From `dh_new [B, H]`: `dxp`, `dhp [B, 3H]` += and `dh [B, H]` += (direct path only).
@@ -66,18 +55,17 @@ pub fn gru_cell_bwd(
     }
     let (bi, hi) = (int(b, "B")?, int(hd, "H")?);
     int(b * 3 * hd, "B 3H")?;
-    let f = dev.func(k::GRU_CELL_BWD)?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(dxp)
-        .arg(dhp)
-        .arg(dh)
-        .arg(dh_new)
-        .arg(gates)
-        .arg(hp)
-        .arg(h)
-        .arg(&bi)
-        .arg(&hi);
-    // SAFETY: sizes checked above; argument types match the kernel signature.
-    unsafe { l.launch(grid_1d(b * hd)) }?;
-    Ok(())
+    k::gru_cell_bwd(
+        dev,
+        grid_1d(b * hd),
+        dxp,
+        dhp,
+        dh,
+        dh_new,
+        gates,
+        hp,
+        h,
+        bi,
+        hi,
+    )
 }

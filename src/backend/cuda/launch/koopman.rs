@@ -1,18 +1,18 @@
-//! Launchers for `koopman.cu`: ZOH discretisation, Vandermonde powers, input gain, scan and causal
+//! Launchers for `kernels/koopman/*.cu`: ZOH discretisation, Vandermonde powers, input gain, scan and causal
 //! convolution, forward and backward. Shapes (planar complex, see the kernel file): `mu`, `omega`
 //! `[m]`, `log_dt` `[1]`, `lbar`/`gain` `[2m]`, `z0` `[B, 2m]`, `u`/`c`/`x` `[B, T, 2m]`,
 //! `V` `[2][m][K]` with `K >= T + 1`. Backward launchers accumulate (`+=`) into gradients; the
 //! reductions over batch use scratch buffers allocated here and are deterministic.
 
 use super::reduce::sum_cols_final;
-use super::{grid_1d, int, need, one_block, row_chunks, NULL_PTR};
+use super::{grid_1d, int, need, one_block, opt_mut, row_chunks};
+use crate::backend::cuda::kernels::koopman::{cconv, cmul, scan, vandermonde, zoh};
 use crate::backend::cuda::{CudaDevice, CudaError, Result};
-use crate::kernels::koopman as k;
-use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, LaunchConfig};
 
 /// Threads per block along modes for the scan (grid y = batch).
 const SCAN_BLOCK: u32 = 128;
-/// Convolution tile, matching CC_TM x CC_TY threads and CC_TO outputs per block in koopman.cu.
+/// Convolution tile, matching CC_TM x CC_TY threads and CC_TO outputs per block in cconv.cu.
 const CC_TM: usize = 32;
 const CC_TY: u32 = 8;
 const CC_TO: usize = 32;
@@ -81,18 +81,8 @@ pub fn zoh_fwd(
         return Ok(());
     }
     let mi = int(m, "m")?;
-    let f = dev.func(k::ZOH_FWD)?;
     let (mut lbar, mut gain) = zg.split_at_mut(2 * m);
-    let mut b = dev.stream().launch_builder(&f);
-    b.arg(&mut lbar)
-        .arg(&mut gain)
-        .arg(mu)
-        .arg(omega)
-        .arg(log_dt)
-        .arg(&mi);
-    // SAFETY: sizes checked above; argument types match the kernel signature.
-    unsafe { b.launch(grid_1d(m)) }?;
-    Ok(())
+    zoh::zoh_fwd(dev, grid_1d(m), &mut lbar, &mut gain, mu, omega, log_dt, mi)
 }
 
 /// From `g = [g_lbar ; g_gain]` `[2, 2m]`: `dmu`, `domega` `[m]` += (None: frozen parameter),
@@ -124,27 +114,21 @@ pub fn zoh_bwd(
         return Ok(());
     }
     let mi = int(m, "m")?;
-    let f = dev.func(k::ZOH_BWD)?;
     let (g_lbar, g_gain) = g.split_at(2 * m);
-    let mut b = dev.stream().launch_builder(&f);
-    match dmu {
-        Some(d) => b.arg(d),
-        None => b.arg(&NULL_PTR),
-    };
-    match domega {
-        Some(d) => b.arg(d),
-        None => b.arg(&NULL_PTR),
-    };
-    b.arg(dlog_dt)
-        .arg(&g_lbar)
-        .arg(&g_gain)
-        .arg(mu)
-        .arg(omega)
-        .arg(log_dt)
-        .arg(&mi);
-    // SAFETY: sizes checked above; one block, as the kernel's deterministic reduction requires.
-    unsafe { b.launch(one_block(REDUCE_BLOCK)) }?;
-    Ok(())
+    // One block, as the kernel's deterministic reduction requires.
+    zoh::zoh_bwd(
+        dev,
+        one_block(REDUCE_BLOCK),
+        opt_mut(dmu),
+        opt_mut(domega),
+        dlog_dt,
+        &g_lbar,
+        &g_gain,
+        mu,
+        omega,
+        log_dt,
+        mi,
+    )
 }
 
 /// `V[i, k] = exp(lambda_i dt k)` for `k < K`, planar `[2][m][K]`.
@@ -166,12 +150,7 @@ pub fn vandermonde_fwd(
     }
     let (mi, ki) = (int(m, "m")?, int(kk, "K")?);
     int(2 * m * kk, "2 m K")?;
-    let f = dev.func(k::VANDERMONDE_FWD)?;
-    let mut b = dev.stream().launch_builder(&f);
-    b.arg(v).arg(mu).arg(omega).arg(log_dt).arg(&mi).arg(&ki);
-    // SAFETY: sizes checked above; argument types match the kernel signature.
-    unsafe { b.launch(grid_1d(m * kk)) }?;
-    Ok(())
+    vandermonde::vandermonde_fwd(dev, grid_1d(m * kk), v, mu, omega, log_dt, mi, ki)
 }
 
 /// From `g_v` `[2][m][K]`: `dmu`, `domega` += (None: frozen), `dlog_dt` += (two deterministic passes).
@@ -204,36 +183,26 @@ pub fn vandermonde_bwd(
     let (mi, ki) = (int(m, "m")?, int(kk, "K")?);
     int(2 * m * kk, "2 m K")?;
     let mut dt_partial = dev.zeros(m)?;
-    let f = dev.func(k::VANDERMONDE_BWD)?;
-    let mut b = dev.stream().launch_builder(&f);
-    match dmu {
-        Some(d) => b.arg(d),
-        None => b.arg(&NULL_PTR),
-    };
-    match domega {
-        Some(d) => b.arg(d),
-        None => b.arg(&NULL_PTR),
-    };
-    b.arg(&mut dt_partial)
-        .arg(g_v)
-        .arg(mu)
-        .arg(omega)
-        .arg(log_dt)
-        .arg(&mi)
-        .arg(&ki);
+    // One block per mode, as the kernel expects.
     let cfg = LaunchConfig {
         grid_dim: (m as u32, 1, 1),
         block_dim: (128, 1, 1),
         shared_mem_bytes: 0,
     };
-    // SAFETY: sizes checked above; one block per mode as the kernel expects.
-    unsafe { b.launch(cfg) }?;
-    let f = dev.func(k::DT_REDUCE)?;
-    let mut b = dev.stream().launch_builder(&f);
-    b.arg(dlog_dt).arg(&dt_partial).arg(&mi);
-    // SAFETY: sizes checked above; single block.
-    unsafe { b.launch(one_block(REDUCE_BLOCK)) }?;
-    Ok(())
+    vandermonde::vandermonde_bwd(
+        dev,
+        cfg,
+        opt_mut(dmu),
+        opt_mut(domega),
+        &mut dt_partial,
+        g_v,
+        mu,
+        omega,
+        log_dt,
+        mi,
+        ki,
+    )?;
+    vandermonde::dt_reduce(dev, one_block(REDUCE_BLOCK), dlog_dt, &dt_partial, mi)
 }
 
 /// `c = gain * u` per mode over `rows` rows of `2m` floats.
@@ -253,12 +222,7 @@ pub fn cmul_gain_fwd(
     }
     let (ri, mi) = (int(rows, "rows")?, int(m, "m")?);
     int(rows * 2 * m, "rows * 2m")?;
-    let f = dev.func(k::CMUL_GAIN_FWD)?;
-    let mut b = dev.stream().launch_builder(&f);
-    b.arg(c).arg(u).arg(gain).arg(&ri).arg(&mi);
-    // SAFETY: sizes checked above; argument types match the kernel signature.
-    unsafe { b.launch(grid_1d(rows * m)) }?;
-    Ok(())
+    cmul::cmul_gain_fwd(dev, grid_1d(rows * m), c, u, gain, ri, mi)
 }
 
 /// `du += conj(gain) gc`, `dgain += sum_rows conj(u) gc` (deterministic two-pass).
@@ -285,23 +249,13 @@ pub fn cmul_gain_bwd(
     let (per, parts) = row_chunks(rows, GAIN_ROWS_PER_PART);
     let rpp = int(per, "rows per part")?;
     let mut partial = dev.zeros(parts * 2 * m)?;
-    let f = dev.func(k::CMUL_GAIN_BWD)?;
-    let mut b = dev.stream().launch_builder(&f);
-    b.arg(du)
-        .arg(&mut partial)
-        .arg(gc)
-        .arg(u)
-        .arg(gain)
-        .arg(&ri)
-        .arg(&mi)
-        .arg(&rpp);
+    // Block (32, 8), as the kernel's GN_TX x GN_TY tile requires.
     let cfg = LaunchConfig {
         grid_dim: (m.div_ceil(32) as u32, parts as u32, 1),
         block_dim: (32, 8, 1),
         shared_mem_bytes: 0,
     };
-    // SAFETY: sizes checked above; block (32, 8) as the kernel's tile requires.
-    unsafe { b.launch(cfg) }?;
+    cmul::cmul_gain_bwd(dev, cfg, du, &mut partial, gc, u, gain, ri, mi, rpp)?;
     sum_cols_final(dev, dgain, &partial, parts, 2 * m, true)
 }
 
@@ -325,12 +279,7 @@ pub fn scan_fwd(
         return Ok(());
     }
     let (bi, ti, mi) = (int(b, "B")?, int(t, "T")?, int(m, "m")?);
-    let f = dev.func(k::SCAN_FWD)?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(x).arg(z0).arg(c).arg(lbar).arg(&bi).arg(&ti).arg(&mi);
-    // SAFETY: sizes checked above; argument types match the kernel signature.
-    unsafe { l.launch(scan_cfg(b, m)) }?;
-    Ok(())
+    scan::scan_fwd(dev, scan_cfg(b, m), x, z0, c, lbar, bi, ti, mi)
 }
 
 /// Scan backward from `gx` (upstream gradient of `x`): `dz0`, `dc`, `dlbar` += .
@@ -360,18 +309,8 @@ pub fn scan_bwd(
     }
     let (bi, ti, mi) = (int(b, "B")?, int(t, "T")?, int(m, "m")?);
     let mut partial = dev.zeros(b * 2 * m)?;
-    let f = dev.func(k::SCAN_BWD)?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(dz0)
-        .arg(dc)
-        .arg(&mut partial)
-        .arg(gx)
-        .arg(x)
-        .arg(z0)
-        .arg(lbar);
-    l.arg(&bi).arg(&ti).arg(&mi);
-    // SAFETY: sizes checked above; argument types match the kernel signature.
-    unsafe { l.launch(scan_cfg(b, m)) }?;
+    let cfg = scan_cfg(b, m);
+    scan::scan_bwd(dev, cfg, dz0, dc, &mut partial, gx, x, z0, lbar, bi, ti, mi)?;
     sum_cols_final(dev, dlbar, &partial, b, 2 * m, true)
 }
 
@@ -399,19 +338,7 @@ pub fn cconv_fwd(
     }
     let (bi, ti, mi, ki) = (int(b, "B")?, int(t, "T")?, int(m, "m")?, int(kk, "K")?);
     int(2 * m * kk, "2 m K")?;
-    let f = dev.func(k::CCONV_FWD)?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(x)
-        .arg(z0)
-        .arg(c)
-        .arg(v)
-        .arg(&bi)
-        .arg(&ti)
-        .arg(&mi)
-        .arg(&ki);
-    // SAFETY: sizes checked above; block shape matches the kernel's tile constants.
-    unsafe { l.launch(cconv_cfg(m, t, b)) }?;
-    Ok(())
+    cconv::cconv_fwd(dev, cconv_cfg(m, t, b), x, z0, c, v, bi, ti, mi, ki)
 }
 
 /// Convolution backward from `g` (upstream gradient of `x`): `dz0`, `dc`, `dv` += .
@@ -444,29 +371,8 @@ pub fn cconv_bwd(
     let (bi, ti, mi, ki) = (int(b, "B")?, int(t, "T")?, int(m, "m")?, int(kk, "K")?);
     int(b * m, "B m")?;
 
-    let f = dev.func(k::CCONV_BWD_DC)?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(&mut *dc)
-        .arg(g)
-        .arg(v)
-        .arg(&bi)
-        .arg(&ti)
-        .arg(&mi)
-        .arg(&ki);
-    // SAFETY: sizes checked above; block shape matches the kernel's tile constants.
-    unsafe { l.launch(cconv_cfg(m, t, b)) }?;
-
-    let f = dev.func(k::CCONV_BWD_DZ0)?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(&mut *dz0)
-        .arg(g)
-        .arg(v)
-        .arg(&bi)
-        .arg(&ti)
-        .arg(&mi)
-        .arg(&ki);
-    // SAFETY: sizes checked above; grid-stride kernel.
-    unsafe { l.launch(grid_1d(b * m)) }?;
+    cconv::cconv_bwd_dc(dev, cconv_cfg(m, t, b), dc, g, v, bi, ti, mi, ki)?;
+    cconv::cconv_bwd_dz0(dev, grid_1d(b * m), dz0, g, v, bi, ti, mi, ki)?;
 
     let parts = b.min(DV_MAX_PARTS);
     let per_part = b.div_ceil(parts);
@@ -475,18 +381,7 @@ pub fn cconv_bwd(
     int(parts * n_v, "dV partials")?;
     let mut partial = dev.zeros(parts * n_v)?;
     let bpp = int(per_part, "batch per part")?;
-    let f = dev.func(k::CCONV_BWD_DV)?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(&mut partial)
-        .arg(g)
-        .arg(c)
-        .arg(z0)
-        .arg(&bi)
-        .arg(&ti)
-        .arg(&mi)
-        .arg(&ki)
-        .arg(&bpp);
-    // SAFETY: sizes checked above; block shape matches the kernel's tile constants.
-    unsafe { l.launch(cconv_cfg(m, kk, parts)) }?;
+    let cfg = cconv_cfg(m, kk, parts);
+    cconv::cconv_bwd_dv(dev, cfg, &mut partial, g, c, z0, bi, ti, mi, ki, bpp)?;
     sum_cols_final(dev, dv, &partial, parts, n_v, true)
 }

@@ -1,12 +1,12 @@
-//! Launchers for the layernorm kernels of `reduce.cu`: LayerNorm over the last dim of a row-major
+//! Launchers for `kernels/layernorm.cu`: LayerNorm over the last dim of a row-major
 //! `[rows, cols]` matrix, `y = (x - mean) * rstd * gamma + beta`, `rstd = 1 / sqrt(var + 1e-5)`
 //! (biased variance), saving `mean` and `rstd` `[rows]` for backward. Rows are one warp each; the
 //! gamma/beta gradients are deterministic two-pass column sums.
 
 use super::{grid_1d, int, need, row_chunks, warp_rows};
+use crate::backend::cuda::kernels::layernorm as k;
 use crate::backend::cuda::{CudaDevice, Result};
-use crate::kernels::reduce as k;
-use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, LaunchConfig};
 
 /// Rows summed by one block of `layernorm_bwd_gb_partial`.
 const ROWS_PER_PART: usize = 256;
@@ -33,21 +33,8 @@ pub fn layernorm_fwd(
         return Ok(());
     }
     let (ri, ci) = (int(rows, "rows")?, int(cols, "cols")?);
-    let f = dev.func(k::LAYERNORM_FWD)?;
-    let mut b = dev.stream().launch_builder(&f);
-    // (float* y, float* mean, float* rstd, const float* x, const float* gamma, const float* beta,
-    //  int rows, int cols)
-    b.arg(y)
-        .arg(mean)
-        .arg(rstd)
-        .arg(x)
-        .arg(gamma)
-        .arg(beta)
-        .arg(&ri)
-        .arg(&ci);
-    // SAFETY: sizes checked above; argument types match the kernel signature.
-    unsafe { b.launch(warp_rows(rows)) }?;
-    Ok(())
+    let cfg = warp_rows(rows);
+    k::layernorm_fwd(dev, cfg, y, mean, rstd, x, gamma, beta, ri, ci)
 }
 
 /// Backward from `dy [rows, cols]` and the saved `mean`, `rstd`: `dx += ...` (None: the input
@@ -82,51 +69,22 @@ pub fn layernorm_bwd(
     }
     let (ri, ci) = (int(rows, "rows")?, int(cols, "cols")?);
     if let Some(dx) = dx {
-        let f = dev.func(k::LAYERNORM_BWD_DX)?;
-        let mut b = dev.stream().launch_builder(&f);
-        // (float* dx, const float* dy, const float* x, const float* gamma, const float* mean,
-        //  const float* rstd, int rows, int cols)
-        b.arg(dx)
-            .arg(dy)
-            .arg(x)
-            .arg(gamma)
-            .arg(mean)
-            .arg(rstd)
-            .arg(&ri)
-            .arg(&ci);
-        // SAFETY: sizes checked above; argument types match the kernel signature.
-        unsafe { b.launch(warp_rows(rows)) }?;
+        let cfg = warp_rows(rows);
+        k::layernorm_bwd_dx(dev, cfg, dx, dy, x, gamma, mean, rstd, ri, ci)?;
     }
     if let Some((dgamma, dbeta)) = dgamma_dbeta {
         let (per, parts) = row_chunks(rows, ROWS_PER_PART);
         int(parts * 2 * cols, "layernorm partials")?;
         let (rpp, pi) = (int(per, "rows per part")?, int(parts, "parts")?);
         let mut partial = dev.zeros(parts * 2 * cols)?;
-        let f = dev.func(k::LAYERNORM_BWD_GB_PARTIAL)?;
-        let mut b = dev.stream().launch_builder(&f);
-        // (float* partial, const float* dy, const float* x, const float* mean, const float* rstd,
-        //  int rows, int cols, int rows_per_part)
-        b.arg(&mut partial)
-            .arg(dy)
-            .arg(x)
-            .arg(mean)
-            .arg(rstd)
-            .arg(&ri)
-            .arg(&ci)
-            .arg(&rpp);
+        // Block (32, 8), as the kernel's CR_TX x CR_TY tile requires.
         let cfg = LaunchConfig {
             grid_dim: (cols.div_ceil(32) as u32, parts as u32, 1),
             block_dim: (32, 8, 1),
             shared_mem_bytes: 0,
         };
-        // SAFETY: sizes checked above; block (32, 8) as the kernel's CR_TX x CR_TY tile requires.
-        unsafe { b.launch(cfg) }?;
-        let f = dev.func(k::LAYERNORM_BWD_GB_FINAL)?;
-        let mut b = dev.stream().launch_builder(&f);
-        // (float* dgamma, float* dbeta, const float* partial, int parts, int cols)
-        b.arg(dgamma).arg(dbeta).arg(&partial).arg(&pi).arg(&ci);
-        // SAFETY: sizes checked above; grid-stride kernel.
-        unsafe { b.launch(grid_1d(cols)) }?;
+        k::layernorm_bwd_gb_partial(dev, cfg, &mut partial, dy, x, mean, rstd, ri, ci, rpp)?;
+        k::layernorm_bwd_gb_final(dev, grid_1d(cols), dgamma, dbeta, &partial, pi, ci)?;
     }
     Ok(())
 }

@@ -18,6 +18,7 @@ pub mod shape;
 pub mod softmax;
 
 use super::error::{CudaError, Result};
+use super::kernels::{DevBuf, DevBufMut};
 use cudarc::driver::{CudaSlice, LaunchConfig};
 
 /// Threads per block for 1-D grid-stride kernels.
@@ -58,7 +59,7 @@ pub(crate) fn one_block(threads: u32) -> LaunchConfig {
     }
 }
 
-/// Warp-per-row launch (`reduce.cu`'s row kernels): blocks of [`BLOCK_1D`] threads, one warp per
+/// Warp-per-row launch (the row kernels of `reduce.cu`, `softmax.cu`, `layernorm.cu`): blocks of [`BLOCK_1D`] threads, one warp per
 /// row, enough blocks to cover `rows` (rows > 0).
 pub(crate) fn warp_rows(rows: usize) -> LaunchConfig {
     let warps = (BLOCK_1D / 32) as usize;
@@ -76,5 +77,12 @@ pub(crate) fn row_chunks(rows: usize, min_rows: usize) -> (usize, usize) {
     (per, rows.div_ceil(per).max(1))
 }
 
-/// Argument standing for a C `nullptr` (a null device pointer).
-pub(crate) const NULL_PTR: u64 = 0;
+/// An optional output buffer as a generated launcher's NULLABLE argument (`None`: nullptr).
+pub(crate) fn opt_mut(b: Option<&mut CudaSlice<f32>>) -> Option<&mut dyn DevBufMut<f32>> {
+    b.map(|b| b as &mut dyn DevBufMut<f32>)
+}
+
+/// An optional input buffer as a generated launcher's NULLABLE argument (`None`: nullptr).
+pub(crate) fn opt(b: Option<&CudaSlice<f32>>) -> Option<&dyn DevBuf<f32>> {
+    b.map(|b| b as &dyn DevBuf<f32>)
+}

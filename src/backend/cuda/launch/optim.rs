@@ -1,12 +1,12 @@
-//! Launchers for `optim.cu`: the AdamW step, the global gradient norm with its clip factor, and
+//! Launchers for `kernels/optim.cu`: the AdamW step, the global gradient norm with its clip factor, and
 //! in-place scaling. Clipping stays on the device: [`grad_norm`] leaves the factor in a 1-element
 //! buffer and [`scale_by_dev`] applies it, so the optimiser step needs no host sync.
 
 use super::{grid_1d, int, need, one_block, BLOCK_1D};
+use crate::backend::cuda::kernels::optim as k;
 use crate::backend::cuda::{CudaDevice, CudaError, Result};
-use crate::kernels::optim as k;
 use crate::optim::AdamConfig;
-use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, LaunchConfig};
 
 /// Upper bound on the partial-sum blocks per gradient tensor in [`grad_norm`].
 const MAX_PARTS_PER_TENSOR: usize = 1024;
@@ -50,25 +50,8 @@ pub fn adamw_step(
         cfg.eps as f32,
         cfg.weight_decay as f32,
     );
-    let f = dev.func(k::ADAMW_STEP)?;
-    let mut b = dev.stream().launch_builder(&f);
-    // (float* p, float* m, float* v, const float* g, int n, float lr, float beta1, float beta2,
-    //  float eps, float weight_decay, float bc1, float bc2)
-    b.arg(p)
-        .arg(m)
-        .arg(v)
-        .arg(g)
-        .arg(&ni)
-        .arg(&lr)
-        .arg(&b1)
-        .arg(&b2)
-        .arg(&eps)
-        .arg(&wd)
-        .arg(&bc1)
-        .arg(&bc2);
-    // SAFETY: sizes checked above; argument types match the kernel signature.
-    unsafe { b.launch(grid_1d(n)) }?;
-    Ok(())
+    let cfg = grid_1d(n);
+    k::adamw_step(dev, cfg, p, m, v, g, ni, lr, b1, b2, eps, wd, bc1, bc2)
 }
 
 /// The global L2 norm over every gradient tensor (`(buffer, element count)` pairs) into `norm[0]`,
@@ -94,33 +77,25 @@ pub fn grad_norm(
     let pi = int(parts, "grad_norm parts")?;
     // Tensors with no elements contribute no blocks; the buffer is never empty.
     let mut partial = dev.zeros(parts.max(1))?;
-    let f = dev.func(k::GRAD_SQNORM_PARTIAL)?;
     let mut off = 0;
     for (&(g, n), &nb) in grads.iter().zip(&blocks) {
         if nb == 0 {
             continue;
         }
         let ni = int(n, "gradient length")?;
+        // `slot` holds exactly one float per block.
         let mut slot = partial.slice_mut(off..off + nb);
-        let mut b = dev.stream().launch_builder(&f);
-        // (float* partial, const float* g, int n)
-        b.arg(&mut slot).arg(g).arg(&ni);
         let cfg = LaunchConfig {
             grid_dim: (nb as u32, 1, 1),
             block_dim: (BLOCK_1D, 1, 1),
             shared_mem_bytes: 0,
         };
-        // SAFETY: `slot` holds exactly one float per block; `g` holds n floats (checked above).
-        unsafe { b.launch(cfg) }?;
+        k::grad_sqnorm_partial(dev, cfg, &mut slot, g, ni)?;
         off += nb;
     }
-    let f = dev.func(k::GRAD_NORM_FINAL)?;
-    let mut b = dev.stream().launch_builder(&f);
-    // (float* norm, float* clip, const float* partial, int parts, float max_norm)
-    b.arg(norm).arg(clip).arg(&partial).arg(&pi).arg(&max_norm);
-    // SAFETY: sizes checked above; one block, as the fixed-order final sum requires.
-    unsafe { b.launch(one_block(BLOCK_1D)) }?;
-    Ok(())
+    // One block, as the fixed-order final sum requires.
+    let cfg = one_block(BLOCK_1D);
+    k::grad_norm_final(dev, cfg, norm, clip, &partial, pi, max_norm)
 }
 
 /// `x *= s[0]` over `n` elements, the factor read on the device (e.g. [`grad_norm`]'s clip).
@@ -135,14 +110,7 @@ pub fn scale_by_dev(
     if n == 0 {
         return Ok(());
     }
-    let ni = int(n, "n")?;
-    let f = dev.func(k::SCALE_BY_DEV)?;
-    let mut b = dev.stream().launch_builder(&f);
-    // (float* x, const float* s, int n)
-    b.arg(x).arg(s).arg(&ni);
-    // SAFETY: sizes checked above; argument types match the kernel signature.
-    unsafe { b.launch(grid_1d(n)) }?;
-    Ok(())
+    k::scale_by_dev(dev, grid_1d(n), x, s, int(n, "n")?)
 }
 
 /// `x *= s` over `n` elements with a host scalar.
@@ -151,12 +119,5 @@ pub fn scale_inplace(dev: &CudaDevice, x: &mut CudaSlice<f32>, s: f32, n: usize)
     if n == 0 {
         return Ok(());
     }
-    let ni = int(n, "n")?;
-    let f = dev.func(k::SCALE_INPLACE)?;
-    let mut b = dev.stream().launch_builder(&f);
-    // (float* x, float s, int n)
-    b.arg(x).arg(&s).arg(&ni);
-    // SAFETY: sizes checked above; argument types match the kernel signature.
-    unsafe { b.launch(grid_1d(n)) }?;
-    Ok(())
+    k::scale_inplace(dev, grid_1d(n), x, s, int(n, "n")?)
 }

@@ -1,12 +1,11 @@
-//! Row and column sums of `reduce.cu` (softmax and layernorm, from the same file, have their own
-//! launcher modules). Column sums are deterministic: partial sums over row chunks, then a
+//! Row and column sums of `kernels/reduce.cu`. Column sums are deterministic: partial sums over row chunks, then a
 //! fixed-order sum of the partials. Used for bias gradients, the broadcast operand of add/mul
 //! backward and the batch reductions of the Koopman backward.
 
-use super::{grid_1d, int, need, row_chunks, warp_rows};
+use super::{grid_1d, int, need, opt, row_chunks, warp_rows};
+use crate::backend::cuda::kernels::reduce as k;
 use crate::backend::cuda::{CudaDevice, Result};
-use crate::kernels::reduce as k;
-use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, LaunchConfig};
 
 /// Rows summed by one block of `sum_cols_partial`.
 const ROWS_PER_PART: usize = 256;
@@ -38,21 +37,13 @@ pub fn sum_cols(
         int(per, "rows per part")?,
     );
     if rows > 0 {
-        let f = dev.func(k::SUM_COLS_PARTIAL)?;
-        let mut b = dev.stream().launch_builder(&f);
-        b.arg(&mut partial).arg(x);
-        match w {
-            Some(w) => b.arg(w),
-            None => b.arg(&super::NULL_PTR),
-        };
-        b.arg(&ri).arg(&ci).arg(&rpp);
+        // Block (32, 8), as the kernel's CR_TX x CR_TY tile requires.
         let cfg = LaunchConfig {
             grid_dim: (cols.div_ceil(32) as u32, parts as u32, 1),
             block_dim: (32, 8, 1),
             shared_mem_bytes: 0,
         };
-        // SAFETY: buffer sizes checked above; argument types match the kernel signature.
-        unsafe { b.launch(cfg) }?;
+        k::sum_cols_partial(dev, cfg, &mut partial, x, opt(w), ri, ci, rpp)?;
     }
     sum_cols_final(dev, y, &partial, parts, cols, accumulate)
 }
@@ -72,12 +63,7 @@ pub fn sum_cols_final(
         return Ok(());
     }
     let (pi, ci, acc) = (int(parts, "parts")?, int(cols, "cols")?, accumulate as i32);
-    let f = dev.func(k::SUM_COLS_FINAL)?;
-    let mut b = dev.stream().launch_builder(&f);
-    b.arg(y).arg(partial).arg(&pi).arg(&ci).arg(&acc);
-    // SAFETY: buffer sizes checked above; argument types match the kernel signature.
-    unsafe { b.launch(grid_1d(cols)) }?;
-    Ok(())
+    k::sum_cols_final(dev, grid_1d(cols), y, partial, pi, ci, acc)
 }
 
 /// `y[r] = sum_c x[r, c]` over a row-major `[rows, cols]` matrix (one warp per row; written, not
@@ -95,13 +81,7 @@ pub fn sum_rows_fwd(
         return Ok(());
     }
     let (ri, ci) = (int(rows, "rows")?, int(cols, "cols")?);
-    let f = dev.func(k::SUM_ROWS_FWD)?;
-    let mut b = dev.stream().launch_builder(&f);
-    // (float* y, const float* x, int rows, int cols)
-    b.arg(y).arg(x).arg(&ri).arg(&ci);
-    // SAFETY: buffer sizes checked above; argument types match the kernel signature.
-    unsafe { b.launch(warp_rows(rows)) }?;
-    Ok(())
+    k::sum_rows_fwd(dev, warp_rows(rows), y, x, ri, ci)
 }
 
 /// Backward of [`sum_rows_fwd`]: `dx[r, c] += dy[r]`.
@@ -119,13 +99,7 @@ pub fn sum_rows_bwd(
     }
     let (ri, ci) = (int(rows, "rows")?, int(cols, "cols")?);
     int(rows * cols, "rows * cols")?;
-    let f = dev.func(k::SUM_ROWS_BWD)?;
-    let mut b = dev.stream().launch_builder(&f);
-    // (float* dx, const float* dy, int rows, int cols)
-    b.arg(dx).arg(dy).arg(&ri).arg(&ci);
-    // SAFETY: buffer sizes checked above; argument types match the kernel signature.
-    unsafe { b.launch(grid_1d(rows * cols)) }?;
-    Ok(())
+    k::sum_rows_bwd(dev, grid_1d(rows * cols), dx, dy, ri, ci)
 }
 
 /// Backward of a column sum (and of a bias add): `dx[r, c] += dy[c]`.
@@ -143,11 +117,5 @@ pub fn sum_cols_bwd(
     }
     let (ri, ci) = (int(rows, "rows")?, int(cols, "cols")?);
     int(rows * cols, "rows * cols")?;
-    let f = dev.func(k::SUM_COLS_BWD)?;
-    let mut b = dev.stream().launch_builder(&f);
-    // (float* dx, const float* dy, int rows, int cols)
-    b.arg(dx).arg(dy).arg(&ri).arg(&ci);
-    // SAFETY: buffer sizes checked above; argument types match the kernel signature.
-    unsafe { b.launch(grid_1d(rows * cols)) }?;
-    Ok(())
+    k::sum_cols_bwd(dev, grid_1d(rows * cols), dx, dy, ri, ci)
 }

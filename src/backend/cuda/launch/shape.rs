@@ -1,8 +1,8 @@
-//! Launchers for `shape.cu`: block copies (concat, narrow and their gradients) and permute.
+//! Launchers for `kernels/shape.cu`: block copies (concat, narrow and their gradients) and permute.
 use super::{grid_1d, int, need};
+use crate::backend::cuda::kernels::shape as k;
 use crate::backend::cuda::{CudaDevice, CudaError, Result};
-use crate::kernels::shape as k;
-use cudarc::driver::{CudaSlice, PushKernelArg};
+use cudarc::driver::CudaSlice;
 
 /// A `[rows, width]` block between row-major matrices: `dst[r, dst_off..+width] (+)= src[r,
 /// src_off..+width]`, rows of `dst_cols` and `src_cols` floats.
@@ -32,29 +32,21 @@ pub fn copy_block(
     }
     need(dst, b.rows * b.dst_cols, "copy_block dst")?;
     need(src, b.rows * b.src_cols, "copy_block src")?;
-    let args = [
+    int(n, "rows * width")?;
+    // Both matrices hold `rows` full rows (checked above); offsets stay inside a row.
+    k::copy_block(
+        dev,
+        grid_1d(n),
+        dst,
         int(b.dst_cols, "dst_cols")?,
         int(b.dst_off, "dst_off")?,
+        src,
         int(b.src_cols, "src_cols")?,
         int(b.src_off, "src_off")?,
         int(b.rows, "rows")?,
         int(b.width, "width")?,
         accumulate as i32,
-    ];
-    int(n, "rows * width")?;
-    let f = dev.func(k::COPY_BLOCK)?;
-    let mut l = dev.stream().launch_builder(&f);
-    // (float* dst, int dst_cols, int dst_off, const float* src, int src_cols, int src_off,
-    //  int rows, int width, int accumulate)
-    l.arg(dst).arg(&args[0]).arg(&args[1]).arg(src);
-    l.arg(&args[2])
-        .arg(&args[3])
-        .arg(&args[4])
-        .arg(&args[5])
-        .arg(&args[6]);
-    // SAFETY: both matrices hold `rows` full rows (checked above); offsets stay inside a row.
-    unsafe { l.launch(grid_1d(n)) }?;
-    Ok(())
+    )
 }
 
 /// `y (+)= permute(x)`: `y_dims` are y's dims, `x_strides[k]` the stride of x along y's axis k
@@ -88,18 +80,26 @@ pub fn permute(
         s[6 - rank + k] = int(x_strides[k], "permute stride")?;
     }
     let (ni, acc) = (int(n, "n")?, accumulate as i32);
-    let f = dev.func(k::PERMUTE)?;
-    let mut l = dev.stream().launch_builder(&f);
-    // (float* y, const float* x, int n, int d0..d5, int s0..s5, int accumulate)
-    l.arg(y).arg(x).arg(&ni);
-    for v in &d {
-        l.arg(v);
-    }
-    for v in &s {
-        l.arg(v);
-    }
-    l.arg(&acc);
-    // SAFETY: x and y hold n floats; every offset sum_k i_k s_k < n for a valid permutation.
-    unsafe { l.launch(grid_1d(n)) }?;
-    Ok(())
+    // x and y hold n floats; every offset sum_k i_k s_k < n for a valid permutation.
+    let ([d0, d1, d2, d3, d4, d5], [s0, s1, s2, s3, s4, s5]) = (d, s);
+    k::permute(
+        dev,
+        grid_1d(n),
+        y,
+        x,
+        ni,
+        d0,
+        d1,
+        d2,
+        d3,
+        d4,
+        d5,
+        s0,
+        s1,
+        s2,
+        s3,
+        s4,
+        s5,
+        acc,
+    )
 }

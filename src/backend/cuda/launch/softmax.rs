@@ -1,10 +1,10 @@
-//! Launchers for the softmax kernels of `reduce.cu`: softmax over the last dim of a row-major
+//! Launchers for `kernels/softmax.cu`: softmax over the last dim of a row-major
 //! `[rows, cols]` matrix, plain or causal, one warp per row.
 
 use super::{int, need, warp_rows};
+use crate::backend::cuda::kernels::softmax as k;
 use crate::backend::cuda::{CudaDevice, CudaError, Result};
-use crate::kernels::reduce as k;
-use cudarc::driver::{CudaSlice, PushKernelArg};
+use cudarc::driver::CudaSlice;
 
 /// `y = softmax(x)` row-wise. `causal`: rows are `[.., T, T]` (`cols == T`, `rows` a multiple of
 /// `T`); row `r` is time `r % T` and sees columns `0..=r % T` only (the rest of `y` is 0).
@@ -27,13 +27,7 @@ pub fn softmax_fwd(
         return Ok(());
     }
     let (ri, ci, ca) = (int(rows, "rows")?, int(cols, "cols")?, causal as i32);
-    let f = dev.func(k::SOFTMAX_FWD)?;
-    let mut b = dev.stream().launch_builder(&f);
-    // (float* y, const float* x, int rows, int cols, int causal)
-    b.arg(y).arg(x).arg(&ri).arg(&ci).arg(&ca);
-    // SAFETY: sizes checked above; argument types match the kernel signature.
-    unsafe { b.launch(warp_rows(rows)) }?;
-    Ok(())
+    k::softmax_fwd(dev, warp_rows(rows), y, x, ri, ci, ca)
 }
 
 /// `dx += y * (dy - sum(y * dy))` row-wise, from the forward output `y` (plain or causal alike:
@@ -53,11 +47,5 @@ pub fn softmax_bwd(
         return Ok(());
     }
     let (ri, ci) = (int(rows, "rows")?, int(cols, "cols")?);
-    let f = dev.func(k::SOFTMAX_BWD)?;
-    let mut b = dev.stream().launch_builder(&f);
-    // (float* dx, const float* y, const float* dy, int rows, int cols)
-    b.arg(dx).arg(y).arg(dy).arg(&ri).arg(&ci);
-    // SAFETY: sizes checked above; argument types match the kernel signature.
-    unsafe { b.launch(warp_rows(rows)) }?;
-    Ok(())
+    k::softmax_bwd(dev, warp_rows(rows), dx, y, dy, ri, ci)
 }
