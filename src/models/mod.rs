@@ -185,25 +185,25 @@ impl<'m> dyn DynamicsModel + 'm {
     where
         Self: Forward<B>,
     {
-        self.score_on(t, s0, actions)
+        Forward::<B>::score_on(self, t, s0, actions)
     }
     pub fn decode<B: Engine<E = f32>>(&self, t: &mut Tape<B>, features: Var) -> Result<Var>
     where
         Self: Forward<B>,
     {
-        self.decode_on(t, features)
+        Forward::<B>::decode_on(self, t, features)
     }
     pub fn rollout<B: Engine<E = f32>>(&self, t: &mut Tape<B>, s0: Var, actions: Var) -> Result<Rollout>
     where
         Self: Forward<B>,
     {
-        self.rollout_on(t, s0, actions)
+        Forward::<B>::rollout_on(self, t, s0, actions)
     }
     pub fn loss<B: Engine<E = f32>>(&self, t: &mut Tape<B>, batch: &SeqBatch) -> Result<Losses>
     where
         Self: Forward<B>,
     {
-        self.loss_on(t, batch)
+        Forward::<B>::loss_on(self, t, batch)
     }
 
     /// No-grad open-loop prediction of a [`Query`] on the CPU, reusing `pool`'s buffers (a planner
