@@ -381,11 +381,11 @@ mod emit_cudarc {
             CType::Ptr {
                 elem: e,
                 mutable: true,
-            } => format!("&mut dyn DevBufMut<{}>", elem(e)),
+            } => format!("&mut dyn KernelOut<{}>", elem(e)),
             CType::Ptr {
                 elem: e,
                 mutable: false,
-            } => format!("&dyn DevBuf<{}>", elem(e)),
+            } => format!("&dyn KernelIn<{}>", elem(e)),
         };
         if nullable {
             format!("Option<{t}>")

@@ -7,10 +7,10 @@
 //!
 //! | C parameter | Rust argument |
 //! |---|---|
-//! | `float* p` | `&mut dyn DevBufMut<f32>` (a [`CudaSlice<f32>`] or [`CudaViewMut<f32>`]) |
-//! | `const float* p` | `&dyn DevBuf<f32>` (a [`CudaSlice<f32>`] or [`CudaView<f32>`]) |
-//! | `unsigned short* p` | `&mut dyn DevBufMut<u16>` (bf16 bits) |
-//! | `NULLABLE float* p` | `Option<&mut dyn DevBufMut<f32>>` (`None` passes a null pointer) |
+//! | `float* p` | `&mut dyn KernelOut<f32>` (a [`CudaSlice<f32>`] or [`CudaViewMut<f32>`]) |
+//! | `const float* p` | `&dyn KernelIn<f32>` (a [`CudaSlice<f32>`] or [`CudaView<f32>`]) |
+//! | `unsigned short* p` | `&mut dyn KernelOut<u16>` (bf16 bits) |
+//! | `NULLABLE float* p` | `Option<&mut dyn KernelOut<f32>>` (`None` passes a null pointer) |
 //! | `int n` | `i32` |
 //! | `float s` | `f32` |
 //!
@@ -99,36 +99,36 @@ mod sealed {
 
 /// A device buffer of `T` a kernel reads (`const T*`): a [`CudaSlice`] or a [`CudaView`].
 /// Sealed: only cudarc's buffer types push a real device pointer.
-pub trait DevBuf<T>: sealed::Sealed {
+pub trait KernelIn<T>: sealed::Sealed {
     /// Appends this buffer's device pointer to `args`.
     fn push<'a>(&'a self, args: &mut LaunchArgs<'a>);
 }
 
 /// A device buffer of `T` a kernel writes (`T*`): a [`CudaSlice`] or a [`CudaViewMut`].
-pub trait DevBufMut<T>: sealed::Sealed {
+pub trait KernelOut<T>: sealed::Sealed {
     /// Appends this buffer's device pointer to `args` (recorded as a write).
     fn push_mut<'a>(&'a mut self, args: &mut LaunchArgs<'a>);
 }
 
-impl<T> DevBuf<T> for CudaSlice<T> {
+impl<T> KernelIn<T> for CudaSlice<T> {
     fn push<'a>(&'a self, args: &mut LaunchArgs<'a>) {
         args.arg(self);
     }
 }
 
-impl<T> DevBuf<T> for CudaView<'_, T> {
+impl<T> KernelIn<T> for CudaView<'_, T> {
     fn push<'a>(&'a self, args: &mut LaunchArgs<'a>) {
         args.arg(self);
     }
 }
 
-impl<T> DevBufMut<T> for CudaSlice<T> {
+impl<T> KernelOut<T> for CudaSlice<T> {
     fn push_mut<'a>(&'a mut self, args: &mut LaunchArgs<'a>) {
         args.arg(self);
     }
 }
 
-impl<T> DevBufMut<T> for CudaViewMut<'_, T> {
+impl<T> KernelOut<T> for CudaViewMut<'_, T> {
     fn push_mut<'a>(&'a mut self, args: &mut LaunchArgs<'a>) {
         args.arg(self);
     }

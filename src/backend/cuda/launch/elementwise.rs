@@ -5,30 +5,30 @@
 
 use super::reduce::sum_cols;
 use super::{grid_1d, int, need};
-use crate::backend::cuda::kernels::{binary, matmul, unary as k, DevBuf, DevBufMut};
+use crate::backend::cuda::kernels::{binary, matmul, unary as k, KernelIn, KernelOut};
 use crate::backend::cuda::{CudaDevice, CudaError, Result};
 use crate::ops::unary::Unary;
 use cudarc::driver::{CudaSlice, LaunchConfig};
 
 /// `(float* y, const float* x, int n)`: every unary forward kernel.
 type UnaryFwd =
-    fn(&CudaDevice, LaunchConfig, &mut dyn DevBufMut<f32>, &dyn DevBuf<f32>, i32) -> Result<()>;
+    fn(&CudaDevice, LaunchConfig, &mut dyn KernelOut<f32>, &dyn KernelIn<f32>, i32) -> Result<()>;
 /// `(float* dx, const float* x_or_y, const float* dy, int n)`: every unary backward kernel.
 type UnaryBwd = fn(
     &CudaDevice,
     LaunchConfig,
-    &mut dyn DevBufMut<f32>,
-    &dyn DevBuf<f32>,
-    &dyn DevBuf<f32>,
+    &mut dyn KernelOut<f32>,
+    &dyn KernelIn<f32>,
+    &dyn KernelIn<f32>,
     i32,
 ) -> Result<()>;
 /// `(float* y, const float* a, const float* b, int n, int nb)`: add and mul forward.
 type BinaryFwd = fn(
     &CudaDevice,
     LaunchConfig,
-    &mut dyn DevBufMut<f32>,
-    &dyn DevBuf<f32>,
-    &dyn DevBuf<f32>,
+    &mut dyn KernelOut<f32>,
+    &dyn KernelIn<f32>,
+    &dyn KernelIn<f32>,
     i32,
     i32,
 ) -> Result<()>;

@@ -18,7 +18,7 @@ pub mod shape;
 pub mod softmax;
 
 use super::error::{CudaError, Result};
-use super::kernels::{DevBuf, DevBufMut};
+use super::kernels::{KernelIn, KernelOut};
 use cudarc::driver::{CudaSlice, LaunchConfig};
 
 /// Threads per block for 1-D grid-stride kernels.
@@ -78,11 +78,11 @@ pub(crate) fn row_chunks(rows: usize, min_rows: usize) -> (usize, usize) {
 }
 
 /// An optional output buffer as a generated launcher's NULLABLE argument (`None`: nullptr).
-pub(crate) fn opt_mut(b: Option<&mut CudaSlice<f32>>) -> Option<&mut dyn DevBufMut<f32>> {
-    b.map(|b| b as &mut dyn DevBufMut<f32>)
+pub(crate) fn opt_mut(b: Option<&mut CudaSlice<f32>>) -> Option<&mut dyn KernelOut<f32>> {
+    b.map(|b| b as &mut dyn KernelOut<f32>)
 }
 
 /// An optional input buffer as a generated launcher's NULLABLE argument (`None`: nullptr).
-pub(crate) fn opt(b: Option<&CudaSlice<f32>>) -> Option<&dyn DevBuf<f32>> {
-    b.map(|b| b as &dyn DevBuf<f32>)
+pub(crate) fn opt(b: Option<&CudaSlice<f32>>) -> Option<&dyn KernelIn<f32>> {
+    b.map(|b| b as &dyn KernelIn<f32>)
 }
