@@ -40,13 +40,6 @@ impl From<crate::backend::cuda::CudaError> for Error {
     }
 }
 
-#[cfg(feature = "cuda")]
-impl From<cudarc::driver::DriverError> for Error {
-    fn from(e: cudarc::driver::DriverError) -> Self {
-        Error::Device(format!("CUDA driver: {e:?}"))
-    }
-}
-
 impl From<crate::data::DataError> for Error {
     fn from(e: crate::data::DataError) -> Self {
         Error::Data(e)

@@ -63,4 +63,34 @@ impl Device {
     fn cuda_line(dev: &CudaDevice, _: &str) -> String {
         match *dev {}
     }
+
+    /// "cpu", or "cuda <GPU name> <arch>".
+    pub fn label(&self) -> String {
+        match self {
+            Device::Cpu => "cpu".into(),
+            #[cfg(feature = "cuda")]
+            Device::Cuda(d) => format!("cuda {} {}", d.name(), d.arch()),
+            #[cfg(not(feature = "cuda"))]
+            Device::Cuda(d) => match **d {},
+        }
+    }
+
+    /// Sets the arithmetic of every later matmul from `--precision fp32|tf32|bf16`. The CPU
+    /// computes in FP32 only. Returns whether a reduced precision is on.
+    pub fn set_precision(&self, flag: &str) -> Result<bool> {
+        match self {
+            Device::Cpu if flag == "fp32" => Ok(false),
+            Device::Cpu => Err(Error::Invalid(format!(
+                "--precision {flag} needs the CUDA device (the CPU computes in fp32)"
+            ))),
+            #[cfg(feature = "cuda")]
+            Device::Cuda(dev) => {
+                use super::cuda::launch::gemm::GemmPrecision;
+                dev.set_precision(GemmPrecision::parse(flag)?)?;
+                Ok(flag != "fp32")
+            }
+            #[cfg(not(feature = "cuda"))]
+            Device::Cuda(d) => match **d {},
+        }
+    }
 }

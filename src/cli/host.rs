@@ -76,13 +76,7 @@ impl Host {
 
     /// "cpu", or "cuda <GPU name> <arch>".
     pub fn device_label(&self) -> String {
-        match self.device {
-            Device::Cpu => "cpu".into(),
-            #[cfg(feature = "cuda")]
-            Device::Cuda(d) => format!("cuda {} {}", d.name(), d.arch()),
-            #[cfg(not(feature = "cuda"))]
-            Device::Cuda(d) => match *d {},
-        }
+        self.device.label()
     }
 
     pub fn to_json(&self) -> Value {

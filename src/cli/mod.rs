@@ -26,23 +26,10 @@ pub fn device(flag: &str) -> Result<Device> {
 
 /// Applies `--precision fp32|tf32|bf16` to the device's matmuls. The CPU computes in FP32 only.
 pub fn precision(device: Device, flag: &str) -> Result<()> {
-    match device {
-        Device::Cpu if flag == "fp32" => Ok(()),
-        Device::Cpu => Err(crate::Error::Invalid(format!(
-            "--precision {flag} needs the CUDA device (the CPU computes in fp32)"
-        ))),
-        #[cfg(feature = "cuda")]
-        Device::Cuda(dev) => {
-            use crate::backend::cuda::launch::gemm::GemmPrecision;
-            dev.set_precision(GemmPrecision::parse(flag)?)?;
-            if flag != "fp32" {
-                eprintln!("precision: {flag} matmuls (FP32 accumulation)");
-            }
-            Ok(())
-        }
-        #[cfg(not(feature = "cuda"))]
-        Device::Cuda(d) => match *d {},
+    if device.set_precision(flag)? {
+        eprintln!("precision: {flag} matmuls (FP32 accumulation)");
     }
+    Ok(())
 }
 
 /// For commands whose work runs on the CPU only (environment stepping, evaluation): validates

@@ -41,3 +41,9 @@ impl From<cudarc::cublas::result::CublasError> for CudaError {
         CudaError(format!("cuBLAS: {e:?}"))
     }
 }
+
+impl From<cudarc::driver::DriverError> for crate::Error {
+    fn from(e: cudarc::driver::DriverError) -> Self {
+        crate::Error::Device(format!("CUDA driver: {e:?}"))
+    }
+}
