@@ -57,7 +57,7 @@ impl Device {
 
     #[cfg(feature = "cuda")]
     fn cuda_line(dev: &CudaDevice, why: &str) -> String {
-        format!("device: cuda ({why}: {}, {})", dev.name(), dev.arch())
+        format!("device: cuda ({why}: {})", dev.describe())
     }
     #[cfg(not(feature = "cuda"))]
     fn cuda_line(dev: &CudaDevice, _: &str) -> String {

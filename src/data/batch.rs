@@ -17,8 +17,8 @@ pub struct Batch {
 
 impl Batch {
     /// The borrowed view models train on.
-    pub fn view(&self) -> crate::models::SeqBatch<'_> {
-        crate::models::SeqBatch {
+    pub fn view(&self) -> super::SeqBatch<'_> {
+        super::SeqBatch {
             b: self.b,
             t: self.t,
             obs_dim: self.obs_dim,

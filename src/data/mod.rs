@@ -20,6 +20,7 @@ mod layout;
 pub mod normalize;
 pub mod npy;
 pub mod npz;
+pub mod seq_batch;
 pub mod split;
 pub mod windows;
 
@@ -30,6 +31,7 @@ pub use dataset::Dataset;
 pub use error::DataError;
 pub use frames::Frames;
 pub use normalize::Normalizer;
+pub use seq_batch::SeqBatch;
 pub use split::{split_episodes, train_test_split, Split};
 pub use windows::WindowSampler;
 

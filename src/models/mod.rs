@@ -27,7 +27,6 @@ macro_rules! model_accessors {
     };
 }
 
-mod batch;
 mod gru;
 mod heads;
 mod koopman;
@@ -35,7 +34,7 @@ mod mlp;
 mod predictor;
 mod transformer;
 
-pub use batch::SeqBatch;
+pub use crate::data::SeqBatch;
 pub use gru::{GruConfig, GruModel};
 pub use koopman::{KoopmanConfig, KoopmanModel, MuInit, OmegaInit, RolloutMode};
 pub use mlp::{MlpConfig, MlpModel};

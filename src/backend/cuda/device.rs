@@ -20,6 +20,10 @@ pub struct CudaDevice {
     funcs: HashMap<&'static str, CudaFunction>,
     arch: &'static str,
     name: String,
+    /// Driver and NVRTC versions, for the device line and load errors.
+    versions: Versions,
+    /// How the kernels were loaded: `"CUBIN"` (machine code for this device) or `"PTX"`.
+    image: &'static str,
     /// The current [`GemmPrecision`], as its index (set process-wide, read by every matmul).
     precision: std::sync::atomic::AtomicU8,
 }
@@ -47,12 +51,18 @@ impl CudaDevice {
         let (major, minor) = ctx.compute_capability()?;
         let arch = arch_for(major, minor);
         let name = ctx.name()?;
+        let versions = Versions::probe();
         let mut funcs = HashMap::new();
-        let ptxs = compile_all(arch)?;
-        for ((stem, ptx), &(_, src)) in ptxs.into_iter().zip(kernels::ALL) {
-            let module = ctx
-                .load_module(ptx)
-                .map_err(|e| CudaError(format!("loading {stem}.cu ({arch}) on {name}: {e:?}")))?;
+        let compiled = compile_all(arch)?;
+        let image = compiled.first().map_or("no", |(_, c)| c.kind);
+        for ((stem, c), &(_, src)) in compiled.into_iter().zip(kernels::ALL) {
+            let kind = c.kind;
+            let module = ctx.load_module(c.image).map_err(|e| {
+                CudaError(format!(
+                    "loading {stem}.cu ({kind} for {arch}) on {name}: {e:?} ({})",
+                    versions.describe()
+                ))
+            })?;
             for kname in kernel_names(src) {
                 funcs.insert(kname, module.load_function(kname)?);
             }
@@ -64,6 +74,8 @@ impl CudaDevice {
             funcs,
             arch,
             name,
+            versions,
+            image,
             precision: std::sync::atomic::AtomicU8::new(0),
         })
     }
@@ -93,6 +105,18 @@ impl CudaDevice {
     /// The NVRTC target, e.g. `"sm_90"`.
     pub fn arch(&self) -> &'static str {
         self.arch
+    }
+
+    /// One line for the user: GPU, architecture, driver and NVRTC versions, kernel image kind, and
+    /// a warning when NVRTC is newer than the driver (its PTX would not load; CUBIN does).
+    pub fn describe(&self) -> String {
+        format!(
+            "{}, {}, {}, kernels as {}",
+            self.name,
+            self.arch,
+            self.versions.describe(),
+            self.image
+        )
     }
 
     /// The GPU's marketing name.
@@ -156,5 +180,37 @@ impl CudaDevice {
 
     pub fn synchronize(&self) -> Result<()> {
         Ok(self.stream.synchronize()?)
+    }
+}
+
+/// The CUDA versions the driver supports and NVRTC implements, as (major, minor).
+#[derive(Clone, Copy, Debug)]
+struct Versions {
+    driver: Option<(i32, i32)>,
+    nvrtc: Option<(i32, i32)>,
+}
+
+impl Versions {
+    fn probe() -> Self {
+        let mut v = 0i32;
+        // SAFETY: writes one int through a valid pointer; the driver library is loaded (the
+        // context exists).
+        let ok = unsafe { cudarc::driver::sys::cuDriverGetVersion(&mut v) }
+            == cudarc::driver::sys::CUresult::CUDA_SUCCESS;
+        Versions {
+            driver: ok.then_some((v / 1000, (v % 1000) / 10)),
+            nvrtc: super::detect::nvrtc_version(),
+        }
+    }
+
+    fn describe(&self) -> String {
+        let show = |v: Option<(i32, i32)>| v.map_or("?".to_string(), |(a, b)| format!("{a}.{b}"));
+        let mut s = format!("driver CUDA {}, NVRTC {}", show(self.driver), show(self.nvrtc));
+        if let (Some(d), Some(n)) = (self.driver, self.nvrtc) {
+            if n > d {
+                s += " — NVRTC is newer than the driver: its PTX would not load, CUBIN is used";
+            }
+        }
+        s
     }
 }
