@@ -14,9 +14,12 @@
 // Marks a pointer parameter of an `extern "C" __global__` kernel that may be nullptr; expands to
 // nothing. build.rs reads it and gives that argument an `Option<..>` in the generated launcher.
 #define NULLABLE
-// Grid-stride loop over [0, n): any 1-D launch shape covers every index.
+// Grid-stride loop over [0, n): any 1-D launch shape covers every index. The index is 64-bit, so
+// `i += blockDim.x * gridDim.x` cannot overflow near n = 2^31 (sizes themselves are `int`; the
+// launchers refuse larger ones).
 #define GRID_STRIDE(i, n) \
-    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += blockDim.x * gridDim.x)
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (long long)(n); \
+         i += (long long)blockDim.x * gridDim.x)
 
 struct cf32 {
     float re, im;

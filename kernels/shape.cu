@@ -7,8 +7,9 @@
 extern "C" __global__ void copy_block(float* dst, int dst_cols, int dst_off, const float* src,
                                       int src_cols, int src_off, int rows, int width,
                                       int accumulate) {
-    GRID_STRIDE(i, rows * width) {
-        int r = i / width, j = i - r * width;
+    // 64-bit offsets: rows * cols may pass 2^31 even when each size fits an int.
+    GRID_STRIDE(i, (long long)rows * width) {
+        long long r = i / width, j = i - r * width;
         float v = src[r * src_cols + src_off + j];
         float* d = dst + r * dst_cols + dst_off + j;
         *d = accumulate ? *d + v : v;

@@ -46,6 +46,9 @@ impl CudaDevice {
 
     fn create(ordinal: usize) -> Result<Self> {
         let ctx = CudaContext::new(ordinal)?;
+        // SAFETY: every allocation, copy, launch and GEMM goes through the one default stream, so
+        // stream order alone sequences them; per-buffer read/write events would only cost time.
+        unsafe { ctx.disable_event_tracking() };
         let stream = ctx.default_stream();
         let blas = CudaBlas::new(stream.clone())?;
         let (major, minor) = ctx.compute_capability()?;
@@ -98,8 +101,12 @@ impl CudaDevice {
         &self.stream
     }
 
-    pub fn blas(&self) -> &CudaBlas {
-        &self.blas
+    /// The cuBLAS handle, with the context bound to the calling thread first (cuBLAS uses the
+    /// thread's current context; a planner thread other than the one that created the device
+    /// would otherwise have none).
+    pub fn blas(&self) -> Result<&CudaBlas> {
+        self.ctx.bind_to_thread()?;
+        Ok(&self.blas)
     }
 
     /// The NVRTC target, e.g. `"sm_90"`.
@@ -133,7 +140,7 @@ impl CudaDevice {
             cublasMath_t::CUBLAS_DEFAULT_MATH
         };
         // SAFETY: the handle is live for as long as `self.blas`.
-        let st = unsafe { cublasSetMathMode(*self.blas.handle(), mode) };
+        let st = unsafe { cublasSetMathMode(*self.blas()?.handle(), mode) };
         if st == cublasStatus_t::CUBLAS_STATUS_SUCCESS {
             Ok(())
         } else {

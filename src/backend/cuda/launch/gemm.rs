@@ -103,7 +103,7 @@ pub fn sgemm(
     }
     let cfg = g.config()?;
     // SAFETY: buffer sizes checked above against the shapes in `cfg`.
-    unsafe { dev.blas().gemm(cfg, b, a, c) }?;
+    unsafe { dev.blas()?.gemm(cfg, b, a, c) }?;
     Ok(())
 }
 
@@ -129,7 +129,7 @@ pub fn sgemm_strided_batched(
         stride_c: stride_c as i64,
     };
     // SAFETY: buffer sizes checked above against the shapes and strides in `cfg`.
-    unsafe { dev.blas().gemm_strided_batched(cfg, b, a, c) }?;
+    unsafe { dev.blas()?.gemm_strided_batched(cfg, b, a, c) }?;
     Ok(())
 }
 
@@ -202,7 +202,7 @@ pub fn gemm_bf16(
     // valid while the guards live (to the end of this function, after the call is enqueued).
     unsafe {
         gemm_strided_batched_ex(
-            *dev.blas().handle(),
+            *dev.blas()?.handle(),
             cfg.transa,
             cfg.transb,
             cfg.m,
