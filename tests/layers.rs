@@ -113,8 +113,14 @@ fn no_import_runs_up_the_layers_and_no_module_cycles() {
             let target = &path[0];
             if target == &top {
                 if !ONE_UNIT.contains(&top.as_str())
-                    && module.len() >= 2 && path.len() >= 2 && path[1] != module[1] {
-                    let (from, to) = (format!("{top}::{}", module[1]), format!("{top}::{}", path[1]));
+                    && module.len() >= 2
+                    && path.len() >= 2
+                    && path[1] != module[1]
+                {
+                    let (from, to) = (
+                        format!("{top}::{}", module[1]),
+                        format!("{top}::{}", path[1]),
+                    );
                     edges.entry(from).or_default().insert(to);
                 }
                 continue;
@@ -161,5 +167,9 @@ fn no_import_runs_up_the_layers_and_no_module_cycles() {
     for n in edges.keys() {
         visit(n, &edges, &mut Vec::new(), &mut done, &mut errors);
     }
-    assert!(errors.is_empty(), "layering violations:\n{}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "layering violations:\n{}",
+        errors.join("\n")
+    );
 }

@@ -24,7 +24,10 @@ fn all_kernels_compile_with_nvrtc() {
         match compile::compile_all(arch) {
             Ok(images) => {
                 for (stem, c) in &images {
-                    assert_eq!(c.kind, "CUBIN", "{stem}.cu ({arch}) was not compiled to CUBIN");
+                    assert_eq!(
+                        c.kind, "CUBIN",
+                        "{stem}.cu ({arch}) was not compiled to CUBIN"
+                    );
                 }
                 eprintln!("ok {arch}: {} files as CUBIN", images.len());
             }

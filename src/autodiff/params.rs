@@ -2,8 +2,8 @@
 //! updates them in place, so parameters are never copied per step.
 use crate::backend::Backend;
 use crate::tensor::{Init, Real, Shape, Tensor};
-use crate::{Error, Result};
 use crate::util::rng::Rng;
+use crate::{Error, Result};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ParamId(pub usize);

@@ -74,7 +74,13 @@ impl<'p, E: Real> Tape<'p, Cpu<E>> {
     /// Parameters are read in place from `params`.
     pub fn with_pool(params: &'p ParamStore<E>, pool: Vec<Vec<E>>, grad_enabled: bool) -> Self {
         let values = params.iter().map(|(_, t)| &t.data).collect();
-        Self::build(Cpu::default(), params, values, Pool::from_vec(pool), grad_enabled)
+        Self::build(
+            Cpu::default(),
+            params,
+            values,
+            Pool::from_vec(pool),
+            grad_enabled,
+        )
     }
     /// The value of `v` (CPU values are always present).
     pub fn value(&self, v: Var) -> &[E] {
@@ -217,7 +223,8 @@ impl<'p, B: Backend> Tape<'p, B> {
     /// The value of a scalar (or the first element). A failed device read gives NaN, which the
     /// trainer reports as non-finite; `fetch_item` returns the error itself.
     pub fn item(&self, v: Var) -> B::E {
-        self.fetch_item(v).unwrap_or(<B::E as num_traits::Float>::nan())
+        self.fetch_item(v)
+            .unwrap_or(<B::E as num_traits::Float>::nan())
     }
     /// Copies a value out (for tests and reporting); a failed read gives NaNs (`fetch` errs).
     pub fn to_tensor(&self, v: Var) -> Tensor<B::E> {
@@ -235,7 +242,13 @@ impl<'p, B: Backend> Tape<'p, B> {
     }
 
     /// Records an op's value. `rule` is kept only when an input needs a gradient.
-    pub fn push<R: Backward<B>>(&mut self, shape: Shape, value: B::Buf, rule: R, inputs: &[Var]) -> Var {
+    pub fn push<R: Backward<B>>(
+        &mut self,
+        shape: Shape,
+        value: B::Buf,
+        rule: R,
+        inputs: &[Var],
+    ) -> Var {
         self.record(shape, Some(value), Vec::new(), rule, inputs)
     }
     /// `push` for an op whose backward reads buffers saved by its forward (`saved`).

@@ -2,11 +2,11 @@
 //! ([s₀ ‖ a₀], [0 ‖ a₁], …); an embedding MLP before it and decoder/reward MLPs after it, sized so the
 //! parameter count matches the Koopman model's.
 use super::heads::Heads;
-use super::{Forward, ModelInfo, masked_inputs, Scored};
-use crate::ops::Engine;
+use super::{masked_inputs, Forward, ModelInfo, Scored};
 use crate::autodiff::{ParamStore, Tape, Var};
 use crate::nn::{Gru, Mlp};
 use crate::ops::unary::Unary;
+use crate::ops::Engine;
 use crate::util::rng::Rng;
 use crate::Result;
 

@@ -1,9 +1,9 @@
 //! The state decoder and reward head that read one feature vector per step (the GRU's hidden state,
 //! the Transformer's final layer): features → states and features → reward, each an MLP.
-use crate::ops::Engine;
 use crate::autodiff::{ParamStore, Tape, Var};
 use crate::nn::Mlp;
 use crate::ops::unary::Unary;
+use crate::ops::Engine;
 use crate::util::rng::Rng;
 use crate::Result;
 

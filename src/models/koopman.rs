@@ -8,10 +8,10 @@
 //! scalar Δt learned as log Δt with Δt₀ = 1/m; consistency target g(s_{t+k}) under stop-gradient;
 //! loss = state + 0.1·consistency + 1·reward, each a mean.
 use super::{Forward, ModelInfo, Rollout, Scored, SeqBatch};
-use crate::ops::Engine;
 use crate::autodiff::{ParamId, ParamStore, Tape, Var};
 use crate::nn::Mlp;
 use crate::ops::unary::Unary;
+use crate::ops::Engine;
 use crate::tensor::{Init, Tensor};
 use crate::util::rng::Rng;
 use crate::Result;
@@ -224,7 +224,12 @@ impl KoopmanModel {
     }
 
     /// Latent rollout: x̂_1..x̂_T [B, T, 2m] from x₀ [B, 2m] and encoded actions u [B, T, 2m].
-    pub fn latent_rollout<B: Engine<E = f32>>(&self, t: &mut Tape<B>, x0: Var, u: Var) -> Result<Var> {
+    pub fn latent_rollout<B: Engine<E = f32>>(
+        &self,
+        t: &mut Tape<B>,
+        x0: Var,
+        u: Var,
+    ) -> Result<Var> {
         let (eig, gain) = self.eigen_gain(t)?;
         let c = t.cmul(u, gain)?;
         self.latent_scan(t, x0, c, eig)
@@ -233,7 +238,12 @@ impl KoopmanModel {
     /// `latent_rollout(x0, act_enc(actions))` with the ZOH gain folded into the action encoder's last
     /// layer: row by row (h·W + b) ⊙ g = h·(W ⊙ g) + b ⊙ g, so the complex product runs on the
     /// [hidden, 2m] weight instead of the [B, T, 2m] activations (same numbers up to f32 rounding).
-    fn latent_rollout_actions<B: Engine<E = f32>>(&self, t: &mut Tape<B>, x0: Var, actions: Var) -> Result<Var> {
+    fn latent_rollout_actions<B: Engine<E = f32>>(
+        &self,
+        t: &mut Tape<B>,
+        x0: Var,
+        actions: Var,
+    ) -> Result<Var> {
         let Some((last, hidden)) = self.act_enc.layers.split_last() else {
             let u = self.act_enc.forward(t, actions)?;
             return self.latent_rollout(t, x0, u);
@@ -270,7 +280,13 @@ impl KoopmanModel {
     }
 
     /// x̂_1..x̂_T from x₀ and the gain-scaled inputs c [B, T, 2m].
-    fn latent_scan<B: Engine<E = f32>>(&self, t: &mut Tape<B>, x0: Var, c: Var, eig: [Var; 4]) -> Result<Var> {
+    fn latent_scan<B: Engine<E = f32>>(
+        &self,
+        t: &mut Tape<B>,
+        x0: Var,
+        c: Var,
+        eig: [Var; 4],
+    ) -> Result<Var> {
         let [mu, omega, log_dt, lbar] = eig;
         let tl = t.dims(c)[1];
         match self.cfg.rollout {
@@ -286,7 +302,13 @@ impl KoopmanModel {
     /// on [x̂_k ‖ a_k]. Its first layer is applied split by input, [x̂ ‖ a]·W + b = x̂·W_x + (a·W_a + b),
     /// with x̂·W_x computed on x̂_1..x̂_T in place (the last step's row unused) and on x₀, then shifted
     /// by one step on the hidden width: no [B, T, 2m + d_a] concatenation is built or differentiated.
-    fn reward_head<B: Engine<E = f32>>(&self, t: &mut Tape<B>, x0: Var, xh: Var, actions: Var) -> Result<Var> {
+    fn reward_head<B: Engine<E = f32>>(
+        &self,
+        t: &mut Tape<B>,
+        x0: Var,
+        xh: Var,
+        actions: Var,
+    ) -> Result<Var> {
         let (b, tl, m2) = (t.dims(xh)[0], t.dims(xh)[1], t.dims(xh)[2]);
         let da = t.dims(actions)[2];
         let Some((first, rest)) = self.rew.layers.split_first() else {
@@ -339,7 +361,6 @@ impl ModelInfo for KoopmanModel {
 }
 
 impl<B: Engine<E = f32>> Forward<B> for KoopmanModel {
-
     fn score_on(&self, t: &mut Tape<B>, s0: Var, actions: Var) -> Result<Scored> {
         let x0 = self.enc.forward(t, s0)?;
         let xh = self.latent_rollout_actions(t, x0, actions)?;

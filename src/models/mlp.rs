@@ -3,10 +3,10 @@
 //! The paper trains it on 10-step windows only because longer unrolls explode; the trainer's default
 //! horizon for this model is 10.
 use super::{Forward, ModelInfo, Scored};
-use crate::ops::Engine;
 use crate::autodiff::{ParamStore, Tape, Var};
 use crate::nn::Mlp;
 use crate::ops::unary::Unary;
+use crate::ops::Engine;
 use crate::util::rng::Rng;
 use crate::Result;
 

@@ -180,7 +180,12 @@ crate::all_backends_trait!(
 /// backend from the tape, where calling the `Forward` methods on the trait object directly would
 /// be ambiguous between backends).
 impl<'m> dyn DynamicsModel + 'm {
-    pub fn score<B: Engine<E = f32>>(&self, t: &mut Tape<B>, s0: Var, actions: Var) -> Result<Scored>
+    pub fn score<B: Engine<E = f32>>(
+        &self,
+        t: &mut Tape<B>,
+        s0: Var,
+        actions: Var,
+    ) -> Result<Scored>
     where
         Self: Forward<B>,
     {
@@ -192,7 +197,12 @@ impl<'m> dyn DynamicsModel + 'm {
     {
         Forward::<B>::decode_on(self, t, features)
     }
-    pub fn rollout<B: Engine<E = f32>>(&self, t: &mut Tape<B>, s0: Var, actions: Var) -> Result<Rollout>
+    pub fn rollout<B: Engine<E = f32>>(
+        &self,
+        t: &mut Tape<B>,
+        s0: Var,
+        actions: Var,
+    ) -> Result<Rollout>
     where
         Self: Forward<B>,
     {
@@ -317,7 +327,11 @@ pub fn build_default(
 /// [s₀ ‖ a₀], [0 ‖ a₁], …: the masked state-action sequence of the GRU and Transformer baselines
 /// (only the start state is visible; the model must predict the rest).
 /// Built from tape ops (no host copy), so it runs on either device and allocates nothing warm.
-pub(crate) fn masked_inputs<B: Engine<E = f32>>(t: &mut Tape<B>, s0: Var, actions: Var) -> Result<Var> {
+pub(crate) fn masked_inputs<B: Engine<E = f32>>(
+    t: &mut Tape<B>,
+    s0: Var,
+    actions: Var,
+) -> Result<Var> {
     let (b, tl) = (t.dims(actions)[0], t.dims(actions)[1]);
     let ds = t.dims(s0)[1];
     let first = t.reshape(s0, &[b, 1, ds])?;

@@ -3,11 +3,11 @@
 //! parameters), pre-LN blocks with causal attention, then decoder and reward MLPs. Width and depth
 //! are reduced so the parameter count matches the Koopman model's.
 use super::heads::Heads;
-use super::{Forward, ModelInfo, masked_inputs, Scored};
-use crate::ops::Engine;
+use super::{masked_inputs, Forward, ModelInfo, Scored};
 use crate::autodiff::{ParamStore, Tape, Var};
 use crate::nn::{Block, BlockConfig, LayerNorm, Linear};
 use crate::ops::unary::Unary;
+use crate::ops::Engine;
 use crate::util::rng::Rng;
 use crate::Result;
 

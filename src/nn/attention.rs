@@ -1,8 +1,8 @@
 //! A pre-LayerNorm causal Transformer block: x + MHA(LN(x)), then x + MLP(LN(x)).
 use super::{LayerNorm, Linear, Mlp};
-use crate::ops::Engine;
 use crate::autodiff::{ParamStore, Tape, Var};
 use crate::ops::unary::Unary;
+use crate::ops::Engine;
 use crate::tensor::Real;
 use crate::util::rng::Rng;
 use crate::Result;

@@ -1,8 +1,8 @@
 //! GRU over a sequence: one input-projection matmul for all steps, then per step a hidden matmul and
 //! the fused cell.
 use super::Linear;
-use crate::ops::Engine;
 use crate::autodiff::{ParamStore, Tape, Var};
+use crate::ops::Engine;
 use crate::tensor::Real;
 use crate::util::rng::Rng;
 use crate::Result;

@@ -1,6 +1,6 @@
 //! Dense layer and layer norm.
-use crate::ops::Engine;
 use crate::autodiff::{ParamId, ParamStore, Tape, Var};
+use crate::ops::Engine;
 use crate::tensor::{Init, Real};
 use crate::util::rng::Rng;
 use crate::Result;

@@ -1,8 +1,8 @@
 //! Multi-layer perceptron: Linear → act → … → Linear (no activation after the last layer).
 use super::Linear;
-use crate::ops::Engine;
 use crate::autodiff::{ParamStore, Tape, Var};
 use crate::ops::unary::Unary;
+use crate::ops::Engine;
 use crate::tensor::Real;
 use crate::util::rng::Rng;
 use crate::Result;

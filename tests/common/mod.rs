@@ -1,7 +1,7 @@
 //! Shared test helpers: closeness checks and the finite-difference gradient check.
 #![allow(dead_code)]
-use koopman::util::rng::Rng;
 use koopman::backend::Cpu;
+use koopman::util::rng::Rng;
 use koopman::{ParamStore, Result, Tape, Tensor, Var};
 
 /// Asserts |a − b| ≤ atol + rtol·|b| elementwise, printing the worst element on failure.

@@ -58,7 +58,10 @@ fn mse_parity() {
 }
 
 /// Gradients equal to `gs` for the given parameters, through the CPU tape (`loss = sum_i p_i . g_i`).
-fn grads_of(params: &ParamStore<f32>, gs: &[(ParamId, &[f32])]) -> Gradients<koopman::backend::Cpu> {
+fn grads_of(
+    params: &ParamStore<f32>,
+    gs: &[(ParamId, &[f32])],
+) -> Gradients<koopman::backend::Cpu> {
     let mut tape = Tape::new(params);
     let mut total = None;
     for &(id, g) in gs {

@@ -50,12 +50,17 @@ pub fn compile_one(stem: &str, src: &str, arch: &'static str) -> Result<Compiled
 }
 
 fn nvrtc(stem: &str, source: &str, arch: &'static str) -> Result<Compiled, String> {
-    let fail = |what: &str, e: &dyn std::fmt::Debug| format!("NVRTC {what} failed on {stem}.cu for {arch}: {e:?}");
+    let fail = |what: &str, e: &dyn std::fmt::Debug| {
+        format!("NVRTC {what} failed on {stem}.cu for {arch}: {e:?}")
+    };
     let src = CString::new(source).map_err(|e| fail("source", &e))?;
     let name = CString::new(format!("{stem}.cu")).map_err(|e| fail("name", &e))?;
     let prog = result::create_program(&src, Some(&name)).map_err(|e| fail("create", &e))?;
     // Line info costs nothing at run time and lets profilers map SASS back to source.
-    let options = [format!("--gpu-architecture={arch}"), "--generate-line-info".to_string()];
+    let options = [
+        format!("--gpu-architecture={arch}"),
+        "--generate-line-info".to_string(),
+    ];
     // SAFETY: `prog` is a live program; it is destroyed below on every path.
     let out = unsafe {
         match result::compile_program(prog, &options) {
@@ -63,7 +68,9 @@ fn nvrtc(stem: &str, source: &str, arch: &'static str) -> Result<Compiled, Strin
                 let log = result::get_program_log(prog)
                     .map(|l| CStr::from_ptr(l.as_ptr()).to_string_lossy().into_owned())
                     .unwrap_or_default();
-                Err(format!("NVRTC failed on {stem}.cu for {arch} ({e:?}):\n{log}"))
+                Err(format!(
+                    "NVRTC failed on {stem}.cu for {arch} ({e:?}):\n{log}"
+                ))
             }
             Ok(()) => match cubin(prog) {
                 Some(bin) if arch.starts_with("sm_") => Ok(Compiled {

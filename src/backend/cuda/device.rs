@@ -212,7 +212,11 @@ impl Versions {
 
     fn describe(&self) -> String {
         let show = |v: Option<(i32, i32)>| v.map_or("?".to_string(), |(a, b)| format!("{a}.{b}"));
-        let mut s = format!("driver CUDA {}, NVRTC {}", show(self.driver), show(self.nvrtc));
+        let mut s = format!(
+            "driver CUDA {}, NVRTC {}",
+            show(self.driver),
+            show(self.nvrtc)
+        );
         if let (Some(d), Some(n)) = (self.driver, self.nvrtc) {
             if n > d {
                 s += " — NVRTC is newer than the driver: its PTX would not load, CUBIN is used";

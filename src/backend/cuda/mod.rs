@@ -18,7 +18,7 @@ pub mod error;
 pub mod kernels;
 pub mod launch;
 
-pub use detect::{cuda_status, nvrtc_available};
 pub use backend::{Cuda, DevBuf};
+pub use detect::{cuda_status, nvrtc_available};
 pub use device::CudaDevice;
 pub use error::{CudaError, Result};

@@ -1,9 +1,9 @@
 //! Mean squared error on the device (`loss.cu`: block partials, then a fixed-order final sum).
 use super::LossKernel;
-use crate::ops::GradOut;
 use crate::backend::cuda::launch::loss::{mse_bwd, mse_fwd};
 use crate::backend::cuda::{Cuda, DevBuf};
 use crate::backend::Backend;
+use crate::ops::GradOut;
 use crate::Result;
 
 impl LossKernel for Cuda {

@@ -58,7 +58,11 @@ impl<B: LossKernel> Backward<B> for Mse {
         let (a, b) = (self.a, self.b);
         let n = t.shape(a).numel();
         let (mut ga, acc_a) = s.take_write(a)?;
-        let (mut gb, acc_b) = if a != b { s.take_write(b)? } else { (None, false) };
+        let (mut gb, acc_b) = if a != b {
+            s.take_write(b)?
+        } else {
+            (None, false)
+        };
         let da = ga.as_mut().map(|d| (d, acc_a));
         let db = gb.as_mut().map(|d| (d, acc_b));
         s.backend().mse_bwd(t.buf(a)?, t.buf(b)?, g, da, db, n)?;

@@ -9,7 +9,11 @@ use crate::Result;
 impl Piece {
     /// The block copy from the piece into the whole tensor, and from the whole into the piece.
     fn blocks(self) -> (Block, Block) {
-        let (w, whole, at) = (self.len * self.inner, self.total * self.inner, self.start * self.inner);
+        let (w, whole, at) = (
+            self.len * self.inner,
+            self.total * self.inner,
+            self.start * self.inner,
+        );
         let into_whole = Block {
             rows: self.outer,
             width: w,
@@ -61,6 +65,13 @@ impl ShapeKernel for Cuda {
         let st = strides(x_dims);
         let out_dims: Vec<usize> = perm.iter().map(|&p| x_dims[p]).collect();
         let out_strides: Vec<usize> = perm.iter().map(|&p| st[p]).collect();
-        Ok(permute_kernel(self.dev(), y, x, &out_dims, &out_strides, acc)?)
+        Ok(permute_kernel(
+            self.dev(),
+            y,
+            x,
+            &out_dims,
+            &out_strides,
+            acc,
+        )?)
     }
 }

@@ -4,9 +4,9 @@ use crate::backend::cpu::PAR_MIN;
 use crate::backend::Cpu;
 use crate::ops::GradOut;
 use crate::tensor::Real;
+use crate::util::simd;
 use crate::Result;
 use rayon::prelude::*;
-use crate::util::simd;
 
 pub fn forward<E: Real>(a: &[E], b: &[E], y: &mut [E]) {
     simd::run(
@@ -87,7 +87,14 @@ fn backward_body<E: Real>(a: &[E], b: &[E], g: &[E], da: Option<&mut [E]>, db: O
 const ROWS: usize = 512;
 
 impl<E: Real> CmulKernel for Cpu<E> {
-    fn cmul_fwd(&self, a: &Vec<E>, b: &Vec<E>, y: &mut Vec<E>, rows: usize, m: usize) -> Result<()> {
+    fn cmul_fwd(
+        &self,
+        a: &Vec<E>,
+        b: &Vec<E>,
+        y: &mut Vec<E>,
+        rows: usize,
+        m: usize,
+    ) -> Result<()> {
         let (nb, n) = (2 * m, rows * 2 * m);
         let (a, b, y) = (&a[..n], &b[..nb], &mut y[..n]);
         if n >= PAR_MIN {
@@ -113,8 +120,8 @@ impl<E: Real> CmulKernel for Cpu<E> {
         let (av, bv, g) = (&a[..n], &b[..nb], &g[..n]);
         let chunk = ROWS * nb;
         let ga_acc = da.as_ref().is_some_and(|d| d.1);
-        let mut ga = da.map(|(d, _)| &mut d[..n]);
-        let mut gb = db.map(|d| &mut d[..nb]);
+        let ga = da.map(|(d, _)| &mut d[..n]);
+        let gb = db.map(|d| &mut d[..nb]);
         let da = |(d, g): (&mut [E], &[E])| {
             if ga_acc {
                 backward(&[], bv, g, Some(d), None)
@@ -123,15 +130,17 @@ impl<E: Real> CmulKernel for Cpu<E> {
             }
         };
         if n < PAR_MIN {
-            if let Some(ga) = ga.as_deref_mut() {
+            if let Some(ga) = ga {
                 da((ga, g));
             }
-            backward(av, bv, g, None, gb.as_deref_mut());
+            backward(av, bv, g, None, gb);
         } else {
-            if let Some(ga) = ga.as_deref_mut() {
-                ga.par_chunks_mut(chunk).zip(g.par_chunks(chunk)).for_each(da);
+            if let Some(ga) = ga {
+                ga.par_chunks_mut(chunk)
+                    .zip(g.par_chunks(chunk))
+                    .for_each(da);
             }
-            if let Some(gb) = gb.as_deref_mut() {
+            if let Some(gb) = gb {
                 // Per-chunk partial sums, added in chunk order: deterministic.
                 let parts: Vec<Vec<E>> = av
                     .par_chunks(chunk)

@@ -7,7 +7,14 @@ use crate::ops::GradOut;
 use crate::Result;
 
 impl CmulKernel for Cuda {
-    fn cmul_fwd(&self, a: &DevBuf, b: &DevBuf, y: &mut DevBuf, rows: usize, m: usize) -> Result<()> {
+    fn cmul_fwd(
+        &self,
+        a: &DevBuf,
+        b: &DevBuf,
+        y: &mut DevBuf,
+        rows: usize,
+        m: usize,
+    ) -> Result<()> {
         Ok(cmul_gain_fwd(self.dev(), y, a, b, rows, m)?)
     }
     fn cmul_bwd(

@@ -24,6 +24,8 @@ impl ScanKernel for Cuda {
         let dc = self.grad_out(io.dc, b * t * 2 * m, &mut tc)?;
         let dl = self.grad_out(io.dlbar.map(|d| (d, true)), 2 * m, &mut tl)?;
         let dev = self.dev();
-        Ok(scan_bwd(dev, dz0, dc, dl, io.g, io.x, io.z0, io.lbar, b, t, m)?)
+        Ok(scan_bwd(
+            dev, dz0, dc, dl, io.g, io.x, io.z0, io.lbar, b, t, m,
+        )?)
     }
 }

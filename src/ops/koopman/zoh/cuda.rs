@@ -41,6 +41,8 @@ impl ZohKernel for Cuda {
     ) -> Result<()> {
         shared_dt("zoh", nd)?;
         let dev = self.dev();
-        Ok(zoh_bwd(dev, d.dmu, d.domega, d.dlog_dt, g, mu, omega, log_dt, m)?)
+        Ok(zoh_bwd(
+            dev, d.dmu, d.domega, d.dlog_dt, g, mu, omega, log_dt, m,
+        )?)
     }
 }
