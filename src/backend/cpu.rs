@@ -73,8 +73,9 @@ impl<E: Real> Backend for Cpu<E> {
         dst.copy_from_slice(&src[..dst.len()]);
         Ok(())
     }
-    fn copy(&self, src: &Vec<E>, dst: &mut Vec<E>, n: usize) -> Result<()> {
-        copy_or_add(&src[..n], &mut dst[..n], false);
+    fn copy_range(&self, src: &Vec<E>, s: usize, dst: &mut Vec<E>, d: usize, n: usize)
+        -> Result<()> {
+        copy_or_add(&src[s..s + n], &mut dst[d..d + n], false);
         Ok(())
     }
     fn add_assign(&self, dst: &mut Vec<E>, src: &Vec<E>, n: usize) -> Result<()> {

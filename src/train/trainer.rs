@@ -161,6 +161,8 @@ struct OnBackend<B: Backend> {
     pool: Pool<B>,
     norm: B::Buf,
     clip: B::Buf,
+    /// [loss, parts.., gradient norm], gathered on the backend and read back in one copy.
+    scalars: B::Buf,
 }
 
 impl<B: Backend<E = f32>> OnBackend<B> {
@@ -182,6 +184,7 @@ impl<B: Backend<E = f32>> OnBackend<B> {
             pool: Pool::default(),
             norm: backend.alloc(1)?,
             clip: backend.alloc(1)?,
+            scalars: backend.alloc(8)?,
             backend,
         })
     }
@@ -226,26 +229,30 @@ where
             .filter_map(|&id| Some((grads.param(id)?, params.get(id).numel())))
             .collect();
         be.grad_norm(&sizes, cfg.clip, &mut self.norm, &mut self.clip)?;
-        let scalars: Vec<_> = std::iter::once(losses.total)
-            .chain(losses.parts.iter().map(|&(_, v)| v))
-            .collect();
-        let mut host = Vec::with_capacity(scalars.len() + 1);
-        for &v in &scalars {
-            host.push(tape.fetch_item(v)? as f64);
+        let k = losses.parts.len() + 1;
+        if B::capacity(&self.scalars) < k + 1 {
+            self.scalars = be.alloc(k + 1)?;
         }
-        let mut norm = [0f32];
-        be.download(&self.norm, &mut norm)?;
-        let loss = host[0];
+        for (i, v) in std::iter::once(losses.total)
+            .chain(losses.parts.iter().map(|&(_, v)| v))
+            .enumerate()
+        {
+            be.copy_range(tape.buf(v)?, 0, &mut self.scalars, i, 1)?;
+        }
+        be.copy_range(&self.norm, 0, &mut self.scalars, k, 1)?;
+        let mut host = vec![0f32; k + 1];
+        be.download(&self.scalars, &mut host)?;
+        let loss = host[0] as f64;
         let parts: Vec<(&'static str, f64)> = losses
             .parts
             .iter()
-            .zip(&host[1..])
-            .map(|(&(n, _), &v)| (n, v))
+            .zip(&host[1..k])
+            .map(|(&(n, _), &v)| (n, v as f64))
             .collect();
         // The tape borrows the parameters: hand its buffers back before updating them.
         self.pool = tape.into_pool();
         check_loss(step, loss, &parts)?;
-        let grad_norm = norm[0] as f64;
+        let grad_norm = host[k] as f64;
         check_grad_norm(step, grad_norm)?;
         let t1 = std::time::Instant::now();
         let lr = cfg.schedule.lr(step - 1);

@@ -60,11 +60,12 @@ impl Backend for Cuda {
         }
         Ok(self.dev.synchronize()?)
     }
-    fn copy(&self, src: &DevBuf, dst: &mut DevBuf, n: usize) -> Result<()> {
+    fn copy_range(&self, src: &DevBuf, s: usize, dst: &mut DevBuf, d: usize, n: usize)
+        -> Result<()> {
         if n > 0 {
             self.dev
                 .stream()
-                .memcpy_dtod(&src.slice(0..n), &mut dst.slice_mut(0..n))?;
+                .memcpy_dtod(&src.slice(s..s + n), &mut dst.slice_mut(d..d + n))?;
         }
         Ok(())
     }
