@@ -95,3 +95,85 @@ where
         }
     }
 }
+
+/// An op body on a tape of backend `B`.
+pub type Build<'a, B> = dyn Fn(&mut Tape<B>, &[Var]) -> Result<Var> + 'a;
+
+/// The op's output and every input's gradient on `t` (loss = Σ y ⊙ w for a fixed random w).
+fn run_on<B: koopman::ops::Engine<E = f32>>(
+    t: &mut Tape<B>,
+    inputs: &[Tensor<f32>],
+    build: &Build<'_, B>,
+) -> Result<(Vec<f32>, Vec<Vec<f32>>)> {
+    let vars: Vec<Var> = inputs.iter().map(|x| t.input(x)).collect();
+    let y = build(t, &vars)?;
+    let mut rng = Rng::new(99);
+    let w: Vec<f32> = (0..t.shape(y).numel()).map(|_| rng.normal() as f32).collect();
+    let wv = t.constant(t.shape(y), &w)?;
+    let l = t.mul(y, wv)?;
+    let l = t.sum(l);
+    let grads = t.backward(l)?;
+    let value = t.fetch(y)?;
+    let mut dins = Vec::new();
+    for (&v, x) in vars.iter().zip(inputs) {
+        let mut host = vec![0.0; x.numel()];
+        if let Some(g) = grads.wrt(v) {
+            t.backend().download(g, &mut host)?;
+        }
+        dins.push(host);
+    }
+    Ok((value, dins))
+}
+
+/// `|got − want| ≤ rtol·|want| + 0.1·rtol·max|want|`, naming the worst element.
+pub fn assert_scaled(what: &str, got: &[f32], want: &[f32], rtol: f64) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths differ");
+    let scale = want.iter().fold(0f64, |m, &x| m.max((x as f64).abs()));
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        let tol = rtol * (w as f64).abs() + 0.1 * rtol * scale;
+        assert!(
+            ((g - w) as f64).abs() <= tol,
+            "{what}: element {i}: got {g}, want {w} (tolerance {tol:.3e})"
+        );
+    }
+}
+
+/// The CUDA device, or `None` after printing `SKIP: <reason>` (a failure under REQUIRE_CUDA=1).
+#[cfg(feature = "cuda")]
+pub fn cuda_device() -> Option<&'static koopman::backend::cuda::CudaDevice> {
+    use std::io::Write;
+    let reason = match koopman::backend::cuda::CudaDevice::get() {
+        Ok(dev) => return Some(dev),
+        Err(e) => e.0,
+    };
+    if std::env::var("REQUIRE_CUDA").is_ok_and(|v| v == "1") {
+        panic!("REQUIRE_CUDA=1 but CUDA is unavailable: {reason}");
+    }
+    let _ = writeln!(std::io::stderr().lock(), "SKIP: {reason}");
+    None
+}
+
+/// The same op body on the CUDA tape against the CPU tape, in f32.
+#[cfg(feature = "cuda")]
+pub fn device_parity(
+    name: &str,
+    inputs: &[Tensor<f64>],
+    on_cpu: &Build<'_, Cpu>,
+    on_cuda: &Build<'_, koopman::backend::Cuda>,
+) {
+    use koopman::autodiff::DeviceParams;
+    use koopman::backend::{Cuda, Pool};
+    let Some(dev) = cuda_device() else { return };
+    let inputs: Vec<Tensor<f32>> = inputs.iter().map(|t| t.cast()).collect();
+    let params = ParamStore::<f32>::new();
+    let want = run_on(&mut Tape::new(&params), &inputs, on_cpu).expect("CPU op");
+    let cuda = Cuda::new(dev);
+    let dparams = DeviceParams::upload(&cuda, &params).unwrap();
+    let mut gpu = Tape::on(cuda, &params, &dparams, Pool::default(), true).unwrap();
+    let got = run_on(&mut gpu, &inputs, on_cuda).unwrap_or_else(|e| panic!("{name} on CUDA: {e}"));
+    const RTOL: f64 = 1e-4;
+    assert_scaled(&format!("{name} forward"), &got.0, &want.0, RTOL);
+    for (i, (g, w)) in got.1.iter().zip(&want.1).enumerate() {
+        assert_scaled(&format!("{name} d input {i}"), g, w, RTOL);
+    }
+}

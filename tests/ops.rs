@@ -1,10 +1,34 @@
-//! Every op's hand-written backward against central finite differences (f64).
-#![allow(clippy::cloned_ref_to_slice_refs)] // clones keep the gradcheck calls uniform
+//! Every op, one test body for every device: each `check_op!` runs the op's body
+//! - on the CPU in f64, its hand-written backward against central finite differences;
+//! - on the CUDA tape against the CPU tape in f32 (forward and every input's gradient, rtol 1e-4
+//!   plus 1e-5 of the tensor's scale), when a GPU is present; without one it prints `SKIP`
+//!   (a failure under `REQUIRE_CUDA=1`).
+//!
+//! The body is written once and instantiated per backend, so the checks cannot diverge.
+#![allow(clippy::cloned_ref_to_slice_refs)] // clones keep the check calls uniform
 mod common;
-use common::{gradcheck, randn};
+use common::randn;
 use koopman::ops::unary::Unary;
 use koopman::util::rng::Rng;
 use koopman::Tensor;
+
+/// `check_op!(name, inputs, |t, v| body)`: the finite-difference check on the CPU, then the same
+/// body on every other compiled-in backend against the CPU.
+macro_rules! check_op {
+    ($name:expr, $inputs:expr, $(move)? |$t:ident, $v:ident| $body:expr $(,)?) => {{
+        use koopman::backend::Cpu;
+        use koopman::{Tape, Var};
+        let inputs: &[Tensor<f64>] = $inputs;
+        common::gradcheck($name, inputs, |$t: &mut Tape<Cpu<f64>>, $v: &[Var]| $body);
+        #[cfg(feature = "cuda")]
+        common::device_parity(
+            $name,
+            inputs,
+            &|$t: &mut Tape<Cpu>, $v: &[Var]| $body,
+            &|$t: &mut Tape<koopman::backend::Cuda>, $v: &[Var]| $body,
+        );
+    }};
+}
 
 fn rng() -> Rng {
     Rng::new(42)
@@ -14,21 +38,21 @@ fn rng() -> Rng {
 fn matmul_with_and_without_bias() {
     let r = &mut rng();
     let (x, w, b) = (randn(&[2, 3, 5], r), randn(&[5, 4], r), randn(&[4], r));
-    gradcheck("matmul+bias", &[x.clone(), w.clone(), b], |t, v| {
+    check_op!("matmul+bias", &[x.clone(), w.clone(), b], |t, v| {
         t.matmul(v[0], v[1], Some(v[2]))
     });
-    gradcheck("matmul", &[x, w], |t, v| t.matmul(v[0], v[1], None));
+    check_op!("matmul", &[x, w], |t, v| t.matmul(v[0], v[1], None));
 }
 
 #[test]
 fn bmm_plain_and_transposed() {
     let r = &mut rng();
-    gradcheck(
+    check_op!(
         "bmm",
         &[randn(&[3, 4, 5], r), randn(&[3, 5, 2], r)],
         |t, v| t.bmm(v[0], v[1], false),
     );
-    gradcheck(
+    check_op!(
         "bmm_t",
         &[randn(&[3, 4, 5], r), randn(&[3, 2, 5], r)],
         |t, v| t.bmm(v[0], v[1], true),
@@ -39,7 +63,7 @@ fn bmm_plain_and_transposed() {
 fn unary_activations() {
     let r = &mut rng();
     for kind in Unary::ALL {
-        gradcheck(kind.name(), &[randn(&[4, 7], r)], move |t, v| {
+        check_op!(kind.name(), &[randn(&[4, 7], r)], move |t, v| {
             Ok(t.unary(v[0], kind))
         });
     }
@@ -49,18 +73,18 @@ fn unary_activations() {
 fn add_mul_scale_with_broadcasting() {
     let r = &mut rng();
     let (a, b) = (randn(&[3, 2, 4], r), randn(&[2, 4], r));
-    gradcheck("add", &[a.clone(), b.clone()], |t, v| t.add(v[0], v[1]));
-    gradcheck("mul", &[a.clone(), b.clone()], |t, v| t.mul(v[0], v[1]));
-    gradcheck("mul_same", &[b.clone()], |t, v| t.mul(v[0], v[0]));
-    gradcheck("add_same", &[b], |t, v| t.add(v[0], v[0]));
-    gradcheck("scale", &[a], |t, v| Ok(t.scale(v[0], -1.7)));
+    check_op!("add", &[a.clone(), b.clone()], |t, v| t.add(v[0], v[1]));
+    check_op!("mul", &[a.clone(), b.clone()], |t, v| t.mul(v[0], v[1]));
+    check_op!("mul_same", &[b.clone()], |t, v| t.mul(v[0], v[0]));
+    check_op!("add_same", &[b], |t, v| t.add(v[0], v[0]));
+    check_op!("scale", &[a], |t, v| Ok(t.scale(v[0], -1.7)));
 }
 
 #[test]
 fn layernorm() {
     let r = &mut rng();
     let (x, g, b) = (randn(&[5, 6], r), randn(&[6], r), randn(&[6], r));
-    gradcheck("layernorm", &[x, g, b], |t, v| {
+    check_op!("layernorm", &[x, g, b], |t, v| {
         t.layernorm(v[0], v[1], v[2])
     });
 }
@@ -68,10 +92,10 @@ fn layernorm() {
 #[test]
 fn softmax_plain_and_causal() {
     let r = &mut rng();
-    gradcheck("softmax", &[randn(&[3, 5], r)], |t, v| {
+    check_op!("softmax", &[randn(&[3, 5], r)], |t, v| {
         t.softmax(v[0], false)
     });
-    gradcheck("softmax_causal", &[randn(&[2, 4, 4], r)], |t, v| {
+    check_op!("softmax_causal", &[randn(&[2, 4, 4], r)], |t, v| {
         t.softmax(v[0], true)
     });
 }
@@ -80,37 +104,37 @@ fn softmax_plain_and_causal() {
 fn concat_split_narrow_reshape_permute() {
     let r = &mut rng();
     let (a, b) = (randn(&[2, 3, 4], r), randn(&[2, 2, 4], r));
-    gradcheck("concat", &[a.clone(), b], |t, v| t.concat(&[v[0], v[1]], 1));
-    gradcheck("concat_last", &[a.clone(), randn(&[2, 3, 1], r)], |t, v| {
+    check_op!("concat", &[a.clone(), b], |t, v| t.concat(&[v[0], v[1]], 1));
+    check_op!("concat_last", &[a.clone(), randn(&[2, 3, 1], r)], |t, v| {
         t.concat(&[v[0], v[1]], 2)
     });
-    gradcheck("narrow", &[a.clone()], |t, v| t.narrow(v[0], 2, 1, 2));
-    gradcheck("split", &[a.clone()], |t, v| {
+    check_op!("narrow", &[a.clone()], |t, v| t.narrow(v[0], 2, 1, 2));
+    check_op!("split", &[a.clone()], |t, v| {
         let p = t.split(v[0], 1, &[1, 2])?;
         let q = t.scale(p[1], 2.0);
         let q = t.narrow(q, 1, 0, 1)?;
         t.add(p[0], q)
     });
-    gradcheck("reshape", &[a.clone()], |t, v| t.reshape(v[0], &[6, 4]));
-    gradcheck("permute", &[randn(&[2, 3, 4, 5], r)], |t, v| {
+    check_op!("reshape", &[a.clone()], |t, v| t.reshape(v[0], &[6, 4]));
+    check_op!("permute", &[randn(&[2, 3, 4, 5], r)], |t, v| {
         t.permute(v[0], &[0, 2, 1, 3])
     });
-    gradcheck("transpose", &[a], |t, v| t.transpose(v[0], 0, 2));
+    check_op!("transpose", &[a], |t, v| t.transpose(v[0], 0, 2));
 }
 
 #[test]
 fn sum_mean_mse() {
     let r = &mut rng();
     let (a, b) = (randn(&[3, 4], r), randn(&[12], r));
-    gradcheck("sum", &[a.clone()], |t, v| Ok(t.sum(v[0])));
-    gradcheck("mean", &[a.clone()], |t, v| Ok(t.mean(v[0])));
-    gradcheck("mse", &[a, b], |t, v| t.mse(v[0], v[1]));
+    check_op!("sum", &[a.clone()], |t, v| Ok(t.sum(v[0])));
+    check_op!("mean", &[a.clone()], |t, v| Ok(t.mean(v[0])));
+    check_op!("mse", &[a, b], |t, v| t.mse(v[0], v[1]));
 }
 
 #[test]
 fn cmul_complex_product() {
     let r = &mut rng();
-    gradcheck("cmul", &[randn(&[2, 3, 8], r), randn(&[8], r)], |t, v| {
+    check_op!("cmul", &[randn(&[2, 3, 8], r), randn(&[8], r)], |t, v| {
         t.cmul(v[0], v[1])
     });
 }
@@ -133,18 +157,18 @@ fn zoh_discretisation_including_small_lambda() {
     let r = &mut rng();
     let (mu, om) = eig(4, r);
     let log_dt = Tensor::from_vec(&[1][..], vec![(0.1f64).ln()]).unwrap();
-    gradcheck("zoh", &[mu, om, log_dt.clone()], |t, v| {
+    check_op!("zoh", &[mu, om, log_dt.clone()], |t, v| {
         t.zoh(v[0], v[1], v[2])
     });
     // |λΔt| < 1e-4 takes the series branch; its derivative must still be exact.
     let tiny = Tensor::from_vec(&[2][..], vec![-3e-5, 2e-5]).unwrap();
     let tiny_w = Tensor::from_vec(&[2][..], vec![1e-5, -4e-5]).unwrap();
-    gradcheck("zoh_series", &[tiny, tiny_w, log_dt], |t, v| {
+    check_op!("zoh_series", &[tiny, tiny_w, log_dt], |t, v| {
         t.zoh(v[0], v[1], v[2])
     });
     let per_mode = Tensor::from_vec(&[3][..], vec![-2.0, -2.5, -3.0]).unwrap();
     let (mu, om) = eig(3, r);
-    gradcheck("zoh_per_mode_dt", &[mu, om, per_mode], |t, v| {
+    check_op!("zoh_per_mode_dt", &[mu, om, per_mode], |t, v| {
         t.zoh(v[0], v[1], v[2])
     });
 }
@@ -154,7 +178,7 @@ fn vandermonde_closed_form() {
     let r = &mut rng();
     let (mu, om) = eig(3, r);
     let log_dt = Tensor::from_vec(&[1][..], vec![(0.05f64).ln()]).unwrap();
-    gradcheck("vandermonde", &[mu, om, log_dt], |t, v| {
+    check_op!("vandermonde", &[mu, om, log_dt], |t, v| {
         t.vandermonde(v[0], v[1], v[2], 7)
     });
 }
@@ -170,7 +194,7 @@ fn scan_recurrence() {
         vec![0.9, 0.5, -0.3, 0.2, -0.6, 0.85], // |λ̄| < 1
     )
     .unwrap();
-    gradcheck("scan", &[z0, c, lbar], |t, v| t.scan(v[0], v[1], v[2]));
+    check_op!("scan", &[z0, c, lbar], |t, v| t.scan(v[0], v[1], v[2]));
 }
 
 #[test]
@@ -180,7 +204,7 @@ fn cconv_convolution() {
     let z0 = randn(&[b, 2 * m], r);
     let c = randn(&[b, tl, 2 * m], r);
     let v = randn(&[2, m, tl + 2], r);
-    gradcheck("cconv", &[z0, c, v], |t, v| t.cconv(v[0], v[1], v[2]));
+    check_op!("cconv", &[z0, c, v], |t, v| t.cconv(v[0], v[1], v[2]));
 }
 
 #[test]
@@ -194,7 +218,7 @@ fn rollout_through_zoh_gain_and_scan_or_conv() {
     let u = randn(&[b, tl, 2 * m], r);
     let ins = [z0, u, mu, om, log_dt];
     for conv in [false, true] {
-        gradcheck(
+        check_op!(
             if conv { "rollout_conv" } else { "rollout_scan" },
             &ins,
             move |t, v| {
@@ -218,7 +242,7 @@ fn rollout_through_zoh_gain_and_scan_or_conv() {
 fn gru_cell() {
     let r = &mut rng();
     let (b, h) = (3, 4);
-    gradcheck(
+    check_op!(
         "gru_cell",
         &[
             randn(&[b, 3 * h], r),
