@@ -9,7 +9,11 @@ pub fn global_norm<E: Real>(params: &ParamStore<E>, grads: &Gradients<Cpu<E>>) -
     // Each tensor's sum in parallel (each one in element order), then added in parameter order:
     // the same result for any thread count.
     let ids: Vec<_> = params.ids().collect();
-    let gs: Vec<&[E]> = ids.iter().filter_map(|&id| grads.param(id)).map(|g| &g[..]).collect();
+    let gs: Vec<&[E]> = ids
+        .iter()
+        .filter_map(|&id| grads.param(id))
+        .map(|g| &g[..])
+        .collect();
     norm_of(&gs)
 }
 

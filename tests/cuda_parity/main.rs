@@ -1,6 +1,7 @@
-//! CUDA parity: every kernel launcher in `koopman::backend::cuda::launch` against the project's CPU
-//! ops, forward and backward, on fresh random inputs at shapes that are not multiples of any block,
-//! warp or tile size. One test binary (`cuda_parity`, as `scripts/gpu-check.sh` expects), split
+//! CUDA parity: every kernel launcher (each op's `cuda.rs`, `koopman::ops::<op>::cuda` and
+//! `koopman::optim::cuda`, and the shared ones in `koopman::backend::cuda::launch`) against the
+//! project's CPU ops, forward and backward, on fresh random inputs at shapes that are not
+//! multiples of any block, warp or tile size. One test binary (`cuda_parity`, as `scripts/gpu-check.sh` expects), split
 //! into files by kernel family:
 //!
 //! - `koopman_kernels.rs`: `zoh_parity`, `vandermonde_parity`, `cmul_gain_parity`, `scan_parity`,

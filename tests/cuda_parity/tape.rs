@@ -5,18 +5,21 @@
 use crate::gpu::{device, RTOL};
 use crate::{assert_close, f64s, Rng};
 use koopman::autodiff::DeviceParams;
-use koopman::backend::{Backend, Cpu, Cuda, Pool};
-use koopman::ops::Engine;
 use koopman::backend::cuda::CudaDevice;
 use koopman::backend::Device;
+use koopman::backend::{Backend, Cpu, Cuda, Pool};
 use koopman::data::Batch;
 use koopman::models::{
     DynamicsModel, GruConfig, GruModel, KoopmanConfig, KoopmanModel, MlpConfig, MlpModel,
     RolloutMode, TransformerConfig, TransformerModel,
 };
 use koopman::ops::unary::Unary;
+use koopman::ops::Engine;
 use koopman::train::{TrainConfig, Trainer};
 use koopman::{ParamStore, Tape, Tensor, Var};
+
+/// An op body on a tape of backend `B`: builds the output from the inputs.
+type OpBody<B> = dyn for<'t> Fn(&mut Tape<'t, B>, &[Var]) -> koopman::Result<Var>;
 
 /// Runs `build` on `t` with the inputs and upstream gradient `w` (loss = Σ y ⊙ w); returns the
 /// output and the gradient of every input.
@@ -24,7 +27,7 @@ fn run_on<B: Engine<E = f32>>(
     t: &mut Tape<B>,
     name: &str,
     inputs: &[(Vec<usize>, Vec<f32>)],
-    build: &dyn Fn(&mut Tape<B>, &[Var]) -> koopman::Result<Var>,
+    build: &OpBody<B>,
 ) -> (Vec<f32>, Vec<Vec<f32>>) {
     let vars: Vec<Var> = inputs
         .iter()
@@ -58,8 +61,8 @@ fn compare(
     dev: &'static CudaDevice,
     name: &str,
     inputs: &[(Vec<usize>, Vec<f32>)],
-    on_cpu: &dyn Fn(&mut Tape<Cpu>, &[Var]) -> koopman::Result<Var>,
-    on_gpu: &dyn Fn(&mut Tape<Cuda>, &[Var]) -> koopman::Result<Var>,
+    on_cpu: &OpBody<Cpu>,
+    on_gpu: &OpBody<Cuda>,
     rtol: f64,
 ) {
     let params = ParamStore::<f32>::new();

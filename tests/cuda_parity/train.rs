@@ -4,7 +4,8 @@
 use crate::gpu::{device, down, poisoned, up, RTOL};
 use crate::{assert_close, assert_close_tol, f64s, plus, tape_op, Rng};
 use cudarc::driver::CudaSlice;
-use koopman::backend::cuda::launch::{loss, optim};
+use koopman::ops::loss::cuda as loss;
+use koopman::optim::cuda as optim;
 use koopman::optim::{clip_global_norm, global_norm, Adam, AdamConfig};
 use koopman::{Gradients, ParamId, ParamStore, Tape, Tensor};
 
@@ -58,7 +59,10 @@ fn mse_parity() {
 }
 
 /// Gradients equal to `gs` for the given parameters, through the CPU tape (`loss = sum_i p_i . g_i`).
-fn grads_of(params: &ParamStore<f32>, gs: &[(ParamId, &[f32])]) -> Gradients<koopman::backend::Cpu> {
+fn grads_of(
+    params: &ParamStore<f32>,
+    gs: &[(ParamId, &[f32])],
+) -> Gradients<koopman::backend::Cpu> {
     let mut tape = Tape::new(params);
     let mut total = None;
     for &(id, g) in gs {

@@ -16,13 +16,14 @@
 //!
 //! so a call whose arguments differ from the kernel in count, order or type does not compile, and
 //! the `unsafe` launch exists once, in the generated code. What the types cannot see is whether a
-//! buffer is long enough for the sizes and launch shape: the launchers in [`super::launch`] check
-//! that before calling these.
+//! buffer is long enough for the sizes and launch shape: the launchers in each op's `cuda.rs`
+//! (`src/ops/<op>/cuda.rs`, with the shared helpers of [`super::launch`]) check that before
+//! calling these.
 //!
 //! Adding a kernel: write it as `extern "C" __global__ void name(...)` in the op's file under
 //! `kernels/` (`kernels/<op>.cu`, mirroring `src/ops/<op>/`; a new file is picked up by itself),
 //! mark pointers that may be null `NULLABLE`, and call the generated `kernels::<op>::name` from the
-//! op's launcher after checking the buffer sizes. `tests/nvrtc_compile.rs` checks that the parsed
+//! op's launcher (in `src/ops/<op>/cuda.rs`) after checking the buffer sizes. `tests/nvrtc_compile.rs` checks that the parsed
 //! parameter list matches the compiled PTX; `tools/cuemu/kernels_check.cpp` needs an `#include` of
 //! a new file.
 //!

@@ -86,11 +86,17 @@ impl<E: Real> BinaryKernel for Cpu<E> {
         Ok(())
     }
     fn scale_fwd(&self, x: &Vec<E>, k: E, y: &mut Vec<E>, n: usize) -> Result<()> {
-        y[..n].iter_mut().zip(&x[..n]).for_each(|(y, x)| *y = k * *x);
+        y[..n]
+            .iter_mut()
+            .zip(&x[..n])
+            .for_each(|(y, x)| *y = k * *x);
         Ok(())
     }
     fn scale_bwd(&self, g: &Vec<E>, k: E, dx: &mut Vec<E>, n: usize) -> Result<()> {
-        dx[..n].iter_mut().zip(&g[..n]).for_each(|(d, g)| *d += k * *g);
+        dx[..n]
+            .iter_mut()
+            .zip(&g[..n])
+            .for_each(|(d, g)| *d += k * *g);
         Ok(())
     }
 }

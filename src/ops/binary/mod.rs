@@ -1,7 +1,7 @@
 //! add, mul (with suffix broadcasting) and scale.
 pub mod cpu;
 #[cfg(feature = "cuda")]
-mod cuda;
+pub mod cuda;
 
 use crate::autodiff::{Backward, Slots, Tape, Var};
 use crate::backend::Backend;
@@ -18,13 +18,24 @@ pub struct MulGrads<'a, B: Backend> {
 
 /// The element-wise kernels of a backend. `b` has `nb` elements repeated over `a`'s `n`.
 pub trait BinaryKernel: Backend {
-    fn add_fwd(&self, a: &Self::Buf, b: &Self::Buf, y: &mut Self::Buf, n: usize, nb: usize)
-        -> Result<()>;
-    fn mul_fwd(&self, a: &Self::Buf, b: &Self::Buf, y: &mut Self::Buf, n: usize, nb: usize)
-        -> Result<()>;
+    fn add_fwd(
+        &self,
+        a: &Self::Buf,
+        b: &Self::Buf,
+        y: &mut Self::Buf,
+        n: usize,
+        nb: usize,
+    ) -> Result<()>;
+    fn mul_fwd(
+        &self,
+        a: &Self::Buf,
+        b: &Self::Buf,
+        y: &mut Self::Buf,
+        n: usize,
+        nb: usize,
+    ) -> Result<()>;
     /// db += Σ over repeats of g (the gradient of a broadcast operand).
-    fn reduce_repeats(&self, g: &Self::Buf, db: &mut Self::Buf, n: usize, nb: usize)
-        -> Result<()>;
+    fn reduce_repeats(&self, g: &Self::Buf, db: &mut Self::Buf, n: usize, nb: usize) -> Result<()>;
     /// da += g ⊙ b (b repeating); db += Σ_repeats g ⊙ a.
     fn mul_bwd(&self, io: MulGrads<'_, Self>, n: usize, nb: usize) -> Result<()>;
     /// y = k·x
@@ -156,7 +167,8 @@ impl<B: BinaryKernel> Backward<B> for Scale<B::E> {
     }
     fn backward(&self, t: &Tape<'_, B>, _: Var, g: &B::Buf, s: &mut Slots<'_, B>) -> Result<()> {
         if let Some(mut gx) = s.take(self.x)? {
-            s.backend().scale_bwd(g, self.k, &mut gx, t.shape(self.x).numel())?;
+            s.backend()
+                .scale_bwd(g, self.k, &mut gx, t.shape(self.x).numel())?;
             s.put(self.x, Some(gx))?;
         }
         Ok(())

@@ -85,7 +85,14 @@ impl<E: Real> GruCellKernel for Cpu<E> {
         hd: usize,
     ) -> Result<()> {
         let (n, n3) = (rows * hd, rows * 3 * hd);
-        forward(hd, &xp[..n3], &hp[..n3], &h[..n], &mut out[..n], &mut gates[..n3]);
+        forward(
+            hd,
+            &xp[..n3],
+            &hp[..n3],
+            &h[..n],
+            &mut out[..n],
+            &mut gates[..n3],
+        );
         Ok(())
     }
     fn gru_cell_bwd(&self, io: GruGrads<'_, Self>, rows: usize, hd: usize) -> Result<()> {

@@ -19,8 +19,13 @@ pub struct EigenGrads<'a, B: Backend> {
 }
 
 /// μ[m], ω[m], log Δt ([1] shared or [m] per mode): checks and returns (m, Δt count).
-fn check_eigen<B: Backend>(t: &Tape<'_, B>, name: &str, mu: Var, omega: Var, log_dt: Var)
-    -> Result<(usize, usize)> {
+fn check_eigen<B: Backend>(
+    t: &Tape<'_, B>,
+    name: &str,
+    mu: Var,
+    omega: Var,
+    log_dt: Var,
+) -> Result<(usize, usize)> {
     let m = t.shape(mu).numel();
     let nd = t.shape(log_dt).numel();
     if t.shape(omega).numel() != m || !(nd == 1 || nd == m) || m == 0 {
@@ -35,8 +40,12 @@ fn check_eigen<B: Backend>(t: &Tape<'_, B>, name: &str, mu: Var, omega: Var, log
 }
 
 /// Checks z0 [B, 2m] against c [B, T, 2m]; returns (B, T, 2m).
-fn check_sequence<B: Backend>(t: &Tape<'_, B>, name: &str, z0: Var, c: Var)
-    -> Result<(usize, usize, usize)> {
+fn check_sequence<B: Backend>(
+    t: &Tape<'_, B>,
+    name: &str,
+    z0: Var,
+    c: Var,
+) -> Result<(usize, usize, usize)> {
     let (sz, sc) = (t.shape(z0), t.shape(c));
     let (dz, dc) = (sz.dims(), sc.dims());
     if dz.len() != 2 || dc.len() != 3 || dz[0] != dc[0] || dz[1] != dc[2] || dz[1] % 2 != 0 {

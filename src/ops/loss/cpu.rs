@@ -1,8 +1,8 @@
 //! Mean squared error on the CPU: the sum of squares in f64.
 use super::LossKernel;
-use crate::ops::GradOut;
 use crate::backend::cpu::PAR_MIN;
 use crate::backend::Cpu;
+use crate::ops::GradOut;
 use crate::tensor::Real;
 use crate::util::simd;
 use crate::Result;

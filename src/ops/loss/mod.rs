@@ -1,7 +1,7 @@
 //! Mean squared error, the dynamics models' state and reward losses.
 mod cpu;
 #[cfg(feature = "cuda")]
-mod cuda;
+pub mod cuda;
 
 use crate::autodiff::{Backward, Slots, Tape, Var};
 use crate::backend::Backend;
@@ -58,7 +58,11 @@ impl<B: LossKernel> Backward<B> for Mse {
         let (a, b) = (self.a, self.b);
         let n = t.shape(a).numel();
         let (mut ga, acc_a) = s.take_write(a)?;
-        let (mut gb, acc_b) = if a != b { s.take_write(b)? } else { (None, false) };
+        let (mut gb, acc_b) = if a != b {
+            s.take_write(b)?
+        } else {
+            (None, false)
+        };
         let da = ga.as_mut().map(|d| (d, acc_a));
         let db = gb.as_mut().map(|d| (d, acc_b));
         s.backend().mse_bwd(t.buf(a)?, t.buf(b)?, g, da, db, n)?;

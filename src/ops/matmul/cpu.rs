@@ -3,8 +3,8 @@ use super::{Gemm, MatmulKernel};
 use crate::backend::cpu::PAR_MIN;
 use crate::backend::Cpu;
 use crate::tensor::Real;
-use crate::Result;
 use crate::util::simd;
+use crate::Result;
 use gemm::Parallelism;
 use rayon::prelude::*;
 
@@ -142,8 +142,7 @@ impl<E: Real> MatmulKernel for Cpu<E> {
     fn add_bias(&self, y: &mut Vec<E>, b: &Vec<E>, rows: usize, m: usize) -> Result<()> {
         let (y, b) = (&mut y[..rows * m], &b[..m]);
         if y.len() >= PAR_MIN {
-            y.par_chunks_mut(512 * m)
-                .for_each(|rows| add_bias(rows, b));
+            y.par_chunks_mut(512 * m).for_each(|rows| add_bias(rows, b));
         } else {
             add_bias(y, b);
         }

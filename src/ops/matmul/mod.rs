@@ -1,7 +1,7 @@
 //! Dense layers (x·w + b) and batched matmul (attention).
 pub mod cpu;
 #[cfg(feature = "cuda")]
-mod cuda;
+pub mod cuda;
 
 use crate::autodiff::{Backward, Slots, Tape, Var};
 use crate::backend::Backend;
@@ -186,11 +186,21 @@ impl<B: MatmulKernel> Backward<B> for Bmm {
             let av = t.buf(a)?;
             if trans_b {
                 // gb[N, K] = gᵀ · a
-                let mm = strided(Gemm::new(n, k, m).trans(true, false).acc(acc), m * n, m * k, n * k);
+                let mm = strided(
+                    Gemm::new(n, k, m).trans(true, false).acc(acc),
+                    m * n,
+                    m * k,
+                    n * k,
+                );
                 s.backend().gemm(&mm, g, av, &mut gb)?;
             } else {
                 // gb[K, N] = aᵀ · g
-                let mm = strided(Gemm::new(k, n, m).trans(true, false).acc(acc), m * k, m * n, k * n);
+                let mm = strided(
+                    Gemm::new(k, n, m).trans(true, false).acc(acc),
+                    m * k,
+                    m * n,
+                    k * n,
+                );
                 s.backend().gemm(&mm, av, g, &mut gb)?;
             }
             s.put(b, Some(gb))?;

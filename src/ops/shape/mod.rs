@@ -1,7 +1,7 @@
 //! concat, split, narrow, reshape, permute/transpose.
 pub mod cpu;
 #[cfg(feature = "cuda")]
-mod cuda;
+pub mod cuda;
 
 use crate::autodiff::{Backward, Slots, Tape, Var};
 use crate::backend::Backend;
@@ -28,8 +28,14 @@ pub trait ShapeKernel: Backend {
     /// dst = src at the piece, zero elsewhere.
     fn place_fresh(&self, src: &Self::Buf, dst: &mut Self::Buf, p: Piece) -> Result<()>;
     /// y (+)= x permuted: y's axis k is x's axis `perm[k]`.
-    fn permute(&self, x: &Self::Buf, x_dims: &[usize], perm: &[usize], y: &mut Self::Buf, acc: bool)
-        -> Result<()>;
+    fn permute(
+        &self,
+        x: &Self::Buf,
+        x_dims: &[usize],
+        perm: &[usize],
+        y: &mut Self::Buf,
+        acc: bool,
+    ) -> Result<()>;
 }
 
 impl<B: ShapeKernel> Tape<'_, B> {
@@ -158,7 +164,6 @@ impl<B: ShapeKernel> Tape<'_, B> {
         self.permute(x, &perm)
     }
 }
-
 
 struct Concat {
     xs: Vec<Var>,

@@ -37,13 +37,25 @@ pub fn backward<E: Real>(y: &[E], g: &[E], dx: &mut [E], n: usize) {
 }
 
 impl<E: Real> SoftmaxKernel for Cpu<E> {
-    fn softmax_fwd(&self, x: &Vec<E>, y: &mut Vec<E>, rows: usize, cols: usize, causal: bool)
-        -> Result<()> {
+    fn softmax_fwd(
+        &self,
+        x: &Vec<E>,
+        y: &mut Vec<E>,
+        rows: usize,
+        cols: usize,
+        causal: bool,
+    ) -> Result<()> {
         forward(&x[..rows * cols], &mut y[..rows * cols], cols, causal);
         Ok(())
     }
-    fn softmax_bwd(&self, y: &Vec<E>, g: &Vec<E>, dx: &mut Vec<E>, rows: usize, cols: usize)
-        -> Result<()> {
+    fn softmax_bwd(
+        &self,
+        y: &Vec<E>,
+        g: &Vec<E>,
+        dx: &mut Vec<E>,
+        rows: usize,
+        cols: usize,
+    ) -> Result<()> {
         let n = rows * cols;
         backward(&y[..n], &g[..n], &mut dx[..n], cols);
         Ok(())

@@ -1,7 +1,7 @@
 //! Softmax over the last axis, optionally causal (attention scores [.., T, T]).
 pub mod cpu;
 #[cfg(feature = "cuda")]
-mod cuda;
+pub mod cuda;
 
 use crate::autodiff::{Backward, Slots, Tape, Var};
 use crate::backend::Backend;
@@ -9,11 +9,23 @@ use crate::{shape_err, Result};
 
 /// The softmax kernels of a backend, over `rows` rows of `cols`.
 pub trait SoftmaxKernel: Backend {
-    fn softmax_fwd(&self, x: &Self::Buf, y: &mut Self::Buf, rows: usize, cols: usize, causal: bool)
-        -> Result<()>;
+    fn softmax_fwd(
+        &self,
+        x: &Self::Buf,
+        y: &mut Self::Buf,
+        rows: usize,
+        cols: usize,
+        causal: bool,
+    ) -> Result<()>;
     /// dx += y ⊙ (g − Σ g ⊙ y), per row.
-    fn softmax_bwd(&self, y: &Self::Buf, g: &Self::Buf, dx: &mut Self::Buf, rows: usize, cols: usize)
-        -> Result<()>;
+    fn softmax_bwd(
+        &self,
+        y: &Self::Buf,
+        g: &Self::Buf,
+        dx: &mut Self::Buf,
+        rows: usize,
+        cols: usize,
+    ) -> Result<()>;
 }
 
 impl<B: SoftmaxKernel> Tape<'_, B> {

@@ -3,9 +3,9 @@ use super::{Unary, UnaryKernel};
 use crate::backend::Cpu;
 use crate::ops::PAR_MIN;
 use crate::tensor::Real;
+use crate::util::simd;
 use crate::Result;
 use rayon::prelude::*;
-use crate::util::simd;
 
 #[inline(always)]
 fn sigmoid<E: Real>(x: E) -> E {

@@ -1,7 +1,7 @@
 //! Activations: relu, elu, gelu (tanh approximation), tanh, sigmoid, silu.
 pub mod cpu;
 #[cfg(feature = "cuda")]
-mod cuda;
+pub mod cuda;
 
 use crate::autodiff::{Backward, Slots, Tape, Var};
 use crate::backend::Backend;
@@ -70,7 +70,8 @@ impl<B: UnaryKernel> Tape<'_, B> {
         let shape = self.shape(x);
         let run = |t: &mut Self| -> Result<B::Buf> {
             let mut y = t.alloc(shape.numel())?;
-            t.backend().unary_fwd(kind, t.buf(x)?, &mut y, shape.numel())?;
+            t.backend()
+                .unary_fwd(kind, t.buf(x)?, &mut y, shape.numel())?;
             Ok(y)
         };
         let y = run(self);

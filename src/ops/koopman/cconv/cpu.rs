@@ -5,9 +5,9 @@ use super::{CconvGrads, CconvKernel};
 use crate::backend::Cpu;
 use crate::ops::rows_of;
 use crate::tensor::Real;
+use crate::util::simd;
 use crate::Result;
 use rayon::prelude::*;
-use crate::util::simd;
 
 /// [2][m][K] → [K][2m]
 pub fn transpose_v<E: Real>(v: &[E], m: usize, k_len: usize, vt: &mut [E]) {

@@ -4,9 +4,9 @@ use crate::backend::cpu::PAR_MIN;
 use crate::backend::Cpu;
 use crate::ops::GradOut;
 use crate::tensor::Real;
+use crate::util::simd;
 use crate::Result;
 use rayon::prelude::*;
-use crate::util::simd;
 
 pub fn forward<E: Real>(a: &[E], b: &[E], y: &mut [E]) {
     simd::run(
@@ -87,7 +87,14 @@ fn backward_body<E: Real>(a: &[E], b: &[E], g: &[E], da: Option<&mut [E]>, db: O
 const ROWS: usize = 512;
 
 impl<E: Real> CmulKernel for Cpu<E> {
-    fn cmul_fwd(&self, a: &Vec<E>, b: &Vec<E>, y: &mut Vec<E>, rows: usize, m: usize) -> Result<()> {
+    fn cmul_fwd(
+        &self,
+        a: &Vec<E>,
+        b: &Vec<E>,
+        y: &mut Vec<E>,
+        rows: usize,
+        m: usize,
+    ) -> Result<()> {
         let (nb, n) = (2 * m, rows * 2 * m);
         let (a, b, y) = (&a[..n], &b[..nb], &mut y[..n]);
         if n >= PAR_MIN {
@@ -128,10 +135,12 @@ impl<E: Real> CmulKernel for Cpu<E> {
             }
             backward(av, bv, g, None, gb.as_deref_mut());
         } else {
-            if let Some(ga) = ga.as_deref_mut() {
-                ga.par_chunks_mut(chunk).zip(g.par_chunks(chunk)).for_each(da);
+            if let Some(ga) = ga {
+                ga.par_chunks_mut(chunk)
+                    .zip(g.par_chunks(chunk))
+                    .for_each(da);
             }
-            if let Some(gb) = gb.as_deref_mut() {
+            if let Some(gb) = gb {
                 // Per-chunk partial sums, added in chunk order: deterministic.
                 let parts: Vec<Vec<E>> = av
                     .par_chunks(chunk)

@@ -1,7 +1,7 @@
 //! The complex product of the encoded actions with the ZOH gain: c = u ⊙ b, planar complex.
 pub mod cpu;
 #[cfg(feature = "cuda")]
-mod cuda;
+pub mod cuda;
 
 use crate::autodiff::{Backward, Slots, Tape, Var};
 use crate::backend::Backend;
@@ -10,8 +10,14 @@ use crate::{shape_err, Result};
 
 /// The complex-product kernels of a backend: a [rows, 2m] ⊙ b [2m].
 pub trait CmulKernel: Backend {
-    fn cmul_fwd(&self, a: &Self::Buf, b: &Self::Buf, y: &mut Self::Buf, rows: usize, m: usize)
-        -> Result<()>;
+    fn cmul_fwd(
+        &self,
+        a: &Self::Buf,
+        b: &Self::Buf,
+        y: &mut Self::Buf,
+        rows: usize,
+        m: usize,
+    ) -> Result<()>;
     /// da (+)= conj(b)·g; db += Σ_rows conj(a)·g.
     #[allow(clippy::too_many_arguments)]
     fn cmul_bwd(

@@ -5,9 +5,9 @@ use crate::backend::cpu::PAR_MIN;
 use crate::backend::Cpu;
 use crate::ops::rows_of;
 use crate::tensor::Real;
+use crate::util::simd;
 use crate::Result;
 use rayon::prelude::*;
-use crate::util::simd;
 
 /// next = λ̄ ⊙ prev + c, for one row of m complex values. Every slice is cut to exactly m so the
 /// loop carries no bounds checks and vectorises.

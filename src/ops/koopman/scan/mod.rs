@@ -2,7 +2,7 @@
 //! sequence (parallel over the batch); the same numbers as the convolution.
 pub mod cpu;
 #[cfg(feature = "cuda")]
-mod cuda;
+pub mod cuda;
 
 use super::check_sequence;
 use crate::autodiff::{Backward, Slots, Tape, Var};
@@ -51,8 +51,7 @@ impl<B: ScanKernel> Tape<'_, B> {
         }
         let mut x = self.alloc(b * t * m2)?;
         let (zv, cv, lv) = (self.buf(z0)?, self.buf(c)?, self.buf(lbar)?);
-        self.backend()
-            .scan_fwd(zv, cv, lv, &mut x, b, t, m2 / 2)?;
+        self.backend().scan_fwd(zv, cv, lv, &mut x, b, t, m2 / 2)?;
         let rule = Scan { z0, c, lbar };
         Ok(self.push(Shape::new(&[b, t, m2]), x, rule, &[z0, c, lbar]))
     }

@@ -75,7 +75,13 @@ impl<E: Real> VandermondeKernel for Cpu<E> {
         k_len: usize,
         nd: usize,
     ) -> Result<()> {
-        forward(&mu[..m], &omega[..m], &log_dt[..nd], k_len, &mut v[..2 * m * k_len]);
+        forward(
+            &mu[..m],
+            &omega[..m],
+            &log_dt[..nd],
+            k_len,
+            &mut v[..2 * m * k_len],
+        );
         Ok(())
     }
     fn vandermonde_bwd(

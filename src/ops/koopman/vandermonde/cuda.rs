@@ -1,11 +1,13 @@
 //! The Vandermonde matrix on the device (one thread per entry, closed form), and its backward
 //! (per-mode sums over the powers; the Δt gradient by a fixed-order reduction).
 use super::VandermondeKernel;
-use crate::backend::cuda::launch::koopman::{vandermonde_bwd, vandermonde_fwd};
-use crate::backend::cuda::{Cuda, DevBuf};
+use crate::backend::cuda::kernels::koopman::vandermonde as k;
+use crate::backend::cuda::launch::{grid_1d, int, need, one_block, opt_mut};
+use crate::backend::cuda::{self as cu, Cuda, CudaDevice, DevBuf};
 use crate::ops::koopman::zoh::cuda::shared_dt;
 use crate::ops::koopman::EigenGrads;
 use crate::Result;
+use cudarc::driver::LaunchConfig;
 
 impl VandermondeKernel for Cuda {
     fn vandermonde_fwd(
@@ -40,4 +42,83 @@ impl VandermondeKernel for Cuda {
             dev, dmu, domega, d.dlog_dt, g, mu, omega, log_dt, m, k_len,
         )?)
     }
+}
+
+/// Threads of the one block of the Δt reduction over modes.
+const REDUCE_BLOCK: u32 = 256;
+
+#[allow(clippy::too_many_arguments)]
+/// `V[i, k] = exp(lambda_i dt k)` for `k < K`, planar `[2][m][K]`.
+pub fn vandermonde_fwd(
+    dev: &CudaDevice,
+    v: &mut DevBuf,
+    mu: &DevBuf,
+    omega: &DevBuf,
+    log_dt: &DevBuf,
+    m: usize,
+    kk: usize,
+) -> cu::Result<()> {
+    need(v, 2 * m * kk, "vandermonde V")?;
+    need(mu, m, "vandermonde mu")?;
+    need(omega, m, "vandermonde omega")?;
+    need(log_dt, 1, "vandermonde log_dt")?;
+    if m * kk == 0 {
+        return Ok(());
+    }
+    let (mi, ki) = (int(m, "m")?, int(kk, "K")?);
+    int(2 * m * kk, "2 m K")?;
+    k::vandermonde_fwd(dev, grid_1d(m * kk), v, mu, omega, log_dt, mi, ki)
+}
+
+#[allow(clippy::too_many_arguments)]
+/// From `g_v` `[2][m][K]`: `dmu`, `domega` += (None: frozen), `dlog_dt` += (two deterministic passes).
+pub fn vandermonde_bwd(
+    dev: &CudaDevice,
+    dmu: Option<&mut DevBuf>,
+    domega: Option<&mut DevBuf>,
+    dlog_dt: &mut DevBuf,
+    g_v: &DevBuf,
+    mu: &DevBuf,
+    omega: &DevBuf,
+    log_dt: &DevBuf,
+    m: usize,
+    kk: usize,
+) -> cu::Result<()> {
+    if let Some(d) = dmu.as_deref() {
+        need(d, m, "vandermonde_bwd dmu")?;
+    }
+    if let Some(d) = domega.as_deref() {
+        need(d, m, "vandermonde_bwd domega")?;
+    }
+    need(dlog_dt, 1, "vandermonde_bwd dlog_dt")?;
+    need(g_v, 2 * m * kk, "vandermonde_bwd g_v")?;
+    need(mu, m, "vandermonde_bwd mu")?;
+    need(omega, m, "vandermonde_bwd omega")?;
+    need(log_dt, 1, "vandermonde_bwd log_dt")?;
+    if m == 0 {
+        return Ok(());
+    }
+    let (mi, ki) = (int(m, "m")?, int(kk, "K")?);
+    int(2 * m * kk, "2 m K")?;
+    let mut dt_partial = dev.zeros(m)?;
+    // One block per mode, as the kernel expects.
+    let cfg = LaunchConfig {
+        grid_dim: (m as u32, 1, 1),
+        block_dim: (128, 1, 1),
+        shared_mem_bytes: 0,
+    };
+    k::vandermonde_bwd(
+        dev,
+        cfg,
+        opt_mut(dmu),
+        opt_mut(domega),
+        &mut dt_partial,
+        g_v,
+        mu,
+        omega,
+        log_dt,
+        mi,
+        ki,
+    )?;
+    k::dt_reduce(dev, one_block(REDUCE_BLOCK), dlog_dt, &dt_partial, mi)
 }
