@@ -131,7 +131,7 @@ mod gpu {
             g.bench_function(id("cuda/vandermonde_fwd", t), |b| {
                 b.iter_custom(|it| {
                     timed(dev, it, || {
-                        vand_k::vandermonde_fwd(dev, &mut v, &mu, &om, &ldt, M, kk_len).unwrap()
+                        vand_k::vandermonde_fwd(dev, &mut v, &mu, &om, &ldt, M, kk_len, 1).unwrap()
                     })
                 })
             });

@@ -1,4 +1,5 @@
-//! Koopman kernels (`koopman.cu`) against `ops::koopman::*::cpu` in f32.
+//! Koopman kernels (`kernels/koopman/*.cu`, shared and per-mode Δt) against
+//! `ops::koopman::*::cpu` in f32.
 
 use crate::gpu::{device, down, poisoned, up, RTOL};
 use crate::reference::koopman_params;
@@ -12,16 +13,25 @@ fn acc(init: &[f32], f: impl FnOnce(&mut [f32])) -> Vec<f64> {
     f64s(&v)
 }
 
+/// `nd` values of log Δt: `ln(dt)` shared (`nd == 1`), or per mode around `dt` (mode 0 keeps
+/// `dt`; the others scaled by 1.25, 1.5, …, 2, repeating).
+fn log_dts(dt: f64, nd: usize) -> Vec<f32> {
+    (0..nd)
+        .map(|i| (dt * (1.0 + 0.25 * (i % 5) as f64)).ln() as f32)
+        .collect()
+}
+
 #[test]
 fn zoh_parity() {
     let Some(dev) = device() else { return };
     let mut rng = Rng(11);
-    for m in [1, 3, 300] {
+    // nd: the Δt count, 1 (shared) or m (per mode).
+    for (m, nd) in [(1, 1), (3, 1), (300, 1), (3, 3), (300, 300)] {
         let (mu, om) = koopman_params(&mut rng, m);
-        let ldt = [(1.0f64 / m.max(8) as f64).ln() as f32];
+        let ldt = log_dts(1.0 / m.max(8) as f64, nd);
         let (d_mu, d_om, d_ldt) = (up(dev, &mu), up(dev, &om), up(dev, &ldt));
         let mut zg = poisoned(dev, 4 * m);
-        zoh::cuda::zoh_fwd(dev, &mut zg, &d_mu, &d_om, &d_ldt, m).unwrap();
+        zoh::cuda::zoh_fwd(dev, &mut zg, &d_mu, &d_om, &d_ldt, m, nd).unwrap();
         let zg = down(dev, &zg);
         // CPU layout: [lbar (2m) ; gain (2m)].
         let mut out = vec![0.0f32; 4 * m];
@@ -34,7 +44,7 @@ fn zoh_parity() {
         let (dmu0, dom0, dl0) = (
             rng.vec(m, -1.0, 1.0),
             rng.vec(m, -1.0, 1.0),
-            rng.vec(1, -1.0, 1.0),
+            rng.vec(nd, -1.0, 1.0),
         );
         let (mut dmu, mut dom, mut dl) = (up(dev, &dmu0), up(dev, &dom0), up(dev, &dl0));
         let d_g = up(dev, &g);
@@ -48,6 +58,7 @@ fn zoh_parity() {
             &d_om,
             &d_ldt,
             m,
+            nd,
         )
         .unwrap();
         let (mut wmu, mut wom, mut wl) = (dmu0.clone(), dom0.clone(), dl0.clone());
@@ -75,6 +86,7 @@ fn zoh_parity() {
             &d_om,
             &d_ldt,
             m,
+            nd,
         )
         .unwrap();
         zoh::cpu::backward(&mu, &om, &ldt, &g, None, Some(&mut wom), Some(&mut wl));
@@ -103,12 +115,19 @@ fn zoh_parity() {
 fn vandermonde_parity() {
     let Some(dev) = device() else { return };
     let mut rng = Rng(12);
-    for (m, kk) in [(67, 101), (1, 2), (33, 257)] {
+    // nd: the Δt count, 1 (shared) or m (per mode).
+    for (m, kk, nd) in [
+        (67, 101, 1),
+        (1, 2, 1),
+        (33, 257, 1),
+        (67, 101, 67),
+        (33, 257, 33),
+    ] {
         let (mu, om) = koopman_params(&mut rng, m);
-        let ldt = [(1.0f64 / 64.0).ln() as f32];
+        let ldt = log_dts(1.0 / 64.0, nd);
         let (d_mu, d_om, d_ldt) = (up(dev, &mu), up(dev, &om), up(dev, &ldt));
         let mut v = poisoned(dev, 2 * m * kk);
-        vandermonde::cuda::vandermonde_fwd(dev, &mut v, &d_mu, &d_om, &d_ldt, m, kk).unwrap();
+        vandermonde::cuda::vandermonde_fwd(dev, &mut v, &d_mu, &d_om, &d_ldt, m, kk, nd).unwrap();
         let mut wv = vec![0.0f32; 2 * m * kk];
         vandermonde::cpu::forward(&mu, &om, &ldt, kk, &mut wv);
         assert_close("vandermonde_fwd", &down(dev, &v), &f64s(&wv), RTOL);
@@ -117,7 +136,7 @@ fn vandermonde_parity() {
         let (dmu0, dom0, dl0) = (
             rng.vec(m, -1.0, 1.0),
             rng.vec(m, -1.0, 1.0),
-            rng.vec(1, -1.0, 1.0),
+            rng.vec(nd, -1.0, 1.0),
         );
         let (mut dmu, mut dom, mut dl) = (up(dev, &dmu0), up(dev, &dom0), up(dev, &dl0));
         vandermonde::cuda::vandermonde_bwd(
@@ -131,6 +150,7 @@ fn vandermonde_parity() {
             &d_ldt,
             m,
             kk,
+            nd,
         )
         .unwrap();
         let (mut wmu, mut wom, mut wl) = (dmu0.clone(), dom0.clone(), dl0.clone());
@@ -356,9 +376,9 @@ fn scan_equals_cconv_on_gpu() {
     let (d_mu, d_om, d_ldt) = (up(dev, &mu), up(dev, &om), up(dev, &ldt));
     // [lbar ; gain]: the scan reads lbar, the buffer's first 2m floats.
     let mut lbar = poisoned(dev, 4 * m);
-    zoh::cuda::zoh_fwd(dev, &mut lbar, &d_mu, &d_om, &d_ldt, m).unwrap();
+    zoh::cuda::zoh_fwd(dev, &mut lbar, &d_mu, &d_om, &d_ldt, m, 1).unwrap();
     let mut v = poisoned(dev, 2 * m * kk);
-    vandermonde::cuda::vandermonde_fwd(dev, &mut v, &d_mu, &d_om, &d_ldt, m, kk).unwrap();
+    vandermonde::cuda::vandermonde_fwd(dev, &mut v, &d_mu, &d_om, &d_ldt, m, kk, 1).unwrap();
     let (z0, c) = (
         up(dev, &rng.vec(b * 2 * m, -1.0, 1.0)),
         up(dev, &rng.vec(b * t * 2 * m, -1.0, 1.0)),

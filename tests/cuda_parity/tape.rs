@@ -296,8 +296,32 @@ fn every_op_through_the_tape() {
         &move |t, v| t.vandermonde(v[0], v[1], v[2], tl + 1),
         1e-3,
     );
-    let rollout = [mu, om, ldt, z0, u];
-    for mode in ["scan", "cconv"] {
+    // Per-mode Δt (log_dt of m values), from its own generator so the inputs above and below stay
+    // as they were.
+    let ldt_m = (vec![m], Rng(7).vec(m, -3.5, -1.5));
+    let eig_m = [mu.clone(), om.clone(), ldt_m.clone()];
+    same_on_both!(
+        dev,
+        "zoh (per-mode dt)",
+        &eig_m,
+        &|t, v| t.zoh(v[0], v[1], v[2]),
+        RTOL,
+    );
+    same_on_both!(
+        dev,
+        "vandermonde (per-mode dt)",
+        &eig_m,
+        &move |t, v| t.vandermonde(v[0], v[1], v[2], tl + 1),
+        1e-3,
+    );
+    for (mode, dt) in [
+        ("scan", &ldt),
+        ("cconv", &ldt),
+        ("scan (per-mode dt)", &ldt_m),
+        ("cconv (per-mode dt)", &ldt_m),
+    ] {
+        let rollout = [mu.clone(), om.clone(), dt.clone(), z0.clone(), u.clone()];
+        let scan = mode.starts_with("scan");
         same_on_both!(
             dev,
             mode,
@@ -307,7 +331,7 @@ fn every_op_through_the_tape() {
                 let gain = t.narrow(zg, 0, 1, 1)?;
                 let gain = t.reshape(gain, &[2 * m])?;
                 let c = t.cmul(v[4], gain)?;
-                if mode == "scan" {
+                if scan {
                     let lbar = t.narrow(zg, 0, 0, 1)?;
                     let lbar = t.reshape(lbar, &[2 * m])?;
                     t.scan(v[3], c, lbar)

@@ -23,8 +23,8 @@
 //! Adding a kernel: write it as `extern "C" __global__ void name(...)` in the op's file under
 //! `kernels/` (`kernels/<op>.cu`, mirroring `src/ops/<op>/`; a new file is picked up by itself),
 //! mark pointers that may be null `NULLABLE`, and call the generated `kernels::<op>::name` from the
-//! op's launcher (in `src/ops/<op>/cuda.rs`) after checking the buffer sizes. `tests/nvrtc_compile.rs` checks that the parsed
-//! parameter list matches the compiled PTX; `tools/cuemu/kernels_check.cpp` needs an `#include` of
+//! op's launcher (in `src/ops/<op>/cuda.rs`) after checking the buffer sizes.
+//! `tests/nvrtc_compile.rs` checks that the parsed parameter list matches the compiled PTX; `tools/cuemu/kernels_check.cpp` needs an `#include` of
 //! a new file.
 //!
 //! A correct call:
@@ -44,7 +44,7 @@
 //!
 //! // extern "C" __global__ void zoh_bwd(NULLABLE float* dmu, NULLABLE float* domega,
 //! //     float* dlog_dt, const float* g_lbar, const float* g_gain, const float* mu,
-//! //     const float* omega, const float* log_dt, int m)
+//! //     const float* omega, const float* log_dt, int m, int nd)
 //! fn frozen_modes(
 //!     dev: &CudaDevice,
 //!     dlog_dt: &mut CudaSlice<f32>,
@@ -55,7 +55,8 @@
 //!     let (g_lbar, g_gain) = g.split_at(2 * m);
 //!     let [mu, omega, log_dt] = params;
 //!     let cfg = LaunchConfig::for_num_elems(256);
-//!     zoh_bwd(dev, cfg, None, None, dlog_dt, &g_lbar, &g_gain, mu, omega, log_dt, m as i32)
+//!     // One shared Δt (nd = 1).
+//!     zoh_bwd(dev, cfg, None, None, dlog_dt, &g_lbar, &g_gain, mu, omega, log_dt, m as i32, 1)
 //! }
 //! ```
 //! An `f32` where the kernel takes `int` does not compile:

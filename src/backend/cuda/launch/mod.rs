@@ -73,7 +73,8 @@ pub(crate) fn warp_rows(rows: usize) -> LaunchConfig {
     }
 }
 
-/// Checks a broadcast shape: an operand of `nb` elements repeated `n / nb` times (`nb` divides `n`).
+/// Checks a broadcast shape: an operand of `nb` elements repeated `n / nb` times (`nb` divides
+/// `n`).
 pub(crate) fn broadcast(n: usize, nb: usize) -> Result<()> {
     if n > 0 && (nb == 0 || !n.is_multiple_of(nb)) {
         return Err(CudaError(format!(

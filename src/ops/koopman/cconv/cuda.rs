@@ -1,5 +1,5 @@
-//! The causal convolution on the device (`kernels/koopman/cconv.cu`): tiled over time and modes; the V gradient
-//! by per-block partials and a fixed-order sum.
+//! The causal convolution on the device (`kernels/koopman/cconv.cu`): tiled over time and modes;
+//! the V gradient by per-block partials and a fixed-order sum. Its launchers follow the impl.
 use super::{CconvGrads, CconvKernel};
 use crate::backend::cuda::kernels::koopman::cconv as k;
 use crate::backend::cuda::launch::reduce::sum_cols_final;

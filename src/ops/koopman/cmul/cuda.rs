@@ -1,5 +1,5 @@
-//! The complex gain product on the device (`kernels/koopman/cmul.cu`); the gain's gradient is a deterministic
-//! two-pass column sum.
+//! The complex gain product on the device (`kernels/koopman/cmul.cu`); the gain's gradient is a
+//! deterministic two-pass column sum. Its launchers follow the impl.
 use super::CmulKernel;
 use crate::backend::cuda::kernels::koopman::cmul as k;
 use crate::backend::cuda::launch::reduce::sum_cols_final;

@@ -1,4 +1,5 @@
-//! The scan on the device (`kernels/koopman/scan.cu`): one thread per (sequence, mode), sequential over time.
+//! The scan on the device (`kernels/koopman/scan.cu`): one thread per (sequence, mode), sequential
+//! over time. Its launchers follow the impl.
 use super::{ScanGrads, ScanKernel};
 use crate::backend::cuda::kernels::koopman::scan as k;
 use crate::backend::cuda::launch::reduce::sum_cols_final;
