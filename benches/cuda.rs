@@ -16,9 +16,11 @@ mod gpu {
     use criterion::{BenchmarkId, Criterion, Throughput};
     use cudarc::driver::CudaSlice;
     use koopman::backend::cuda::launch::gemm::{gemm_bf16, sgemm, RowGemm};
-    use koopman::backend::cuda::launch::{elementwise, koopman as kk};
     use koopman::backend::cuda::CudaDevice;
+    use koopman::ops::koopman::vandermonde::cuda as vand_k;
+    use koopman::ops::koopman::{cconv::cuda as cconv_k, scan::cuda as scan_k};
     use koopman::ops::unary::Unary;
+    use koopman::ops::{binary::cuda as binary_k, unary::cuda as unary_k};
     use std::time::Duration;
     use std::time::Instant;
 
@@ -79,7 +81,7 @@ mod gpu {
             g.bench_function(id("cuda/scan_fwd", t), |b| {
                 b.iter_custom(|it| {
                     timed(dev, it, || {
-                        kk::scan_fwd(dev, &mut x, &z0, &cc, &lbar, B, t, M).unwrap()
+                        scan_k::scan_fwd(dev, &mut x, &z0, &cc, &lbar, B, t, M).unwrap()
                     })
                 })
             });
@@ -93,8 +95,10 @@ mod gpu {
             g.bench_function(id("cuda/scan_bwd", t), |b| {
                 b.iter_custom(|it| {
                     timed(dev, it, || {
-                        kk::scan_bwd(dev, &mut dz, &mut dc, &mut dl, &gx, &x, &z0, &lbar, B, t, M)
-                            .unwrap()
+                        scan_k::scan_bwd(
+                            dev, &mut dz, &mut dc, &mut dl, &gx, &x, &z0, &lbar, B, t, M,
+                        )
+                        .unwrap()
                     })
                 })
             });
@@ -127,7 +131,7 @@ mod gpu {
             g.bench_function(id("cuda/vandermonde_fwd", t), |b| {
                 b.iter_custom(|it| {
                     timed(dev, it, || {
-                        kk::vandermonde_fwd(dev, &mut v, &mu, &om, &ldt, M, kk_len).unwrap()
+                        vand_k::vandermonde_fwd(dev, &mut v, &mu, &om, &ldt, M, kk_len, 1).unwrap()
                     })
                 })
             });
@@ -139,7 +143,7 @@ mod gpu {
             g.bench_function(id("cuda/cconv_fwd", t), |b| {
                 b.iter_custom(|it| {
                     timed(dev, it, || {
-                        kk::cconv_fwd(dev, &mut x, &z0, &cc, &v, B, t, M, kk_len).unwrap()
+                        cconv_k::cconv_fwd(dev, &mut x, &z0, &cc, &v, B, t, M, kk_len).unwrap()
                     })
                 })
             });
@@ -155,7 +159,7 @@ mod gpu {
             g.bench_function(id("cuda/cconv_bwd", t), |b| {
                 b.iter_custom(|it| {
                     timed(dev, it, || {
-                        kk::cconv_bwd(
+                        cconv_k::cconv_bwd(
                             dev, &mut dz, &mut dc, &mut dv, &gx, &z0, &cc, &v, B, t, M, kk_len,
                         )
                         .unwrap()
@@ -204,7 +208,7 @@ mod gpu {
         g.bench_function(BenchmarkId::new("cuda/elu_fwd", n), |b| {
             b.iter_custom(|it| {
                 timed(dev, it, || {
-                    elementwise::unary_fwd(dev, Unary::Elu, &mut y, &x, n).unwrap()
+                    unary_k::unary_fwd(dev, Unary::Elu, &mut y, &x, n).unwrap()
                 })
             })
         });
@@ -212,7 +216,7 @@ mod gpu {
         g.bench_function(BenchmarkId::new("cuda/add_broadcast", n), |b| {
             b.iter_custom(|it| {
                 timed(dev, it, || {
-                    elementwise::add_fwd(dev, &mut y, &x, &bias, n, 512).unwrap()
+                    binary_k::add_fwd(dev, &mut y, &x, &bias, n, 512).unwrap()
                 })
             })
         });

@@ -1,6 +1,6 @@
 // Koopman latent dynamics, Vandermonde powers (src/ops/koopman/vandermonde), forward + backward.
 //
-// Layouts (planar complex, see prelude): mu, omega [m] real; log_dt [1]; lbar, gain [2m];
+// Layouts (planar complex, see prelude): mu, omega [m] real; log_dt [nd], nd = 1 or m; lbar, gain [2m];
 // z0 [B, 2m]; u, c, x [B, T, 2m] where x row k holds xhat_{k+1}; V [2][m][K] (all Re rows,
 // then all Im rows), V[i, k] = lbar_i^k for k = 0..K-1, K >= T + 1.
 // Gradients use G = dL/dRe + i dL/dIm (model-math.md section 6): for y = a * x, G_x += conj(a) G_y.
@@ -11,11 +11,12 @@
 // Vandermonde V[i, k] = exp(lambda_i dt k), closed form (no repeated products, so no error growth).
 
 // One thread per (i, k), any 1-D launch. The phase omega dt k is formed and reduced in double.
+// log_dt holds nd values, 1 (shared) or m (per mode): mode i uses log_dt[nd == 1 ? 0 : i].
 extern "C" __global__ void vandermonde_fwd(float* V, const float* mu, const float* omega, const float* log_dt, int m,
-                                           int K) {
-    const double dt = exp((double)log_dt[0]);
+                                           int K, int nd) {
     GRID_STRIDE(idx, m * K) {
         const int i = idx / K, k = idx % K;
+        const double dt = exp((double)log_dt[nd == 1 ? 0 : i]);
         double s, c;
         sincos((double)omega[i] * dt * k, &s, &c);
         const double r = exp((double)mu[i] * dt * k);
@@ -24,14 +25,16 @@ extern "C" __global__ void vandermonde_fwd(float* V, const float* mu, const floa
     }
 }
 
-// From G_V [2][m][K]: S_i = sum_k conj(dt k V[i,k]) G_V[i,k]; dmu_i += Re S_i, domega_i += Im S_i
-// (either nullptr to skip), dt_partial[i] = Re(conj(lambda_i) S_i), this mode's share of dlog_dt.
-// Launch: grid m blocks (block i = mode i), 1-D blocks of a multiple of 32 threads; then
-// dt_reduce(dlog_dt, dt_partial, m) with one block.
-extern "C" __global__ void vandermonde_bwd(NULLABLE float* dmu, NULLABLE float* domega, float* dt_partial, const float* g_v,
-                                           const float* mu, const float* omega, const float* log_dt, int m, int K) {
+// From G_V [2][m][K]: S_i = sum_k conj(dt_i k V[i,k]) G_V[i,k]; dmu_i += Re S_i, domega_i += Im S_i
+// (either nullptr to skip), dt_acc[i] += Re(conj(lambda_i) S_i), this mode's share of dlog_dt.
+// Launch: grid m blocks (block i = mode i), 1-D blocks of a multiple of 32 threads. Per-mode dt
+// (nd == m): dt_acc is dlog_dt itself. Shared dt (nd == 1): dt_acc is a zeroed [m] scratch, then
+// dt_reduce(dlog_dt, dt_acc, m) with one block.
+extern "C" __global__ void vandermonde_bwd(NULLABLE float* dmu, NULLABLE float* domega, float* dt_acc, const float* g_v,
+                                           const float* mu, const float* omega, const float* log_dt, int m, int K,
+                                           int nd) {
     const int i = blockIdx.x;
-    const double dt = exp((double)log_dt[0]);
+    const double dt = exp((double)log_dt[nd == 1 ? 0 : i]);
     const double mr = mu[i], om = omega[i];
     const float* gre = g_v + (long long)i * K;
     const float* gim = g_v + (long long)(m + i) * K;
@@ -50,7 +53,7 @@ extern "C" __global__ void vandermonde_bwd(NULLABLE float* dmu, NULLABLE float* 
     if (threadIdx.x == 0) {
         if (dmu) dmu[i] += (float)sr;
         if (domega) domega[i] += (float)si;
-        dt_partial[i] = (float)(mr * sr + om * si);
+        dt_acc[i] += (float)(mr * sr + om * si);
     }
 }
 

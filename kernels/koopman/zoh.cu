@@ -1,6 +1,6 @@
 // Koopman latent dynamics, ZOH discretisation (src/ops/koopman/zoh), forward + backward.
 //
-// Layouts (planar complex, see prelude): mu, omega [m] real; log_dt [1]; lbar, gain [2m];
+// Layouts (planar complex, see prelude): mu, omega [m] real; log_dt [nd], nd = 1 or m; lbar, gain [2m];
 // z0 [B, 2m]; u, c, x [B, T, 2m] where x row k holds xhat_{k+1}; V [2][m][K] (all Re rows,
 // then all Im rows), V[i, k] = lbar_i^k for k = 0..K-1, K >= T + 1.
 // Gradients use G = dL/dRe + i dL/dIm (model-math.md section 6): for y = a * x, G_x += conj(a) G_y.
@@ -39,13 +39,15 @@ __device__ void zoh_mode(double mu, double om, double dt, double* lb, double* b,
     }
 }
 
+// log_dt holds nd values, 1 (one shared dt) or m (one per mode): mode i uses log_dt[nd == 1 ? 0 : i].
+__device__ double mode_dt(const float* log_dt, int nd, int i) { return exp((double)log_dt[nd == 1 ? 0 : i]); }
+
 // One thread per mode, any 1-D launch.
 extern "C" __global__ void zoh_fwd(float* lbar, float* gain, const float* mu, const float* omega,
-                                   const float* log_dt, int m) {
-    const double dt = exp((double)log_dt[0]);
+                                   const float* log_dt, int m, int nd) {
     GRID_STRIDE(i, m) {
         double lb[2], b[2], bp[2];
-        zoh_mode(mu[i], omega[i], dt, lb, b, bp);
+        zoh_mode(mu[i], omega[i], mode_dt(log_dt, nd, i), lb, b, bp);
         lbar[i] = (float)lb[0];
         lbar[m + i] = (float)lb[1];
         gain[i] = (float)b[0];
@@ -53,15 +55,16 @@ extern "C" __global__ void zoh_fwd(float* lbar, float* gain, const float* mu, co
     }
 }
 
-// From G_lbar, G_gain [2m]: dmu, domega [m] += (either may be nullptr for a frozen parameter),
-// dlog_dt[0] += dt * sum_i dL/ddt_i. Launch exactly ONE block (multiple of 32 threads): the sum
-// over modes is a fixed-order block reduction, so it is deterministic without atomics.
+// From G_lbar, G_gain [2m]: dmu, domega [m] += (either may be nullptr for a frozen parameter), and
+// dlog_dt [nd] += dt * dL/ddt: per mode (nd == m) dlog_dt[i] += dt_i * dL/ddt_i; shared (nd == 1)
+// dlog_dt[0] += dt * sum_i dL/ddt_i. Launch exactly ONE block (multiple of 32 threads): the shared
+// sum over modes is a fixed-order block reduction, so it is deterministic without atomics.
 extern "C" __global__ void zoh_bwd(NULLABLE float* dmu, NULLABLE float* domega, float* dlog_dt, const float* g_lbar,
                                    const float* g_gain, const float* mu, const float* omega, const float* log_dt,
-                                   int m) {
-    const double dt = exp((double)log_dt[0]);
+                                   int m, int nd) {
     double ddt = 0.0;
     for (int i = threadIdx.x; i < m; i += blockDim.x) {
+        const double dt = mode_dt(log_dt, nd, i);
         const double mr = mu[i], om = omega[i];
         double lb[2], b[2], bp[2];
         zoh_mode(mr, om, dt, lb, b, bp);
@@ -74,8 +77,12 @@ extern "C" __global__ void zoh_bwd(NULLABLE float* dmu, NULLABLE float* domega, 
         if (domega) domega[i] += (float)(dt * cli + cbi);
         // dL/ddt_i = Re(conj(lambda lbar) G_lbar) + Re(conj(lbar) G_b)
         //          = Re(conj(lambda) * conj(lbar) G_lbar) + Re(conj(lbar) G_b)
-        ddt += mr * clr + om * cli + (lb[0] * gbr + lb[1] * gbi);
+        const double ddt_i = mr * clr + om * cli + (lb[0] * gbr + lb[1] * gbi);
+        if (nd == 1) ddt += ddt_i;
+        else dlog_dt[i] += (float)(dt * ddt_i);
     }
-    ddt = block_sum(ddt);
-    if (threadIdx.x == 0) dlog_dt[0] += (float)(dt * ddt);
+    if (nd == 1) {  // uniform across the block: every thread reaches block_sum
+        ddt = block_sum(ddt);
+        if (threadIdx.x == 0) dlog_dt[0] += (float)(mode_dt(log_dt, 1, 0) * ddt);
+    }
 }

@@ -73,8 +73,14 @@ impl<E: Real> Backend for Cpu<E> {
         dst.copy_from_slice(&src[..dst.len()]);
         Ok(())
     }
-    fn copy_range(&self, src: &Vec<E>, s: usize, dst: &mut Vec<E>, d: usize, n: usize)
-        -> Result<()> {
+    fn copy_range(
+        &self,
+        src: &Vec<E>,
+        s: usize,
+        dst: &mut Vec<E>,
+        d: usize,
+        n: usize,
+    ) -> Result<()> {
         copy_or_add(&src[s..s + n], &mut dst[d..d + n], false);
         Ok(())
     }

@@ -78,8 +78,14 @@ impl crate::backend::Backend for Cuda {
     fn download(&self, src: &DevBuf, _: &mut [f32]) -> crate::Result<()> {
         match *src {}
     }
-    fn copy_range(&self, src: &DevBuf, _: usize, _: &mut DevBuf, _: usize, _: usize)
-        -> crate::Result<()> {
+    fn copy_range(
+        &self,
+        src: &DevBuf,
+        _: usize,
+        _: &mut DevBuf,
+        _: usize,
+        _: usize,
+    ) -> crate::Result<()> {
         match *src {}
     }
     fn add_assign(&self, _: &mut DevBuf, src: &DevBuf, _: usize) -> crate::Result<()> {

@@ -56,8 +56,14 @@ pub trait Backend: Clone + Send + Sync + 'static {
         self.copy_range(src, 0, dst, 0, n)
     }
     /// dst[d..d + n] = src[s..s + n] (gathering scalars into one buffer for a single read-back).
-    fn copy_range(&self, src: &Self::Buf, s: usize, dst: &mut Self::Buf, d: usize, n: usize)
-        -> Result<()>;
+    fn copy_range(
+        &self,
+        src: &Self::Buf,
+        s: usize,
+        dst: &mut Self::Buf,
+        d: usize,
+        n: usize,
+    ) -> Result<()>;
     /// dst[..n] += src[..n] (a gradient reaching a value along a second path).
     fn add_assign(&self, dst: &mut Self::Buf, src: &Self::Buf, n: usize) -> Result<()>;
     /// dst[..n] = src[..n], or += with `acc` (a gradient written fresh or accumulated).

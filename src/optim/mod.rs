@@ -4,7 +4,7 @@ mod adam;
 mod clip;
 mod cpu;
 #[cfg(feature = "cuda")]
-mod cuda;
+pub mod cuda;
 mod kernel;
 mod schedule;
 

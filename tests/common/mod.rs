@@ -108,7 +108,9 @@ fn run_on<B: koopman::ops::Engine<E = f32>>(
     let vars: Vec<Var> = inputs.iter().map(|x| t.input(x)).collect();
     let y = build(t, &vars)?;
     let mut rng = Rng::new(99);
-    let w: Vec<f32> = (0..t.shape(y).numel()).map(|_| rng.normal() as f32).collect();
+    let w: Vec<f32> = (0..t.shape(y).numel())
+        .map(|_| rng.normal() as f32)
+        .collect();
     let wv = t.constant(t.shape(y), &w)?;
     let l = t.mul(y, wv)?;
     let l = t.sum(l);

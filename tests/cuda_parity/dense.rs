@@ -3,7 +3,8 @@
 
 use crate::gpu::{device, down, poisoned, up, RTOL};
 use crate::{assert_close, f64s, Rng};
-use koopman::backend::cuda::launch::{gemm, gru, reduce};
+use koopman::backend::cuda::launch::{gemm, reduce};
+use koopman::ops::reduce as reduce_op;
 use koopman::ops::{binary, gru_cell, matmul};
 
 #[test]
@@ -16,7 +17,7 @@ fn gru_cell_parity() {
         let h = rng.vec(b * hd, -1.0, 1.0);
         let (d_xp, d_hp, d_h) = (up(dev, &xp), up(dev, &hp), up(dev, &h));
         let (mut hn, mut gates) = (poisoned(dev, b * hd), poisoned(dev, b * 3 * hd));
-        gru::gru_cell_fwd(dev, &mut hn, &mut gates, &d_xp, &d_hp, &d_h, b, hd).unwrap();
+        gru_cell::cuda::gru_cell_fwd(dev, &mut hn, &mut gates, &d_xp, &d_hp, &d_h, b, hd).unwrap();
         let (mut wh, mut wg) = (vec![0.0f32; b * hd], vec![0.0f32; b * 3 * hd]);
         gru_cell::cpu::forward(hd, &xp, &hp, &h, &mut wh, &mut wg);
         assert_close("gru_cell_fwd h_new", &down(dev, &hn), &f64s(&wh), RTOL);
@@ -29,7 +30,7 @@ fn gru_cell_parity() {
             rng.vec(b * hd, -1.0, 1.0),
         );
         let (mut dxp, mut dhp, mut dh) = (up(dev, &dxp0), up(dev, &dhp0), up(dev, &dh0));
-        gru::gru_cell_bwd(
+        gru_cell::cuda::gru_cell_bwd(
             dev,
             &mut dxp,
             &mut dhp,
@@ -171,7 +172,7 @@ fn sum_cols_parity() {
 
         let dy = rng.vec(cols, -1.0, 1.0);
         let mut dx = up(dev, &w);
-        reduce::sum_cols_bwd(dev, &mut dx, &up(dev, &dy), rows, cols).unwrap();
+        reduce_op::cuda::sum_cols_bwd(dev, &mut dx, &up(dev, &dy), rows, cols).unwrap();
         let mut want = w.clone();
         matmul::cpu::add_bias(&mut want, &dy);
         assert_close("sum_cols_bwd", &down(dev, &dx), &f64s(&want), RTOL);
@@ -187,7 +188,7 @@ fn sum_rows_parity() {
         let x = rng.vec(rows * cols, -1.0, 1.0);
         let ones = vec![1.0f32; cols];
         let mut y = poisoned(dev, rows);
-        reduce::sum_rows_fwd(dev, &mut y, &up(dev, &x), rows, cols).unwrap();
+        reduce_op::cuda::sum_rows_fwd(dev, &mut y, &up(dev, &x), rows, cols).unwrap();
         let mut want = vec![0.0f32; rows];
         matmul::cpu::gemm(rows, 1, cols, &x, false, &ones, false, &mut want, false);
         assert_close("sum_rows_fwd", &down(dev, &y), &f64s(&want), RTOL);
@@ -195,7 +196,7 @@ fn sum_rows_parity() {
         let dy = rng.vec(rows, -1.0, 1.0);
         let dx0 = rng.vec(rows * cols, -1.0, 1.0);
         let mut dx = up(dev, &dx0);
-        reduce::sum_rows_bwd(dev, &mut dx, &up(dev, &dy), rows, cols).unwrap();
+        reduce_op::cuda::sum_rows_bwd(dev, &mut dx, &up(dev, &dy), rows, cols).unwrap();
         let mut want = dx0.clone();
         matmul::cpu::gemm(rows, cols, 1, &dy, false, &ones, false, &mut want, true);
         assert_close("sum_rows_bwd", &down(dev, &dx), &f64s(&want), RTOL);

@@ -3,7 +3,7 @@
 
 use crate::gpu::{device, down, poisoned, up, RTOL};
 use crate::{assert_close, assert_close_tol, f64s, plus, tape_op, Rng};
-use koopman::backend::cuda::launch::{elementwise as el, optim};
+use koopman::backend::cuda::launch::elementwise as el;
 use koopman::ops::binary;
 use koopman::ops::unary::{self, Unary};
 
@@ -23,7 +23,7 @@ fn unary_parity() {
             let x = rng.vec(n, -4.0, 4.0);
             let d_x = up(dev, &x);
             let mut y = poisoned(dev, n);
-            el::unary_fwd(dev, kind, &mut y, &d_x, n).unwrap();
+            unary::cuda::unary_fwd(dev, kind, &mut y, &d_x, n).unwrap();
             let mut want = vec![0.0f32; n];
             unary::cpu::forward(kind, &x, &mut want);
             let got = down(dev, &y);
@@ -40,7 +40,7 @@ fn unary_parity() {
             let mut dx = up(dev, &dx0);
             // The GPU backward gets its own forward output (tanh and sigmoid differentiate from
             // it), as the CPU op does (`Unary::uses_output`).
-            el::unary_bwd(dev, kind, &mut dx, &d_x, &y, &up(dev, &dy), n).unwrap();
+            unary::cuda::unary_bwd(dev, kind, &mut dx, &d_x, &y, &up(dev, &dy), n).unwrap();
             let mut want = dx0.clone();
             let mut yh = vec![0.0; n];
             unary::cpu::forward(kind, &x, &mut yh);
@@ -70,7 +70,7 @@ fn add_parity() {
         });
         let (d_a, d_b) = (up(dev, &a), up(dev, &b));
         let mut y = poisoned(dev, n);
-        el::add_fwd(dev, &mut y, &d_a, &d_b, n, nb).unwrap();
+        binary::cuda::add_fwd(dev, &mut y, &d_a, &d_b, n, nb).unwrap();
         assert_close(
             &format!("add_fwd {rows}x{nb}"),
             &down(dev, &y),
@@ -81,7 +81,7 @@ fn add_parity() {
         let (da0, db0) = (rng.vec(n, -1.0, 1.0), rng.vec(nb, -1.0, 1.0));
         let (mut da, mut db) = (up(dev, &da0), up(dev, &db0));
         let d_dy = up(dev, &dy);
-        el::add_bwd(dev, Some(&mut da), Some(&mut db), &d_dy, n, nb).unwrap();
+        binary::cuda::add_bwd(dev, Some(&mut da), Some(&mut db), &d_dy, n, nb).unwrap();
         assert_close(
             &format!("add_bwd da {rows}x{nb}"),
             &down(dev, &da),
@@ -95,7 +95,7 @@ fn add_parity() {
             RTOL,
         );
         // One operand frozen: the other accumulates a second time, the frozen one is untouched.
-        el::add_bwd(dev, None, Some(&mut db), &d_dy, n, nb).unwrap();
+        binary::cuda::add_bwd(dev, None, Some(&mut db), &d_dy, n, nb).unwrap();
         let twice = |g: &[f32]| g.iter().map(|&v| 2.0 * v as f64).collect::<Vec<_>>();
         assert_close(
             &format!("add_bwd db (da None) {rows}x{nb}"),
@@ -103,7 +103,7 @@ fn add_parity() {
             &plus(&db0, &twice(&grads[1])),
             RTOL,
         );
-        el::add_bwd(dev, Some(&mut da), None, &d_dy, n, nb).unwrap();
+        binary::cuda::add_bwd(dev, Some(&mut da), None, &d_dy, n, nb).unwrap();
         assert_close(
             &format!("add_bwd da (db None) {rows}x{nb}"),
             &down(dev, &da),
@@ -115,15 +115,15 @@ fn add_parity() {
     let (a, b) = (up(dev, &[1.0; 10]), up(dev, &[1.0; 3]));
     let mut y = poisoned(dev, 10);
     assert!(
-        el::add_fwd(dev, &mut y, &a, &b, 10, 3).is_err(),
+        binary::cuda::add_fwd(dev, &mut y, &a, &b, 10, 3).is_err(),
         "3 does not tile 10"
     );
     assert!(
-        el::add_fwd(dev, &mut y, &a, &b, 12, 3).is_err(),
+        binary::cuda::add_fwd(dev, &mut y, &a, &b, 12, 3).is_err(),
         "buffers too small"
     );
     assert!(
-        el::add_bwd(dev, None, None, &a, 10, 0).is_err(),
+        binary::cuda::add_bwd(dev, None, None, &a, 10, 0).is_err(),
         "empty broadcast operand"
     );
 }
@@ -137,7 +137,7 @@ fn mul_parity() {
         let (a, b) = (rng.vec(n, -1.0, 1.0), rng.vec(nb, -1.0, 1.0));
         let (d_a, d_b) = (up(dev, &a), up(dev, &b));
         let mut y = poisoned(dev, n);
-        el::mul_fwd(dev, &mut y, &d_a, &d_b, n, nb).unwrap();
+        binary::cuda::mul_fwd(dev, &mut y, &d_a, &d_b, n, nb).unwrap();
         let mut want = vec![0.0f32; n];
         binary::cpu::mul(&a, &b, &mut want);
         assert_close(
@@ -151,7 +151,7 @@ fn mul_parity() {
         let (da0, db0) = (rng.vec(n, -1.0, 1.0), rng.vec(nb, -1.0, 1.0));
         let (mut da, mut db) = (up(dev, &da0), up(dev, &db0));
         let d_dy = up(dev, &dy);
-        el::mul_bwd(dev, Some(&mut da), Some(&mut db), &d_a, &d_b, &d_dy, n, nb).unwrap();
+        binary::cuda::mul_bwd(dev, Some(&mut da), Some(&mut db), &d_a, &d_b, &d_dy, n, nb).unwrap();
         let (mut wa, mut wb) = (da0.clone(), db0.clone());
         binary::cpu::mul_backward(&a, &b, &dy, Some(&mut wa), Some(&mut wb));
         assert_close(
@@ -167,7 +167,7 @@ fn mul_parity() {
             RTOL,
         );
         // One operand frozen at a time.
-        el::mul_bwd(dev, None, Some(&mut db), &d_a, &d_b, &d_dy, n, nb).unwrap();
+        binary::cuda::mul_bwd(dev, None, Some(&mut db), &d_a, &d_b, &d_dy, n, nb).unwrap();
         binary::cpu::mul_backward(&a, &b, &dy, None, Some(&mut wb));
         assert_close(
             &format!("mul_bwd db (da None) {rows}x{nb}"),
@@ -175,7 +175,7 @@ fn mul_parity() {
             &f64s(&wb),
             RTOL,
         );
-        el::mul_bwd(dev, Some(&mut da), None, &d_a, &d_b, &d_dy, n, nb).unwrap();
+        binary::cuda::mul_bwd(dev, Some(&mut da), None, &d_a, &d_b, &d_dy, n, nb).unwrap();
         binary::cpu::mul_backward(&a, &b, &dy, Some(&mut wa), None);
         assert_close(
             &format!("mul_bwd da (db None) {rows}x{nb}"),
@@ -197,7 +197,7 @@ fn scale_parity() {
         let (wy, grads) = tape_op(&[(&[n], &x)], &dy, |t, v| Ok(t.scale(v[0], k)));
         let d_x = up(dev, &x);
         let mut y = poisoned(dev, n);
-        el::scale_fwd(dev, &mut y, &d_x, k, n).unwrap();
+        binary::cuda::scale_fwd(dev, &mut y, &d_x, k, n).unwrap();
         assert_close(
             &format!("scale_fwd n={n}"),
             &down(dev, &y),
@@ -207,7 +207,7 @@ fn scale_parity() {
 
         let dx0 = rng.vec(n, -1.0, 1.0);
         let mut dx = up(dev, &dx0);
-        el::scale_bwd(dev, &mut dx, &up(dev, &dy), k, n).unwrap();
+        binary::cuda::scale_bwd(dev, &mut dx, &up(dev, &dy), k, n).unwrap();
         assert_close(
             &format!("scale_bwd n={n}"),
             &down(dev, &dx),
@@ -217,7 +217,7 @@ fn scale_parity() {
 
         // In place, host scalar (optim.cu): the same values as the out-of-place forward.
         let mut xi = up(dev, &x);
-        optim::scale_inplace(dev, &mut xi, k, n).unwrap();
+        el::scale_inplace(dev, &mut xi, k, n).unwrap();
         assert_close(
             &format!("scale_inplace n={n}"),
             &down(dev, &xi),

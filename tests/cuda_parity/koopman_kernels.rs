@@ -1,9 +1,9 @@
-//! Koopman kernels (`koopman.cu`) against `ops::koopman::*::cpu` in f32.
+//! Koopman kernels (`kernels/koopman/*.cu`, shared and per-mode Δt) against
+//! `ops::koopman::*::cpu` in f32.
 
 use crate::gpu::{device, down, poisoned, up, RTOL};
 use crate::reference::koopman_params;
 use crate::{assert_close, f64s, Rng};
-use koopman::backend::cuda::launch::koopman as kl;
 use koopman::ops::koopman::{cconv, cmul, scan, vandermonde, zoh};
 
 /// `init` after the CPU op accumulated into a copy of it.
@@ -13,16 +13,25 @@ fn acc(init: &[f32], f: impl FnOnce(&mut [f32])) -> Vec<f64> {
     f64s(&v)
 }
 
+/// `nd` values of log Δt: `ln(dt)` shared (`nd == 1`), or per mode around `dt` (mode 0 keeps
+/// `dt`; the others scaled by 1.25, 1.5, …, 2, repeating).
+fn log_dts(dt: f64, nd: usize) -> Vec<f32> {
+    (0..nd)
+        .map(|i| (dt * (1.0 + 0.25 * (i % 5) as f64)).ln() as f32)
+        .collect()
+}
+
 #[test]
 fn zoh_parity() {
     let Some(dev) = device() else { return };
     let mut rng = Rng(11);
-    for m in [1, 3, 300] {
+    // nd: the Δt count, 1 (shared) or m (per mode).
+    for (m, nd) in [(1, 1), (3, 1), (300, 1), (3, 3), (300, 300)] {
         let (mu, om) = koopman_params(&mut rng, m);
-        let ldt = [(1.0f64 / m.max(8) as f64).ln() as f32];
+        let ldt = log_dts(1.0 / m.max(8) as f64, nd);
         let (d_mu, d_om, d_ldt) = (up(dev, &mu), up(dev, &om), up(dev, &ldt));
         let mut zg = poisoned(dev, 4 * m);
-        kl::zoh_fwd(dev, &mut zg, &d_mu, &d_om, &d_ldt, m).unwrap();
+        zoh::cuda::zoh_fwd(dev, &mut zg, &d_mu, &d_om, &d_ldt, m, nd).unwrap();
         let zg = down(dev, &zg);
         // CPU layout: [lbar (2m) ; gain (2m)].
         let mut out = vec![0.0f32; 4 * m];
@@ -35,11 +44,11 @@ fn zoh_parity() {
         let (dmu0, dom0, dl0) = (
             rng.vec(m, -1.0, 1.0),
             rng.vec(m, -1.0, 1.0),
-            rng.vec(1, -1.0, 1.0),
+            rng.vec(nd, -1.0, 1.0),
         );
         let (mut dmu, mut dom, mut dl) = (up(dev, &dmu0), up(dev, &dom0), up(dev, &dl0));
         let d_g = up(dev, &g);
-        kl::zoh_bwd(
+        zoh::cuda::zoh_bwd(
             dev,
             Some(&mut dmu),
             Some(&mut dom),
@@ -49,6 +58,7 @@ fn zoh_parity() {
             &d_om,
             &d_ldt,
             m,
+            nd,
         )
         .unwrap();
         let (mut wmu, mut wom, mut wl) = (dmu0.clone(), dom0.clone(), dl0.clone());
@@ -66,7 +76,7 @@ fn zoh_parity() {
         assert_close("zoh_bwd dlog_dt", &down(dev, &dl), &f64s(&wl), RTOL);
 
         // Frozen mu: a null gradient pointer; omega and log_dt accumulate a second time.
-        kl::zoh_bwd(
+        zoh::cuda::zoh_bwd(
             dev,
             None,
             Some(&mut dom),
@@ -76,6 +86,7 @@ fn zoh_parity() {
             &d_om,
             &d_ldt,
             m,
+            nd,
         )
         .unwrap();
         zoh::cpu::backward(&mu, &om, &ldt, &g, None, Some(&mut wom), Some(&mut wl));
@@ -104,12 +115,19 @@ fn zoh_parity() {
 fn vandermonde_parity() {
     let Some(dev) = device() else { return };
     let mut rng = Rng(12);
-    for (m, kk) in [(67, 101), (1, 2), (33, 257)] {
+    // nd: the Δt count, 1 (shared) or m (per mode).
+    for (m, kk, nd) in [
+        (67, 101, 1),
+        (1, 2, 1),
+        (33, 257, 1),
+        (67, 101, 67),
+        (33, 257, 33),
+    ] {
         let (mu, om) = koopman_params(&mut rng, m);
-        let ldt = [(1.0f64 / 64.0).ln() as f32];
+        let ldt = log_dts(1.0 / 64.0, nd);
         let (d_mu, d_om, d_ldt) = (up(dev, &mu), up(dev, &om), up(dev, &ldt));
         let mut v = poisoned(dev, 2 * m * kk);
-        kl::vandermonde_fwd(dev, &mut v, &d_mu, &d_om, &d_ldt, m, kk).unwrap();
+        vandermonde::cuda::vandermonde_fwd(dev, &mut v, &d_mu, &d_om, &d_ldt, m, kk, nd).unwrap();
         let mut wv = vec![0.0f32; 2 * m * kk];
         vandermonde::cpu::forward(&mu, &om, &ldt, kk, &mut wv);
         assert_close("vandermonde_fwd", &down(dev, &v), &f64s(&wv), RTOL);
@@ -118,10 +136,10 @@ fn vandermonde_parity() {
         let (dmu0, dom0, dl0) = (
             rng.vec(m, -1.0, 1.0),
             rng.vec(m, -1.0, 1.0),
-            rng.vec(1, -1.0, 1.0),
+            rng.vec(nd, -1.0, 1.0),
         );
         let (mut dmu, mut dom, mut dl) = (up(dev, &dmu0), up(dev, &dom0), up(dev, &dl0));
-        kl::vandermonde_bwd(
+        vandermonde::cuda::vandermonde_bwd(
             dev,
             Some(&mut dmu),
             Some(&mut dom),
@@ -132,6 +150,7 @@ fn vandermonde_parity() {
             &d_ldt,
             m,
             kk,
+            nd,
         )
         .unwrap();
         let (mut wmu, mut wom, mut wl) = (dmu0.clone(), dom0.clone(), dl0.clone());
@@ -165,7 +184,7 @@ fn cmul_gain_parity() {
         let (u, gain) = (rng.vec(rows * 2 * m, -1.0, 1.0), rng.vec(2 * m, -1.0, 1.0));
         let (d_u, d_gain) = (up(dev, &u), up(dev, &gain));
         let mut c = poisoned(dev, rows * 2 * m);
-        kl::cmul_gain_fwd(dev, &mut c, &d_u, &d_gain, rows, m).unwrap();
+        cmul::cuda::cmul_gain_fwd(dev, &mut c, &d_u, &d_gain, rows, m).unwrap();
         let mut wc = vec![0.0f32; rows * 2 * m];
         cmul::cpu::forward(&u, &gain, &mut wc);
         assert_close("cmul_gain_fwd", &down(dev, &c), &f64s(&wc), RTOL);
@@ -173,7 +192,8 @@ fn cmul_gain_parity() {
         let gc = rng.vec(rows * 2 * m, -1.0, 1.0);
         let (du0, dg0) = (rng.vec(rows * 2 * m, -1.0, 1.0), rng.vec(2 * m, -1.0, 1.0));
         let (mut du, mut dg) = (up(dev, &du0), up(dev, &dg0));
-        kl::cmul_gain_bwd(dev, &mut du, &mut dg, &up(dev, &gc), &d_u, &d_gain, rows, m).unwrap();
+        cmul::cuda::cmul_gain_bwd(dev, &mut du, &mut dg, &up(dev, &gc), &d_u, &d_gain, rows, m)
+            .unwrap();
         let (mut wdu, mut wdg) = (du0.clone(), dg0.clone());
         cmul::cpu::backward(&u, &gain, &gc, Some(&mut wdu), Some(&mut wdg));
         assert_close("cmul_gain_bwd du", &down(dev, &du), &f64s(&wdu), RTOL);
@@ -201,7 +221,7 @@ fn scan_parity() {
         let c = rng.vec(b * t * m2, -1.0, 1.0);
         let (d_l, d_z0, d_c) = (up(dev, &lbar), up(dev, &z0), up(dev, &c));
         let mut x = poisoned(dev, b * t * m2);
-        kl::scan_fwd(dev, &mut x, &d_z0, &d_c, &d_l, b, t, m).unwrap();
+        scan::cuda::scan_fwd(dev, &mut x, &d_z0, &d_c, &d_l, b, t, m).unwrap();
         let mut wx = vec![0.0f32; b * t * m2];
         for i in 0..b {
             let seq = i * t * m2..(i + 1) * t * m2;
@@ -222,7 +242,7 @@ fn scan_parity() {
             rng.vec(m2, -1.0, 1.0),
         );
         let (mut dz0, mut dc, mut dl) = (up(dev, &dz00), up(dev, &dc0), up(dev, &dl0));
-        kl::scan_bwd(
+        scan::cuda::scan_bwd(
             dev,
             &mut dz0,
             &mut dc,
@@ -276,7 +296,7 @@ fn cconv_parity() {
         let c = rng.vec(b * t * m2, -1.0, 1.0);
         let (d_v, d_z0, d_c) = (up(dev, &v), up(dev, &z0), up(dev, &c));
         let mut x = poisoned(dev, b * t * m2);
-        kl::cconv_fwd(dev, &mut x, &d_z0, &d_c, &d_v, b, t, m, kk).unwrap();
+        cconv::cuda::cconv_fwd(dev, &mut x, &d_z0, &d_c, &d_v, b, t, m, kk).unwrap();
         let mut vt = vec![0.0f32; kk * m2];
         cconv::cpu::transpose_v(&v, m, kk, &mut vt);
         let mut wx = vec![0.0f32; b * t * m2];
@@ -298,7 +318,7 @@ fn cconv_parity() {
             rng.vec(m2 * kk, -1.0, 1.0),
         );
         let (mut dz0, mut dc, mut dv) = (up(dev, &dz00), up(dev, &dc0), up(dev, &dv0));
-        kl::cconv_bwd(
+        cconv::cuda::cconv_bwd(
             dev,
             &mut dz0,
             &mut dc,
@@ -356,16 +376,16 @@ fn scan_equals_cconv_on_gpu() {
     let (d_mu, d_om, d_ldt) = (up(dev, &mu), up(dev, &om), up(dev, &ldt));
     // [lbar ; gain]: the scan reads lbar, the buffer's first 2m floats.
     let mut lbar = poisoned(dev, 4 * m);
-    kl::zoh_fwd(dev, &mut lbar, &d_mu, &d_om, &d_ldt, m).unwrap();
+    zoh::cuda::zoh_fwd(dev, &mut lbar, &d_mu, &d_om, &d_ldt, m, 1).unwrap();
     let mut v = poisoned(dev, 2 * m * kk);
-    kl::vandermonde_fwd(dev, &mut v, &d_mu, &d_om, &d_ldt, m, kk).unwrap();
+    vandermonde::cuda::vandermonde_fwd(dev, &mut v, &d_mu, &d_om, &d_ldt, m, kk, 1).unwrap();
     let (z0, c) = (
         up(dev, &rng.vec(b * 2 * m, -1.0, 1.0)),
         up(dev, &rng.vec(b * t * 2 * m, -1.0, 1.0)),
     );
     let (mut xs, mut xc) = (poisoned(dev, b * t * 2 * m), poisoned(dev, b * t * 2 * m));
-    kl::scan_fwd(dev, &mut xs, &z0, &c, &lbar, b, t, m).unwrap();
-    kl::cconv_fwd(dev, &mut xc, &z0, &c, &v, b, t, m, kk).unwrap();
+    scan::cuda::scan_fwd(dev, &mut xs, &z0, &c, &lbar, b, t, m).unwrap();
+    cconv::cuda::cconv_fwd(dev, &mut xc, &z0, &c, &v, b, t, m, kk).unwrap();
     assert_close(
         "scan vs cconv",
         &down(dev, &xc),

@@ -1,11 +1,12 @@
-//! CUDA parity: every kernel launcher in `koopman::backend::cuda::launch` against the project's CPU
-//! ops, forward and backward, on fresh random inputs at shapes that are not multiples of any block,
-//! warp or tile size. One test binary (`cuda_parity`, as `scripts/gpu-check.sh` expects), split
-//! into files by kernel family:
+//! CUDA parity: every kernel launcher (each op's `cuda.rs`, `koopman::ops::<op>::cuda` and
+//! `koopman::optim::cuda`, and the shared ones in `koopman::backend::cuda::launch`) against the
+//! project's CPU ops, forward and backward, on fresh random inputs at shapes that are not
+//! multiples of any block, warp or tile size. One test binary (`cuda_parity`, as
+//! `scripts/gpu-check.sh` expects), split into files by kernel family:
 //!
-//! - `koopman_kernels.rs`: `zoh_parity`, `vandermonde_parity`, `cmul_gain_parity`, `scan_parity`,
-//!   `cconv_parity`, `scan_equals_cconv_on_gpu`, against `ops::koopman::{zoh, vandermonde, cmul,
-//!   scan, cconv}::cpu`;
+//! - `koopman_kernels.rs`: `zoh_parity`, `vandermonde_parity` (each with a shared and a per-mode
+//!   Δt), `cmul_gain_parity`, `scan_parity`, `cconv_parity`, `scan_equals_cconv_on_gpu`, against
+//!   `ops::koopman::{zoh, vandermonde, cmul, scan, cconv}::cpu`;
 //! - `dense.rs`: `gru_cell_parity`, `sgemm_parity`, `sum_cols_parity`, `sum_rows_parity`, against
 //!   `ops::gru_cell::cpu`, `ops::matmul::cpu::{gemm, bias_grad, add_bias}` and
 //!   `ops::binary::cpu::mul_backward`;

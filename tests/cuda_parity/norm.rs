@@ -4,7 +4,6 @@
 
 use crate::gpu::{device, down, poisoned, up, RTOL};
 use crate::{assert_close, f64s, Rng};
-use koopman::backend::cuda::launch::{layernorm as ln, softmax as sm};
 use koopman::backend::cuda::CudaDevice;
 use koopman::ops::{layernorm, softmax};
 
@@ -14,7 +13,7 @@ fn softmax_case(dev: &CudaDevice, rng: &mut Rng, rows: usize, cols: usize, causa
     let x = rng.vec(n, -3.0, 3.0);
     let d_x = up(dev, &x);
     let mut y = poisoned(dev, n);
-    sm::softmax_fwd(dev, &mut y, &d_x, rows, cols, causal).unwrap();
+    softmax::cuda::softmax_fwd(dev, &mut y, &d_x, rows, cols, causal).unwrap();
     let mut wy = vec![0.0f32; n];
     softmax::cpu::forward(&x, &mut wy, cols, causal);
     let got = down(dev, &y);
@@ -35,7 +34,7 @@ fn softmax_case(dev: &CudaDevice, rng: &mut Rng, rows: usize, cols: usize, causa
     let dy = rng.vec(n, -1.0, 1.0);
     let dx0 = rng.vec(n, -1.0, 1.0);
     let mut dx = up(dev, &dx0);
-    sm::softmax_bwd(dev, &mut dx, &y, &up(dev, &dy), rows, cols).unwrap();
+    softmax::cuda::softmax_bwd(dev, &mut dx, &y, &up(dev, &dy), rows, cols).unwrap();
     let mut want = dx0.clone();
     softmax::cpu::backward(&wy, &dy, &mut want, cols);
     assert_close(
@@ -65,7 +64,7 @@ fn softmax_causal_parity() {
     }
     // Rows that are not whole [T, T] blocks are an error, not a wrong mask.
     let (x, mut y) = (up(dev, &[0.0; 15]), poisoned(dev, 15));
-    assert!(sm::softmax_fwd(dev, &mut y, &x, 3, 5, true).is_err());
+    assert!(softmax::cuda::softmax_fwd(dev, &mut y, &x, 3, 5, true).is_err());
 }
 
 #[test]
@@ -96,7 +95,7 @@ fn layernorm_parity() {
         let (d_x, d_g, d_b) = (up(dev, &x), up(dev, &gamma), up(dev, &beta));
         let (mut y, mut mean, mut rstd) =
             (poisoned(dev, n), poisoned(dev, rows), poisoned(dev, rows));
-        ln::layernorm_fwd(
+        layernorm::cuda::layernorm_fwd(
             dev, &mut y, &mut mean, &mut rstd, &d_x, &d_g, &d_b, rows, cols,
         )
         .unwrap();
@@ -129,7 +128,7 @@ fn layernorm_parity() {
         );
         let (mut dx, mut dg, mut db) = (up(dev, &dx0), up(dev, &dg0), up(dev, &db0));
         let d_dy = up(dev, &dy);
-        ln::layernorm_bwd(
+        layernorm::cuda::layernorm_bwd(
             dev,
             Some(&mut dx),
             Some((&mut dg, &mut db)),
@@ -173,7 +172,7 @@ fn layernorm_parity() {
         );
 
         // Input without a gradient: gamma and beta accumulate again, dx is untouched.
-        ln::layernorm_bwd(
+        layernorm::cuda::layernorm_bwd(
             dev,
             None,
             Some((&mut dg, &mut db)),
@@ -209,7 +208,7 @@ fn layernorm_parity() {
             RTOL,
         );
         // Frozen gamma/beta: dx accumulates again.
-        ln::layernorm_bwd(
+        layernorm::cuda::layernorm_bwd(
             dev,
             Some(&mut dx),
             None,

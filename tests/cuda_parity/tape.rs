@@ -18,8 +18,8 @@ use koopman::ops::Engine;
 use koopman::train::{TrainConfig, Trainer};
 use koopman::{ParamStore, Tape, Tensor, Var};
 
-/// An op body on a tape of backend `B`.
-type Build<B> = dyn Fn(&mut Tape<B>, &[Var]) -> koopman::Result<Var>;
+/// An op body on a tape of backend `B`: builds the output from the inputs.
+type OpBody<B> = dyn for<'t> Fn(&mut Tape<'t, B>, &[Var]) -> koopman::Result<Var>;
 
 /// Runs `build` on `t` with the inputs and upstream gradient `w` (loss = Σ y ⊙ w); returns the
 /// output and the gradient of every input.
@@ -27,7 +27,7 @@ fn run_on<B: Engine<E = f32>>(
     t: &mut Tape<B>,
     name: &str,
     inputs: &[(Vec<usize>, Vec<f32>)],
-    build: &Build<B>,
+    build: &OpBody<B>,
 ) -> (Vec<f32>, Vec<Vec<f32>>) {
     let vars: Vec<Var> = inputs
         .iter()
@@ -61,8 +61,8 @@ fn compare(
     dev: &'static CudaDevice,
     name: &str,
     inputs: &[(Vec<usize>, Vec<f32>)],
-    on_cpu: &Build<Cpu>,
-    on_gpu: &Build<Cuda>,
+    on_cpu: &OpBody<Cpu>,
+    on_gpu: &OpBody<Cuda>,
     rtol: f64,
 ) {
     let params = ParamStore::<f32>::new();
@@ -296,8 +296,32 @@ fn every_op_through_the_tape() {
         &move |t, v| t.vandermonde(v[0], v[1], v[2], tl + 1),
         1e-3,
     );
-    let rollout = [mu, om, ldt, z0, u];
-    for mode in ["scan", "cconv"] {
+    // Per-mode Δt (log_dt of m values), from its own generator so the inputs above and below stay
+    // as they were.
+    let ldt_m = (vec![m], Rng(7).vec(m, -3.5, -1.5));
+    let eig_m = [mu.clone(), om.clone(), ldt_m.clone()];
+    same_on_both!(
+        dev,
+        "zoh (per-mode dt)",
+        &eig_m,
+        &|t, v| t.zoh(v[0], v[1], v[2]),
+        RTOL,
+    );
+    same_on_both!(
+        dev,
+        "vandermonde (per-mode dt)",
+        &eig_m,
+        &move |t, v| t.vandermonde(v[0], v[1], v[2], tl + 1),
+        1e-3,
+    );
+    for (mode, dt) in [
+        ("scan", &ldt),
+        ("cconv", &ldt),
+        ("scan (per-mode dt)", &ldt_m),
+        ("cconv (per-mode dt)", &ldt_m),
+    ] {
+        let rollout = [mu.clone(), om.clone(), dt.clone(), z0.clone(), u.clone()];
+        let scan = mode.starts_with("scan");
         same_on_both!(
             dev,
             mode,
@@ -307,7 +331,7 @@ fn every_op_through_the_tape() {
                 let gain = t.narrow(zg, 0, 1, 1)?;
                 let gain = t.reshape(gain, &[2 * m])?;
                 let c = t.cmul(v[4], gain)?;
-                if mode == "scan" {
+                if scan {
                     let lbar = t.narrow(zg, 0, 0, 1)?;
                     let lbar = t.reshape(lbar, &[2 * m])?;
                     t.scan(v[3], c, lbar)

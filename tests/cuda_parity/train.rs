@@ -4,7 +4,8 @@
 use crate::gpu::{device, down, poisoned, up, RTOL};
 use crate::{assert_close, assert_close_tol, f64s, plus, tape_op, Rng};
 use cudarc::driver::CudaSlice;
-use koopman::backend::cuda::launch::{loss, optim};
+use koopman::ops::loss::cuda as loss;
+use koopman::optim::cuda as optim;
 use koopman::optim::{clip_global_norm, global_norm, Adam, AdamConfig};
 use koopman::{Gradients, ParamId, ParamStore, Tape, Tensor};
 

@@ -8,6 +8,7 @@
 #include <complex>
 #include <functional>
 #include <random>
+#include <string>
 #include "../../kernels/prelude.cuh"
 // Every kernels/**/*.cu file (the layout mirrors src/ops/); add a new one here.
 #include "../../kernels/unary.cu"
@@ -61,18 +62,21 @@ void cset(VD& v, size_t row, int m, int i, cd z) { v[row * 2 * m + i] = z.real()
 #define L1(grid, block, call) launch(dim3{grid, 1, 1}, dim3{block, 1, 1}, [&] { call; })
 
 // ---------------- references (double) ----------------
-void zoh_ref(const VD& mu, const VD& om, double ldt, VD& lb, VD& g) {
-    int m = mu.size(); double dt = std::exp(ldt); lb.assign(2 * m, 0); g.assign(2 * m, 0);
+// log_dt of nd values: 1 (shared) or m (mode i uses ldt[i]), as src/ops/koopman/{zoh,vandermonde}/cpu.rs.
+double dt_of(const VD& ldt, int i) { return std::exp(ldt[ldt.size() == 1 ? 0 : i]); }
+void zoh_ref(const VD& mu, const VD& om, const VD& ldt, VD& lb, VD& g) {
+    int m = mu.size(); lb.assign(2 * m, 0); g.assign(2 * m, 0);
     for (int i = 0; i < m; ++i) {
+        double dt = dt_of(ldt, i);
         cd lam(mu[i], om[i]), z = lam * dt, l = std::exp(z), b;
         b = std::abs(z) < 1e-4 ? dt * (1.0 + z / 2.0 + z * z / 6.0 + z * z * z / 24.0) : (l - 1.0) / lam;
         cset(lb, 0, m, i, l); cset(g, 0, m, i, b);
     }
 }
-VD vand_ref(const VD& mu, const VD& om, double ldt, int K) {
-    int m = mu.size(); double dt = std::exp(ldt); VD V(2 * m * K);
+VD vand_ref(const VD& mu, const VD& om, const VD& ldt, int K) {
+    int m = mu.size(); VD V(2 * m * K);
     for (int i = 0; i < m; ++i) for (int k = 0; k < K; ++k) {
-        cd v = std::exp(cd(mu[i], om[i]) * dt * (double)k); V[i * K + k] = v.real(); V[m * K + i * K + k] = v.imag(); }
+        cd v = std::exp(cd(mu[i], om[i]) * dt_of(ldt, i) * (double)k); V[i * K + k] = v.real(); V[m * K + i * K + k] = v.imag(); }
     return V;
 }
 VD scan_ref(const VD& z0, const VD& c, const VD& lb, int B, int T, int m) {
@@ -95,42 +99,51 @@ VD cconv_ref(const VD& z0, const VD& c, const VD& V, int B, int T, int m, int K)
 }
 
 int main() {
-    // ---------------- ZOH ----------------
-    {
-        const int m = 41;
+    // ---------------- ZOH (shared dt, then per-mode dt) ----------------
+    for (int per_mode = 0; per_mode < 2; ++per_mode) {
+        const int m = 41, nd = per_mode ? m : 1;
         VF mu = rnd(m, -0.5f, 0.0f), om(m); for (int i = 0; i < m; ++i) om[i] = (float)((i + 1) * M_PI);
         mu[0] = 0; om[0] = 0;              // lambda = 0: series branch
         mu[1] = 1e-3f; om[1] = 0;            // tiny |z|
-        VF ldt = {(float)std::log(1.0 / 64)};
+        VF ldt(nd); for (int i = 0; i < nd; ++i) ldt[i] = (float)std::log((1.0 + 0.25 * (i % 5)) / 64);
         VF lb(2 * m), g(2 * m);
-        L1(1, 32, zoh_fwd(lb.data(), g.data(), mu.data(), om.data(), ldt.data(), m));
-        VD rl, rg; zoh_ref(D(mu), D(om), ldt[0], rl, rg);
-        check("zoh_fwd lbar", lb, rl); check("zoh_fwd gain", g, rg);
+        L1(1, 32, zoh_fwd(lb.data(), g.data(), mu.data(), om.data(), ldt.data(), m, nd));
+        VD rl, rg; zoh_ref(D(mu), D(om), D(ldt), rl, rg);
+        const char* tag = per_mode ? " (per-mode dt)" : "";
+        auto name = [&](const char* s) { static std::string n; n = std::string(s) + tag; return n.c_str(); };
+        check(name("zoh_fwd lbar"), lb, rl); check(name("zoh_fwd gain"), g, rg);
         VF Gl = rnd(2 * m), Gg = rnd(2 * m);
-        VF dmu0 = rnd(m), dom0 = rnd(m), dldt0 = rnd(1);
+        VF dmu0 = rnd(m), dom0 = rnd(m), dldt0 = rnd(nd);
         VF dmu = dmu0, dom = dom0, dldt = dldt0;
-        L1(1, 64, zoh_bwd(dmu.data(), dom.data(), dldt.data(), Gl.data(), Gg.data(), mu.data(), om.data(), ldt.data(), m));
-        auto L = [&](const VD& mu_, const VD& om_, double l_) { VD a, b; zoh_ref(mu_, om_, l_, a, b); return dot(a, D(Gl)) + dot(b, D(Gg)); };
-        check("zoh_bwd dmu", dmu, add(dmu0, fd([&](const VD& p) { return L(p, D(om), ldt[0]); }, D(mu))));
-        check("zoh_bwd domega", dom, add(dom0, fd([&](const VD& p) { return L(D(mu), p, ldt[0]); }, D(om))));
-        check("zoh_bwd dlog_dt", dldt, add(dldt0, fd([&](const VD& p) { return L(D(mu), D(om), p[0]); }, VD{ldt[0]})));
+        L1(1, 64, zoh_bwd(dmu.data(), dom.data(), dldt.data(), Gl.data(), Gg.data(), mu.data(), om.data(), ldt.data(), m, nd));
+        auto L = [&](const VD& mu_, const VD& om_, const VD& l_) { VD a, b; zoh_ref(mu_, om_, l_, a, b); return dot(a, D(Gl)) + dot(b, D(Gg)); };
+        check(name("zoh_bwd dmu"), dmu, add(dmu0, fd([&](const VD& p) { return L(p, D(om), D(ldt)); }, D(mu))));
+        check(name("zoh_bwd domega"), dom, add(dom0, fd([&](const VD& p) { return L(D(mu), p, D(ldt)); }, D(om))));
+        check(name("zoh_bwd dlog_dt"), dldt, add(dldt0, fd([&](const VD& p) { return L(D(mu), D(om), p); }, D(ldt))));
     }
-    // ---------------- Vandermonde ----------------
-    {
-        const int m = 23, K = 70;
+    // ---------------- Vandermonde (shared dt, then per-mode dt) ----------------
+    for (int per_mode = 0; per_mode < 2; ++per_mode) {
+        const int m = 23, K = 70, nd = per_mode ? m : 1;
         VF mu = rnd(m, -0.3f, -0.1f), om(m); for (int i = 0; i < m; ++i) om[i] = (float)((i + 1) * M_PI);
-        VF ldt = {(float)std::log(1.0 / 23)};
+        VF ldt(nd); for (int i = 0; i < nd; ++i) ldt[i] = (float)std::log((1.0 + 0.25 * (i % 5)) / 23);
+        const char* tag = per_mode ? " (per-mode dt)" : "";
+        auto name = [&](const char* s) { static std::string n; n = std::string(s) + tag; return n.c_str(); };
         VF V(2 * m * K);
-        L1(3, 64, vandermonde_fwd(V.data(), mu.data(), om.data(), ldt.data(), m, K));
-        check("vandermonde_fwd", V, vand_ref(D(mu), D(om), ldt[0], K));
-        VF G = rnd(2 * m * K), dmu0 = rnd(m), dom0 = rnd(m), dl0 = rnd(1);
+        L1(3, 64, vandermonde_fwd(V.data(), mu.data(), om.data(), ldt.data(), m, K, nd));
+        check(name("vandermonde_fwd"), V, vand_ref(D(mu), D(om), D(ldt), K));
+        VF G = rnd(2 * m * K), dmu0 = rnd(m), dom0 = rnd(m), dl0 = rnd(nd);
         VF dmu = dmu0, dom = dom0, dl = dl0, part(m);
-        launch(dim3{m, 1, 1}, dim3{128, 1, 1}, [&] { vandermonde_bwd(dmu.data(), dom.data(), part.data(), G.data(), mu.data(), om.data(), ldt.data(), m, K); });
-        L1(1, 256, dt_reduce(dl.data(), part.data(), m));
-        auto L = [&](const VD& a, const VD& b, double c) { return dot(vand_ref(a, b, c, K), D(G)); };
-        check("vandermonde_bwd dmu", dmu, add(dmu0, fd([&](const VD& p) { return L(p, D(om), ldt[0]); }, D(mu))));
-        check("vandermonde_bwd domega", dom, add(dom0, fd([&](const VD& p) { return L(D(mu), p, ldt[0]); }, D(om))));
-        check("vandermonde_bwd dlog_dt", dl, add(dl0, fd([&](const VD& p) { return L(D(mu), D(om), p[0]); }, VD{ldt[0]})));
+        if (per_mode) {
+            // As the launcher does: each mode's block accumulates into dlog_dt[i], nothing to reduce.
+            launch(dim3{m, 1, 1}, dim3{128, 1, 1}, [&] { vandermonde_bwd(dmu.data(), dom.data(), dl.data(), G.data(), mu.data(), om.data(), ldt.data(), m, K, nd); });
+        } else {
+            launch(dim3{m, 1, 1}, dim3{128, 1, 1}, [&] { vandermonde_bwd(dmu.data(), dom.data(), part.data(), G.data(), mu.data(), om.data(), ldt.data(), m, K, nd); });
+            L1(1, 256, dt_reduce(dl.data(), part.data(), m));
+        }
+        auto L = [&](const VD& a, const VD& b, const VD& c) { return dot(vand_ref(a, b, c, K), D(G)); };
+        check(name("vandermonde_bwd dmu"), dmu, add(dmu0, fd([&](const VD& p) { return L(p, D(om), D(ldt)); }, D(mu))));
+        check(name("vandermonde_bwd domega"), dom, add(dom0, fd([&](const VD& p) { return L(D(mu), p, D(ldt)); }, D(om))));
+        check(name("vandermonde_bwd dlog_dt"), dl, add(dl0, fd([&](const VD& p) { return L(D(mu), D(om), p); }, D(ldt))));
     }
     // ---------------- cmul_gain ----------------
     {

@@ -1,5 +1,5 @@
 //! The CUDA backend: buffers are device allocations of f32 on the process-wide device's stream.
-use super::launch::elementwise::add_bwd;
+use super::launch::elementwise::add_assign;
 use super::CudaDevice;
 use crate::backend::Backend;
 use crate::Result;
@@ -60,8 +60,14 @@ impl Backend for Cuda {
         }
         Ok(self.dev.synchronize()?)
     }
-    fn copy_range(&self, src: &DevBuf, s: usize, dst: &mut DevBuf, d: usize, n: usize)
-        -> Result<()> {
+    fn copy_range(
+        &self,
+        src: &DevBuf,
+        s: usize,
+        dst: &mut DevBuf,
+        d: usize,
+        n: usize,
+    ) -> Result<()> {
         if n > 0 {
             self.dev
                 .stream()
@@ -70,7 +76,7 @@ impl Backend for Cuda {
         Ok(())
     }
     fn add_assign(&self, dst: &mut DevBuf, src: &DevBuf, n: usize) -> Result<()> {
-        Ok(add_bwd(self.dev, Some(dst), None, src, n, n)?)
+        Ok(add_assign(self.dev, dst, src, n)?)
     }
 }
 

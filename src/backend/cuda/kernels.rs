@@ -16,14 +16,15 @@
 //!
 //! so a call whose arguments differ from the kernel in count, order or type does not compile, and
 //! the `unsafe` launch exists once, in the generated code. What the types cannot see is whether a
-//! buffer is long enough for the sizes and launch shape: the launchers in [`super::launch`] check
-//! that before calling these.
+//! buffer is long enough for the sizes and launch shape: the launchers in each op's `cuda.rs`
+//! (`src/ops/<op>/cuda.rs`, with the shared helpers of [`super::launch`]) check that before
+//! calling these.
 //!
 //! Adding a kernel: write it as `extern "C" __global__ void name(...)` in the op's file under
 //! `kernels/` (`kernels/<op>.cu`, mirroring `src/ops/<op>/`; a new file is picked up by itself),
 //! mark pointers that may be null `NULLABLE`, and call the generated `kernels::<op>::name` from the
-//! op's launcher after checking the buffer sizes. `tests/nvrtc_compile.rs` checks that the parsed
-//! parameter list matches the compiled PTX; `tools/cuemu/kernels_check.cpp` needs an `#include` of
+//! op's launcher (in `src/ops/<op>/cuda.rs`) after checking the buffer sizes.
+//! `tests/nvrtc_compile.rs` checks that the parsed parameter list matches the compiled PTX; `tools/cuemu/kernels_check.cpp` needs an `#include` of
 //! a new file.
 //!
 //! A correct call:
@@ -43,7 +44,7 @@
 //!
 //! // extern "C" __global__ void zoh_bwd(NULLABLE float* dmu, NULLABLE float* domega,
 //! //     float* dlog_dt, const float* g_lbar, const float* g_gain, const float* mu,
-//! //     const float* omega, const float* log_dt, int m)
+//! //     const float* omega, const float* log_dt, int m, int nd)
 //! fn frozen_modes(
 //!     dev: &CudaDevice,
 //!     dlog_dt: &mut CudaSlice<f32>,
@@ -54,7 +55,8 @@
 //!     let (g_lbar, g_gain) = g.split_at(2 * m);
 //!     let [mu, omega, log_dt] = params;
 //!     let cfg = LaunchConfig::for_num_elems(256);
-//!     zoh_bwd(dev, cfg, None, None, dlog_dt, &g_lbar, &g_gain, mu, omega, log_dt, m as i32)
+//!     // One shared Δt (nd = 1).
+//!     zoh_bwd(dev, cfg, None, None, dlog_dt, &g_lbar, &g_gain, mu, omega, log_dt, m as i32, 1)
 //! }
 //! ```
 //! An `f32` where the kernel takes `int` does not compile:

@@ -6,8 +6,9 @@
 //! - [`compile`]: NVRTC compilation of the embedded `kernels/**/*.cu` sources;
 //! - [`device`]: the process-wide device (context, stream, cuBLAS, loaded kernels);
 //! - [`kernels`]: the typed launch functions `build.rs` generates, one per kernel;
-//! - [`launch`]: host-side launchers, one per kernel family (checks, launch shapes), plus the
-//!   row-major sgemm;
+//! - [`launch`]: what the launchers share (size checks, launch shapes), the row-major GEMM on
+//!   cuBLAS, the deterministic column sums and the backend's own `+=`/`*=`; each op's launchers
+//!   live beside it, in `src/ops/<op>/cuda.rs` (and `src/optim/cuda.rs`);
 //! - [`error`]: the backend's error type.
 
 pub mod backend;

@@ -1,7 +1,7 @@
 //! The fused GRU cell (PyTorch's gate layout r, z, n); forward saves the gates.
 pub mod cpu;
 #[cfg(feature = "cuda")]
-mod cuda;
+pub mod cuda;
 
 use crate::autodiff::{Backward, Slots, Tape, Var};
 use crate::backend::Backend;

@@ -1,7 +1,7 @@
 //! Layer normalisation over the last axis, with learned γ and β; forward saves mean and rstd.
 pub mod cpu;
 #[cfg(feature = "cuda")]
-mod cuda;
+pub mod cuda;
 
 use crate::autodiff::{Backward, Slots, Tape, Var};
 use crate::backend::Backend;

@@ -1,7 +1,7 @@
 //! Mean squared error, the dynamics models' state and reward losses.
 mod cpu;
 #[cfg(feature = "cuda")]
-mod cuda;
+pub mod cuda;
 
 use crate::autodiff::{Backward, Slots, Tape, Var};
 use crate::backend::Backend;

@@ -1,11 +1,13 @@
-//! Dense layers and batched matmul on cuBLAS (row-major by operand swap), in the device's GEMM
-//! precision (FP32 by default; TF32 or bf16 when opted in); the bias is a separate in-place pass
-//! after the GEMM, its gradient a deterministic column sum.
+//! Dense layers and batched matmul on cuBLAS (row-major by operand swap, the backend's shared
+//! [`gemm`]), in the device's GEMM precision (FP32 by default; TF32 or bf16 when opted in); the
+//! bias is a separate in-place pass after the GEMM (`kernels/matmul.cu`, launcher below), its
+//! gradient a deterministic column sum.
 use super::{Gemm, MatmulKernel};
-use crate::backend::cuda::launch::elementwise::bias_add;
+use crate::backend::cuda::kernels::matmul as k;
 use crate::backend::cuda::launch::gemm::{gemm, RowGemm};
 use crate::backend::cuda::launch::reduce::sum_cols;
-use crate::backend::cuda::{Cuda, DevBuf};
+use crate::backend::cuda::launch::{broadcast, grid_1d, int, need};
+use crate::backend::cuda::{self as cu, Cuda, CudaDevice, DevBuf};
 use crate::Result;
 
 impl MatmulKernel for Cuda {
@@ -25,4 +27,21 @@ impl MatmulKernel for Cuda {
     fn bias_grad(&self, g: &DevBuf, db: &mut DevBuf, rows: usize, m: usize) -> Result<()> {
         Ok(sum_cols(self.dev(), db, g, None, rows, m, true)?)
     }
+}
+
+/// `y[r, j] += b[j]` in place over `n` elements, `b` of `nb` (a dense layer's bias after its GEMM).
+pub fn bias_add(
+    dev: &CudaDevice,
+    y: &mut DevBuf,
+    b: &DevBuf,
+    n: usize,
+    nb: usize,
+) -> cu::Result<()> {
+    broadcast(n, nb)?;
+    need(y, n, "bias_add y")?;
+    need(b, nb, "bias_add b")?;
+    if n == 0 {
+        return Ok(());
+    }
+    k::bias_add(dev, grid_1d(n), y, b, int(n, "n")?, int(nb, "nb")?)
 }

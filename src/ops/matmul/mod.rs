@@ -1,7 +1,7 @@
 //! Dense layers (x·w + b) and batched matmul (attention).
 pub mod cpu;
 #[cfg(feature = "cuda")]
-mod cuda;
+pub mod cuda;
 
 use crate::autodiff::{Backward, Slots, Tape, Var};
 use crate::backend::Backend;

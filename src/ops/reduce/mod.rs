@@ -1,7 +1,7 @@
 //! Full reductions to a scalar: sum and mean.
 mod cpu;
 #[cfg(feature = "cuda")]
-mod cuda;
+pub mod cuda;
 
 use crate::autodiff::{Backward, Slots, Tape, Var};
 use crate::backend::Backend;

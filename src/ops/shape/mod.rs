@@ -1,7 +1,7 @@
 //! concat, split, narrow, reshape, permute/transpose.
 pub mod cpu;
 #[cfg(feature = "cuda")]
-mod cuda;
+pub mod cuda;
 
 use crate::autodiff::{Backward, Slots, Tape, Var};
 use crate::backend::Backend;

@@ -1,7 +1,7 @@
 //! Softmax over the last axis, optionally causal (attention scores [.., T, T]).
 pub mod cpu;
 #[cfg(feature = "cuda")]
-mod cuda;
+pub mod cuda;
 
 use crate::autodiff::{Backward, Slots, Tape, Var};
 use crate::backend::Backend;

@@ -1,7 +1,7 @@
 //! Activations: relu, elu, gelu (tanh approximation), tanh, sigmoid, silu.
 pub mod cpu;
 #[cfg(feature = "cuda")]
-mod cuda;
+pub mod cuda;
 
 use crate::autodiff::{Backward, Slots, Tape, Var};
 use crate::backend::Backend;

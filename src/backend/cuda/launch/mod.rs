@@ -1,21 +1,24 @@
-//! Host-side launchers in the llm.c style: one function per kernel (or per forward/backward op),
-//! taking the device, output buffers first, then inputs and sizes. Each checks that every buffer
-//! is large enough and every size fits the kernels' `int`, so a shape bug is an `Err`, never an
-//! out-of-bounds GPU access. Launches are asynchronous on the device stream.
+//! What the host-side launchers share. Each op's launchers live in the op's own `cuda.rs`
+//! (`src/ops/<op>/cuda.rs`, `src/optim/cuda.rs`) in the llm.c style: one function per kernel (or
+//! per forward/backward op), taking the device, output buffers first, then inputs and sizes, and
+//! checking that every buffer is large enough and every size fits the kernels' `int`, so a shape
+//! bug is an `Err`, never an out-of-bounds GPU access. Launches are asynchronous on the device
+//! stream.
+//!
+//! Here stay the pieces several ops use and the backend itself needs:
+//! - the size and launch-shape helpers below ([`int`], [`need`], [`grid_1d`], [`one_block`],
+//!   [`warp_rows`], [`row_chunks`], [`broadcast`], [`grid_y`], [`opt`], [`opt_mut`]);
+//! - [`gemm`]: the row-major GEMM on cuBLAS (matmul, and the device's GEMM precision);
+//! - [`reduce`]: the deterministic two-pass column sums (matmul, binary, reduce and the Koopman
+//!   ops' batch reductions);
+//! - [`elementwise`]: the buffer-level `+=` and `*=` the backend and the reductions need.
 //!
 //! Kernel launchers take many buffers by nature (llm.c does the same), hence the lint allowance.
 #![allow(clippy::too_many_arguments)]
 
 pub mod elementwise;
 pub mod gemm;
-pub mod gru;
-pub mod koopman;
-pub mod layernorm;
-pub mod loss;
-pub mod optim;
 pub mod reduce;
-pub mod shape;
-pub mod softmax;
 
 use super::error::{CudaError, Result};
 use super::kernels::{KernelIn, KernelOut};
@@ -68,6 +71,27 @@ pub(crate) fn warp_rows(rows: usize) -> LaunchConfig {
         block_dim: (BLOCK_1D, 1, 1),
         shared_mem_bytes: 0,
     }
+}
+
+/// Checks a broadcast shape: an operand of `nb` elements repeated `n / nb` times (`nb` divides
+/// `n`).
+pub(crate) fn broadcast(n: usize, nb: usize) -> Result<()> {
+    if n > 0 && (nb == 0 || !n.is_multiple_of(nb)) {
+        return Err(CudaError(format!(
+            "broadcast operand of {nb} elements does not tile {n}"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks that `n` blocks fit the grid's y (or z) dimension, at most 65535.
+pub(crate) fn grid_y(n: usize, what: &str) -> Result<()> {
+    if n > 65_535 {
+        return Err(CudaError(format!(
+            "{what} {n} exceeds the grid's 65535 limit"
+        )));
+    }
+    Ok(())
 }
 
 /// Rows per chunk for two-pass column sums: at least `min_rows`, more when needed to keep the

@@ -1,8 +1,9 @@
-//! Row and column sums of `kernels/reduce.cu`. Column sums are deterministic: partial sums over row chunks, then a
-//! fixed-order sum of the partials. Used for bias gradients, the broadcast operand of add/mul
-//! backward and the batch reductions of the Koopman backward.
+//! The column sums of `kernels/reduce.cu`, shared by several ops: deterministic partial sums over
+//! row chunks, then a fixed-order sum of the partials. Used for bias gradients (matmul), the
+//! broadcast operand of add/mul backward (binary), sum and mean (reduce) and the batch reductions
+//! of the Koopman backward. The reduce op's own row sums live in `src/ops/reduce/cuda.rs`.
 
-use super::{grid_1d, int, need, opt, row_chunks, warp_rows};
+use super::{grid_1d, int, need, opt, row_chunks};
 use crate::backend::cuda::kernels::reduce as k;
 use crate::backend::cuda::{CudaDevice, Result};
 use cudarc::driver::{CudaSlice, LaunchConfig};
@@ -64,58 +65,4 @@ pub fn sum_cols_final(
     }
     let (pi, ci, acc) = (int(parts, "parts")?, int(cols, "cols")?, accumulate as i32);
     k::sum_cols_final(dev, grid_1d(cols), y, partial, pi, ci, acc)
-}
-
-/// `y[r] = sum_c x[r, c]` over a row-major `[rows, cols]` matrix (one warp per row; written, not
-/// accumulated).
-pub fn sum_rows_fwd(
-    dev: &CudaDevice,
-    y: &mut CudaSlice<f32>,
-    x: &CudaSlice<f32>,
-    rows: usize,
-    cols: usize,
-) -> Result<()> {
-    need(y, rows, "sum_rows y")?;
-    need(x, rows * cols, "sum_rows x")?;
-    if rows == 0 {
-        return Ok(());
-    }
-    let (ri, ci) = (int(rows, "rows")?, int(cols, "cols")?);
-    k::sum_rows_fwd(dev, warp_rows(rows), y, x, ri, ci)
-}
-
-/// Backward of [`sum_rows_fwd`]: `dx[r, c] += dy[r]`.
-pub fn sum_rows_bwd(
-    dev: &CudaDevice,
-    dx: &mut CudaSlice<f32>,
-    dy: &CudaSlice<f32>,
-    rows: usize,
-    cols: usize,
-) -> Result<()> {
-    need(dx, rows * cols, "sum_rows_bwd dx")?;
-    need(dy, rows, "sum_rows_bwd dy")?;
-    if rows * cols == 0 {
-        return Ok(());
-    }
-    let (ri, ci) = (int(rows, "rows")?, int(cols, "cols")?);
-    int(rows * cols, "rows * cols")?;
-    k::sum_rows_bwd(dev, grid_1d(rows * cols), dx, dy, ri, ci)
-}
-
-/// Backward of a column sum (and of a bias add): `dx[r, c] += dy[c]`.
-pub fn sum_cols_bwd(
-    dev: &CudaDevice,
-    dx: &mut CudaSlice<f32>,
-    dy: &CudaSlice<f32>,
-    rows: usize,
-    cols: usize,
-) -> Result<()> {
-    need(dx, rows * cols, "sum_cols_bwd dx")?;
-    need(dy, cols, "sum_cols_bwd dy")?;
-    if rows * cols == 0 {
-        return Ok(());
-    }
-    let (ri, ci) = (int(rows, "rows")?, int(cols, "cols")?);
-    int(rows * cols, "rows * cols")?;
-    k::sum_cols_bwd(dev, grid_1d(rows * cols), dx, dy, ri, ci)
 }

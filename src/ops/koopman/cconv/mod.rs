@@ -2,7 +2,7 @@
 //! the same numbers as the scan.
 pub mod cpu;
 #[cfg(feature = "cuda")]
-mod cuda;
+pub mod cuda;
 
 use super::check_sequence;
 use crate::autodiff::{Backward, Slots, Tape, Var};

@@ -1,7 +1,7 @@
 //! The complex product of the encoded actions with the ZOH gain: c = u ⊙ b, planar complex.
 pub mod cpu;
 #[cfg(feature = "cuda")]
-mod cuda;
+pub mod cuda;
 
 use crate::autodiff::{Backward, Slots, Tape, Var};
 use crate::backend::Backend;

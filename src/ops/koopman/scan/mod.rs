@@ -2,7 +2,7 @@
 //! sequence (parallel over the batch); the same numbers as the convolution.
 pub mod cpu;
 #[cfg(feature = "cuda")]
-mod cuda;
+pub mod cuda;
 
 use super::check_sequence;
 use crate::autodiff::{Backward, Slots, Tape, Var};

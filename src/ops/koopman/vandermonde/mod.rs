@@ -1,7 +1,7 @@
 //! The Vandermonde matrix of the discretised eigenvalues, in closed form: V[i, k] = λ̄_i^k.
 pub mod cpu;
 #[cfg(feature = "cuda")]
-mod cuda;
+pub mod cuda;
 
 use super::{check_eigen, EigenGrads};
 use crate::autodiff::{Backward, Slots, Tape, Var};

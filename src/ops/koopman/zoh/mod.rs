@@ -1,7 +1,7 @@
 //! ZOH discretisation of the diagonal continuous-time operator.
 pub mod cpu;
 #[cfg(feature = "cuda")]
-pub(crate) mod cuda;
+pub mod cuda;
 
 use super::{check_eigen, EigenGrads};
 use crate::autodiff::{Backward, Slots, Tape, Var};
