@@ -23,8 +23,8 @@ mode="${1:-}"
 case "$mode" in
 prepare)
     rm -rf .gpu && mkdir -p .gpu
-    json=$(cargo test --release --no-run --message-format=json --test cuda_parity --test nvrtc_compile 2>/dev/null)
-    for t in cuda_parity nvrtc_compile; do
+    json=$(cargo test --release --no-run --message-format=json --test cuda_parity --test nvrtc_compile --test ops 2>/dev/null)
+    for t in cuda_parity nvrtc_compile ops; do
         exe=$(printf '%s\n' "$json" | grep '"executable":"[^"]*/'"$t"'-' | sed 's/.*"executable":"\([^"]*\)".*/\1/' | tail -n1)
         [ -n "$exe" ] || { echo "could not find the $t test binary" >&2; exit 1; }
         cp "$exe" ".gpu/$t"
@@ -38,7 +38,7 @@ prepare)
     for f in ../shared/gpu/device-env.sh shared/gpu/device-env.sh; do [ -f "$f" ] && cp "$f" .gpu/ && break; done
     [ -f .gpu/device-env.sh ] || { echo "device-env.sh not found (../shared/gpu/)" >&2; exit 1; }
     grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/exclude
-    strip --strip-debug .gpu/cuda_parity .gpu/nvrtc_compile .gpu/koopman .gpu/cuda_bench  # the carry limit is 64 MiB
+    strip --strip-debug .gpu/cuda_parity .gpu/nvrtc_compile .gpu/ops .gpu/koopman .gpu/cuda_bench  # the carry limit is 64 MiB
     du -sh .gpu
     ;;
 parity | bench)
@@ -53,9 +53,10 @@ parity | bench)
         echo "== NVRTC compile (CUBIN for sm_80, sm_90; PTX for compute_80, compute_90)"
         REQUIRE_NVRTC=1 timeout -k 5 90 .gpu/nvrtc_compile --test-threads=1 2>&1 | tee "$out/nvrtc.log" || status=1
         echo "== CUDA parity (REQUIRE_CUDA=1)"
-        REQUIRE_CUDA=1 timeout -k 5 240 .gpu/cuda_parity --test-threads=1 --nocapture 2>&1 | tee "$out/parity.log" || status=1
+        REQUIRE_CUDA=1 timeout -k 5 60 .gpu/ops --test-threads=1 2>&1 | tee "$out/ops.log" || status=1
+        REQUIRE_CUDA=1 timeout -k 5 200 .gpu/cuda_parity --test-threads=1 --nocapture 2>&1 | tee "$out/parity.log" || status=1
         echo "== summary"
-        grep -E "^test .* (ok|FAILED)$|test result" "$out/parity.log" "$out/nvrtc.log" || true
+        grep -E "^test .* (ok|FAILED)$|test result" "$out/ops.log" "$out/parity.log" "$out/nvrtc.log" || true
         exit $status
     fi
     echo "== end to end: collect (CPU), train on CUDA, eval"

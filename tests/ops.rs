@@ -181,6 +181,11 @@ fn vandermonde_closed_form() {
     check_op!("vandermonde", &[mu, om, log_dt], |t, v| {
         t.vandermonde(v[0], v[1], v[2], 7)
     });
+    let (mu, om) = eig(3, r);
+    let per_mode = Tensor::from_vec(&[3][..], vec![-2.5, -3.0, -2.2]).unwrap();
+    check_op!("vandermonde_per_mode_dt", &[mu, om, per_mode], |t, v| {
+        t.vandermonde(v[0], v[1], v[2], 7)
+    });
 }
 
 #[test]
@@ -213,13 +218,20 @@ fn rollout_through_zoh_gain_and_scan_or_conv() {
     let r = &mut rng();
     let (b, tl, m) = (2, 5, 3);
     let (mu, om) = eig(m, r);
-    let log_dt = Tensor::from_vec(&[1][..], vec![(0.2f64).ln()]).unwrap();
+    let shared = Tensor::from_vec(&[1][..], vec![(0.2f64).ln()]).unwrap();
+    let per_mode = Tensor::from_vec(&[m][..], vec![-1.4, -1.8, -1.6]).unwrap();
     let z0 = randn(&[b, 2 * m], r);
     let u = randn(&[b, tl, 2 * m], r);
-    let ins = [z0, u, mu, om, log_dt];
-    for conv in [false, true] {
+    for (conv, log_dt) in [false, true].into_iter().flat_map(|c| [(c, &shared), (c, &per_mode)]) {
+        let ins = [z0.clone(), u.clone(), mu.clone(), om.clone(), log_dt.clone()];
+        let name = match (conv, log_dt.numel()) {
+            (false, 1) => "rollout_scan",
+            (true, 1) => "rollout_conv",
+            (false, _) => "rollout_scan_per_mode_dt",
+            (true, _) => "rollout_conv_per_mode_dt",
+        };
         check_op!(
-            if conv { "rollout_conv" } else { "rollout_scan" },
+            name,
             &ins,
             move |t, v| {
                 let zg = t.zoh(v[2], v[3], v[4])?;

@@ -37,8 +37,8 @@
 //! - `precision.rs`: `tf32_and_bf16_gemm_within_format_bounds`, the opt-in GEMM precisions against
 //!   exact products with tolerances derived from the formats (TF32: 2^-10 of Σ|a||b|, bf16: 2^-8,
 //!   plus FP32 accumulation);
-//! - `tape.rs`: every op through `Tape` on CUDA against `Tape` on the CPU (`every_op_through_the_tape`),
-//!   the loss and parameter gradients of all four models (`every_model_loss_and_gradients`), and a
+//! - `tape.rs` (every single op through the tape is in `tests/ops.rs`, one body per op for both
+//!   devices): the loss and parameter gradients of all four models (`every_model_loss_and_gradients`), and a
 //!   20-step Koopman training run following the CPU loss curve (`koopman_twenty_step_loss_curve`).
 
 // Some helpers serve only the GPU tests, absent without the `cuda` feature.
