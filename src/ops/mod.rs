@@ -1,6 +1,6 @@
 //! Every op as a forward/backward pair, one folder per op: `mod.rs` holds the tape method, the
 //! shape checks, the op's kernel trait and its backward rule; `cpu.rs` and `cuda.rs` implement the
-//! kernel trait for each backend (see `docs/adding-an-op.md`).
+//! kernel trait for each backend. `docs/adding-an-op.md` is the checklist for a new op.
 pub mod binary;
 pub mod gru_cell;
 pub mod koopman;
