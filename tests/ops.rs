@@ -222,31 +222,36 @@ fn rollout_through_zoh_gain_and_scan_or_conv() {
     let per_mode = Tensor::from_vec(&[m][..], vec![-1.4, -1.8, -1.6]).unwrap();
     let z0 = randn(&[b, 2 * m], r);
     let u = randn(&[b, tl, 2 * m], r);
-    for (conv, log_dt) in [false, true].into_iter().flat_map(|c| [(c, &shared), (c, &per_mode)]) {
-        let ins = [z0.clone(), u.clone(), mu.clone(), om.clone(), log_dt.clone()];
+    for (conv, log_dt) in [false, true]
+        .into_iter()
+        .flat_map(|c| [(c, &shared), (c, &per_mode)])
+    {
+        let ins = [
+            z0.clone(),
+            u.clone(),
+            mu.clone(),
+            om.clone(),
+            log_dt.clone(),
+        ];
         let name = match (conv, log_dt.numel()) {
             (false, 1) => "rollout_scan",
             (true, 1) => "rollout_conv",
             (false, _) => "rollout_scan_per_mode_dt",
             (true, _) => "rollout_conv_per_mode_dt",
         };
-        check_op!(
-            name,
-            &ins,
-            move |t, v| {
-                let zg = t.zoh(v[2], v[3], v[4])?;
-                let parts = t.split(zg, 0, &[1, 1])?;
-                let lbar = t.reshape(parts[0], &[2 * m])?;
-                let gain = t.reshape(parts[1], &[2 * m])?;
-                let c = t.cmul(v[1], gain)?;
-                if conv {
-                    let vm = t.vandermonde(v[2], v[3], v[4], tl + 1)?;
-                    t.cconv(v[0], c, vm)
-                } else {
-                    t.scan(v[0], c, lbar)
-                }
-            },
-        );
+        check_op!(name, &ins, move |t, v| {
+            let zg = t.zoh(v[2], v[3], v[4])?;
+            let parts = t.split(zg, 0, &[1, 1])?;
+            let lbar = t.reshape(parts[0], &[2 * m])?;
+            let gain = t.reshape(parts[1], &[2 * m])?;
+            let c = t.cmul(v[1], gain)?;
+            if conv {
+                let vm = t.vandermonde(v[2], v[3], v[4], tl + 1)?;
+                t.cconv(v[0], c, vm)
+            } else {
+                t.scan(v[0], c, lbar)
+            }
+        },);
     }
 }
 

@@ -106,7 +106,7 @@ pub fn grad_norm(
     let parts: usize = blocks.iter().sum();
     let pi = int(parts, "grad_norm parts")?;
     // Tensors with no elements contribute no blocks; the buffer is never empty.
-    let mut partial = dev.zeros(parts.max(1))?;
+    let mut partial = dev.scratch_zeroed::<f32>(parts.max(1))?;
     let mut off = 0;
     for (&(g, n), &nb) in grads.iter().zip(&blocks) {
         if nb == 0 {
@@ -125,7 +125,7 @@ pub fn grad_norm(
     }
     // One block, as the fixed-order final sum requires.
     let cfg = one_block(BLOCK_1D);
-    k::grad_norm_final(dev, cfg, norm, clip, &partial, pi, max_norm)
+    k::grad_norm_final(dev, cfg, norm, clip, &*partial, pi, max_norm)
 }
 
 /// `x *= s[0]` over `n` elements, the factor read on the device (e.g. [`grad_norm`]'s clip).

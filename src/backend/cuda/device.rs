@@ -20,6 +20,8 @@ pub struct CudaDevice {
     funcs: HashMap<&'static str, CudaFunction>,
     arch: &'static str,
     name: String,
+    /// Launchers' scratch buffers, reused across calls.
+    scratch: super::scratch::ScratchPool,
     /// Driver and NVRTC versions, for the device line and load errors.
     versions: Versions,
     /// How the kernels were loaded: `"CUBIN"` (machine code for this device) or `"PTX"`.
@@ -79,6 +81,7 @@ impl CudaDevice {
             name,
             versions,
             image,
+            scratch: Default::default(),
             precision: std::sync::atomic::AtomicU8::new(0),
         })
     }
@@ -178,6 +181,10 @@ impl CudaDevice {
     /// Device -> host copy (synchronises the stream).
     pub fn download(&self, dev: &CudaSlice<f32>) -> Result<Vec<f32>> {
         Ok(self.stream.clone_dtoh(dev)?)
+    }
+
+    pub(crate) fn scratch_pool(&self) -> &super::scratch::ScratchPool {
+        &self.scratch
     }
 
     /// A zero-filled device buffer.

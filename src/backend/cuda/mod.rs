@@ -18,6 +18,7 @@ pub mod device;
 pub mod error;
 pub mod kernels;
 pub mod launch;
+pub mod scratch;
 
 pub use backend::{Cuda, DevBuf};
 pub use detect::{cuda_status, nvrtc_available};

@@ -120,15 +120,15 @@ pub fn layernorm_bwd(
         let (per, parts) = row_chunks(rows, ROWS_PER_PART);
         int(parts * 2 * cols, "layernorm partials")?;
         let (rpp, pi) = (int(per, "rows per part")?, int(parts, "parts")?);
-        let mut partial = dev.zeros(parts * 2 * cols)?;
+        let mut partial = dev.scratch_zeroed::<f32>(parts * 2 * cols)?;
         // Block (32, 8), as the kernel's CR_TX x CR_TY tile requires.
         let cfg = LaunchConfig {
             grid_dim: (cols.div_ceil(32) as u32, parts as u32, 1),
             block_dim: (32, 8, 1),
             shared_mem_bytes: 0,
         };
-        k::layernorm_bwd_gb_partial(dev, cfg, &mut partial, dy, x, mean, rstd, ri, ci, rpp)?;
-        k::layernorm_bwd_gb_final(dev, grid_1d(cols), dgamma, dbeta, &partial, pi, ci)?;
+        k::layernorm_bwd_gb_partial(dev, cfg, &mut *partial, dy, x, mean, rstd, ri, ci, rpp)?;
+        k::layernorm_bwd_gb_final(dev, grid_1d(cols), dgamma, dbeta, &*partial, pi, ci)?;
     }
     Ok(())
 }

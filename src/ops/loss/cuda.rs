@@ -64,16 +64,16 @@ pub fn mse_fwd(
     let ni = int(n, "n")?;
     let parts = n.div_ceil(BLOCK_1D as usize).clamp(1, MAX_PARTS);
     let pi = int(parts, "parts")?;
-    let mut partial = dev.zeros(parts)?;
+    let mut partial = dev.scratch_zeroed::<f32>(parts)?;
     // One partial per block, blocks a multiple of 32 threads.
     let cfg = LaunchConfig {
         grid_dim: (parts as u32, 1, 1),
         block_dim: (BLOCK_1D, 1, 1),
         shared_mem_bytes: 0,
     };
-    k::mse_fwd_partial(dev, cfg, &mut partial, pred, target, ni)?;
+    k::mse_fwd_partial(dev, cfg, &mut *partial, pred, target, ni)?;
     // One block, as the fixed-order final sum requires.
-    k::mse_fwd_final(dev, one_block(BLOCK_1D), loss, &partial, pi, ni)
+    k::mse_fwd_final(dev, one_block(BLOCK_1D), loss, &*partial, pi, ni)
 }
 
 /// `dpred += dloss[0] * 2 (pred - target) / n`; `dtarget` (None: the target gets no gradient)

@@ -4,6 +4,7 @@
 //! is how backward GEMMs honour the `+=` gradient contract.
 
 use super::{int, need};
+use crate::backend::cuda::scratch::Scratch;
 use crate::backend::cuda::{CudaDevice, CudaError, Result};
 use cudarc::cublas::sys::cublasOperation_t::{CUBLAS_OP_N, CUBLAS_OP_T};
 use cudarc::cublas::{Gemm, GemmConfig, StridedBatchedConfig};
@@ -231,13 +232,14 @@ pub fn gemm_bf16(
 }
 
 /// A bf16 copy (as raw u16 bits) of the first `n` floats of `x`.
-pub fn to_bf16(dev: &CudaDevice, x: &CudaSlice<f32>, n: usize) -> Result<CudaSlice<u16>> {
+/// The buffer is scratch: every element is written, so it needs no zero fill.
+pub fn to_bf16<'d>(dev: &'d CudaDevice, x: &CudaSlice<f32>, n: usize) -> Result<Scratch<'d, u16>> {
     need(x, n, "to_bf16 x")?;
-    let mut y = dev.stream().alloc_zeros::<u16>(n.max(1))?;
+    let mut y = dev.scratch::<u16>(n)?;
     if n == 0 {
         return Ok(y);
     }
     let ni = int(n, "n")?;
-    crate::backend::cuda::kernels::matmul::f32_to_bf16(dev, super::grid_1d(n), &mut y, x, ni)?;
+    crate::backend::cuda::kernels::matmul::f32_to_bf16(dev, super::grid_1d(n), &mut *y, x, ni)?;
     Ok(y)
 }

@@ -31,7 +31,7 @@ pub fn sum_cols(
         return Ok(());
     }
     let (per, parts) = row_chunks(rows, ROWS_PER_PART);
-    let mut partial = dev.zeros(parts * cols)?;
+    let mut partial = dev.scratch_zeroed::<f32>(parts * cols)?;
     let (ri, ci, rpp) = (
         int(rows, "rows")?,
         int(cols, "cols")?,
@@ -44,9 +44,9 @@ pub fn sum_cols(
             block_dim: (32, 8, 1),
             shared_mem_bytes: 0,
         };
-        k::sum_cols_partial(dev, cfg, &mut partial, x, opt(w), ri, ci, rpp)?;
+        k::sum_cols_partial(dev, cfg, &mut *partial, x, opt(w), ri, ci, rpp)?;
     }
-    sum_cols_final(dev, y, &partial, parts, cols, accumulate)
+    sum_cols_final(dev, y, &*partial, parts, cols, accumulate)
 }
 
 /// `y[c] (+)= sum_p partial[p, c]` in ascending p: the second pass of every two-pass column sum.

@@ -135,9 +135,9 @@ pub fn cconv_bwd(
     let parts = b.div_ceil(per_part);
     let n_v = 2 * m * kk;
     int(parts * n_v, "dV partials")?;
-    let mut partial = dev.zeros(parts * n_v)?;
+    let mut partial = dev.scratch_zeroed::<f32>(parts * n_v)?;
     let bpp = int(per_part, "batch per part")?;
     let cfg = cconv_cfg(m, kk, parts);
-    k::cconv_bwd_dv(dev, cfg, &mut partial, g, c, z0, bi, ti, mi, ki, bpp)?;
-    sum_cols_final(dev, dv, &partial, parts, n_v, true)
+    k::cconv_bwd_dv(dev, cfg, &mut *partial, g, c, z0, bi, ti, mi, ki, bpp)?;
+    sum_cols_final(dev, dv, &*partial, parts, n_v, true)
 }

@@ -86,13 +86,13 @@ pub fn cmul_gain_bwd(
     int(rows * 2 * m, "rows * 2m")?;
     let (per, parts) = row_chunks(rows, GAIN_ROWS_PER_PART);
     let rpp = int(per, "rows per part")?;
-    let mut partial = dev.zeros(parts * 2 * m)?;
+    let mut partial = dev.scratch_zeroed::<f32>(parts * 2 * m)?;
     // Block (32, 8), as the kernel's GN_TX x GN_TY tile requires.
     let cfg = LaunchConfig {
         grid_dim: (m.div_ceil(32) as u32, parts as u32, 1),
         block_dim: (32, 8, 1),
         shared_mem_bytes: 0,
     };
-    k::cmul_gain_bwd(dev, cfg, du, &mut partial, gc, u, gain, ri, mi, rpp)?;
-    sum_cols_final(dev, dgain, &partial, parts, 2 * m, true)
+    k::cmul_gain_bwd(dev, cfg, du, &mut *partial, gc, u, gain, ri, mi, rpp)?;
+    sum_cols_final(dev, dgain, &*partial, parts, 2 * m, true)
 }

@@ -96,8 +96,21 @@ pub fn scan_bwd(
         return Ok(());
     }
     let (bi, ti, mi) = (int(b, "B")?, int(t, "T")?, int(m, "m")?);
-    let mut partial = dev.zeros(b * 2 * m)?;
+    let mut partial = dev.scratch_zeroed::<f32>(b * 2 * m)?;
     let cfg = scan_cfg(b, m);
-    k::scan_bwd(dev, cfg, dz0, dc, &mut partial, gx, x, z0, lbar, bi, ti, mi)?;
-    sum_cols_final(dev, dlbar, &partial, b, 2 * m, true)
+    k::scan_bwd(
+        dev,
+        cfg,
+        dz0,
+        dc,
+        &mut *partial,
+        gx,
+        x,
+        z0,
+        lbar,
+        bi,
+        ti,
+        mi,
+    )?;
+    sum_cols_final(dev, dlbar, &*partial, b, 2 * m, true)
 }

@@ -128,13 +128,13 @@ pub fn vandermonde_bwd(
         );
     }
     // Shared Δt: per-mode shares into zeroed scratch, then a fixed-order sum.
-    let mut dt_partial = dev.zeros(m)?;
+    let mut dt_partial = dev.scratch_zeroed::<f32>(m)?;
     k::vandermonde_bwd(
         dev,
         cfg,
         dmu,
         domega,
-        &mut dt_partial,
+        &mut *dt_partial,
         g_v,
         mu,
         omega,
@@ -143,5 +143,5 @@ pub fn vandermonde_bwd(
         ki,
         ndi,
     )?;
-    k::dt_reduce(dev, one_block(REDUCE_BLOCK), dlog_dt, &dt_partial, mi)
+    k::dt_reduce(dev, one_block(REDUCE_BLOCK), dlog_dt, &*dt_partial, mi)
 }
