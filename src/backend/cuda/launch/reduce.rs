@@ -46,7 +46,7 @@ pub fn sum_cols(
         };
         k::sum_cols_partial(dev, cfg, &mut *partial, x, opt(w), ri, ci, rpp)?;
     }
-    sum_cols_final(dev, y, &*partial, parts, cols, accumulate)
+    sum_cols_final(dev, y, &partial, parts, cols, accumulate)
 }
 
 /// `y[c] (+)= sum_p partial[p, c]` in ascending p: the second pass of every two-pass column sum.

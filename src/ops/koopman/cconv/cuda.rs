@@ -139,5 +139,5 @@ pub fn cconv_bwd(
     let bpp = int(per_part, "batch per part")?;
     let cfg = cconv_cfg(m, kk, parts);
     k::cconv_bwd_dv(dev, cfg, &mut *partial, g, c, z0, bi, ti, mi, ki, bpp)?;
-    sum_cols_final(dev, dv, &*partial, parts, n_v, true)
+    sum_cols_final(dev, dv, &partial, parts, n_v, true)
 }

@@ -94,5 +94,5 @@ pub fn cmul_gain_bwd(
         shared_mem_bytes: 0,
     };
     k::cmul_gain_bwd(dev, cfg, du, &mut *partial, gc, u, gain, ri, mi, rpp)?;
-    sum_cols_final(dev, dgain, &*partial, parts, 2 * m, true)
+    sum_cols_final(dev, dgain, &partial, parts, 2 * m, true)
 }

@@ -112,5 +112,5 @@ pub fn scan_bwd(
         ti,
         mi,
     )?;
-    sum_cols_final(dev, dlbar, &*partial, b, 2 * m, true)
+    sum_cols_final(dev, dlbar, &partial, b, 2 * m, true)
 }
