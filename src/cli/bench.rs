@@ -30,7 +30,7 @@ pub struct BenchArgs {
     /// Untimed warm-up iterations per point [default: 1, planner 2]
     #[arg(long)]
     pub warmup: Option<usize>,
-    /// Write the results as JSON to this path (atomically: OUT.tmp, then rename)
+    /// Write the results as JSON to this path (atomically: a temporary file beside it, then rename)
     #[arg(long, value_name = "OUT")]
     pub json: Option<PathBuf>,
     /// Smaller preset for a smoke run (fewer lengths and iterations; batch stays 256)
@@ -60,10 +60,10 @@ pub struct BenchArgs {
     pub chunk: Option<usize>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// auto, cpu or cuda: where training steps and planner rollouts run [default: auto]
+    /// auto, cpu or cuda: where training steps and planner rollouts run
     #[arg(long, default_value = "auto")]
     pub device: String,
-    /// Matmul arithmetic on CUDA: fp32, tf32 or bf16 (FP32 accumulation) [default: fp32]
+    /// Matmul arithmetic on CUDA: fp32, tf32 or bf16 (FP32 accumulation)
     #[arg(long, default_value = "fp32")]
     pub precision: String,
 }
@@ -96,6 +96,14 @@ fn parse_models(names: &[String], default: &[ModelKind]) -> Result<Vec<ModelKind
 /// Runs the benchmark the flags select.
 pub fn run(args: &BenchArgs) -> Result<()> {
     let mut host = Host::detect();
+    super::precision_name(if args.precision.is_empty() {
+        "fp32"
+    } else {
+        &args.precision
+    })?;
+    if let Some(j) = &args.json {
+        super::output("--json", j, &[])?;
+    }
     let flag = if args.device.is_empty() {
         "auto"
     } else {
@@ -134,6 +142,29 @@ pub fn run_training(args: &BenchArgs, host: &Host) -> Result<Vec<TrainPoint>> {
     positive("lengths", &lengths)?;
     positive("batch", &[batch])?;
     positive("iters", &[iters])?;
+    // Every point's memory before the first is measured, so a huge --batch or length is refused
+    // up front rather than aborting an allocation hours in.
+    for &kind in &models {
+        for &t in &lengths {
+            let cfg = crate::models::ModelConfig::default_for(
+                kind,
+                train_speed::OBS_DIM,
+                train_speed::ACT_DIM,
+            );
+            let bytes = crate::experiment::estimate_bytes(
+                &cfg,
+                batch,
+                t,
+                train_speed::OBS_DIM,
+                train_speed::ACT_DIM,
+            );
+            crate::util::files::check_memory(
+                &format!("{} at --batch {batch}, length {t}", kind.name()),
+                bytes,
+            )
+            .map_err(|m| Error::Invalid(format!("{m}; use a smaller --batch or --lengths")))?;
+        }
+    }
     let config = obj([
         ("batch", batch.into()),
         ("iters", iters.into()),

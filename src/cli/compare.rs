@@ -75,11 +75,32 @@ pub fn compare(a: &CompareArgs, progress: bool) -> Result<Vec<ModelRow>> {
     if a.seeds == 0 {
         return Err(Error::Invalid("--seeds must be at least 1".into()));
     }
-    std::fs::create_dir_all(&a.out_dir).map_err(|e| Error::Io {
-        path: a.out_dir.display().to_string(),
-        source: e,
-    })?;
+    super::at_least_one(
+        "--horizon",
+        a.horizon,
+        "a window needs at least one step to predict",
+    )?;
+    super::at_least_one(
+        "--eval-horizon",
+        a.eval_horizon,
+        "a window needs at least one step to predict",
+    )?;
+    super::at_least_one("--windows", a.windows, "the error is a mean over windows")?;
+    super::at_least_one("--batch", a.batch, "a batch needs at least one window")?;
+    if !(a.lr.is_finite() && a.lr > 0.0 && a.lr <= crate::experiment::MAX_LR) {
+        return Err(Error::Invalid(format!(
+            "--lr {}: the learning rate must be a finite number in (0, {}] (e.g. 1e-3)",
+            a.lr,
+            crate::experiment::MAX_LR
+        )));
+    }
+    super::input("--data", &a.data)?;
+    super::output_dir("--out-dir", &a.out_dir)?;
+    if let Some(j) = &a.json {
+        super::output("--json", j, &[&a.data])?;
+    }
     let ds = data::load_states(&a.data)?;
+    let source = a.data.display().to_string();
     let mut rows = Vec::new();
     for kind in kinds {
         let horizon = if kind == ModelKind::Mlp {
@@ -102,7 +123,7 @@ pub fn compare(a: &CompareArgs, progress: bool) -> Result<Vec<ModelRow>> {
                 .out_dir
                 .join(format!("{}-seed{seed}.safetensors", kind.name()));
             let opts = TrainOptions {
-                data: a.data.clone(),
+                source: source.clone(),
                 config: config.clone(),
                 horizon,
                 steps: a.steps,
@@ -117,9 +138,9 @@ pub fn compare(a: &CompareArgs, progress: bool) -> Result<Vec<ModelRow>> {
                 device,
                 progress,
             };
-            let s = train(&opts)?;
+            let s = train(&opts, &ds)?;
             let r: EvalResult =
-                evaluate_checkpoint(&a.data, &ckpt, a.eval_horizon, a.windows, 1000 + seed)?;
+                evaluate_checkpoint(&ds, &source, &ckpt, a.eval_horizon, a.windows, 1000 + seed)?;
             println!(
                 "{:<12} seed {seed}: {:.1} it/s, state MSE {:.4}, reward MSE {:.4}",
                 kind.name(),
@@ -137,6 +158,15 @@ pub fn compare(a: &CompareArgs, progress: bool) -> Result<Vec<ModelRow>> {
         rows.push(row);
     }
     Ok(rows)
+}
+
+/// "mean ± std" over several seeds; the value alone for one (a spread of one run means nothing).
+fn cell(mean: f64, std: f64, runs: usize) -> String {
+    if runs > 1 {
+        format!("{mean:.4} ± {std:.4}")
+    } else {
+        format!("{mean:.4}")
+    }
 }
 
 /// The comparison table in the paper's layout.
@@ -157,8 +187,8 @@ pub fn table(rows: &[ModelRow], eval_horizon: usize) -> String {
             r.model,
             r.parameters,
             r.train_horizon,
-            format!("{sm:.4} ± {ss:.4}"),
-            format!("{rm:.4} ± {rs:.4}")
+            cell(sm, ss, r.state_mse.len()),
+            cell(rm, rs, r.reward_mse.len())
         );
     }
     s
@@ -191,10 +221,7 @@ fn plot_series(path: &Path, series: &[Series]) -> Result<()> {
         log_y: true,
         kind: Kind::Lines,
     };
-    plot::write_png(path, &chart, series, None).map_err(|e| Error::Io {
-        path: path.display().to_string(),
-        source: e,
-    })
+    plot::write_png(path, &chart, series, None).map_err(|e| Error::io(path, e))
 }
 
 pub fn run(a: &CompareArgs) -> Result<()> {

@@ -75,7 +75,14 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         device: a.device.clone(),
     };
     let rows = compare(&args, false)?;
-    println!("\n100-step open-loop prediction on held-out episodes (normalised units; mean ± std over seeds):");
+    println!(
+        "\n100-step open-loop prediction on held-out episodes (normalised units{}):",
+        if a.seeds > 1 {
+            "; mean ± std over seeds"
+        } else {
+            "; one seed"
+        }
+    );
     println!("{}", table(&rows, 100));
     super::write_json(args.json.as_ref().unwrap(), &rows)?;
     Ok(())

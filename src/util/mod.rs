@@ -1,5 +1,5 @@
 //! Small shared utilities.
-pub mod atomic;
+pub mod files;
 mod font5x7;
 pub mod json;
 pub mod numpy_default_rng;

@@ -3,7 +3,7 @@
 //!
 //! The chart is rasterised by hand into a [`WIDTH`]×[`HEIGHT`] RGB buffer (axes, grid, ticks with
 //! numeric labels, title, axis labels, a legend) using the embedded 5×7 bitmap font, encoded with
-//! the `png` crate and written atomically with [`crate::util::atomic::write_bytes`].
+//! the `png` crate and written atomically with [`crate::util::files::write_bytes`].
 //!
 //! Bad input never panics: points with a NaN or infinite coordinate, or with a magnitude above
 //! `1e300`, are skipped (in [`Kind::Lines`] they break the line), as are points with `y <= 0` when
@@ -62,7 +62,7 @@ pub struct Chart<'a> {
     pub kind: Kind,
 }
 
-/// Renders the chart and writes it to `path` as a PNG, atomically (see [`crate::util::atomic`]).
+/// Renders the chart and writes it to `path` as a PNG, atomically (see [`crate::util::files`]).
 ///
 /// `circle` is an optional `(centre_x, centre_y, radius)` in data units, drawn as a dashed grey
 /// outline (e.g. `Some((0.0, 0.0, 1.0))` for the unit circle) and included in the axis ranges. The
@@ -76,7 +76,7 @@ pub fn write_png(
     circle: Option<(f64, f64, f64)>,
 ) -> io::Result<()> {
     let bytes = encode_png(chart, series, circle)?;
-    super::atomic::write_bytes(path, &bytes)
+    super::files::write_bytes(path, &bytes)
 }
 
 /// Renders the chart (as [`write_png`] does) and returns the PNG file's bytes.
