@@ -705,6 +705,26 @@ fn f11_messages() {
         );
     }
 
+    // An HDF5 group where a key should be: said so, not "missing key". The fixture with its
+    // `rewards` dataset renamed and its `metadata` group named `rewards` (same heap slots).
+    #[cfg(feature = "hdf5")]
+    {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/d4rl_tiny.hdf5");
+        let mut b = std::fs::read(fixture).unwrap();
+        let find = |b: &[u8], pat: &[u8]| b.windows(pat.len()).position(|w| w == pat).unwrap();
+        let i = find(&b, b"rewards\0");
+        b[i..i + 8].copy_from_slice(b"rewardz\0");
+        let j = find(&b, b"metadata\0");
+        b[j..j + 9].copy_from_slice(b"rewards\0\0");
+        std::fs::write(d.path("group.hdf5"), &b).unwrap();
+        let e = fails(&d.0, &train_args("group.hdf5", "o.safetensors"));
+        assert!(
+            e.contains("group.hdf5") && e.contains("rewards") && e.contains("is a group"),
+            "{e}"
+        );
+        assert!(!e.contains("missing key"), "{e}");
+    }
+
     // --precision bogus: named as unknown, not as a CUDA matter.
     let mut a = train_args(&data, "o.safetensors");
     a.extend(["--precision", "bogus"]);

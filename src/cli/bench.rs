@@ -6,7 +6,6 @@ use super::host::Host;
 use super::planner_latency::{self, PlannerCase, PlannerOutput, PlannerPoint};
 use super::train_speed::{self, Timing, TrainPoint, PAPER_LENGTHS};
 use crate::models::ModelKind;
-use crate::util::json::{num, obj};
 use crate::{Error, Result};
 use serde_json::Value;
 use std::io::Write as _;
@@ -165,13 +164,13 @@ pub fn run_training(args: &BenchArgs, host: &Host) -> Result<Vec<TrainPoint>> {
             .map_err(|m| Error::Invalid(format!("{m}; use a smaller --batch or --lengths")))?;
         }
     }
-    let config = obj([
+    let config = Value::from_iter([
         ("batch", batch.into()),
         ("iters", iters.into()),
         ("warmup", warmup.into()),
         ("obs_dim", train_speed::OBS_DIM.into()),
         ("act_dim", train_speed::ACT_DIM.into()),
-        ("seed", num(args.seed as f64)),
+        ("seed", Value::from(args.seed as f64)),
     ]);
     println!(
         "training step (forward + backward + clip + Adam), batch {batch}, {} timed iterations after {warmup} warm-up; random data, d_s = {}, d_a = {}",
@@ -242,7 +241,7 @@ pub fn run_planner(args: &BenchArgs, host: &Host) -> Result<Vec<PlannerPoint>> {
     positive("starts", &starts)?;
     positive("candidates", &[candidates])?;
     positive("iters", &[iters])?;
-    let config = obj([
+    let config = Value::from_iter([
         ("candidates", candidates.into()),
         ("chunk", chunk.into()),
         (
@@ -251,7 +250,7 @@ pub fn run_planner(args: &BenchArgs, host: &Host) -> Result<Vec<PlannerPoint>> {
         ),
         ("iters", iters.into()),
         ("warmup", warmup.into()),
-        ("seed", num(args.seed as f64)),
+        ("seed", Value::from(args.seed as f64)),
     ]);
     println!(
         "planner rollout (no-grad Predictor, pooled buffers), {candidates} candidates per start, ≤{} sequences per call, {iters} timed calls after {warmup} warm-up",
@@ -305,7 +304,7 @@ fn gigabytes(bytes: Option<u64>) -> String {
 }
 
 fn save(path: &Path, kind: &str, host: &Host, config: Value, results: Vec<Value>) -> Result<()> {
-    let report = obj([
+    let report = Value::from_iter([
         ("benchmark", Value::from(kind)),
         ("host", host.to_json()),
         ("config", config),

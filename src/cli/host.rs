@@ -1,7 +1,6 @@
 //! Where and when a benchmark ran: CPU model and SIMD flags, rayon threads, git commit, UTC time.
 //! Figures are meaningless without these, so every report carries them.
 use crate::backend::Device;
-use crate::util::json::obj;
 use serde_json::Value;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -86,7 +85,7 @@ impl Host {
     }
 
     pub fn to_json(&self) -> Value {
-        obj([
+        Value::from_iter([
             ("device", Value::from(self.device_label())),
             ("cpu_model", Value::from(self.cpu_model.as_str())),
             (

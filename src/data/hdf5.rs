@@ -106,7 +106,7 @@ impl H5 {
         // Not listed as a group or a dataset: absent, or a link we cannot follow.
         match self.h5.dataset(key) {
             Ok(ds) => Ok(Some(ds)),
-            Err(hdf5_reader::error::Error::DatasetNotFound(_)) => Ok(None),
+            Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(DataError::Corrupt {
                 file: self.file.clone(),
                 field: key.to_string(),
@@ -197,6 +197,16 @@ impl H5 {
             expected: expected.to_string(),
             found: describe(found),
         }
+    }
+}
+
+/// Whether `e` (under any path context) says the object does not exist.
+fn not_found(e: &hdf5_reader::error::Error) -> bool {
+    use hdf5_reader::error::Error as E;
+    match e {
+        E::DatasetNotFound(_) | E::GroupNotFound(_) => true,
+        E::Context { source, .. } => not_found(source),
+        _ => false,
     }
 }
 
