@@ -1,4 +1,5 @@
-//! PNG charts: files decode, have the documented size, are not blank, and bad input never panics.
+//! Charts (plotters): PNG files decode, have the documented size, are not blank; SVG files hold the
+//! text; bad input never panics.
 use std::path::{Path, PathBuf};
 
 use koopman::util::plot::{write_png, Chart, Kind, Series, HEIGHT, WIDTH};
@@ -230,5 +231,28 @@ fn io_errors_are_reported() {
     let missing = dir.join("no_such_dir").join("x.png");
     let err = write_png(&missing, &chart(Kind::Lines, false), &[], None);
     assert!(err.is_err());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn svg_needs_no_font_and_holds_the_text() {
+    let dir = tmp_dir("svg");
+    let a: Vec<(f64, f64)> = (1..=50).map(|k| (k as f64, 1e-3 * k as f64)).collect();
+    let series = [Series {
+        name: "koopman",
+        points: &a,
+    }];
+    let path = dir.join("err.svg");
+    koopman::util::plot::write_svg(&path, &chart(Kind::Lines, true), &series, None).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with("<svg"), "{}", &text[..text.len().min(200)]);
+    for s in [
+        "koopman",
+        "prediction step",
+        "MSE",
+        "Prediction error per step",
+    ] {
+        assert!(text.contains(s), "missing {s:?}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }

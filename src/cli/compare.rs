@@ -53,6 +53,8 @@ pub struct ModelRow {
     pub train: Vec<TrainSummary>,
     /// Per-step state MSE averaged over seeds.
     pub state_mse_per_step: Vec<f64>,
+    /// Per-step reward MSE averaged over seeds.
+    pub reward_mse_per_step: Vec<f64>,
 }
 
 pub fn mean_std(v: &[f64]) -> (f64, f64) {
@@ -117,6 +119,7 @@ pub fn compare(a: &CompareArgs, progress: bool) -> Result<Vec<ModelRow>> {
             reward_mse: vec![],
             train: vec![],
             state_mse_per_step: vec![0.0; a.eval_horizon],
+            reward_mse_per_step: vec![0.0; a.eval_horizon],
         };
         for seed in 0..a.seeds {
             let ckpt = a
@@ -152,6 +155,13 @@ pub fn compare(a: &CompareArgs, progress: bool) -> Result<Vec<ModelRow>> {
             row.reward_mse.push(r.reward_mse);
             row.train.push(s);
             for (acc, v) in row.state_mse_per_step.iter_mut().zip(&r.state_mse_per_step) {
+                *acc += v / a.seeds as f64;
+            }
+            for (acc, v) in row
+                .reward_mse_per_step
+                .iter_mut()
+                .zip(&r.reward_mse_per_step)
+            {
                 *acc += v / a.seeds as f64;
             }
         }
@@ -194,8 +204,25 @@ pub fn table(rows: &[ModelRow], eval_horizon: usize) -> String {
     s
 }
 
-/// Per-step state error curves, one line per model, log-scale.
-pub fn plot_curves(path: &Path, curves: &[(&str, &[f64])]) -> Result<()> {
+/// Which per-step error a chart shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    State,
+    Reward,
+}
+
+impl Metric {
+    fn name(self) -> &'static str {
+        match self {
+            Metric::State => "state",
+            Metric::Reward => "reward",
+        }
+    }
+}
+
+/// Per-step error curves, one line per model (the legend names it), log-scale; PNG or SVG by the
+/// path's extension.
+pub fn plot_curves(path: &Path, metric: Metric, curves: &[(&str, &[f64])]) -> Result<()> {
     let pts: Vec<Vec<(f64, f64)>> = curves
         .iter()
         .map(|(_, c)| {
@@ -210,30 +237,62 @@ pub fn plot_curves(path: &Path, curves: &[(&str, &[f64])]) -> Result<()> {
         .zip(&pts)
         .map(|((n, _), p)| Series { name: n, points: p })
         .collect();
-    plot_series(path, &series)
-}
-
-fn plot_series(path: &Path, series: &[Series]) -> Result<()> {
+    let title = format!("open-loop {} prediction error", metric.name());
+    let y_label = format!("{} MSE (normalised)", metric.name());
     let chart = Chart {
-        title: "open-loop state prediction error",
+        title: &title,
         x_label: "prediction step",
-        y_label: "state MSE (normalised)",
+        y_label: &y_label,
         log_y: true,
         kind: Kind::Lines,
     };
-    plot::write_png(path, &chart, series, None).map_err(|e| Error::io(path, e))
+    let svg = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("svg"));
+    if svg {
+        plot::write_svg(path, &chart, &series, None)
+    } else {
+        plot::write_png(path, &chart, &series, None)
+    }
+    .map_err(|e| Error::io(path, e))
+}
+
+/// Writes the state and reward per-step curves of every model into `dir` as PNG and SVG; returns
+/// the paths written.
+pub fn plot_rows(dir: &Path, rows: &[ModelRow]) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    for metric in [Metric::State, Metric::Reward] {
+        let curves: Vec<(&str, &[f64])> = rows
+            .iter()
+            .map(|r| {
+                let c = match metric {
+                    Metric::State => &r.state_mse_per_step,
+                    Metric::Reward => &r.reward_mse_per_step,
+                };
+                (r.model.as_str(), c.as_slice())
+            })
+            .collect();
+        for ext in ["png", "svg"] {
+            let p = dir.join(format!("{}_error_per_step.{ext}", metric.name()));
+            plot_curves(&p, metric, &curves)?;
+            written.push(p);
+        }
+    }
+    Ok(written)
 }
 
 pub fn run(a: &CompareArgs) -> Result<()> {
     let rows = compare(a, true)?;
     println!("\n{}", table(&rows, a.eval_horizon));
-    let curves: Vec<(&str, &[f64])> = rows
-        .iter()
-        .map(|r| (r.model.as_str(), r.state_mse_per_step.as_slice()))
-        .collect();
-    let png = a.out_dir.join("state_error_per_step.png");
-    plot_curves(&png, &curves)?;
-    println!("per-step curves: {}", png.display());
+    let written = plot_rows(&a.out_dir, &rows)?;
+    println!(
+        "per-step error curves: {}",
+        written
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     if let Some(j) = &a.json {
         super::write_json(j, &rows)?;
     }

@@ -85,5 +85,14 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     );
     println!("{}", table(&rows, 100));
     super::write_json(args.json.as_ref().unwrap(), &rows)?;
+    let written = super::compare::plot_rows(&a.out_dir, &rows)?;
+    println!(
+        "per-step error curves (state and reward, per model): {}",
+        written
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     Ok(())
 }

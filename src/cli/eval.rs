@@ -129,7 +129,11 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     );
     if let Some((csv, png)) = &curve {
         write_curve_csv(csv, &r)?;
-        super::compare::plot_curves(png, &[("model", &r.state_mse_per_step)])?;
+        super::compare::plot_curves(
+            png,
+            super::compare::Metric::State,
+            &[(r.model.as_str(), &r.state_mse_per_step)],
+        )?;
         println!(
             "per-step error curve: {} and {}",
             csv.display(),

@@ -1,6 +1,5 @@
 //! Small shared utilities.
 pub mod files;
-mod font5x7;
 pub mod numpy_default_rng;
 pub mod numpy_random_state;
 pub mod plot;
