@@ -373,6 +373,31 @@ fn f05_huge_numbers_are_refused_up_front() {
     );
     o.assert_clean_error("oscillator --horizon 100000");
     assert!(o.stderr.contains("--horizon 100000"), "{}", o.stderr);
+    for args in [
+        &["bench", "--batch", "100000000", "--device", "cpu"][..],
+        &[
+            "bench",
+            "--planner",
+            "--starts",
+            "64",
+            "--candidates",
+            "1000000000000",
+            "--device",
+            "cpu",
+        ],
+        &[
+            "bench",
+            "--planner",
+            "--candidates",
+            "18446744073709551615",
+            "--device",
+            "cpu",
+        ],
+    ] {
+        let o = run_in(&d.0, args, Duration::from_secs(20), Some(4_000_000));
+        o.assert_clean_error(&format!("{args:?}"));
+        assert!(o.stderr.contains("memory"), "{args:?}: {}", o.stderr);
+    }
     assert!(!d.path("o.safetensors").exists());
 }
 

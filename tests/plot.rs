@@ -256,3 +256,30 @@ fn svg_needs_no_font_and_holds_the_text() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The embedded font draws text: a title adds ink.
+#[test]
+fn text_is_drawn_with_the_embedded_font() {
+    let pts = [(0.0, 1.0), (1.0, 2.0)];
+    let series = [Series {
+        name: "",
+        points: &pts,
+    }];
+    let ink = |title: &str| {
+        let c = Chart {
+            title,
+            x_label: "",
+            y_label: "",
+            log_y: false,
+            kind: Kind::Lines,
+        };
+        let bytes = koopman::util::plot::encode_png(&c, &series, None).unwrap();
+        let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+            .read_info()
+            .unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        reader.next_frame(&mut buf).unwrap();
+        buf.iter().filter(|&&b| b < 128).count()
+    };
+    assert!(ink("A TITLE WITH INK") > ink("") + 200);
+}

@@ -241,6 +241,42 @@ pub fn run_planner(args: &BenchArgs, host: &Host) -> Result<Vec<PlannerPoint>> {
     positive("starts", &starts)?;
     positive("candidates", &[candidates])?;
     positive("iters", &[iters])?;
+    // Inputs and outputs for every sequence, plus one chunk's activations (no gradients): refused
+    // up front when this machine cannot hold them.
+    for &kind in &models {
+        let cfg = crate::models::ModelConfig::default_for(
+            kind,
+            train_speed::OBS_DIM,
+            train_speed::ACT_DIM,
+        );
+        for &s in &starts {
+            for &h in &horizons {
+                let (od, ad) = (train_speed::OBS_DIM as u64, train_speed::ACT_DIM as u64);
+                let bytes = (s as u64).checked_mul(candidates as u64).and_then(|n| {
+                    let per_call = if chunk == 0 { n } else { n.min(chunk as u64) };
+                    let io = n.checked_mul(h as u64)?.checked_mul((od + ad + 1) * 4)?;
+                    let acts = per_call
+                        .checked_mul(h as u64)?
+                        .checked_mul(cfg.activation_width()?)?
+                        .checked_mul(4)?;
+                    io.checked_add(acts)
+                });
+                crate::util::files::check_memory(
+                    &format!(
+                        "{} planner with --starts {s}, --candidates {candidates}, horizon {h}",
+                        kind.name()
+                    ),
+                    bytes,
+                )
+                .map_err(|m| {
+                    Error::Invalid(format!(
+                        "{m}; use fewer --starts or --candidates, a shorter --horizons or a \
+                         smaller --chunk"
+                    ))
+                })?;
+            }
+        }
+    }
     let config = Value::from_iter([
         ("candidates", candidates.into()),
         ("chunk", chunk.into()),

@@ -137,6 +137,11 @@ fn check_args(a: &TrainArgs) -> Result<(ModelKind, Device)> {
         )?;
     }
     super::at_least_one("--batch", a.batch, "a batch needs at least one window")?;
+    if a.steps == 0 {
+        return Err(crate::Error::Invalid(
+            "--steps 0: there is nothing to train; use --steps 1 or more".into(),
+        ));
+    }
     if !(a.lr.is_finite() && a.lr > 0.0 && a.lr <= MAX_LR) {
         return Err(crate::Error::Invalid(format!(
             "--lr {}: the learning rate must be a finite number in (0, {MAX_LR}] (e.g. 1e-3)",
