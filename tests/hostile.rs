@@ -450,6 +450,49 @@ fn f06_problems_are_found_before_the_work() {
         o.stderr
     );
 
+    // The same in an .npz: 400 MB of zeros as `observations` (deflated to ~400 KB), other keys
+    // 120 rows: refused from the .npy headers before anything is decompressed.
+    {
+        use std::io::Write;
+        let rows = 100_000_000 / 3;
+        let f = std::fs::File::create(d.path("huge.npz")).unwrap();
+        let mut z = zip::ZipWriter::new(f);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        let header = koopman::data::npy::NpyArray {
+            descr: "<f4".into(),
+            shape: vec![rows, 3],
+            data: vec![],
+        }
+        .to_npy_bytes();
+        z.start_file("observations.npy", opts).unwrap();
+        z.write_all(&header).unwrap();
+        let zeros = vec![0u8; 1 << 20];
+        let mut left = rows * 3 * 4;
+        while left > 0 {
+            let n = left.min(zeros.len());
+            z.write_all(&zeros[..n]).unwrap();
+            left -= n;
+        }
+        for (key, arr) in arrays(120).into_iter().skip(1) {
+            z.start_file(format!("{key}.npy"), opts).unwrap();
+            z.write_all(&arr.to_npy_bytes()).unwrap();
+        }
+        z.finish().unwrap();
+    }
+    let o = run_in(
+        &d.0,
+        &train_args("huge.npz", "o.safetensors"),
+        Duration::from_secs(20),
+        Some(300_000),
+    );
+    o.assert_clean_error("huge.npz");
+    assert!(
+        o.stderr.contains("huge.npz") && o.stderr.contains("inconsistent"),
+        "{}",
+        o.stderr
+    );
+
     // A 2 GB sparse file named .hdf5: refused from its first bytes.
     let f = std::fs::File::create(d.path("sparse.hdf5")).unwrap();
     f.set_len(2 << 30).unwrap();

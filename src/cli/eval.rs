@@ -42,6 +42,20 @@ pub fn evaluate_checkpoint(
 ) -> Result<EvalResult> {
     check_sizes(horizon, windows)?;
     let loaded = checkpoint::load(ckpt)?;
+    evaluate_loaded(ds, source, ckpt, &loaded, horizon, windows, seed)
+}
+
+/// [`evaluate_checkpoint`] for a checkpoint already loaded from `ckpt`.
+pub fn evaluate_loaded(
+    ds: &Dataset,
+    source: &str,
+    ckpt: &Path,
+    loaded: &checkpoint::Loaded,
+    horizon: usize,
+    windows: usize,
+    seed: u64,
+) -> Result<EvalResult> {
+    check_sizes(horizon, windows)?;
     let norm = normalizer_from_json(&loaded.meta.normalization, &ckpt.display().to_string())?;
     if ds.obs_dim != loaded.model.obs_dim() || ds.act_dim != loaded.model.act_dim() {
         return Err(Error::Shape(format!(
@@ -120,9 +134,11 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         super::output("--curve", csv, &inputs)?;
         super::output("--curve", png, &inputs)?;
     }
+    // The checkpoint (small) first, so its problems show before the dataset is read.
+    let loaded = checkpoint::load(&a.ckpt)?;
     let ds = data::load_states(&a.data)?;
     let source = a.data.display().to_string();
-    let r = evaluate_checkpoint(&ds, &source, &a.ckpt, a.horizon, a.windows, a.seed)?;
+    let r = evaluate_loaded(&ds, &source, &a.ckpt, &loaded, a.horizon, a.windows, a.seed)?;
     println!(
         "{} windows of {} steps from the test episodes (normalised units): state MSE {:.5}, reward MSE {:.5}",
         r.windows, r.horizon, r.state_mse, r.reward_mse

@@ -23,22 +23,54 @@ use super::npy::NpyArray;
 struct Npz {
     file: String,
     zip: ZipArchive<File>,
+    /// The archive's size: no member can honestly decompress to more than ~1032× it.
+    file_len: u64,
 }
+
+/// Deflate's best ratio is about 1032:1; a member declaring more is damaged or a zip bomb.
+const MAX_RATIO: u64 = 1100;
 
 impl Npz {
     fn open(path: &Path) -> Result<Self, DataError> {
         let file = path.display().to_string();
-        let (handle, _) = crate::util::files::open_input(path).map_err(|e| DataError::Io {
-            file: file.clone(),
-            field: "open".to_string(),
-            message: e.to_string(),
-        })?;
+        let (handle, file_len) =
+            crate::util::files::open_input(path).map_err(|e| DataError::Io {
+                file: file.clone(),
+                field: "open".to_string(),
+                message: e.to_string(),
+            })?;
         let zip = ZipArchive::new(handle).map_err(|e| DataError::Corrupt {
             file: file.clone(),
             field: "zip central directory".to_string(),
             message: e.to_string(),
         })?;
-        Ok(Npz { file, zip })
+        Ok(Npz {
+            file,
+            zip,
+            file_len,
+        })
+    }
+
+    /// The shape of `key` from its `.npy` header alone (the data is not decompressed), or `None`
+    /// if absent.
+    fn shape(&mut self, key: &str) -> Result<Option<Vec<usize>>, DataError> {
+        let corrupt = |message: String| DataError::Corrupt {
+            file: self.file.clone(),
+            field: key.to_string(),
+            message,
+        };
+        let entry = match self.zip.by_name(&format!("{key}.npy")) {
+            Ok(entry) => entry,
+            Err(ZipError::FileNotFound) => return Ok(None),
+            Err(e) => return Err(corrupt(e.to_string())),
+        };
+        // Magic, version and header length come first; headers are small (numpy pads to 64).
+        let mut prefix = Vec::new();
+        entry
+            .take(64 * 1024)
+            .read_to_end(&mut prefix)
+            .map_err(|e| corrupt(e.to_string()))?;
+        NpyArray::peek_shape(&prefix, &self.file, key).map(Some)
     }
 
     /// The array stored under `key` (member `key.npy`), or `None` if absent.
@@ -53,11 +85,31 @@ impl Npz {
             Err(ZipError::FileNotFound) => return Ok(None),
             Err(e) => return Err(corrupt(e.to_string())),
         };
+        let declared = entry.size();
+        let limit = self.file_len.saturating_mul(MAX_RATIO).max(1 << 20);
+        if declared > limit {
+            return Err(corrupt(format!(
+                "the member declares {declared} bytes uncompressed, more than a {}-byte archive \
+                 can hold",
+                self.file_len
+            )));
+        }
         let mut bytes = Vec::new();
+        bytes
+            .try_reserve_exact(declared as usize)
+            .map_err(|e| corrupt(format!("{declared} bytes do not fit in memory: {e}")))?;
         // The zip reader checks the CRC at the end, so a damaged member fails here.
-        entry
+        // One byte past the declared size, so the reader reaches its end (where the CRC is
+        // checked) and a member inflating past its declaration is caught.
+        (&mut entry)
+            .take(declared.saturating_add(1))
             .read_to_end(&mut bytes)
             .map_err(|e| corrupt(e.to_string()))?;
+        if bytes.len() as u64 > declared {
+            return Err(corrupt(format!(
+                "the member inflates past its declared {declared} bytes"
+            )));
+        }
         NpyArray::from_npy_bytes(&bytes, &self.file, key).map(Some)
     }
 
@@ -83,6 +135,26 @@ pub fn read_states(path: &Path) -> Result<Dataset, DataError> {
 pub(crate) fn read_with(path: &Path, with_pixels: bool) -> Result<Dataset, DataError> {
     let mut npz = Npz::open(path)?;
     let file = npz.file.clone();
+
+    // Every key's row count agrees before any array is decompressed.
+    let rows = match npz.shape(OBSERVATIONS)? {
+        Some(shape) => shape.first().copied(),
+        None => None,
+    };
+    if let Some(rows) = rows {
+        for key in [ACTIONS, REWARDS, TERMINALS, TIMEOUTS, NEXT_OBSERVATIONS] {
+            if let Some(found) = npz.shape(key)?.and_then(|s| s.first().copied()) {
+                if found != rows {
+                    return Err(DataError::InconsistentLength {
+                        file: file.clone(),
+                        key: key.to_string(),
+                        expected: format!("{rows} rows, as `{OBSERVATIONS}`"),
+                        found,
+                    });
+                }
+            }
+        }
+    }
 
     let obs = npz.require(OBSERVATIONS)?;
     let obs_dim = row_width(&file, OBSERVATIONS, &obs.shape)?;
