@@ -260,6 +260,38 @@ fn f03_checkpoint_metadata_is_checked_before_allocation() {
     }
 }
 
+/// Finding 3: normalisation statistics of the wrong width are an error naming the field, not a
+/// silently misaligned evaluation.
+#[test]
+fn f03_checkpoint_normalization_must_fit_the_model() {
+    let d = Scratch::new("f03norm");
+    let data = dataset(&d, "d.npz");
+    let good = checkpoint(&d, &data, "good.safetensors");
+    let bad = d.path("bad.safetensors");
+    edit_meta(&good, &bad, |m| {
+        m["normalization"]["obs_mean"] = serde_json::json!([0.0]);
+        m["normalization"]["obs_std"] = serde_json::json!([1.0]);
+    });
+    let e = fails(
+        &d.0,
+        &[
+            "eval",
+            "--data",
+            &data,
+            "--ckpt",
+            "bad.safetensors",
+            "--horizon",
+            "5",
+            "--windows",
+            "4",
+        ],
+    );
+    assert!(
+        e.contains("bad.safetensors") && e.contains("normalization"),
+        "{e}"
+    );
+}
+
 /// Finding 3: a checksum of the tensor data is stored and verified; a flipped bit in the data
 /// region is an error naming the file, not a silently different model.
 #[test]

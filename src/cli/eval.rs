@@ -57,6 +57,14 @@ pub fn evaluate_loaded(
 ) -> Result<EvalResult> {
     check_sizes(horizon, windows)?;
     let norm = normalizer_from_json(&loaded.meta.normalization, &ckpt.display().to_string())?;
+    if norm.obs_mean.len() != loaded.model.obs_dim() {
+        return Err(Error::Invalid(format!(
+            "{}: field 'normalization.obs_mean' has {} values, the model's obs_dim is {}",
+            ckpt.display(),
+            norm.obs_mean.len(),
+            loaded.model.obs_dim()
+        )));
+    }
     if ds.obs_dim != loaded.model.obs_dim() || ds.act_dim != loaded.model.act_dim() {
         return Err(Error::Shape(format!(
             "{source}: observations/actions have {}/{} dims, the checkpoint {} expects {}/{}",

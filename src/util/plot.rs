@@ -254,6 +254,60 @@ fn tick_label(v: f64) -> String {
     }
 }
 
+/// Ticks for a log10 axis spanning `[lo, hi]` (in log10 units): 1, 2, 5 × 10^k over at most two
+/// decades, whole decades (thinned to at most 8) beyond.
+fn log_ticks(lo: f64, hi: f64) -> Vec<(f64, String)> {
+    if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
+        return Vec::new();
+    }
+    if hi - lo < 1.0 {
+        // Less than a decade: evenly spaced round values, placed on the log axis.
+        let (a, b) = (10f64.powf(lo), 10f64.powf(hi));
+        let raw = (b - a) / 5.0;
+        let mag = 10f64.powf(raw.log10().floor());
+        let step = [1.0, 2.0, 5.0, 10.0]
+            .into_iter()
+            .map(|m| m * mag)
+            .find(|&st| st >= raw)
+            .unwrap_or(10.0 * mag);
+        let mut out = Vec::new();
+        let mut v = (a / step).ceil() * step;
+        while v <= b && out.len() < 20 {
+            if v > 0.0 {
+                out.push((v.log10(), tick_label(v)));
+            }
+            v += step;
+        }
+        if out.len() >= 2 {
+            return out;
+        }
+    }
+    let mantissas: &[f64] = if hi - lo <= 2.5 {
+        &[1.0, 2.0, 5.0]
+    } else {
+        &[1.0]
+    };
+    let (k0, k1) = (lo.floor() as i64, hi.ceil() as i64);
+    let step = ((k1 - k0) / 8 + 1).max(1);
+    let mut out = Vec::new();
+    for k in (k0..=k1).filter(|k| (k - k0) % step == 0) {
+        for &m in mantissas {
+            let v = (m * 10f64.powi(k as i32)).log10();
+            if v >= lo && v <= hi {
+                out.push((v, tick_label(10f64.powf(v))));
+            }
+        }
+    }
+    // Too few ticks on a narrow range: add the ends.
+    if out.len() < 2 {
+        out = vec![
+            (lo, tick_label(10f64.powf(lo))),
+            (hi, tick_label(10f64.powf(hi))),
+        ];
+    }
+    out
+}
+
 /// Draws axes, grid, labels, the data and a legend on `root`.
 fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
@@ -281,17 +335,44 @@ fn draw<DB: DrawingBackend>(
         }
     };
     let x_fmt = move |v: &f64| tick_label(snap(*v, xr));
-    cc.configure_mesh()
-        .x_desc(chart.x_label)
+    let mut mesh = cc.configure_mesh();
+    mesh.x_desc(chart.x_label)
         .y_desc(chart.y_label)
         .x_label_formatter(&x_fmt)
         .y_label_formatter(&y_fmt)
         .label_style(("sans-serif", 14))
         .axis_desc_style(("sans-serif", 16))
         .light_line_style(RGBColor(235, 235, 235))
-        .bold_line_style(RGBColor(215, 215, 215))
-        .draw()
-        .map_err(e)?;
+        .bold_line_style(RGBColor(215, 215, 215));
+    if log_y {
+        // Plotters would place ticks evenly in log10 space (labels like 2.5119); draw ticks at
+        // 1, 2, 5 × 10^k (or whole decades over a wide range) instead.
+        mesh.disable_y_mesh().y_labels(0);
+    }
+    mesh.draw().map_err(e)?;
+    if log_y {
+        let style = ("sans-serif", 14).into_font().color(&BLACK);
+        for (v, label) in log_ticks(p.y.0, p.y.1) {
+            cc.draw_series(LineSeries::new(
+                [(p.x.0, v), (p.x.1, v)],
+                RGBColor(215, 215, 215).stroke_width(1),
+            ))
+            .map_err(e)?;
+            let (px, py) = cc.backend_coord(&(p.x.0, v));
+            let (w, h) = root.estimate_text_size(&label, &style).unwrap_or((0, 0));
+            root.draw(&Text::new(
+                label,
+                (px - 6 - w as i32, py - h as i32 / 2),
+                style.clone(),
+            ))
+            .map_err(e)?;
+            root.draw(&PathElement::new(
+                vec![(px - 4, py), (px, py)],
+                BLACK.stroke_width(1),
+            ))
+            .map_err(e)?;
+        }
+    }
     // The circle: consecutive valid points joined.
     for run in runs(&p.circle) {
         cc.draw_series(LineSeries::new(run, CIRCLE.stroke_width(1)))
