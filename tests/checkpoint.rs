@@ -107,3 +107,24 @@ fn min_param_count_is_a_lower_bound() {
         }
     }
 }
+
+/// Wrapped I/O and dataset errors keep their chain (`thiserror` `source()`).
+#[test]
+fn errors_keep_their_source() {
+    use std::error::Error as _;
+    let e = checkpoint::load(std::path::Path::new("/no/such/k.safetensors"))
+        .err()
+        .expect("a missing file must fail");
+    assert!(e.to_string().contains("/no/such/k.safetensors"), "{e}");
+    let io = e
+        .source()
+        .and_then(|s| s.downcast_ref::<std::io::Error>())
+        .expect("an I/O source");
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+    let e = koopman::Error::from(
+        koopman::data::load(std::path::Path::new("/no/such/d.npz")).unwrap_err(),
+    );
+    assert!(e
+        .source()
+        .is_some_and(|s| s.is::<koopman::data::DataError>()));
+}
