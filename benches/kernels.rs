@@ -3,7 +3,8 @@
 //! Scans and convolutions run at B = 32, m = 512 complex modes, T ∈ {10, 50, 100, 200, 500}: the
 //! tensors (≤ 66 MB at T = 500, 13 MB at T = 100) are mostly cache-resident, so these figures are the
 //! kernels' compute speed. The DRAM-resident training size (B = 256) is memory-copy bound, see
-//! `notes/performance.md` §8. Throughput is the minimal traffic of §10, so GB/s reads as a share of
+//! `benchmarks/2026-11-29-epyc-zen4-2vcpu/REPORT.md` §2. Throughput is the minimal traffic (each
+//! input read once, each output written once), so GB/s reads as a share of
 //! copy bandwidth: fwd = (2·B·T·m + B·m)·8 B, bwd = (3·B·T·m + 2·B·m)·8 B (8 B per complex value).
 //! The convolution uses the same byte counts, so its GB/s compares directly with the scan's.
 //!

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""JAX-on-CPU yardstick for the Koopman training step (notes/performance.md §9).
+"""JAX-on-CPU yardstick for the Koopman training step (BENCHMARKS.md, "Against JAX").
 
 Pinned: jax==0.10.2, jaxlib==0.10.2 (CPU wheels from PyPI), Python 3.11; see PINNED below.
 Setup:  python3 -m venv $CARGO_TARGET_DIR/jaxvenv && $CARGO_TARGET_DIR/jaxvenv/bin/pip install jax==0.10.2

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Back-to-back Rust vs JAX (CPU) Koopman training step, both on 2 threads (notes/performance.md §9).
+# Back-to-back Rust vs JAX (CPU) Koopman training step, both on 2 threads (BENCHMARKS.md, "Against JAX").
 # Usage: scripts/jax_vs_rust.sh OUT_DIR [LENGTHS=10,100] [ITERS=10] [ROUNDS=2]
 # Needs: cargo build --release (binary under $CARGO_TARGET_DIR) and the venv of scripts/jax_koopman_bench.py.
 # Each round runs Rust then JAX per length; rounds alternate which goes first so drift in the machine's

@@ -1,38 +1,41 @@
-//! One error type for the library. Messages name what was wrong and where (file, field, step).
-use std::fmt;
+//! One error type for the library. Messages name what was wrong and where (file, field, step);
+//! wrapped I/O and dataset errors stay reachable through `source()`.
 
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A shape that does not fit the operation or the model (usually from user-supplied data).
+    #[error("shape error: {0}")]
     Shape(String),
     /// A NaN or infinity where a finite value was required.
+    #[error("non-finite value: {0}")]
     NonFinite(String),
     /// An invalid setting or argument.
+    #[error("invalid: {0}")]
     Invalid(String),
     /// A device problem (CUDA missing, kernel compile failure, ...).
+    #[error("device: {0}")]
     Device(String),
+    /// A file that could not be opened, read or written; `path` names it.
+    #[error("{path}: {source}")]
     Io {
         path: String,
+        #[source]
         source: std::io::Error,
     },
     /// A dataset problem; the message names the file and the field.
-    Data(crate::data::DataError),
+    #[error("{0}")]
+    Data(#[from] crate::data::DataError),
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Shape(m) => write!(f, "shape error: {m}"),
-            Error::NonFinite(m) => write!(f, "non-finite value: {m}"),
-            Error::Invalid(m) => write!(f, "invalid: {m}"),
-            Error::Device(m) => write!(f, "device: {m}"),
-            Error::Io { path, source } => write!(f, "{path}: {source}"),
-            Error::Data(e) => write!(f, "{e}"),
+impl Error {
+    /// An I/O failure on `path`.
+    pub fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.display().to_string(),
+            source,
         }
     }
 }
-
-impl std::error::Error for Error {}
 
 impl From<crate::backend::cuda::CudaError> for Error {
     fn from(e: crate::backend::cuda::CudaError) -> Self {
@@ -40,11 +43,6 @@ impl From<crate::backend::cuda::CudaError> for Error {
     }
 }
 
-impl From<crate::data::DataError> for Error {
-    fn from(e: crate::data::DataError) -> Self {
-        Error::Data(e)
-    }
-}
 
 pub type Result<T> = std::result::Result<T, Error>;
 

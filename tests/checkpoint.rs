@@ -50,10 +50,23 @@ fn round_trip_is_exact_and_resumable() {
         .to_string();
     assert!(e.contains("cut.safetensors"), "{e}");
 
+    // A config needing more weights than stored is refused before the model is built.
+    let mut bigger = meta.clone();
+    if let ModelConfig::Koopman(c) = &mut bigger.config {
+        c.modes = 9;
+    }
+    let big = dir.join("bigger.safetensors");
+    checkpoint::save(&big, tr.model.as_ref(), None, &bigger).unwrap();
+    let e = checkpoint::load(&big).err().expect("must fail").to_string();
+    assert!(
+        e.contains("bigger.safetensors") && e.contains("koopman.config"),
+        "{e}"
+    );
+
     // A checkpoint whose config disagrees with its weights names the tensor.
     let mut other = meta.clone();
     if let ModelConfig::Koopman(c) = &mut other.config {
-        c.modes = 9;
+        c.modes = 7;
     }
     let wrong = dir.join("wrong.safetensors");
     checkpoint::save(&wrong, tr.model.as_ref(), None, &other).unwrap();
@@ -68,6 +81,50 @@ fn round_trip_is_exact_and_resumable() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Whether a temporary file of an atomic write is left in `path`'s folder.
 fn checkpoint_tmp_exists(path: &std::path::Path) -> bool {
-    koopman::util::atomic::tmp_path(path).exists()
+    std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .any(|e| e.unwrap().file_name().to_string_lossy().ends_with(".tmp"))
+}
+
+/// The configuration check that guards `checkpoint::load` never refuses a genuine model: its
+/// parameter bound is at most the real count, for every model, preset and a few odd sizes.
+#[test]
+fn min_param_count_is_a_lower_bound() {
+    use koopman::models::ModelKind;
+    for kind in ModelKind::ALL {
+        for (od, ad) in [(3, 1), (17, 6), (1, 1)] {
+            for preset in ["default", "small"] {
+                let cfg = koopman::cli::train::preset(kind, preset, od, ad).unwrap();
+                let real = cfg.build(0).unwrap().params().count() as u64;
+                let bound = cfg.min_param_count().unwrap();
+                assert!(
+                    bound <= real && bound * 2 >= real,
+                    "{kind:?} {preset} {od}/{ad}: bound {bound}, real {real}"
+                );
+            }
+        }
+    }
+}
+
+/// Wrapped I/O and dataset errors keep their chain (`thiserror` `source()`).
+#[test]
+fn errors_keep_their_source() {
+    use std::error::Error as _;
+    let e = checkpoint::load(std::path::Path::new("/no/such/k.safetensors"))
+        .err()
+        .expect("a missing file must fail");
+    assert!(e.to_string().contains("/no/such/k.safetensors"), "{e}");
+    let io = e
+        .source()
+        .and_then(|s| s.downcast_ref::<std::io::Error>())
+        .expect("an I/O source");
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+    let e = koopman::Error::from(
+        koopman::data::load(std::path::Path::new("/no/such/d.npz")).unwrap_err(),
+    );
+    assert!(e
+        .source()
+        .is_some_and(|s| s.is::<koopman::data::DataError>()));
 }

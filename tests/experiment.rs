@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 fn run(data: &Path, kind: ModelKind, horizon: usize, steps: u64, out: PathBuf) -> f64 {
     let ds = data::load(data).unwrap();
     let opts = TrainOptions {
-        data: data.to_path_buf(),
+        source: data.display().to_string(),
         config: preset(kind, "small", ds.obs_dim, ds.act_dim).unwrap(),
         horizon,
         steps,
@@ -25,7 +25,7 @@ fn run(data: &Path, kind: ModelKind, horizon: usize, steps: u64, out: PathBuf) -
         progress: false,
         device: koopman::backend::Device::Cpu,
     };
-    train(&opts).unwrap();
+    train(&opts, &ds).unwrap();
     let loaded = koopman::checkpoint::load(&out).unwrap();
     let norm = normalizer_from_json(&loaded.meta.normalization, "ckpt").unwrap();
     let split = data::train_test_split(&ds, 0);

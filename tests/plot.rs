@@ -1,4 +1,5 @@
-//! PNG charts: files decode, have the documented size, are not blank, and bad input never panics.
+//! Charts (plotters): PNG files decode, have the documented size, are not blank; SVG files hold the
+//! text; bad input never panics.
 use std::path::{Path, PathBuf};
 
 use koopman::util::plot::{write_png, Chart, Kind, Series, HEIGHT, WIDTH};
@@ -231,4 +232,54 @@ fn io_errors_are_reported() {
     let err = write_png(&missing, &chart(Kind::Lines, false), &[], None);
     assert!(err.is_err());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn svg_needs_no_font_and_holds_the_text() {
+    let dir = tmp_dir("svg");
+    let a: Vec<(f64, f64)> = (1..=50).map(|k| (k as f64, 1e-3 * k as f64)).collect();
+    let series = [Series {
+        name: "koopman",
+        points: &a,
+    }];
+    let path = dir.join("err.svg");
+    koopman::util::plot::write_svg(&path, &chart(Kind::Lines, true), &series, None).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with("<svg"), "{}", &text[..text.len().min(200)]);
+    for s in [
+        "koopman",
+        "prediction step",
+        "MSE",
+        "Prediction error per step",
+    ] {
+        assert!(text.contains(s), "missing {s:?}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The embedded font draws text: a title adds ink.
+#[test]
+fn text_is_drawn_with_the_embedded_font() {
+    let pts = [(0.0, 1.0), (1.0, 2.0)];
+    let series = [Series {
+        name: "",
+        points: &pts,
+    }];
+    let ink = |title: &str| {
+        let c = Chart {
+            title,
+            x_label: "",
+            y_label: "",
+            log_y: false,
+            kind: Kind::Lines,
+        };
+        let bytes = koopman::util::plot::encode_png(&c, &series, None).unwrap();
+        let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+            .read_info()
+            .unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        reader.next_frame(&mut buf).unwrap();
+        buf.iter().filter(|&&b| b < 128).count()
+    };
+    assert!(ink("A TITLE WITH INK") > ink("") + 200);
 }

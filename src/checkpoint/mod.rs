@@ -1,11 +1,14 @@
 //! Checkpoints: one `.safetensors` file holding the weights, the optimiser state (for `--resume`)
 //! and, in its metadata, the model configuration, the normalisation statistics and training progress
-//! as JSON. Written atomically; loading checks every tensor's name and shape and names the file and
-//! the field on any mismatch.
+//! as JSON, and a CRC-32 of the tensor data (`tensor_crc32`). Written atomically. Loading trusts
+//! nothing: the file must be a regular file and is read only up to its size; the configuration is
+//! checked against the tensor shapes in the header before a model is built (so a damaged or hostile
+//! `"modes": 1000000000` is an error, not a 4 TB allocation); the checksum is verified; every tensor's
+//! name, dtype and shape is checked. Errors name the file and the field.
 use crate::autodiff::ParamStore;
 use crate::models::{DynamicsModel, ModelConfig};
 use crate::optim::Adam;
-use crate::util::atomic;
+use crate::util::files;
 use crate::{Error, Result};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::collections::HashMap;
@@ -53,6 +56,13 @@ pub fn save(path: &Path, model: &dyn DynamicsModel, opt: Option<&Adam>, meta: &M
         .map_err(|e| err(path, "weights", e))?;
     let mut info = HashMap::new();
     info.insert(
+        CRC_KEY.to_string(),
+        format!(
+            "{:08x}",
+            crc_of(views.iter().map(|(n, v)| (n.as_str(), v.shape(), v.data())))
+        ),
+    );
+    info.insert(
         META_KEY.to_string(),
         serde_json::to_string(meta).map_err(|e| err(path, META_KEY, e))?,
     );
@@ -61,10 +71,58 @@ pub fn save(path: &Path, model: &dyn DynamicsModel, opt: Option<&Adam>, meta: &M
     }
     let bytes =
         safetensors::tensor::serialize(views, Some(info)).map_err(|e| err(path, "weights", e))?;
-    atomic::write_bytes(path, &bytes).map_err(|e| Error::Io {
-        path: path.display().to_string(),
-        source: e,
-    })
+    files::write_bytes(path, &bytes).map_err(|e| Error::io(path, e))
+}
+
+const CRC_KEY: &str = "tensor_crc32";
+
+/// CRC-32 over the tensors in name order: each name, its shape and its bytes. Independent of where
+/// the serializer places each tensor in the file.
+fn crc_of<'a>(tensors: impl Iterator<Item = (&'a str, &'a [usize], &'a [u8])>) -> u32 {
+    let mut all: Vec<_> = tensors.collect();
+    all.sort_by(|a, b| a.0.cmp(b.0));
+    let mut h = crc32fast::Hasher::new();
+    for (name, shape, data) in all {
+        h.update(name.as_bytes());
+        h.update(&[0]);
+        for &d in shape {
+            h.update(&(d as u64).to_le_bytes());
+        }
+        h.update(data);
+    }
+    h.finalize()
+}
+
+/// The configuration must fit the tensors actually stored: at least as many parameter values as its
+/// layer widths imply (checked arithmetic), so a damaged or hostile header cannot make `build`
+/// allocate more than the file holds.
+fn check_config_fits(path: &Path, meta: &Meta, st: &SafeTensors) -> Result<()> {
+    meta.config
+        .validate()
+        .map_err(|e| err(path, "koopman.config", e))?;
+    let stored = st
+        .tensors()
+        .iter()
+        .filter(|(n, _)| n.starts_with("param."))
+        .try_fold(0u64, |acc, (_, v)| {
+            v.shape()
+                .iter()
+                .try_fold(1u64, |p, &d| p.checked_mul(d as u64))
+                .and_then(|n| acc.checked_add(n))
+        })
+        .ok_or_else(|| err(path, "header", "tensor shapes overflow"))?;
+    match meta.config.min_param_count() {
+        Some(need) if need <= stored => Ok(()),
+        need => Err(err(
+            path,
+            "koopman.config",
+            format!(
+                "the configuration needs {} parameter values but the file stores {stored}: the \
+                 metadata does not match the weights (damaged or edited checkpoint)",
+                need.map_or_else(|| "more than 2^64".to_string(), |n| n.to_string())
+            ),
+        )),
+    }
 }
 
 /// Adam's saved state: first moments, second moments, step count.
@@ -82,10 +140,7 @@ pub struct Loaded {
 }
 
 pub fn load(path: &Path) -> Result<Loaded> {
-    let bytes = std::fs::read(path).map_err(|e| Error::Io {
-        path: path.display().to_string(),
-        source: e,
-    })?;
+    let bytes = files::read_input(path).map_err(|e| Error::io(path, e))?;
     let st = SafeTensors::deserialize(&bytes).map_err(|e| {
         err(
             path,
@@ -99,7 +154,29 @@ pub fn load(path: &Path) -> Result<Loaded> {
         .get(META_KEY)
         .ok_or_else(|| err(path, META_KEY, "missing (not a koopman checkpoint)"))?;
     let meta: Meta = serde_json::from_str(raw).map_err(|e| err(path, META_KEY, e))?;
-    let mut model = meta.config.build(0)?;
+    check_config_fits(path, &meta, &st)?;
+    if let Some(stored) = info.get(CRC_KEY) {
+        let tensors = st.tensors();
+        let got = crc_of(
+            tensors
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.shape(), v.data())),
+        );
+        if format!("{got:08x}") != *stored {
+            return Err(err(
+                path,
+                CRC_KEY,
+                format!(
+                    "the tensor data does not match its checksum (stored {stored}, computed \
+                     {got:08x}): the file is damaged"
+                ),
+            ));
+        }
+    }
+    let mut model = meta
+        .config
+        .build(0)
+        .map_err(|e| err(path, "koopman.config", e))?;
     let read = |name: &str, want: &[usize]| -> Result<Vec<f32>> {
         let v = st.tensor(name).map_err(|_| err(path, name, "missing"))?;
         if v.dtype() != Dtype::F32 {

@@ -6,7 +6,6 @@ use super::host::Host;
 use super::planner_latency::{self, PlannerCase, PlannerOutput, PlannerPoint};
 use super::train_speed::{self, Timing, TrainPoint, PAPER_LENGTHS};
 use crate::models::ModelKind;
-use crate::util::json::{num, obj};
 use crate::{Error, Result};
 use serde_json::Value;
 use std::io::Write as _;
@@ -30,7 +29,7 @@ pub struct BenchArgs {
     /// Untimed warm-up iterations per point [default: 1, planner 2]
     #[arg(long)]
     pub warmup: Option<usize>,
-    /// Write the results as JSON to this path (atomically: OUT.tmp, then rename)
+    /// Write the results as JSON to this path (atomically: a temporary file beside it, then rename)
     #[arg(long, value_name = "OUT")]
     pub json: Option<PathBuf>,
     /// Smaller preset for a smoke run (fewer lengths and iterations; batch stays 256)
@@ -60,10 +59,10 @@ pub struct BenchArgs {
     pub chunk: Option<usize>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// auto, cpu or cuda: where training steps and planner rollouts run [default: auto]
+    /// auto, cpu or cuda: where training steps and planner rollouts run
     #[arg(long, default_value = "auto")]
     pub device: String,
-    /// Matmul arithmetic on CUDA: fp32, tf32 or bf16 (FP32 accumulation) [default: fp32]
+    /// Matmul arithmetic on CUDA: fp32, tf32 or bf16 (FP32 accumulation)
     #[arg(long, default_value = "fp32")]
     pub precision: String,
 }
@@ -96,6 +95,14 @@ fn parse_models(names: &[String], default: &[ModelKind]) -> Result<Vec<ModelKind
 /// Runs the benchmark the flags select.
 pub fn run(args: &BenchArgs) -> Result<()> {
     let mut host = Host::detect();
+    super::precision_name(if args.precision.is_empty() {
+        "fp32"
+    } else {
+        &args.precision
+    })?;
+    if let Some(j) = &args.json {
+        super::output("--json", j, &[])?;
+    }
     let flag = if args.device.is_empty() {
         "auto"
     } else {
@@ -134,13 +141,36 @@ pub fn run_training(args: &BenchArgs, host: &Host) -> Result<Vec<TrainPoint>> {
     positive("lengths", &lengths)?;
     positive("batch", &[batch])?;
     positive("iters", &[iters])?;
-    let config = obj([
+    // Every point's memory before the first is measured, so a huge --batch or length is refused
+    // up front rather than aborting an allocation hours in.
+    for &kind in &models {
+        for &t in &lengths {
+            let cfg = crate::models::ModelConfig::default_for(
+                kind,
+                train_speed::OBS_DIM,
+                train_speed::ACT_DIM,
+            );
+            let bytes = crate::experiment::estimate_bytes(
+                &cfg,
+                batch,
+                t,
+                train_speed::OBS_DIM,
+                train_speed::ACT_DIM,
+            );
+            crate::util::files::check_memory(
+                &format!("{} at --batch {batch}, length {t}", kind.name()),
+                bytes,
+            )
+            .map_err(|m| Error::Invalid(format!("{m}; use a smaller --batch or --lengths")))?;
+        }
+    }
+    let config = Value::from_iter([
         ("batch", batch.into()),
         ("iters", iters.into()),
         ("warmup", warmup.into()),
         ("obs_dim", train_speed::OBS_DIM.into()),
         ("act_dim", train_speed::ACT_DIM.into()),
-        ("seed", num(args.seed as f64)),
+        ("seed", Value::from(args.seed as f64)),
     ]);
     println!(
         "training step (forward + backward + clip + Adam), batch {batch}, {} timed iterations after {warmup} warm-up; random data, d_s = {}, d_a = {}",
@@ -211,7 +241,43 @@ pub fn run_planner(args: &BenchArgs, host: &Host) -> Result<Vec<PlannerPoint>> {
     positive("starts", &starts)?;
     positive("candidates", &[candidates])?;
     positive("iters", &[iters])?;
-    let config = obj([
+    // Inputs and outputs for every sequence, plus one chunk's activations (no gradients): refused
+    // up front when this machine cannot hold them.
+    for &kind in &models {
+        let cfg = crate::models::ModelConfig::default_for(
+            kind,
+            train_speed::OBS_DIM,
+            train_speed::ACT_DIM,
+        );
+        for &s in &starts {
+            for &h in &horizons {
+                let (od, ad) = (train_speed::OBS_DIM as u64, train_speed::ACT_DIM as u64);
+                let bytes = (s as u64).checked_mul(candidates as u64).and_then(|n| {
+                    let per_call = if chunk == 0 { n } else { n.min(chunk as u64) };
+                    let io = n.checked_mul(h as u64)?.checked_mul((od + ad + 1) * 4)?;
+                    let acts = per_call
+                        .checked_mul(h as u64)?
+                        .checked_mul(cfg.activation_width()?)?
+                        .checked_mul(4)?;
+                    io.checked_add(acts)
+                });
+                crate::util::files::check_memory(
+                    &format!(
+                        "{} planner with --starts {s}, --candidates {candidates}, horizon {h}",
+                        kind.name()
+                    ),
+                    bytes,
+                )
+                .map_err(|m| {
+                    Error::Invalid(format!(
+                        "{m}; use fewer --starts or --candidates, a shorter --horizons or a \
+                         smaller --chunk"
+                    ))
+                })?;
+            }
+        }
+    }
+    let config = Value::from_iter([
         ("candidates", candidates.into()),
         ("chunk", chunk.into()),
         (
@@ -220,7 +286,7 @@ pub fn run_planner(args: &BenchArgs, host: &Host) -> Result<Vec<PlannerPoint>> {
         ),
         ("iters", iters.into()),
         ("warmup", warmup.into()),
-        ("seed", num(args.seed as f64)),
+        ("seed", Value::from(args.seed as f64)),
     ]);
     println!(
         "planner rollout (no-grad Predictor, pooled buffers), {candidates} candidates per start, ≤{} sequences per call, {iters} timed calls after {warmup} warm-up",
@@ -274,7 +340,7 @@ fn gigabytes(bytes: Option<u64>) -> String {
 }
 
 fn save(path: &Path, kind: &str, host: &Host, config: Value, results: Vec<Value>) -> Result<()> {
-    let report = obj([
+    let report = Value::from_iter([
         ("benchmark", Value::from(kind)),
         ("host", host.to_json()),
         ("config", config),

@@ -53,6 +53,8 @@ pub struct ModelRow {
     pub train: Vec<TrainSummary>,
     /// Per-step state MSE averaged over seeds.
     pub state_mse_per_step: Vec<f64>,
+    /// Per-step reward MSE averaged over seeds.
+    pub reward_mse_per_step: Vec<f64>,
 }
 
 pub fn mean_std(v: &[f64]) -> (f64, f64) {
@@ -75,11 +77,32 @@ pub fn compare(a: &CompareArgs, progress: bool) -> Result<Vec<ModelRow>> {
     if a.seeds == 0 {
         return Err(Error::Invalid("--seeds must be at least 1".into()));
     }
-    std::fs::create_dir_all(&a.out_dir).map_err(|e| Error::Io {
-        path: a.out_dir.display().to_string(),
-        source: e,
-    })?;
+    super::at_least_one(
+        "--horizon",
+        a.horizon,
+        "a window needs at least one step to predict",
+    )?;
+    super::at_least_one(
+        "--eval-horizon",
+        a.eval_horizon,
+        "a window needs at least one step to predict",
+    )?;
+    super::at_least_one("--windows", a.windows, "the error is a mean over windows")?;
+    super::at_least_one("--batch", a.batch, "a batch needs at least one window")?;
+    if !(a.lr.is_finite() && a.lr > 0.0 && a.lr <= crate::experiment::MAX_LR) {
+        return Err(Error::Invalid(format!(
+            "--lr {}: the learning rate must be a finite number in (0, {}] (e.g. 1e-3)",
+            a.lr,
+            crate::experiment::MAX_LR
+        )));
+    }
+    super::input("--data", &a.data)?;
+    super::output_dir("--out-dir", &a.out_dir)?;
+    if let Some(j) = &a.json {
+        super::output("--json", j, &[&a.data])?;
+    }
     let ds = data::load_states(&a.data)?;
+    let source = a.data.display().to_string();
     let mut rows = Vec::new();
     for kind in kinds {
         let horizon = if kind == ModelKind::Mlp {
@@ -96,13 +119,14 @@ pub fn compare(a: &CompareArgs, progress: bool) -> Result<Vec<ModelRow>> {
             reward_mse: vec![],
             train: vec![],
             state_mse_per_step: vec![0.0; a.eval_horizon],
+            reward_mse_per_step: vec![0.0; a.eval_horizon],
         };
         for seed in 0..a.seeds {
             let ckpt = a
                 .out_dir
                 .join(format!("{}-seed{seed}.safetensors", kind.name()));
             let opts = TrainOptions {
-                data: a.data.clone(),
+                source: source.clone(),
                 config: config.clone(),
                 horizon,
                 steps: a.steps,
@@ -117,9 +141,9 @@ pub fn compare(a: &CompareArgs, progress: bool) -> Result<Vec<ModelRow>> {
                 device,
                 progress,
             };
-            let s = train(&opts)?;
+            let s = train(&opts, &ds)?;
             let r: EvalResult =
-                evaluate_checkpoint(&a.data, &ckpt, a.eval_horizon, a.windows, 1000 + seed)?;
+                evaluate_checkpoint(&ds, &source, &ckpt, a.eval_horizon, a.windows, 1000 + seed)?;
             println!(
                 "{:<12} seed {seed}: {:.1} it/s, state MSE {:.4}, reward MSE {:.4}",
                 kind.name(),
@@ -133,10 +157,26 @@ pub fn compare(a: &CompareArgs, progress: bool) -> Result<Vec<ModelRow>> {
             for (acc, v) in row.state_mse_per_step.iter_mut().zip(&r.state_mse_per_step) {
                 *acc += v / a.seeds as f64;
             }
+            for (acc, v) in row
+                .reward_mse_per_step
+                .iter_mut()
+                .zip(&r.reward_mse_per_step)
+            {
+                *acc += v / a.seeds as f64;
+            }
         }
         rows.push(row);
     }
     Ok(rows)
+}
+
+/// "mean ± std" over several seeds; the value alone for one (a spread of one run means nothing).
+fn cell(mean: f64, std: f64, runs: usize) -> String {
+    if runs > 1 {
+        format!("{mean:.4} ± {std:.4}")
+    } else {
+        format!("{mean:.4}")
+    }
 }
 
 /// The comparison table in the paper's layout.
@@ -157,15 +197,32 @@ pub fn table(rows: &[ModelRow], eval_horizon: usize) -> String {
             r.model,
             r.parameters,
             r.train_horizon,
-            format!("{sm:.4} ± {ss:.4}"),
-            format!("{rm:.4} ± {rs:.4}")
+            cell(sm, ss, r.state_mse.len()),
+            cell(rm, rs, r.reward_mse.len())
         );
     }
     s
 }
 
-/// Per-step state error curves, one line per model, log-scale.
-pub fn plot_curves(path: &Path, curves: &[(&str, &[f64])]) -> Result<()> {
+/// Which per-step error a chart shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    State,
+    Reward,
+}
+
+impl Metric {
+    fn name(self) -> &'static str {
+        match self {
+            Metric::State => "state",
+            Metric::Reward => "reward",
+        }
+    }
+}
+
+/// Per-step error curves, one line per model (the legend names it), log-scale; PNG or SVG by the
+/// path's extension.
+pub fn plot_curves(path: &Path, metric: Metric, curves: &[(&str, &[f64])]) -> Result<()> {
     let pts: Vec<Vec<(f64, f64)>> = curves
         .iter()
         .map(|(_, c)| {
@@ -180,33 +237,62 @@ pub fn plot_curves(path: &Path, curves: &[(&str, &[f64])]) -> Result<()> {
         .zip(&pts)
         .map(|((n, _), p)| Series { name: n, points: p })
         .collect();
-    plot_series(path, &series)
-}
-
-fn plot_series(path: &Path, series: &[Series]) -> Result<()> {
+    let title = format!("open-loop {} prediction error", metric.name());
+    let y_label = format!("{} MSE (normalised)", metric.name());
     let chart = Chart {
-        title: "open-loop state prediction error",
+        title: &title,
         x_label: "prediction step",
-        y_label: "state MSE (normalised)",
+        y_label: &y_label,
         log_y: true,
         kind: Kind::Lines,
     };
-    plot::write_png(path, &chart, series, None).map_err(|e| Error::Io {
-        path: path.display().to_string(),
-        source: e,
-    })
+    let svg = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("svg"));
+    if svg {
+        plot::write_svg(path, &chart, &series, None)
+    } else {
+        plot::write_png(path, &chart, &series, None)
+    }
+    .map_err(|e| Error::io(path, e))
+}
+
+/// Writes the state and reward per-step curves of every model into `dir` as PNG and SVG; returns
+/// the paths written.
+pub fn plot_rows(dir: &Path, rows: &[ModelRow]) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    for metric in [Metric::State, Metric::Reward] {
+        let curves: Vec<(&str, &[f64])> = rows
+            .iter()
+            .map(|r| {
+                let c = match metric {
+                    Metric::State => &r.state_mse_per_step,
+                    Metric::Reward => &r.reward_mse_per_step,
+                };
+                (r.model.as_str(), c.as_slice())
+            })
+            .collect();
+        for ext in ["png", "svg"] {
+            let p = dir.join(format!("{}_error_per_step.{ext}", metric.name()));
+            plot_curves(&p, metric, &curves)?;
+            written.push(p);
+        }
+    }
+    Ok(written)
 }
 
 pub fn run(a: &CompareArgs) -> Result<()> {
     let rows = compare(a, true)?;
     println!("\n{}", table(&rows, a.eval_horizon));
-    let curves: Vec<(&str, &[f64])> = rows
-        .iter()
-        .map(|r| (r.model.as_str(), r.state_mse_per_step.as_slice()))
-        .collect();
-    let png = a.out_dir.join("state_error_per_step.png");
-    plot_curves(&png, &curves)?;
-    println!("per-step curves: {}", png.display());
+    let written = plot_rows(&a.out_dir, &rows)?;
+    println!(
+        "per-step error curves: {}",
+        written
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     if let Some(j) = &a.json {
         super::write_json(j, &rows)?;
     }

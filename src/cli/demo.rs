@@ -5,7 +5,7 @@
 use super::compare::{compare, table, CompareArgs};
 use crate::backend::Device;
 use crate::data::npz;
-use crate::experiment::{collect, Policy};
+use crate::experiment::{collect_each, env_dims, Policy};
 use crate::Result;
 use clap::Args;
 use std::path::PathBuf;
@@ -50,11 +50,21 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         source: e,
     })?;
     let data = a.out_dir.join(format!("{}.npz", a.env));
-    let ds = collect(&a.env, Policy::Ou, a.episodes, 0)?;
-    npz::write(&data, &ds)?;
+    super::at_least_one("--episodes", a.episodes, "there is nothing to train on")?;
+    let (od, ad) = env_dims(&a.env)?;
+    super::output("--out-dir", &data, &[])?;
+    // The comparison holds the whole dataset in memory: refuse one this machine cannot hold.
+    let rows = (a.episodes as u64).checked_mul(u64::from(crate::envs::EPISODE_STEPS));
+    let bytes = rows.and_then(|r| r.checked_mul((2 * od + ad + 3) as u64 * 4));
+    crate::util::files::check_memory(&format!("--episodes {}", a.episodes), bytes)
+        .map_err(|m| crate::Error::Invalid(format!("{m}; use fewer --episodes")))?;
+    let mut w = npz::EpisodeWriter::new(&data, od, ad)?;
+    collect_each(&a.env, Policy::Ou, a.episodes, 0, |ep| Ok(w.push(&ep)?))?;
+    let rows = w.rows();
+    w.finish()?;
     println!(
         "collected {} transitions from {} ({} episodes, OU policy) -> {}",
-        ds.len(),
+        rows,
         a.env,
         a.episodes,
         data.display()
@@ -75,8 +85,24 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         device: a.device.clone(),
     };
     let rows = compare(&args, false)?;
-    println!("\n100-step open-loop prediction on held-out episodes (normalised units; mean ± std over seeds):");
+    println!(
+        "\n100-step open-loop prediction on held-out episodes (normalised units{}):",
+        if a.seeds > 1 {
+            "; mean ± std over seeds"
+        } else {
+            "; one seed"
+        }
+    );
     println!("{}", table(&rows, 100));
     super::write_json(args.json.as_ref().unwrap(), &rows)?;
+    let written = super::compare::plot_rows(&a.out_dir, &rows)?;
+    println!(
+        "per-step error curves (state and reward, per model): {}",
+        written
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     Ok(())
 }

@@ -1,7 +1,6 @@
 //! Where and when a benchmark ran: CPU model and SIMD flags, rayon threads, git commit, UTC time.
 //! Figures are meaningless without these, so every report carries them.
 use crate::backend::Device;
-use crate::util::json::obj;
 use serde_json::Value;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -52,7 +51,7 @@ impl Host {
             flags,
             logical_cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
             rayon_threads: rayon::current_num_threads(),
-            commit: git_commit().unwrap_or_else(|| "unknown".into()),
+            commit: git_commit().unwrap_or_else(|| "unknown (not embedded at build time)".into()),
             utc: utc_now(),
             device: Device::Cpu,
             precision: "fp32".into(),
@@ -80,7 +79,7 @@ impl Host {
     }
 
     pub fn to_json(&self) -> Value {
-        obj([
+        Value::from_iter([
             ("device", Value::from(self.device_label())),
             ("cpu_model", Value::from(self.cpu_model.as_str())),
             (
@@ -96,13 +95,14 @@ impl Host {
     }
 }
 
+/// The commit the binary was built from, embedded at build time as `KOOPMAN_GIT_COMMIT` (by
+/// `build.rs`, or set by hand when building outside git). Never the run-time directory's commit:
+/// `bench` may run anywhere, and the figures belong to the code that was compiled.
 fn git_commit() -> Option<String> {
-    let out = std::process::Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .output()
-        .ok()?;
-    let s = String::from_utf8(out.stdout).ok()?.trim().to_string();
-    (out.status.success() && !s.is_empty()).then_some(s)
+    option_env!("KOOPMAN_GIT_COMMIT")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.to_string())
 }
 
 /// ISO 8601 UTC from the system clock, without a date-time dependency.

@@ -1,5 +1,5 @@
 //! `koopman inspect`: the learned eigenvalues (modulus, frequency) and Δt of a Koopman checkpoint,
-//! printed and plotted.
+//! printed, and plotted where `--plot` asks.
 use crate::checkpoint;
 use crate::models::{KoopmanModel, ModelConfig, ModelInfo};
 use crate::util::plot::{self, Chart, Kind, Series};
@@ -11,7 +11,8 @@ use std::path::PathBuf;
 pub struct InspectArgs {
     #[arg(long)]
     pub ckpt: PathBuf,
-    /// PNG of the discrete eigenvalues λ̄ on the complex plane (default: next to the checkpoint).
+    /// Also write a PNG of the discrete eigenvalues λ̄ on the complex plane here (nothing is
+    /// written unless asked).
     #[arg(long)]
     pub plot: Option<PathBuf>,
     /// How many modes to list (all are plotted).
@@ -23,6 +24,10 @@ pub struct InspectArgs {
 
 pub fn run(a: &InspectArgs) -> Result<()> {
     super::cpu_only(&a.device, "inspect")?;
+    super::input("--ckpt", &a.ckpt)?;
+    if let Some(p) = &a.plot {
+        super::output("--plot", p, &[&a.ckpt])?;
+    }
     let loaded = checkpoint::load(&a.ckpt)?;
     let ModelConfig::Koopman(cfg) = loaded.meta.config.clone() else {
         return Err(Error::Invalid(format!(
@@ -51,10 +56,9 @@ pub fn run(a: &InspectArgs) -> Result<()> {
     if eig.len() > a.show {
         println!("  ... {} more", eig.len() - a.show);
     }
-    let png = a
-        .plot
-        .clone()
-        .unwrap_or_else(|| a.ckpt.with_extension("eigenvalues.png"));
+    let Some(png) = &a.plot else {
+        return Ok(());
+    };
     let chart = Chart {
         title: "discrete eigenvalues",
         x_label: "Re",
@@ -63,7 +67,7 @@ pub fn run(a: &InspectArgs) -> Result<()> {
         kind: Kind::Points,
     };
     plot::write_png(
-        &png,
+        png,
         &chart,
         &[Series {
             name: "eigenvalues",
@@ -71,10 +75,7 @@ pub fn run(a: &InspectArgs) -> Result<()> {
         }],
         Some((0.0, 0.0, 1.0)),
     )
-    .map_err(|e| Error::Io {
-        path: png.display().to_string(),
-        source: e,
-    })?;
+    .map_err(|e| Error::io(png, e))?;
     println!("plot: {}", png.display());
     Ok(())
 }

@@ -9,6 +9,10 @@ use crate::util::rng::Rng;
 use crate::Result;
 use std::time::Instant;
 
+/// The longest training window: a few oscillation periods are plenty (the default is 20 steps),
+/// and memory grows with it (about 75 KB a step for the 64-window batch).
+pub const MAX_HORIZON: usize = 1000;
+
 pub struct OscillatorReport {
     /// (true ω, recovered ω) per mode, sorted by frequency, in rad/s.
     pub frequencies: Vec<(f64, f64)>,
@@ -40,6 +44,11 @@ pub fn run(
     verbose: bool,
     device: Device,
 ) -> Result<OscillatorReport> {
+    if !(1..=MAX_HORIZON).contains(&horizon) {
+        return Err(crate::Error::Invalid(format!(
+            "--horizon {horizon}: the oscillator trains on windows of 1 to {MAX_HORIZON} steps"
+        )));
+    }
     let sys = Oscillator::default_pair();
     let mut rng = Rng::new(seed);
     let model = model_for(&sys, seed);

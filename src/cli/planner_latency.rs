@@ -6,7 +6,6 @@ use super::peak_rss;
 use super::train_speed::{ACT_DIM, OBS_DIM};
 use crate::backend::Device;
 use crate::models::{build_default, ModelKind, Predictor, Query};
-use crate::util::json::{num, obj};
 use crate::util::rng::Rng;
 use crate::util::stats::Summary;
 use crate::{Error, Result};
@@ -82,8 +81,8 @@ impl PlannerPoint {
 
     pub fn to_json(&self) -> Value {
         let c = &self.case;
-        let ms = |s: f64| num(s * 1e3);
-        obj([
+        let ms = |s: f64| Value::from(s * 1e3);
+        Value::from_iter([
             ("model", Value::from(c.kind.name())),
             ("starts", c.starts.into()),
             ("candidates", c.candidates.into()),
@@ -101,7 +100,7 @@ impl PlannerPoint {
             (
                 "peak_rss_mb",
                 self.peak_rss_bytes
-                    .map_or(Value::Null, |b| num(b as f64 / 1e6)),
+                    .map_or(Value::Null, |b| Value::from(b as f64 / 1e6)),
             ),
         ])
     }

@@ -1,7 +1,8 @@
 //! `koopman train`: train one model on a dataset and write a checkpoint.
 use crate::backend::Device;
 use crate::data;
-use crate::experiment::{train, TrainOptions};
+use crate::data::Dataset;
+use crate::experiment::{train, TrainOptions, MAX_LR};
 use crate::models::{ModelConfig, ModelKind};
 use crate::Result;
 use clap::Args;
@@ -29,7 +30,9 @@ pub struct TrainArgs {
     /// Checkpoint path (.safetensors).
     #[arg(long)]
     pub out: PathBuf,
-    /// Continue from the checkpoint at --out (weights, optimiser state, step count).
+    /// Continue from the checkpoint at --out (weights, optimiser state, step count); the model,
+    /// --preset, --horizon, --batch, --lr and data must be the checkpoint's. Without a checkpoint
+    /// there yet, training starts from step 0 (and says so).
     #[arg(long)]
     pub resume: bool,
     #[arg(long, default_value_t = 100)]
@@ -94,11 +97,11 @@ pub fn preset(kind: ModelKind, name: &str, obs_dim: usize, act_dim: usize) -> Re
     })
 }
 
-pub fn options(a: &TrainArgs) -> Result<TrainOptions> {
+/// The run's options for a dataset already loaded from `a.data`.
+pub fn options(a: &TrainArgs, ds: &Dataset) -> Result<TrainOptions> {
     let kind = ModelKind::parse(&a.model)?;
-    let ds = data::load_states(&a.data)?;
     Ok(TrainOptions {
-        data: a.data.clone(),
+        source: a.data.display().to_string(),
         config: preset(kind, &a.preset, ds.obs_dim, ds.act_dim)?,
         horizon: a.horizon.unwrap_or(default_horizon(kind)),
         steps: a.steps,
@@ -115,10 +118,50 @@ pub fn options(a: &TrainArgs) -> Result<TrainOptions> {
     })
 }
 
+/// Every argument that can be checked without the data, checked before anything is read or
+/// trained: names, sizes, the learning rate, the output path, the input file and the device.
+fn check_args(a: &TrainArgs) -> Result<(ModelKind, Device)> {
+    let kind = ModelKind::parse(&a.model)?;
+    if !matches!(a.preset.as_str(), "default" | "small") {
+        return Err(crate::Error::Invalid(format!(
+            "unknown preset '{}' (known: default, small)",
+            a.preset
+        )));
+    }
+    super::precision_name(&a.precision)?;
+    if let Some(h) = a.horizon {
+        super::at_least_one(
+            "--horizon",
+            h,
+            "a window needs at least one step to predict",
+        )?;
+    }
+    super::at_least_one("--batch", a.batch, "a batch needs at least one window")?;
+    if a.steps == 0 {
+        return Err(crate::Error::Invalid(
+            "--steps 0: there is nothing to train; use --steps 1 or more".into(),
+        ));
+    }
+    if !(a.lr.is_finite() && a.lr > 0.0 && a.lr <= MAX_LR) {
+        return Err(crate::Error::Invalid(format!(
+            "--lr {}: the learning rate must be a finite number in (0, {MAX_LR}] (e.g. 1e-3)",
+            a.lr
+        )));
+    }
+    super::input("--data", &a.data)?;
+    super::output("--out", &a.out, &[&a.data])?;
+    let device = super::device(&a.device)?;
+    super::precision(device, &a.precision)?;
+    Ok((kind, device))
+}
+
 pub fn run(a: &TrainArgs) -> Result<()> {
-    let mut opts = options(a)?;
-    opts.device = super::device(&a.device)?;
-    super::precision(opts.device, &a.precision)?;
+    let (_, device) = check_args(a)?;
+    let ds = data::load_states(&a.data)?;
+    let mut opts = options(a, &ds)?;
+    opts.device = device;
+    opts.validate()?;
+    opts.check_memory(&ds)?;
     println!(
         "training {} ({} parameters) at horizon {} for {} steps, batch {}",
         opts.config.kind().name(),
@@ -127,10 +170,21 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         opts.steps,
         opts.batch
     );
-    let s = train(&opts)?;
+    let s = train(&opts, &ds)?;
+    if s.steps == s.start_step {
+        println!(
+            "nothing to train: {} is already at step {} (--steps {}); it is unchanged. Pass a \
+             larger --steps to continue it",
+            a.out.display(),
+            s.steps,
+            a.steps
+        );
+        return Ok(());
+    }
     println!(
-        "done: {} steps, loss {:.5}, validation {:.5}, {:.1} it/s -> {}",
+        "done: {} steps ({} this run), loss {:.5}, validation {:.5}, {:.1} it/s -> {}",
         s.steps,
+        s.steps - s.start_step,
         s.final_loss,
         s.val_loss,
         s.iters_per_sec,

@@ -6,7 +6,6 @@ use crate::backend::Device;
 use crate::data::Batch;
 use crate::models::{build_default, ModelKind};
 use crate::train::{TrainConfig, Trainer};
-use crate::util::json::{num, obj};
 use crate::util::stats::Summary;
 use crate::{Error, Result};
 use serde_json::Value;
@@ -77,7 +76,7 @@ impl TrainPoint {
 
     pub fn to_json(&self) -> Value {
         let paper = paper_its(self.kind, self.seq_len);
-        obj([
+        Value::from_iter([
             ("model", Value::from(self.kind.name())),
             ("seq_len", self.seq_len.into()),
             ("batch", self.batch.into()),
@@ -93,9 +92,9 @@ impl TrainPoint {
             (
                 "peak_rss_mb",
                 self.peak_rss_bytes
-                    .map_or(Value::Null, |b| num(b as f64 / 1e6)),
+                    .map_or(Value::Null, |b| Value::from(b as f64 / 1e6)),
             ),
-            ("paper_a100_its", paper.map_or(Value::Null, num)),
+            ("paper_a100_its", paper.map_or(Value::Null, Value::from)),
             (
                 "profile",
                 self.profile
@@ -109,14 +108,14 @@ impl TrainPoint {
 /// Every profile row, slowest first, in milliseconds per step.
 fn profile_json(p: &OpProfile, steps: usize) -> Value {
     let rows = p.rows().into_iter().map(|r| {
-        obj([
+        Value::from_iter([
             ("phase", r.phase.name().into()),
             ("op", r.op.into()),
             ("shape", r.shape.into()),
             ("calls_per_step", (r.calls / steps.max(1) as u64).into()),
             (
                 "ms_per_step",
-                num(r.time.as_secs_f64() * 1e3 / steps.max(1) as f64),
+                Value::from(r.time.as_secs_f64() * 1e3 / steps.max(1) as f64),
             ),
         ])
     });

@@ -3,7 +3,7 @@ use std::fs::File;
 use std::path::Path;
 
 use super::error::DataError;
-use crate::util::atomic;
+use crate::util::files as atomic;
 
 /// See [`atomic::write_atomically`].
 pub fn write_atomically(

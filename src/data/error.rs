@@ -1,20 +1,21 @@
 //! The one error type of the data module. Every variant carries the file (or, for in-memory
 //! data, a source label) and the field it concerns, so a message alone locates the problem.
 
-use std::fmt;
-
 /// What went wrong while loading, checking, writing or sampling a dataset.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DataError {
     /// The file could not be opened, read or written.
+    #[error("{file}: I/O error on `{field}`: {message}")]
     Io {
         file: String,
         field: String,
         message: String,
     },
     /// A required key is absent.
+    #[error("{file}: missing key `{key}`")]
     MissingKey { file: String, key: String },
     /// A key holds an element type the dataset cannot use.
+    #[error("{file}: key `{key}` has dtype {found}, expected {expected}")]
     WrongDtype {
         file: String,
         key: String,
@@ -22,6 +23,7 @@ pub enum DataError {
         found: String,
     },
     /// A key has the wrong number of dimensions or a zero-width feature axis.
+    #[error("{file}: key `{key}` has shape {found:?}, expected {expected}")]
     WrongShape {
         file: String,
         key: String,
@@ -29,6 +31,7 @@ pub enum DataError {
         found: Vec<usize>,
     },
     /// A key's row count (or value count) disagrees with the dataset's length.
+    #[error("{file}: key `{key}` has {found}, expected {expected} (inconsistent lengths)")]
     InconsistentLength {
         file: String,
         key: String,
@@ -36,6 +39,7 @@ pub enum DataError {
         found: usize,
     },
     /// A NaN or infinity; `row` is the first bad row.
+    #[error("{file}: key `{key}` holds {value} (not finite) at row {row}, column {col}")]
     NonFinite {
         file: String,
         key: String,
@@ -44,23 +48,28 @@ pub enum DataError {
         value: f32,
     },
     /// The dataset has no transitions (or the given episodes hold none).
+    #[error("{file}: empty dataset (key `{key}` has no rows)")]
     Empty { file: String, key: String },
     /// A truncated or otherwise unreadable file (or a feature of the format we do not read), or a
     /// value outside its type's range.
+    #[error("{file}: truncated, corrupt or unsupported data at `{field}`: {message}")]
     Corrupt {
         file: String,
         field: String,
         message: String,
     },
     /// Episode ranges that are out of bounds or cross an episode end.
+    #[error("{file}: bad `episodes`: {message}")]
     BadEpisodes { file: String, message: String },
     /// No episode is long enough for a window of `horizon` steps.
+    #[error("{file}: `horizon` {horizon} is longer than every episode (longest allows {longest})")]
     HorizonTooLong {
         file: String,
         horizon: usize,
         longest: usize,
     },
     /// The extension names no supported format.
+    #[error("{file}: unknown `extension` {extension:?} (expected .npz, .hdf5 or .h5)")]
     UnknownExtension { file: String, extension: String },
 }
 
@@ -101,81 +110,3 @@ impl DataError {
         self
     }
 }
-
-impl fmt::Display for DataError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DataError::Io {
-                file,
-                field,
-                message,
-            } => write!(f, "{file}: I/O error on `{field}`: {message}"),
-            DataError::MissingKey { file, key } => write!(f, "{file}: missing key `{key}`"),
-            DataError::WrongDtype {
-                file,
-                key,
-                expected,
-                found,
-            } => write!(
-                f,
-                "{file}: key `{key}` has dtype {found}, expected {expected}"
-            ),
-            DataError::WrongShape {
-                file,
-                key,
-                expected,
-                found,
-            } => write!(
-                f,
-                "{file}: key `{key}` has shape {found:?}, expected {expected}"
-            ),
-            DataError::InconsistentLength {
-                file,
-                key,
-                expected,
-                found,
-            } => write!(
-                f,
-                "{file}: key `{key}` has {found}, expected {expected} (inconsistent lengths)"
-            ),
-            DataError::NonFinite {
-                file,
-                key,
-                row,
-                col,
-                value,
-            } => write!(
-                f,
-                "{file}: key `{key}` holds {value} (not finite) at row {row}, column {col}"
-            ),
-            DataError::Empty { file, key } => {
-                write!(f, "{file}: empty dataset (key `{key}` has no rows)")
-            }
-            DataError::Corrupt {
-                file,
-                field,
-                message,
-            } => write!(
-                f,
-                "{file}: truncated, corrupt or unsupported data at `{field}`: {message}"
-            ),
-            DataError::BadEpisodes { file, message } => {
-                write!(f, "{file}: bad `episodes`: {message}")
-            }
-            DataError::HorizonTooLong {
-                file,
-                horizon,
-                longest,
-            } => write!(
-                f,
-                "{file}: `horizon` {horizon} is longer than every episode (longest allows {longest})"
-            ),
-            DataError::UnknownExtension { file, extension } => write!(
-                f,
-                "{file}: unknown `extension` {extension:?} (expected .npz, .hdf5 or .h5)"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for DataError {}

@@ -17,6 +17,7 @@ use super::npy::bytes_to_bool;
 struct H5 {
     file: String,
     h5: Hdf5File,
+    root_groups: Vec<String>,
     root_datasets: Vec<String>,
     file_len: usize,
 }
@@ -24,13 +25,25 @@ struct H5 {
 impl H5 {
     fn open(path: &Path) -> Result<Self, DataError> {
         let file = path.display().to_string();
-        // Read into memory instead of mmap: a file shrinking under a mapping would be SIGBUS,
-        // not an error, and every array is read in full anyway.
-        let bytes = std::fs::read(path).map_err(|e| DataError::Io {
+        let io = |e: std::io::Error| DataError::Io {
             file: file.clone(),
             field: "open".to_string(),
             message: e.to_string(),
-        })?;
+        };
+        // The signature first (at 0, 512, 1024, … for a file with a user block), so a file that
+        // is not HDF5 at all is refused before it is read.
+        let (mut handle, len) = crate::util::files::open_input(path).map_err(io)?;
+        signature_offset(&mut handle, len)
+            .map_err(io)?
+            .ok_or_else(|| DataError::Corrupt {
+                file: file.clone(),
+                field: "signature".to_string(),
+                message: "not an HDF5 file (no HDF5 signature at byte 0, 512, 1024, …)".to_string(),
+            })?;
+        drop(handle);
+        // Read into memory instead of mmap: a file shrinking under a mapping would be SIGBUS,
+        // not an error, and every array is read in full anyway. Never past the size at open.
+        let bytes = crate::util::files::read_input(path).map_err(io)?;
         let file_len = bytes.len();
         let corrupt = |field: &str, e: hdf5_reader::error::Error| DataError::Corrupt {
             file: file.clone(),
@@ -40,8 +53,10 @@ impl H5 {
         let h5 = Hdf5File::from_vec(bytes).map_err(|e| corrupt("superblock", e))?;
         // libhdf5 refuses a file shorter than the end-of-file address in its superblock; do the
         // same, since a cut that only loses trailing blocks could otherwise read "successfully".
+        // The stored end-of-file address is absolute (libhdf5 writes the relative end plus the
+        // base address), so a file with a user block (base address 512, …) compares it as is.
         let sb = h5.superblock();
-        let eof = sb.base_address.saturating_add(sb.eof_address);
+        let eof = sb.eof_address;
         if eof > file_len as u64 {
             return Err(DataError::Corrupt {
                 file: file.clone(),
@@ -50,10 +65,12 @@ impl H5 {
             });
         }
         let root = h5.root_group().map_err(|e| corrupt("root group", e))?;
-        let (_, root_datasets) = root.member_names().map_err(|e| corrupt("root group", e))?;
+        let (root_groups, root_datasets) =
+            root.member_names().map_err(|e| corrupt("root group", e))?;
         Ok(H5 {
             file,
             h5,
+            root_groups,
             root_datasets,
             file_len,
         })
@@ -67,15 +84,38 @@ impl H5 {
         }
     }
 
-    /// Shape and dtype of root dataset `key`, or `None` if absent.
+    /// Shape and dtype of root dataset `key`, or `None` if absent. A group, or a link that does not
+    /// resolve to a dataset here (an external link), under that name is an error that says so,
+    /// not a "missing key".
     fn dataset(&self, key: &str) -> Result<Option<hdf5_reader::Dataset>, DataError> {
-        if !self.root_datasets.iter().any(|n| n == key) {
-            return Ok(None);
+        if self.root_groups.iter().any(|n| n == key) {
+            return Err(DataError::Corrupt {
+                file: self.file.clone(),
+                field: key.to_string(),
+                message: "is a group, but a D4RL key must be a dataset at the file's root"
+                    .to_string(),
+            });
         }
-        self.h5
-            .dataset(key)
-            .map(Some)
-            .map_err(|e| self.corrupt(key, e))
+        if self.root_datasets.iter().any(|n| n == key) {
+            return self
+                .h5
+                .dataset(key)
+                .map(Some)
+                .map_err(|e| self.corrupt(key, e));
+        }
+        // Not listed as a group or a dataset: absent, or a link we cannot follow.
+        match self.h5.dataset(key) {
+            Ok(ds) => Ok(Some(ds)),
+            Err(e) if not_found(&e) => Ok(None),
+            Err(e) => Err(DataError::Corrupt {
+                file: self.file.clone(),
+                field: key.to_string(),
+                message: format!(
+                    "is a link that does not resolve to a dataset in this file ({e}); external \
+                     links are not followed: copy the data into the file"
+                ),
+            }),
+        }
     }
 
     fn require(&self, key: &str) -> Result<hdf5_reader::Dataset, DataError> {
@@ -160,6 +200,33 @@ impl H5 {
     }
 }
 
+/// Whether `e` (under any path context) says the object does not exist.
+fn not_found(e: &hdf5_reader::error::Error) -> bool {
+    use hdf5_reader::error::Error as E;
+    match e {
+        E::DatasetNotFound(_) | E::GroupNotFound(_) => true,
+        E::Context { source, .. } => not_found(source),
+        _ => false,
+    }
+}
+
+/// Where the HDF5 signature sits: byte 0, or after a user block at 512, 1024, 2048, …
+fn signature_offset(f: &mut std::fs::File, len: u64) -> std::io::Result<Option<u64>> {
+    use std::io::{Read, Seek, SeekFrom};
+    const SIGNATURE: [u8; 8] = [0x89, b'H', b'D', b'F', b'\r', b'\n', 0x1a, b'\n'];
+    let mut at = 0u64;
+    while at.saturating_add(8) <= len {
+        let mut buf = [0u8; 8];
+        f.seek(SeekFrom::Start(at))?;
+        f.read_exact(&mut buf)?;
+        if buf == SIGNATURE {
+            return Ok(Some(at));
+        }
+        at = if at == 0 { 512 } else { at * 2 };
+    }
+    Ok(None)
+}
+
 /// A short dtype name for messages (the full `Debug` form is noisy).
 fn describe(t: &Datatype) -> String {
     match t {
@@ -197,15 +264,33 @@ pub fn read(path: &Path) -> Result<Dataset, DataError> {
     check_scalar_rows(&file, TERMINALS, &h5.shape(TERMINALS, &terminals)?)?;
     let timeouts = h5.require(TIMEOUTS)?;
     check_scalar_rows(&file, TIMEOUTS, &h5.shape(TIMEOUTS, &timeouts)?)?;
-    let next_observations = match h5.dataset(NEXT_OBSERVATIONS)? {
-        Some(next) => {
-            row_width(
-                &file,
-                NEXT_OBSERVATIONS,
-                &h5.shape(NEXT_OBSERVATIONS, &next)?,
-            )?;
-            Some(h5.floats(NEXT_OBSERVATIONS, &next)?)
+    let next = h5.dataset(NEXT_OBSERVATIONS)?;
+    // Every key's row count agrees before any values are read: a header declaring 250M rows in
+    // unwritten chunks is refused here, not after gigabytes of zeros.
+    let rows = h5.shape(OBSERVATIONS, &obs)?[0];
+    let mut keys = vec![
+        (ACTIONS, &actions),
+        (REWARDS, &rewards),
+        (TERMINALS, &terminals),
+        (TIMEOUTS, &timeouts),
+    ];
+    if let Some(n) = &next {
+        row_width(&file, NEXT_OBSERVATIONS, &h5.shape(NEXT_OBSERVATIONS, n)?)?;
+        keys.push((NEXT_OBSERVATIONS, n));
+    }
+    for (key, ds) in keys {
+        let found = h5.shape(key, ds)?[0];
+        if found != rows {
+            return Err(DataError::InconsistentLength {
+                file: file.clone(),
+                key: key.to_string(),
+                expected: format!("{rows} rows, as `{OBSERVATIONS}`"),
+                found,
+            });
         }
+    }
+    let next_observations = match next {
+        Some(next) => Some(h5.floats(NEXT_OBSERVATIONS, &next)?),
         None => None,
     };
 

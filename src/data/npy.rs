@@ -137,8 +137,67 @@ impl NpyArray {
         out
     }
 
+    /// The shape in the header at the start of `.npy` bytes, without the data (which may be
+    /// absent): lets a reader check every array's shape before decompressing any of them.
+    pub fn peek_shape(prefix: &[u8], file: &str, key: &str) -> Result<Vec<usize>, DataError> {
+        Header::parse(prefix, file, key).map(|h| h.shape)
+    }
+
     /// Parses `.npy` bytes; `file`/`key` only label errors.
     pub fn from_npy_bytes(bytes: &[u8], file: &str, key: &str) -> Result<Self, DataError> {
+        let corrupt = |message: String| DataError::Corrupt {
+            file: file.to_string(),
+            field: key.to_string(),
+            message,
+        };
+        let Header {
+            descr,
+            fortran,
+            shape,
+            start,
+        } = Header::parse(bytes, file, key)?;
+        let descr = descr.as_str();
+        let (descr, item, swap) = normalise_descr(descr).ok_or_else(|| DataError::WrongDtype {
+            file: file.to_string(),
+            key: key.to_string(),
+            expected: "a plain numeric or bool dtype".to_string(),
+            found: descr.to_string(),
+        })?;
+        let numel = shape
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+            .ok_or_else(|| corrupt(format!("shape {shape:?} overflows")))?;
+        let nbytes = numel
+            .checked_mul(item)
+            .ok_or_else(|| corrupt(format!("shape {shape:?} overflows")))?;
+        let body = bytes.get(start..).unwrap_or_default();
+        if body.len() < nbytes {
+            return Err(corrupt(format!(
+                "truncated: shape {shape:?} needs {nbytes} bytes, found {}",
+                body.len()
+            )));
+        }
+        let mut data = body[..nbytes].to_vec();
+        if swap {
+            data.chunks_exact_mut(item).for_each(|c| c.reverse());
+        }
+        if fortran && shape.len() > 1 {
+            data = fortran_to_c(&data, &shape, item);
+        }
+        Ok(NpyArray { descr, shape, data })
+    }
+}
+
+/// A parsed `.npy` header and where the data starts.
+struct Header {
+    descr: String,
+    fortran: bool,
+    shape: Vec<usize>,
+    start: usize,
+}
+
+impl Header {
+    fn parse(bytes: &[u8], file: &str, key: &str) -> Result<Self, DataError> {
         let corrupt = |message: String| DataError::Corrupt {
             file: file.to_string(),
             field: key.to_string(),
@@ -173,34 +232,12 @@ impl NpyArray {
             .and_then(parse_shape)
             .ok_or_else(|| corrupt(format!("no valid `shape` in header {header:?}")))?;
 
-        let (descr, item, swap) = normalise_descr(descr).ok_or_else(|| DataError::WrongDtype {
-            file: file.to_string(),
-            key: key.to_string(),
-            expected: "a plain numeric or bool dtype".to_string(),
-            found: descr.to_string(),
-        })?;
-        let numel = shape
-            .iter()
-            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-            .ok_or_else(|| corrupt(format!("shape {shape:?} overflows")))?;
-        let nbytes = numel
-            .checked_mul(item)
-            .ok_or_else(|| corrupt(format!("shape {shape:?} overflows")))?;
-        let body = &bytes[start + header_len..];
-        if body.len() < nbytes {
-            return Err(corrupt(format!(
-                "truncated: shape {shape:?} needs {nbytes} bytes, found {}",
-                body.len()
-            )));
-        }
-        let mut data = body[..nbytes].to_vec();
-        if swap {
-            data.chunks_exact_mut(item).for_each(|c| c.reverse());
-        }
-        if fortran && shape.len() > 1 {
-            data = fortran_to_c(&data, &shape, item);
-        }
-        Ok(NpyArray { descr, shape, data })
+        Ok(Header {
+            descr: descr.to_string(),
+            fortran,
+            shape,
+            start: start + header_len,
+        })
     }
 }
 

@@ -30,8 +30,47 @@ impl Policy {
 
 /// `episodes` episodes of `env` (1000 steps each unless the env terminates), seeded.
 pub fn collect(env: &str, policy: Policy, episodes: usize, seed: u64) -> Result<Dataset> {
+    let mut all: Option<Dataset> = None;
+    collect_each(env, policy, episodes, seed, |ep| {
+        match &mut all {
+            None => all = Some(ep),
+            Some(ds) => append(ds, ep),
+        }
+        Ok(())
+    })?;
+    all.ok_or_else(|| Error::Invalid("--episodes must be at least 1".into()))
+}
+
+/// As [`collect`], handing each episode to `emit` as it ends instead of holding them all (what
+/// `koopman collect` streams to disk). The episodes are those [`collect`] gives.
+pub fn collect_each(
+    env: &str,
+    policy: Policy,
+    episodes: usize,
+    seed: u64,
+    emit: impl FnMut(Dataset) -> Result<()>,
+) -> Result<()> {
     let mut e = envs::make(env).map_err(Error::Invalid)?;
-    rollout(e.as_mut(), policy, episodes, seed, |_| Ok(()))
+    rollout(e.as_mut(), policy, episodes, seed, |_| Ok(()), emit)
+}
+
+/// Observation and action widths of `env` (for sizing estimates before collecting).
+pub fn env_dims(env: &str) -> Result<(usize, usize)> {
+    let e = envs::make(env).map_err(Error::Invalid)?;
+    let spec = e.spec();
+    Ok((spec.obs_dim, spec.act_dim))
+}
+
+/// Appends `ep`'s rows to `ds` (same widths).
+fn append(ds: &mut Dataset, ep: Dataset) {
+    ds.observations.extend_from_slice(&ep.observations);
+    ds.actions.extend_from_slice(&ep.actions);
+    ds.rewards.extend_from_slice(&ep.rewards);
+    if let (Some(a), Some(b)) = (&mut ds.next_observations, &ep.next_observations) {
+        a.extend_from_slice(b);
+    }
+    ds.terminals.extend_from_slice(&ep.terminals);
+    ds.timeouts.extend_from_slice(&ep.timeouts);
 }
 
 /// As [`collect`], plus `pixels`: the 84×84 RGB frame of every observation from the task's
@@ -61,11 +100,26 @@ pub fn collect_pixels(
         let rows = episodes.saturating_mul(envs::EPISODE_STEPS as usize);
         data.try_reserve_exact(rows.saturating_mul(frame))
             .map_err(|e| Error::Invalid(format!("--pixels: {rows} frames do not fit: {e}")))?;
-        let mut ds = rollout(task.as_mut(), policy, episodes, seed, |t| {
-            let f = r.render(t.sim_mut()).map_err(Error::Invalid)?;
-            data.extend_from_slice(f);
-            Ok(())
-        })?;
+        let mut all: Option<Dataset> = None;
+        rollout(
+            task.as_mut(),
+            policy,
+            episodes,
+            seed,
+            |t| {
+                let f = r.render(t.sim_mut()).map_err(Error::Invalid)?;
+                data.extend_from_slice(f);
+                Ok(())
+            },
+            |ep| {
+                match &mut all {
+                    None => all = Some(ep),
+                    Some(ds) => append(ds, ep),
+                }
+                Ok(())
+            },
+        )?;
+        let mut ds = all.ok_or_else(|| Error::Invalid("--episodes must be at least 1".into()))?;
         ds.pixels = Some(Frames {
             data,
             height: PIXELS,
@@ -85,35 +139,37 @@ pub fn collect_pixels(
     }
 }
 
-/// The episodes of `e` under `policy`; `observed(e)` runs on each observation's state before its
-/// action (e.g. to render it).
+/// The episodes of `e` under `policy`, each handed to `emit` as it ends; `observed(e)` runs on each
+/// observation's state before its action (e.g. to render it).
 fn rollout<E: Env + ?Sized>(
     e: &mut E,
     policy: Policy,
     episodes: usize,
     seed: u64,
     mut observed: impl FnMut(&mut E) -> Result<()>,
-) -> Result<Dataset> {
+    mut emit: impl FnMut(Dataset) -> Result<()>,
+) -> Result<()> {
     if episodes == 0 {
         return Err(Error::Invalid("--episodes must be at least 1".into()));
     }
     let spec = e.spec();
     let (od, ad) = (spec.obs_dim, spec.act_dim);
-    let cap = episodes * envs::EPISODE_STEPS as usize;
-    let mut ds = Dataset {
-        observations: Vec::with_capacity(cap * od),
-        actions: Vec::with_capacity(cap * ad),
-        rewards: Vec::with_capacity(cap),
-        next_observations: Some(Vec::with_capacity(cap * od)),
-        terminals: Vec::with_capacity(cap),
-        timeouts: Vec::with_capacity(cap),
-        pixels: None,
-        obs_dim: od,
-        act_dim: ad,
-    };
+    let cap = envs::EPISODE_STEPS as usize;
     let mut rng = Rng::new(seed);
     let (mut obs, mut next, mut a) = (vec![0.0f32; od], vec![0.0f32; od], vec![0.0f32; ad]);
     for ep in 0..episodes {
+        let mut ds = Dataset {
+            observations: Vec::with_capacity(cap * od),
+            actions: Vec::with_capacity(cap * ad),
+            rewards: Vec::with_capacity(cap),
+            next_observations: None,
+            terminals: Vec::with_capacity(cap),
+            timeouts: Vec::with_capacity(cap),
+            pixels: None,
+            obs_dim: od,
+            act_dim: ad,
+        };
+        let mut next_obs = Vec::with_capacity(cap * od);
         e.reset_into(
             seed.wrapping_mul(1_000_003).wrapping_add(ep as u64),
             &mut obs,
@@ -140,10 +196,7 @@ fn rollout<E: Env + ?Sized>(
             ds.observations.extend_from_slice(&obs);
             ds.actions.extend_from_slice(&a);
             ds.rewards.push(r);
-            ds.next_observations
-                .as_mut()
-                .unwrap()
-                .extend_from_slice(&next);
+            next_obs.extend_from_slice(&next);
             ds.terminals.push(term);
             ds.timeouts.push(trunc && !term);
             std::mem::swap(&mut obs, &mut next);
@@ -151,6 +204,8 @@ fn rollout<E: Env + ?Sized>(
                 break;
             }
         }
+        ds.next_observations = Some(next_obs);
+        emit(ds)?;
     }
-    Ok(ds)
+    Ok(())
 }

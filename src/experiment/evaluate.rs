@@ -9,6 +9,8 @@ use std::ops::Range;
 
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct EvalResult {
+    /// The model's kind (koopman, mlp, gru, transformer).
+    pub model: String,
     pub windows: usize,
     pub horizon: usize,
     /// Mean over windows, steps and state dimensions.
@@ -70,6 +72,7 @@ pub fn evaluate(
     per_state.iter_mut().for_each(|v| *v /= windows as f64);
     per_reward.iter_mut().for_each(|v| *v /= windows as f64);
     Ok(EvalResult {
+        model: model.kind().name().to_string(),
         windows,
         horizon,
         state_mse: per_state.iter().sum::<f64>() / horizon as f64,

@@ -6,7 +6,7 @@ mod evaluate;
 mod normalization;
 mod train_run;
 
-pub use collect::{collect, collect_pixels, Policy};
+pub use collect::{collect, collect_each, collect_pixels, env_dims, Policy};
 pub use evaluate::{evaluate, EvalResult};
 pub use normalization::{normalizer_from_json, normalizer_to_json};
-pub use train_run::{train, TrainOptions, TrainSummary};
+pub use train_run::{estimate_bytes, train, TrainOptions, TrainSummary, MAX_LR};

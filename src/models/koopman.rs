@@ -2,7 +2,7 @@
 //! operator discretised by ZOH with a learnable Δt, the whole horizon unrolled in parallel (scan, or
 //! the paper's Vandermonde + convolution form), then a decoder and a reward head.
 //!
-//! Choices the paper leaves open (see `notes/model-math.md` §7), all configurable:
+//! Choices the paper leaves open (README.md, "Model defaults"), all configurable:
 //! m = 512 complex modes; encoders d_s → 256 → 256 → 2m and d_a → 256 → 2m with ELU; decoder
 //! 2m → 256 → 256 → d_s; reward head on [x̂_k ‖ a_k] → 256 → 1; ω_j = jπ (increasing), μ = −0.2 fixed;
 //! scalar Δt learned as log Δt with Δt₀ = 1/m; consistency target g(s_{t+k}) under stop-gradient;

@@ -375,21 +375,189 @@ impl ModelConfig {
             ModelConfig::Transformer(_) => ModelKind::Transformer,
         }
     }
+    /// Every size in the configuration is at least 1 (the Transformer's `layers` may be 0) and the
+    /// Transformer's `dim` divides into its `heads`.
+    pub fn validate(&self) -> Result<()> {
+        let mut sizes: Vec<(&str, usize)> = vec![];
+        let (obs, act, hidden) = match self {
+            ModelConfig::Koopman(c) => {
+                sizes.push(("modes", c.modes));
+                let h = [&c.enc_hidden, &c.act_hidden, &c.dec_hidden, &c.rew_hidden];
+                (
+                    c.obs_dim,
+                    c.act_dim,
+                    h.into_iter().flatten().copied().collect::<Vec<_>>(),
+                )
+            }
+            ModelConfig::Mlp(c) => {
+                sizes.push(("latent", c.latent));
+                sizes.push(("dyn_hidden", c.dyn_hidden));
+                let h = [&c.enc_hidden, &c.dec_hidden, &c.rew_hidden];
+                (
+                    c.obs_dim,
+                    c.act_dim,
+                    h.into_iter().flatten().copied().collect(),
+                )
+            }
+            ModelConfig::Gru(c) => {
+                sizes.push(("hidden", c.hidden));
+                let h = [&c.embed, &c.dec_hidden, &c.rew_hidden];
+                (
+                    c.obs_dim,
+                    c.act_dim,
+                    h.into_iter().flatten().copied().collect(),
+                )
+            }
+            ModelConfig::Transformer(c) => {
+                sizes.push(("dim", c.dim));
+                sizes.push(("heads", c.heads));
+                sizes.push(("mlp_ratio", c.mlp_ratio));
+                let h = [&c.dec_hidden, &c.rew_hidden];
+                (
+                    c.obs_dim,
+                    c.act_dim,
+                    h.into_iter().flatten().copied().collect(),
+                )
+            }
+        };
+        sizes.push(("obs_dim", obs));
+        sizes.push(("act_dim", act));
+        if let Some((name, _)) = sizes.iter().find(|(_, v)| *v == 0) {
+            return Err(Error::Invalid(format!(
+                "{} config: `{name}` is 0, it must be at least 1",
+                self.kind().name()
+            )));
+        }
+        if hidden.contains(&0) {
+            return Err(Error::Invalid(format!(
+                "{} config: a hidden layer width is 0, each must be at least 1",
+                self.kind().name()
+            )));
+        }
+        if let ModelConfig::Transformer(c) = self {
+            if c.dim % c.heads != 0 {
+                return Err(Error::Invalid(format!(
+                    "transformer dim {} is not divisible by heads {}",
+                    c.dim, c.heads
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// A lower bound on the model's parameter count, from its weight matrices alone (biases, norms
+    /// and Koopman's μ, ω, Δt come on top); `None` when it overflows 64 bits. Checked before
+    /// building a model from an untrusted configuration (a checkpoint's metadata), so a hostile
+    /// width is refused rather than allocated.
+    pub fn min_param_count(&self) -> Option<u64> {
+        /// Σ w_i · w_{i+1} over an MLP's widths `first, hidden.., last`.
+        fn chain(first: usize, hidden: &[usize], last: usize) -> Option<u64> {
+            let mut ws = vec![first as u64];
+            ws.extend(hidden.iter().map(|&h| h as u64));
+            ws.push(last as u64);
+            ws.windows(2)
+                .try_fold(0u64, |acc, w| acc.checked_add(w[0].checked_mul(w[1])?))
+        }
+        let add = |xs: &[Option<u64>]| xs.iter().try_fold(0u64, |acc, x| acc.checked_add((*x)?));
+        let mul = |a: u64, b: u64| a.checked_mul(b);
+        match self {
+            ModelConfig::Koopman(c) => {
+                let two_m = c.modes.checked_mul(2)?;
+                add(&[
+                    chain(c.obs_dim, &c.enc_hidden, two_m),
+                    chain(c.act_dim, &c.act_hidden, two_m),
+                    chain(two_m, &c.dec_hidden, c.obs_dim),
+                    chain(two_m.checked_add(c.act_dim)?, &c.rew_hidden, 1),
+                ])
+            }
+            ModelConfig::Mlp(c) => {
+                let la = c.latent.checked_add(c.act_dim)?;
+                add(&[
+                    chain(c.obs_dim, &c.enc_hidden, c.latent),
+                    chain(la, &[c.dyn_hidden], c.latent),
+                    chain(c.latent, &c.dec_hidden, c.obs_dim),
+                    chain(la, &c.rew_hidden, 1),
+                ])
+            }
+            ModelConfig::Gru(c) => {
+                let (input, h) = (c.obs_dim.checked_add(c.act_dim)?, c.hidden as u64);
+                let e_out = *c.embed.last().unwrap_or(&input) as u64;
+                let embed = match c.embed.split_last() {
+                    Some((&last, mid)) => chain(input, mid, last),
+                    None => Some(0),
+                };
+                add(&[
+                    embed,
+                    mul(3, mul(h, e_out.checked_add(h)?)?),
+                    chain(c.hidden, &c.dec_hidden, c.obs_dim),
+                    chain(c.hidden, &c.rew_hidden, 1),
+                ])
+            }
+            ModelConfig::Transformer(c) => {
+                let d = c.dim as u64;
+                let per_layer =
+                    mul(d, d)?.checked_mul(mul(2, c.mlp_ratio as u64)?.checked_add(4)?)?;
+                add(&[
+                    mul(c.obs_dim.checked_add(c.act_dim)? as u64, d),
+                    mul(c.layers as u64, per_layer),
+                    chain(c.dim, &c.dec_hidden, c.obs_dim),
+                    chain(c.dim, &c.rew_hidden, 1),
+                ])
+            }
+        }
+    }
+
+    /// Activations one step of one window produces, at least: the width of every layer output of
+    /// every per-step network. `None` on overflow. Sizes memory estimates.
+    pub fn activation_width(&self) -> Option<u64> {
+        let sum = |parts: &[&[usize]]| {
+            parts
+                .iter()
+                .flat_map(|p| p.iter())
+                .try_fold(0u64, |acc, &w| acc.checked_add(w as u64))
+        };
+        match self {
+            ModelConfig::Koopman(c) => {
+                let m2 = c.modes.checked_mul(2)?;
+                sum(&[
+                    &c.enc_hidden,
+                    &c.act_hidden,
+                    &c.dec_hidden,
+                    &c.rew_hidden,
+                    &[m2, m2, m2, m2, c.obs_dim, 1],
+                ])
+            }
+            ModelConfig::Mlp(c) => sum(&[
+                &c.enc_hidden,
+                &c.dec_hidden,
+                &c.rew_hidden,
+                &[c.dyn_hidden, c.latent, c.latent, c.obs_dim, 1],
+            ]),
+            ModelConfig::Gru(c) => sum(&[
+                &c.embed,
+                &c.dec_hidden,
+                &c.rew_hidden,
+                &[c.hidden.checked_mul(4)?, c.obs_dim, 1],
+            ]),
+            ModelConfig::Transformer(c) => {
+                let per_layer = c.dim.checked_mul(c.mlp_ratio.checked_add(6)?)?;
+                sum(&[
+                    &c.dec_hidden,
+                    &c.rew_hidden,
+                    &[c.layers.checked_mul(per_layer)?, c.dim, c.obs_dim, 1],
+                ])
+            }
+        }
+    }
+
     /// Builds the model with freshly initialised parameters.
     pub fn build(&self, seed: u64) -> Result<Box<dyn DynamicsModel>> {
+        self.validate()?;
         Ok(match self {
             ModelConfig::Koopman(c) => Box::new(KoopmanModel::new(c.clone(), seed)),
             ModelConfig::Mlp(c) => Box::new(MlpModel::new(c.clone(), seed)),
             ModelConfig::Gru(c) => Box::new(GruModel::new(c.clone(), seed)),
-            ModelConfig::Transformer(c) => {
-                if c.heads == 0 || c.dim % c.heads != 0 {
-                    return Err(Error::Invalid(format!(
-                        "transformer dim {} is not divisible by heads {}",
-                        c.dim, c.heads
-                    )));
-                }
-                Box::new(TransformerModel::new(c.clone(), seed))
-            }
+            ModelConfig::Transformer(c) => Box::new(TransformerModel::new(c.clone(), seed)),
         })
     }
 }

@@ -1,7 +1,5 @@
 //! Small shared utilities.
-pub mod atomic;
-mod font5x7;
-pub mod json;
+pub mod files;
 pub mod numpy_default_rng;
 pub mod numpy_random_state;
 pub mod plot;
