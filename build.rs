@@ -18,6 +18,7 @@ fn main() {
     if env::var_os("CARGO_FEATURE_MUJOCO").is_some() {
         check_mujoco();
     }
+    embed_git_commit();
     let files = match sig::scan(Path::new("kernels")) {
         Ok(files) => files,
         Err(e) => {
@@ -523,4 +524,41 @@ fn check_mujoco() {
             std::process::exit(1);
         }
     }
+}
+
+/// `KOOPMAN_GIT_COMMIT`: the commit the binary is built from (`-dirty` when the tree has changes),
+/// for the machine line of `koopman bench`. Nothing is set outside a git checkout (or without git),
+/// and the bench then says "unknown". Reruns when HEAD moves or a source file changes.
+fn embed_git_commit() {
+    println!("cargo:rerun-if-env-changed=KOOPMAN_GIT_COMMIT");
+    if env::var_os("KOOPMAN_GIT_COMMIT").is_some() {
+        return;
+    }
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let Some(commit) = git(&["rev-parse", "--short", "HEAD"]) else {
+        return;
+    };
+    // In a worktree `.git` is a file: ask git where HEAD and its ref live.
+    for p in [
+        git(&["rev-parse", "--git-path", "HEAD"]),
+        git(&["rev-parse", "--symbolic-full-name", "HEAD"])
+            .and_then(|r| git(&["rev-parse", "--git-path", &r])),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        println!("cargo:rerun-if-changed={p}");
+    }
+    println!("cargo:rerun-if-changed=src");
+    let dirty =
+        git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    let suffix = if dirty { "-dirty" } else { "" };
+    println!("cargo:rustc-env=KOOPMAN_GIT_COMMIT={commit}{suffix}");
 }

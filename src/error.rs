@@ -43,7 +43,6 @@ impl From<crate::backend::cuda::CudaError> for Error {
     }
 }
 
-
 pub type Result<T> = std::result::Result<T, Error>;
 
 /// Builds an `Error::Shape` with a formatted message.

@@ -1,11 +1,11 @@
 //! `koopman compare`: trains and evaluates the four models with matched parameter counts over
 //! several seeds and prints the paper's Table 1/2 layout (mean ± std over seeds), plus JSON.
+use super::curves::{plot_curves, Metric};
 use super::eval::evaluate_checkpoint;
 use super::train::{default_horizon, preset};
 use crate::data;
 use crate::experiment::{train, EvalResult, TrainOptions, TrainSummary};
 use crate::models::ModelKind;
-use crate::util::plot::{self, Chart, Kind, Series};
 use crate::{Error, Result};
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -202,59 +202,6 @@ pub fn table(rows: &[ModelRow], eval_horizon: usize) -> String {
         );
     }
     s
-}
-
-/// Which per-step error a chart shows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Metric {
-    State,
-    Reward,
-}
-
-impl Metric {
-    fn name(self) -> &'static str {
-        match self {
-            Metric::State => "state",
-            Metric::Reward => "reward",
-        }
-    }
-}
-
-/// Per-step error curves, one line per model (the legend names it), log-scale; PNG or SVG by the
-/// path's extension.
-pub fn plot_curves(path: &Path, metric: Metric, curves: &[(&str, &[f64])]) -> Result<()> {
-    let pts: Vec<Vec<(f64, f64)>> = curves
-        .iter()
-        .map(|(_, c)| {
-            c.iter()
-                .enumerate()
-                .map(|(k, &v)| ((k + 1) as f64, v))
-                .collect()
-        })
-        .collect();
-    let series: Vec<Series> = curves
-        .iter()
-        .zip(&pts)
-        .map(|((n, _), p)| Series { name: n, points: p })
-        .collect();
-    let title = format!("open-loop {} prediction error", metric.name());
-    let y_label = format!("{} MSE (normalised)", metric.name());
-    let chart = Chart {
-        title: &title,
-        x_label: "prediction step",
-        y_label: &y_label,
-        log_y: true,
-        kind: Kind::Lines,
-    };
-    let svg = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("svg"));
-    if svg {
-        plot::write_svg(path, &chart, &series, None)
-    } else {
-        plot::write_png(path, &chart, &series, None)
-    }
-    .map_err(|e| Error::io(path, e))
 }
 
 /// Writes the state and reward per-step curves of every model into `dir` as PNG and SVG; returns

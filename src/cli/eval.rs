@@ -153,9 +153,9 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     );
     if let Some((csv, png)) = &curve {
         write_curve_csv(csv, &r)?;
-        super::compare::plot_curves(
+        super::curves::plot_curves(
             png,
-            super::compare::Metric::State,
+            super::curves::Metric::State,
             &[(r.model.as_str(), &r.state_mse_per_step)],
         )?;
         println!(
