@@ -8,17 +8,19 @@
 //! - [`kernels`]: the typed launch functions `build.rs` generates, one per kernel;
 //! - [`launch`]: host-side launchers, one per kernel family (checks, launch shapes), plus the
 //!   row-major sgemm;
-//! - [`error`]: the backend's error type.
+//! - [`error`]: the backend's error type;
+//! - [`emu`]: the emulated CUDA device (the kernels compiled for the CPU, run with launch semantics).
 
 pub mod backend;
 pub mod compile;
 pub mod detect;
 pub mod device;
+pub mod emu;
 pub mod error;
 pub mod kernels;
 pub mod launch;
 
-pub use detect::{cuda_status, nvrtc_available};
 pub use backend::{Cuda, DevBuf};
+pub use detect::{cuda_status, nvrtc_available};
 pub use device::CudaDevice;
 pub use error::{CudaError, Result};
