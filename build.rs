@@ -491,6 +491,7 @@ mod emit_emu {
     /// `KOOPMAN_NO_EMU=1` skips the compilation (the wrappers then report "not built").
     pub fn build(files: &[KernelFile], out: &Path) {
         println!("cargo:rerun-if-changed=tools/cuemu/runtime.h");
+        println!("cargo:rerun-if-changed=tools/cuemu/runtime_selftest.h");
         println!("cargo:rerun-if-env-changed=KOOPMAN_NO_EMU");
         let root = env::var("CARGO_MANIFEST_DIR").unwrap();
         let cpp = out.join("emu_kernels.cpp");
@@ -539,6 +540,7 @@ mod emit_emu {
              // device (tools/cuemu/runtime.h), one extern \"C\" entry point per kernel.\n",
         );
         out += &inc("tools/cuemu/runtime.h");
+        out += &inc("tools/cuemu/runtime_selftest.h");
         if root.join("kernels/prelude.cuh").exists() {
             out += &inc("kernels/prelude.cuh");
         }

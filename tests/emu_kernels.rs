@@ -60,6 +60,16 @@ fn close(name: &str, got: &[f32], want: &[f64], rtol: f64, atol: f64) -> Result<
     Ok(())
 }
 
+/// Shuffle variants, early-returning threads, 3-D shapes and the warp-split error, on synthetic
+/// kernels (the real ones do not use all of them).
+#[test]
+fn runtime_self_test() {
+    if !emu_ready() {
+        return;
+    }
+    emu::self_test().unwrap();
+}
+
 #[test]
 fn relu_fwd_matches_reference() {
     if !emu_ready() {

@@ -126,6 +126,32 @@ pub fn status() -> Result<(), EmuError> {
     }
 }
 
+/// Runs the runtime's self-test (`tools/cuemu/runtime_selftest.h`: every warp-shuffle variant,
+/// threads that return before a barrier, 3-D blocks and grids, the warp-split error); `Err` names
+/// the number of failures and the first one.
+pub fn self_test() -> Result<(), EmuError> {
+    #[cfg(koopman_emu)]
+    {
+        extern "C" {
+            fn koopman_emu_selftest(msg: *mut std::ffi::c_char, cap: i32) -> i32;
+        }
+        let mut msg = [0 as std::ffi::c_char; 256];
+        // SAFETY: the runtime writes at most `cap` bytes, NUL-terminated, into `msg`.
+        let fails = unsafe { koopman_emu_selftest(msg.as_mut_ptr(), msg.len() as i32) };
+        if fails == 0 {
+            return Ok(());
+        }
+        // SAFETY: NUL-terminated by snprintf above.
+        let first = unsafe { std::ffi::CStr::from_ptr(msg.as_ptr()) };
+        Err(EmuError::Launch {
+            kernel: "runtime self-test",
+            message: format!("{fails} failures, the first: {}", first.to_string_lossy()),
+        })
+    }
+    #[cfg(not(koopman_emu))]
+    Err(EmuError::NotBuilt)
+}
+
 /// Elements of guard zone on each side of a slice argument.
 const GUARD: usize = 64;
 
