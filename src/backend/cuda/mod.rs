@@ -9,12 +9,15 @@
 //! - [`launch`]: what the launchers share (size checks, launch shapes), the row-major GEMM on
 //!   cuBLAS, the deterministic column sums and the backend's own `+=`/`*=`; each op's launchers
 //!   live beside it, in `src/ops/<op>/cuda.rs` (and `src/optim/cuda.rs`);
-//! - [`error`]: the backend's error type.
+//! - [`error`]: the backend's error type;
+//! - [`emu`]: the emulated CUDA device: the kernels compiled for the CPU, and the CUDA driver and
+//!   cuBLAS subset that lets cudarc run on it (`KOOPMAN_CUDA=emu`, `--device emu`).
 
 pub mod backend;
 pub mod compile;
 pub mod detect;
 pub mod device;
+pub mod emu;
 pub mod error;
 pub mod kernels;
 pub mod launch;
