@@ -44,6 +44,7 @@ fn main() {
     });
     fs::write(Path::new(&out).join("launchers.rs"), launchers).unwrap();
     println!("cargo::rustc-check-cfg=cfg(koopman_emu)");
+    println!("cargo::rustc-check-cfg=cfg(koopman_emu_driver)");
     if env::var_os("CARGO_FEATURE_CUDA").is_some() {
         emit_emu::build(&files, Path::new(&out));
     }
@@ -518,11 +519,68 @@ mod emit_emu {
             .cargo_warnings(false)
             .try_compile("koopman_emu");
         match built {
-            Ok(()) => println!("cargo::rustc-cfg=koopman_emu"),
+            Ok(()) => {
+                println!("cargo::rustc-cfg=koopman_emu");
+                build_driver(out, Path::new(&root));
+            }
             Err(e) => println!(
                 "cargo:warning=the emulated CUDA device is not built (no working C++ compiler?): {e}"
             ),
         }
+    }
+
+    /// The emulated device's CUDA driver and cuBLAS (`tools/cuemu/driver.cpp`) as two shared
+    /// libraries whose sonames are cudarc's first candidates, `libcuda.so` and `libcublas.so`;
+    /// the crate embeds them and loads them before cudarc's first call. `cfg(koopman_emu_driver)`
+    /// only when both link.
+    fn build_driver(out: &Path, root: &Path) {
+        println!("cargo:rerun-if-changed=tools/cuemu/driver.cpp");
+        let src = root.join("tools/cuemu/driver.cpp");
+        let dir = out.join("emu");
+        let _ = fs::create_dir_all(&dir);
+        let compiler = cc::Build::new().cpp(true).get_compiler();
+        for lib in ["libcuda.so", "libcublas.so"] {
+            let status = compiler
+                .to_command()
+                .args(["-shared", "-fPIC", "-O2", "-std=c++17", "-w"])
+                .arg(format!("-Wl,-soname,{lib}"))
+                .arg(&src)
+                .arg("-o")
+                .arg(dir.join(lib))
+                .status();
+            if !status.is_ok_and(|s| s.success()) {
+                println!("cargo:warning=the emulated CUDA driver ({lib}) did not link: `--device emu` is unavailable");
+                return;
+            }
+        }
+        println!("cargo::rustc-cfg=koopman_emu_driver");
+    }
+
+    /// cuLaunchKernel's view of every kernel: `koopman_emu_find(name)` returns a function that
+    /// unpacks the launch's argument pointers in the kernel's parameter order (a device pointer is
+    /// a host address) and runs the kernel.
+    fn emit_dispatch(files: &[KernelFile]) -> String {
+        let mut out = String::from("typedef int (*KoopmanEmuDispatch)(const EmuLaunch*, void**);\n");
+        let mut table = String::new();
+        for k in files.iter().flat_map(|f| &f.kernels) {
+            let args: Vec<String> = k
+                .params
+                .iter()
+                .enumerate()
+                .map(|(i, p)| format!(", *({}*)__p[{i}]", c_type(p.ty)))
+                .collect();
+            out += &format!(
+                "static int koopman_dispatch_{0}(const EmuLaunch* __c, void** __p) {{ return koopman_emu_{0}(__c{1}); }}\n",
+                k.name,
+                args.concat()
+            );
+            table += &format!("        {{\"{0}\", koopman_dispatch_{0}}},\n", k.name);
+        }
+        out += "extern \"C\" KoopmanEmuDispatch koopman_emu_find(const char* name) {\n";
+        out += "    static const struct { const char* name; KoopmanEmuDispatch f; } table[] = {\n";
+        out += &table;
+        out += "    };\n    for (const auto& e : table)\n        if (std::strcmp(e.name, name) == 0) return e.f;\n    return nullptr;\n}\n";
+        out
     }
 
     /// A C++ identifier for a kernel file's namespace: `koopman/scan` -> `kfile_koopman_scan`.
@@ -570,6 +628,7 @@ mod emit_emu {
                 );
             }
         }
+        out += &emit_dispatch(files);
         out
     }
 

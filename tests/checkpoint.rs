@@ -13,6 +13,8 @@ fn trained() -> Trainer {
     for _ in 0..3 {
         tr.step(&sys.windows(8, 6, &mut rng).view()).unwrap();
     }
+    // Parameters and moments live on the trainer's backend until synced.
+    tr.sync_host().unwrap();
     tr
 }
 

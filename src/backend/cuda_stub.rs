@@ -36,6 +36,10 @@ impl CudaDevice {
     pub fn get() -> Result<&'static CudaDevice> {
         Err(CudaError(REASON.to_string()))
     }
+    /// Always `Err`: the emulated device is part of the CUDA backend.
+    pub fn emulated() -> Result<&'static CudaDevice> {
+        Err(CudaError(REASON.to_string()))
+    }
 }
 
 /// Uninhabited: no device buffer can exist in this build.

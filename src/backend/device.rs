@@ -23,7 +23,9 @@ impl PartialEq for Device {
 
 /// The error for a `--device` value that is not auto, cpu or cuda.
 pub(crate) fn unknown_device(flag: &str) -> Error {
-    Error::Invalid(format!("unknown device '{flag}' (known: auto, cpu, cuda)"))
+    Error::Invalid(format!(
+        "unknown device '{flag}' (known: auto, cpu, cuda, emu)"
+    ))
 }
 
 impl Device {
@@ -50,6 +52,12 @@ impl Device {
             "cuda" => match CudaDevice::get() {
                 Ok(dev) => Ok((Device::Cuda(dev), Self::cuda_line(dev, "requested"))),
                 Err(reason) => Err(Error::Device(format!("--device cuda: {reason}"))),
+            },
+            // The CUDA code path on the CPU (the emulated device): slow, for trying and testing
+            // the CUDA backend without a GPU.
+            "emu" => match CudaDevice::emulated() {
+                Ok(dev) => Ok((Device::Cuda(dev), Self::cuda_line(dev, "emulated"))),
+                Err(reason) => Err(Error::Device(format!("--device emu: {reason}"))),
             },
             other => Err(unknown_device(other)),
         }

@@ -59,7 +59,7 @@ pub struct BenchArgs {
     pub chunk: Option<usize>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// auto, cpu or cuda: where training steps and planner rollouts run
+    /// auto, cpu, cuda or emu (the CUDA code path emulated on the CPU): where training steps and planner rollouts run
     #[arg(long, default_value = "auto")]
     pub device: String,
     /// Matmul arithmetic on CUDA: fp32, tf32 or bf16 (FP32 accumulation)

@@ -90,9 +90,9 @@ pub fn cpu_only(flag: &str, command: &str) -> Result<()> {
     match flag {
         "cpu" => eprintln!("device: cpu (requested)"),
         "auto" => eprintln!("device: cpu (`{command}` runs on the CPU)"),
-        "cuda" => {
+        "cuda" | "emu" => {
             return Err(crate::Error::Device(format!(
-                "--device cuda: `{command}` runs on the CPU only; use --device cpu or auto"
+                "--device {flag}: `{command}` runs on the CPU only; use --device cpu or auto"
             )))
         }
         other => return Err(crate::backend::unknown_device(other)),

@@ -123,6 +123,7 @@ fn koopman_twenty_step_loss_curve() {
     }
     // The device copy comes back to the host for checkpoints: the same parameters, to rounding.
     gpu.sync_host().unwrap();
+    cpu.sync_host().unwrap();
     for id in cpu.model.params().ids() {
         let (c, g) = (
             &cpu.model.params().get(id).data,

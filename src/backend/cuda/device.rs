@@ -1,7 +1,7 @@
 //! The process-wide CUDA device: context, default stream, cuBLAS handle and every kernel,
 //! compiled by NVRTC for the device's own architecture once, on first use.
 
-use super::compile::{arch_for, compile_all, kernel_names};
+use super::compile::{arch_for, compile_all, kernel_names, Compiled};
 use super::error::{CudaError, Result};
 use super::launch::gemm::GemmPrecision;
 use crate::kernels;
@@ -26,19 +26,50 @@ pub struct CudaDevice {
     versions: Versions,
     /// How the kernels were loaded: `"CUBIN"` (machine code for this device) or `"PTX"`.
     image: &'static str,
+    /// Whether the driver is the emulator (`emu::driver`).
+    emulated: bool,
     /// The current [`GemmPrecision`], as its index (set process-wide, read by every matmul).
     precision: std::sync::atomic::AtomicU8,
 }
 
+/// The process's one CUDA device (a process loads one CUDA driver: the GPU's or the emulator's).
+static DEVICE: OnceLock<std::result::Result<CudaDevice, String>> = OnceLock::new();
+
 impl CudaDevice {
     /// The shared device, created on first call (checks [`super::cuda_status`], compiles and loads
-    /// all kernels). Later calls return the same device, or the same error.
+    /// all kernels). Later calls return the same device, or the same error. With
+    /// `KOOPMAN_CUDA=emu` in the environment it is the emulated device ([`CudaDevice::emulated`]),
+    /// which is how the CUDA tests run without a GPU.
     pub fn get() -> Result<&'static CudaDevice> {
-        static DEVICE: OnceLock<std::result::Result<CudaDevice, String>> = OnceLock::new();
+        if std::env::var("KOOPMAN_CUDA").is_ok_and(|v| v == "emu") {
+            return Self::emulated();
+        }
+        Self::init(false)
+    }
+
+    /// The emulated CUDA device: this backend's own code, launch plans and cuBLAS calls, run on
+    /// the CPU through `emu::driver` (kernels compiled for the CPU, host memory as device
+    /// memory). For trying the CUDA code path without a GPU and for testing it in CI. Fails if
+    /// the process already uses a real GPU.
+    pub fn emulated() -> Result<&'static CudaDevice> {
+        let dev = Self::init(true)?;
+        if !dev.emulated {
+            return Err(CudaError(
+                "this process already uses a real GPU; the emulated device needs its own process".into(),
+            ));
+        }
+        Ok(dev)
+    }
+
+    fn init(emulated: bool) -> Result<&'static CudaDevice> {
         DEVICE
             .get_or_init(|| {
-                super::cuda_status()?;
-                catch_unwind(AssertUnwindSafe(|| Self::create(0)))
+                if emulated {
+                    super::emu::driver::load()?;
+                } else {
+                    super::cuda_status()?;
+                }
+                catch_unwind(AssertUnwindSafe(|| Self::create(0, emulated)))
                     .unwrap_or_else(|_| Err("CUDA initialisation panicked".into()))
                     .map_err(|e| e.0)
             })
@@ -46,7 +77,12 @@ impl CudaDevice {
             .map_err(|e| CudaError(e.clone()))
     }
 
-    fn create(ordinal: usize) -> Result<Self> {
+    /// Whether this is the emulated device (kernels run on the CPU).
+    pub fn is_emulated(&self) -> bool {
+        self.emulated
+    }
+
+    fn create(ordinal: usize, emulated: bool) -> Result<Self> {
         let ctx = CudaContext::new(ordinal)?;
         // SAFETY: every allocation, copy, launch and GEMM goes through the one default stream, so
         // stream order alone sequences them; per-buffer read/write events would only cost time.
@@ -58,7 +94,19 @@ impl CudaDevice {
         let name = ctx.name()?;
         let versions = Versions::probe();
         let mut funcs = HashMap::new();
-        let compiled = compile_all(arch)?;
+        // The emulated driver runs the kernels compiled for the CPU: no NVRTC, an empty image.
+        let compiled = if emulated {
+            let empty = || Compiled {
+                image: cudarc::nvrtc::Ptx::from_src(String::new()),
+                kind: "host code (emulated)",
+            };
+            kernels::ALL
+                .iter()
+                .map(|&(stem, _)| (stem.to_string(), empty()))
+                .collect()
+        } else {
+            compile_all(arch)?
+        };
         let image = compiled.first().map_or("no", |(_, c)| c.kind);
         for ((stem, c), &(_, src)) in compiled.into_iter().zip(kernels::ALL) {
             let kind = c.kind;
@@ -81,6 +129,7 @@ impl CudaDevice {
             name,
             versions,
             image,
+            emulated,
             scratch: Default::default(),
             precision: std::sync::atomic::AtomicU8::new(0),
         })
@@ -120,6 +169,12 @@ impl CudaDevice {
     /// One line for the user: GPU, architecture, driver and NVRTC versions, kernel image kind, and
     /// a warning when NVRTC is newer than the driver (its PTX would not load; CUBIN does).
     pub fn describe(&self) -> String {
+        if self.emulated {
+            return format!(
+                "{}: the CUDA backend's code on the CPU, kernels compiled for the CPU",
+                self.name
+            );
+        }
         format!(
             "{}, {}, {}, kernels as {}",
             self.name,

@@ -38,6 +38,8 @@
 //! }
 //! ```
 
+pub mod driver;
+
 use std::fmt;
 
 /// A launch configuration: grid and block dimensions (x, y, z) and dynamic shared memory bytes.
