@@ -560,7 +560,8 @@ mod emit_emu {
     /// unpacks the launch's argument pointers in the kernel's parameter order (a device pointer is
     /// a host address) and runs the kernel.
     fn emit_dispatch(files: &[KernelFile]) -> String {
-        let mut out = String::from("typedef int (*KoopmanEmuDispatch)(const EmuLaunch*, void**);\n");
+        let mut out =
+            String::from("typedef int (*KoopmanEmuDispatch)(const EmuLaunch*, void**);\n");
         let mut table = String::new();
         for k in files.iter().flat_map(|f| &f.kernels) {
             let args: Vec<String> = k

@@ -55,7 +55,8 @@ impl CudaDevice {
         let dev = Self::init(true)?;
         if !dev.emulated {
             return Err(CudaError(
-                "this process already uses a real GPU; the emulated device needs its own process".into(),
+                "this process already uses a real GPU; the emulated device needs its own process"
+                    .into(),
             ));
         }
         Ok(dev)

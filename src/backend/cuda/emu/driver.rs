@@ -52,5 +52,8 @@ fn load_once() -> Result<(), String> {
 
 #[cfg(not(all(koopman_emu, koopman_emu_driver, unix)))]
 fn load_once() -> Result<(), String> {
-    Err("the emulated CUDA device was not built (no C++ compiler when this binary was built)".into())
+    Err(
+        "the emulated CUDA device was not built (no C++ compiler when this binary was built)"
+            .into(),
+    )
 }
