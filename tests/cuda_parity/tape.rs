@@ -185,3 +185,40 @@ fn predictor_on_cuda_matches_cpu() {
         assert_close(&format!("{name} rewards_into"), &rr, &f64s(&wr), 1e-3);
     }
 }
+
+/// A warm training step and a warm planner call allocate no device memory: values, gradients and
+/// launcher scratch all come from pools. The emulated device's driver counts `cuMemAlloc` calls;
+/// on a GPU the count is not available and only the steps themselves are checked.
+#[test]
+fn warm_steps_allocate_no_device_memory() {
+    use koopman::backend::cuda::emu::driver::allocations;
+    use koopman::models::{Predictor, Query};
+    let Some(dev) = device() else { return };
+    let (ds, da) = (17, 6);
+    let model = KoopmanModel::new(KoopmanConfig::small(ds, da, 32, 128), 5);
+    let mut tr = Trainer::new(Box::new(model), TrainConfig::default())
+        .to_device(Device::Cuda(dev))
+        .unwrap();
+    let data = Batch::random(32, 16, ds, da, 7);
+    let (b, h) = (64, 12);
+    let mut rng = Rng(3);
+    let (s0, act) = (rng.vec(b * ds, -1.0, 1.0), rng.vec(b * h * da, -1.0, 1.0));
+    let mut rewards = vec![0.0; b * h];
+    let mut planner = Predictor::new(tr.model.as_ref(), Device::Cuda(dev)).unwrap();
+    let mut work = |tr: &mut Trainer, planner: &mut Predictor| {
+        for _ in 0..2 {
+            tr.step(&data.view()).unwrap();
+            let q = Query::new(&s0, &act, b, h);
+            planner
+                .rewards_into(tr.model.as_ref(), q, &mut rewards)
+                .unwrap();
+        }
+    };
+    work(&mut tr, &mut planner);
+    let before = allocations();
+    work(&mut tr, &mut planner);
+    match (before, allocations()) {
+        (Some(b), Some(a)) => assert_eq!(a, b, "warm steps made {} device allocations", a - b),
+        _ => crate::skip("allocation count: available on the emulated device only"),
+    }
+}

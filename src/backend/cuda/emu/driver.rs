@@ -8,12 +8,26 @@
 /// Loads the emulated driver once per process; later calls return the first outcome. Must run
 /// before anything loads the real `libcuda.so` (one CUDA driver per process).
 pub fn load() -> Result<(), String> {
-    static LOADED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
-    LOADED.get_or_init(load_once).clone()
+    LOADED
+        .get_or_init(load_once)
+        .as_ref()
+        .map(|_| ())
+        .map_err(Clone::clone)
 }
 
+/// The loaded driver's `cuMemAlloc` count so far (None before `load`): a test's way to see that a
+/// warm training step or planner call allocates no device memory.
+pub fn allocations() -> Option<u64> {
+    let f = LOADED.get()?.as_ref().ok()?.as_ref()?;
+    // SAFETY: `long long koopman_emu_allocations(void)` in driver.cpp.
+    Some(unsafe { f() } as u64)
+}
+
+type Counter = unsafe extern "C" fn() -> i64;
+static LOADED: std::sync::OnceLock<Result<Option<Counter>, String>> = std::sync::OnceLock::new();
+
 #[cfg(all(koopman_emu, koopman_emu_driver, unix))]
-fn load_once() -> Result<(), String> {
+fn load_once() -> Result<Option<Counter>, String> {
     use libloading::os::unix::{Library, RTLD_GLOBAL, RTLD_NOW};
     const CUDA: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/emu/libcuda.so"));
     const CUBLAS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/emu/libcublas.so"));
@@ -45,13 +59,17 @@ fn load_once() -> Result<(), String> {
             .map_err(|e| format!("emulated CUDA driver: {e}"))?;
         register(koopman_emu_find as *const std::ffi::c_void);
     }
+    // SAFETY: as above; the function pointer stays valid because the library is never unloaded.
+    let counter = unsafe { libs[0].get::<Counter>(b"koopman_emu_allocations\0") }
+        .ok()
+        .map(|s| *s);
     // The driver stays loaded for the life of the process.
     libs.into_iter().for_each(std::mem::forget);
-    Ok(())
+    Ok(counter)
 }
 
 #[cfg(not(all(koopman_emu, koopman_emu_driver, unix)))]
-fn load_once() -> Result<(), String> {
+fn load_once() -> Result<Option<Counter>, String> {
     Err(
         "the emulated CUDA device was not built (no C++ compiler when this binary was built)"
             .into(),
