@@ -32,7 +32,9 @@
 //! `scan_equals_cconv_on_gpu` (two different f32 algorithms) rtol 1e-3.
 //!
 //! Without a GPU every CUDA test prints `SKIP: <reason>` to stderr and passes, unless
-//! `REQUIRE_CUDA=1`, where it fails.
+//! `REQUIRE_CUDA=1`, where it fails. With `KOOPMAN_CUDA=emu` every test runs on the emulated CUDA
+//! device (the backend's own code, cudarc included, over a CPU driver and cuBLAS and the kernels
+//! compiled for the CPU), as `.ci/run` does.
 //!
 //! - `precision.rs`: `tf32_and_bf16_gemm_within_format_bounds`, the opt-in GEMM precisions against
 //!   exact products with tolerances derived from the formats (TF32: 2^-10 of Σ|a||b|, bf16: 2^-8,
