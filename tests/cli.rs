@@ -1,5 +1,8 @@
 //! The binary on bad input: each case exits non-zero with a message naming the file and the field,
 //! never panics, and leaves no output file behind.
+#[path = "common/cli.rs"]
+mod common_cli;
+use common_cli::arrays;
 use koopman::data::npy::NpyArray;
 use koopman::data::npz;
 use std::path::{Path, PathBuf};
@@ -26,27 +29,6 @@ fn fails(args: &[&str]) -> String {
     );
     assert!(!err.contains("panicked"), "panic for {args:?}: {err}");
     err
-}
-
-/// A valid small dataset: 3 episodes of 40 steps, obs 3, act 1.
-fn arrays(n: usize) -> Vec<(&'static str, NpyArray)> {
-    let obs: Vec<f32> = (0..n * 3).map(|i| (i as f32 * 0.37).sin()).collect();
-    let act: Vec<f32> = (0..n).map(|i| (i as f32 * 0.11).cos()).collect();
-    let rew: Vec<f32> = (0..n).map(|i| (i % 7) as f32 * 0.1).collect();
-    let mut term = vec![false; n];
-    let mut tout = vec![false; n];
-    if n >= 3 {
-        term[n / 3 - 1] = true;
-        tout[2 * n / 3 - 1] = true;
-        tout[n - 1] = true;
-    }
-    vec![
-        ("observations", NpyArray::from_f32(vec![n, 3], &obs)),
-        ("actions", NpyArray::from_f32(vec![n, 1], &act)),
-        ("rewards", NpyArray::from_f32(vec![n], &rew)),
-        ("terminals", NpyArray::from_bool(vec![n], &term)),
-        ("timeouts", NpyArray::from_bool(vec![n], &tout)),
-    ]
 }
 
 fn write(dir: &Path, name: &str, a: &[(&str, NpyArray)]) -> String {
