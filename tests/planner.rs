@@ -81,20 +81,48 @@ const LATE: PlanStep = PlanStep {
     explore: false,
 };
 
+/// The returned action is the first step of one elite drawn by weight (TD-MPC's choice), so it
+/// scatters around the optimum by about the elites' spread; over seeds it averages to the optimum.
+fn first_actions_over_seeds<M: WorldModel>(
+    model: &mut M,
+    state: &[f32],
+    seeds: u64,
+) -> Vec<Vec<f32>> {
+    (0..seeds)
+        .map(|seed| {
+            let cfg = PlannerConfig {
+                seed,
+                ..PlannerConfig::default()
+            };
+            let mut p = Planner::new(cfg, model.action_dim()).unwrap();
+            p.plan(model, None, state, LATE).unwrap().to_vec()
+        })
+        .collect()
+}
+
 #[test]
 fn first_action_converges_to_a_known_optimum() {
     let target = [0.3f32, -0.6];
     let mut model = Target::new(&target);
     let mut p = Planner::new(PlannerConfig::default(), 2).unwrap();
-    let a = p.plan(&mut model, None, &[0.0], LATE).unwrap().to_vec();
-    for (x, t) in a.iter().zip(target) {
-        assert!((x - t).abs() < 0.1, "action {a:?}, optimum {target:?}");
-    }
+    p.plan(&mut model, None, &[0.0], LATE).unwrap();
     for (j, m) in p.mean().iter().enumerate() {
         assert!((m - target[j % 2]).abs() < 0.05, "mean {:?}", p.mean());
     }
     // 6 iterations, each one batched call with all 512 candidates of horizon 5.
     assert_eq!(model.calls, vec![(512, 5); 6]);
+    let actions = first_actions_over_seeds(&mut model, &[0.0], 16);
+    for (j, t) in target.iter().enumerate() {
+        let mean = actions.iter().map(|a| a[j]).sum::<f32>() / 16.0;
+        assert!(
+            (mean - t).abs() < 0.05,
+            "dimension {j}: mean first action {mean}, optimum {t}"
+        );
+        assert!(
+            actions.iter().all(|a| (a[j] - t).abs() < 0.25),
+            "{actions:?}"
+        );
+    }
 }
 
 /// x_{t+1} = x_t + a_t, return −Σ_t (x_{t+1}² + a_t²): a linear-quadratic problem.
@@ -154,25 +182,36 @@ fn finds_the_closed_form_optimum_of_a_linear_quadratic_problem() {
     let want = lq_optimum(x0 as f64, 5);
     assert!(want.iter().all(|a| a.abs() < 1.0)); // the optimum is inside the action box
     let mut p = Planner::new(PlannerConfig::default(), 1).unwrap();
-    let a = p.plan(&mut Lq, None, &[x0], LATE).unwrap()[0];
-    assert!(
-        (a as f64 - want[0]).abs() < 0.1,
-        "first action {a}, optimum {want:?}"
-    );
+    p.plan(&mut Lq, None, &[x0], LATE).unwrap();
     for (m, w) in p.mean().iter().zip(&want) {
         assert!(
-            (*m as f64 - w).abs() < 0.1,
+            (*m as f64 - w).abs() < 0.03,
             "mean {:?}, optimum {want:?}",
             p.mean()
         );
     }
+    let actions = first_actions_over_seeds(&mut Lq, &[x0], 16);
+    let mean = actions.iter().map(|a| a[0] as f64).sum::<f64>() / 16.0;
+    assert!(
+        (mean - want[0]).abs() < 0.05,
+        "mean first action {mean}, optimum {}",
+        want[0]
+    );
+    assert!(
+        actions.iter().all(|a| (a[0] as f64 - want[0]).abs() < 0.25),
+        "{actions:?}"
+    );
     // Replanning from the same state (warm) keeps the answer.
     let again = PlanStep {
         episode_start: false,
         ..LATE
     };
-    let a2 = p.plan(&mut Lq, None, &[x0], again).unwrap()[0];
-    assert!((a2 as f64 - want[0]).abs() < 0.1, "{a2} vs {}", want[0]);
+    p.plan(&mut Lq, None, &[x0], again).unwrap();
+    assert!(
+        (p.mean()[0] as f64 - want[0]).abs() < 0.03,
+        "{:?} vs {want:?}",
+        p.mean()
+    );
 }
 
 #[test]

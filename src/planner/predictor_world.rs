@@ -1,6 +1,7 @@
 //! A [`WorldModel`] over a trained [`DynamicsModel`]: candidates are scored by the batched no-grad
 //! [`Predictor::rewards_into`] on the predictor's device, the return being Σ_t γ^t r̂_t over the
-//! horizon (γ = 1 by default; terminal value 0: these models have no value head).
+//! horizon (γ = 1 by default; terminal value 0: these models have no value head). Tensor memory is
+//! pooled across calls; the tape's own bookkeeping still makes small host allocations per call.
 use super::WorldModel;
 use crate::backend::Device;
 use crate::models::{DynamicsModel, Predictor, Query};
