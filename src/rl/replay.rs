@@ -107,6 +107,8 @@ pub struct ReplayBuffer {
     priority: Vec<f64>,
     tree: SumTree,
     episodes: VecDeque<Episode>,
+    /// Window starts stored (kept as episodes come and go, so sampling need not count them).
+    windows: usize,
     next_id: u64,
     max_priority: f64,
     rng: Rng,
@@ -127,6 +129,7 @@ impl ReplayBuffer {
             priority: vec![0.0; c],
             tree: SumTree::new(c),
             episodes: VecDeque::new(),
+            windows: 0,
             next_id: 0,
             max_priority: 1.0,
             rng: Rng::new(cfg.seed),
@@ -150,11 +153,12 @@ impl ReplayBuffer {
 
     /// Window starts that can be sampled (positions t with t + H ≤ L in their episode).
     pub fn windows(&self) -> usize {
-        let h = self.cfg.horizon;
-        self.episodes
-            .iter()
-            .map(|e| (e.len + 1).saturating_sub(h))
-            .sum()
+        self.windows
+    }
+
+    /// Window starts in an episode of `len` transitions.
+    fn windows_in(&self, len: usize) -> usize {
+        (len + 1).saturating_sub(self.cfg.horizon)
     }
 
     /// Adds one episode: `obs` [(L+1), obs_dim] (o_0..o_L), `actions` [L, act_dim], `rewards` [L].
@@ -205,6 +209,7 @@ impl ReplayBuffer {
                 break;
             }
             self.episodes.pop_front();
+            self.windows -= self.windows_in(e.len);
             for k in 0..=e.len as u64 {
                 let s = ((e.first_id + k) % cap as u64) as usize;
                 self.slot_id[s] = u64::MAX;
@@ -234,6 +239,7 @@ impl ReplayBuffer {
             first_id: first,
             len: l,
         });
+        self.windows += self.windows_in(l);
         self.next_id = end;
         Ok(())
     }
@@ -284,7 +290,7 @@ impl ReplayBuffer {
         out.rewards.resize(batch * h, 0.0);
         out.weights.resize(batch, 1.0);
         out.indices.resize(batch, 0);
-        let n_valid = self.windows() as f64;
+        let n_valid = self.windows as f64;
         for b in 0..batch {
             let s = self.tree.find(self.rng.uniform() * total);
             let id = self.slot_id[s];
