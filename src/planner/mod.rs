@@ -53,7 +53,7 @@ pub trait WorldModel {
     fn state_dim(&self) -> usize;
     fn action_dim(&self) -> usize;
     /// `actions` [n, h, action_dim], row-major, each in [−1, 1] (policy proposals as the policy
-    /// gives them); writes `returns` [n]: each sequence's discounted rewards over h steps plus a
+    /// gives them); writes `returns` (n values): each sequence's discounted rewards over h steps plus a
     /// terminal value, as the model defines them. Non-finite returns are read as TD-MPC does
     /// (NaN as 0).
     fn score(

@@ -2,7 +2,7 @@
 //! sequences around the mean (clamped to [−1, 1]), add the policy's sequences, score all of them in
 //! one batched call, keep the top-k elites, weight them by exp(temperature·(v − v_max)), refit the
 //! mean (with momentum) and the std (clamped to [min_std, max_std]). The action is the first step
-//! of one elite drawn by weight, plus std[0]·N(0, 1) noise when exploring. The final mean is kept
+//! of one elite drawn by weight, plus `std[0]`·N(0, 1) noise when exploring. The final mean is kept
 //! and, shifted by one step, starts the next plan.
 //!
 //! Every buffer is sized for the largest horizon at construction and reused, so a plan allocates
@@ -19,7 +19,7 @@ pub struct PlanStep {
     pub step: u64,
     /// The first step of an episode: no warm start from the previous plan (TD-MPC's `t0`).
     pub episode_start: bool,
-    /// Add std[0]·N(0, 1) exploration noise to the action (training); off for evaluation.
+    /// Add `std[0]`·N(0, 1) exploration noise to the action (training); off for evaluation.
     pub explore: bool,
 }
 
@@ -98,7 +98,7 @@ impl Planner {
         ]
     }
 
-    /// Plans from `state` and returns the action to take [A]. `policy`, when given, adds
+    /// Plans from `state` and returns the action to take (A values). `policy`, when given, adds
     /// `policy_trajectories` sequences of its own to every iteration's candidates.
     pub fn plan<M: WorldModel + ?Sized>(
         &mut self,

@@ -78,8 +78,8 @@ impl ReplayConfig {
 }
 
 /// A sampled batch, batch-major: `obs` [B, H+1, obs_dim], `actions` [B, H, act_dim], `rewards`
-/// [B, H], importance `weights` [B] (all 1 when uniform) and the windows' `indices` [B] for
-/// `update_priorities`. Reused by `sample_into` without reallocating once sized.
+/// [B, H], importance `weights` (B values; all 1 when uniform) and the windows' `indices` (B
+/// values) for `update_priorities`. Reused by `sample_into` without reallocating once sized.
 #[derive(Clone, Debug, Default)]
 pub struct ReplayBatch {
     pub obs: Vec<f32>,
@@ -161,7 +161,7 @@ impl ReplayBuffer {
         (len + 1).saturating_sub(self.cfg.horizon)
     }
 
-    /// Adds one episode: `obs` [(L+1), obs_dim] (o_0..o_L), `actions` [L, act_dim], `rewards` [L].
+    /// Adds one episode: `obs` [(L+1), obs_dim] (o_0..o_L), `actions` [L, act_dim], `rewards` (L values).
     /// Drops the oldest episodes whole to make room. New windows get the largest priority seen.
     pub fn add_episode(&mut self, obs: &[f32], actions: &[f32], rewards: &[f32]) -> Result<()> {
         let (ds, da, cap) = (self.cfg.obs_dim, self.cfg.act_dim, self.cfg.capacity);
