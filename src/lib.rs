@@ -6,7 +6,8 @@
 //! - [`autodiff`]: the append-only tape and reverse-mode backward;
 //! - [`ops`]: every op as a forward/backward pair, CPU reference code beside its CUDA twin;
 //! - [`nn`]: layers built from ops; [`models`]: the Koopman model and its baselines;
-//! - [`optim`]: Adam/AdamW, gradient clipping, learning-rate schedules.
+//! - [`optim`]: Adam/AdamW, gradient clipping, learning-rate schedules;
+//! - [`planner`]: TD-MPC's MPPI/CEM planner over any world model; [`rl`]: the replay buffer.
 
 pub mod kernels {
     //! The `.cu` sources under `kernels/`, embedded at build time (see `build.rs`).
@@ -24,6 +25,8 @@ pub mod models;
 pub mod nn;
 pub mod ops;
 pub mod optim;
+pub mod planner;
+pub mod rl;
 pub mod synthetic;
 pub mod tensor;
 pub mod train;

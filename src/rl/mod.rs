@@ -1,0 +1,7 @@
+//! Reinforcement-learning pieces that sit above the models: the replay buffer (uniform or
+//! prioritized) that TD-MPC-style agents train from.
+mod replay;
+mod sum_tree;
+
+pub use replay::{ReplayBatch, ReplayBuffer, ReplayConfig, Sampling};
+pub use sum_tree::SumTree;
