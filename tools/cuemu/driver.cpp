@@ -112,13 +112,13 @@ KOOPMAN_EXPORT CUresult cuEventElapsedTime(float* ms, CUevent a, CUevent b) {
 }
 KOOPMAN_EXPORT CUresult cuEventElapsedTime_v2(float* ms, CUevent a, CUevent b) { return cuEventElapsedTime(ms, a, b); }
 
-// Memory: 256-byte aligned host allocations, like the device allocator's alignment. Counted, so a
-// test can show that a warm step allocates no device memory.
-#include <atomic>
-static std::atomic<long long> g_allocations{0};
-KOOPMAN_EXPORT long long koopman_emu_allocations() { return g_allocations.load(); }
+// Memory: 256-byte aligned host allocations, like the device allocator's alignment. Counted per
+// calling thread (every call runs on its caller), so a test can show that its own warm step
+// allocates no device memory while other tests use the device in parallel.
+static thread_local long long t_allocations = 0;
+KOOPMAN_EXPORT long long koopman_emu_allocations() { return t_allocations; }
 KOOPMAN_EXPORT CUresult cuMemAlloc_v2(CUdeviceptr* p, size_t n) {
-    g_allocations.fetch_add(1);
+    ++t_allocations;
     void* m = nullptr;
     if (posix_memalign(&m, 256, n ? n : 1) != 0) return CUDA_ERROR_OUT_OF_MEMORY;
     *p = (CUdeviceptr)m;

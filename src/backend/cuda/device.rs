@@ -20,8 +20,6 @@ pub struct CudaDevice {
     funcs: HashMap<&'static str, CudaFunction>,
     arch: &'static str,
     name: String,
-    /// Launchers' scratch buffers, reused across calls.
-    scratch: super::scratch::ScratchPool,
     /// Driver and NVRTC versions, for the device line and load errors.
     versions: Versions,
     /// How the kernels were loaded: `"CUBIN"` (machine code for this device) or `"PTX"`.
@@ -131,7 +129,6 @@ impl CudaDevice {
             versions,
             image,
             emulated,
-            scratch: Default::default(),
             precision: std::sync::atomic::AtomicU8::new(0),
         })
     }
@@ -237,10 +234,6 @@ impl CudaDevice {
     /// Device -> host copy (synchronises the stream).
     pub fn download(&self, dev: &CudaSlice<f32>) -> Result<Vec<f32>> {
         Ok(self.stream.clone_dtoh(dev)?)
-    }
-
-    pub(crate) fn scratch_pool(&self) -> &super::scratch::ScratchPool {
-        &self.scratch
     }
 
     /// A zero-filled device buffer.

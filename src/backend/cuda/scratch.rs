@@ -1,39 +1,44 @@
-//! Scratch buffers for launchers (block partial sums, bf16 operand casts), kept by the device
-//! across calls: a warm training step or planner call allocates no device memory. A buffer goes
-//! back to the device's free list when its [`Scratch`] guard drops (launches are stream-ordered,
-//! so the next user's kernels run after this one's).
+//! Scratch buffers for launchers (block partial sums, bf16 operand casts), kept across calls: a
+//! warm training step or planner call allocates no device memory. A buffer goes back to the free
+//! list when its [`Scratch`] guard drops (launches are stream-ordered, so the next user's kernels
+//! run after this one's). The free lists are per OS thread: threads sharing the device (parallel
+//! tests, planner threads) never take each other's buffers, so each one's reuse is deterministic,
+//! and no lock is taken.
 use super::device::CudaDevice;
 use super::error::Result;
 use cudarc::driver::{CudaSlice, DeviceRepr, ValidAsZeroBits};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
-use std::sync::Mutex;
+use std::thread::LocalKey;
 
-/// Free buffers by exact length, one list per element type.
-#[derive(Default)]
-pub struct ScratchPool {
-    f32s: Mutex<HashMap<usize, Vec<CudaSlice<f32>>>>,
-    u16s: Mutex<HashMap<usize, Vec<CudaSlice<u16>>>>,
+/// Free buffers by exact length.
+type FreeList<T> = RefCell<HashMap<usize, Vec<CudaSlice<T>>>>;
+
+thread_local! {
+    static F32S: FreeList<f32> = RefCell::default();
+    static U16S: FreeList<u16> = RefCell::default();
 }
 
-/// The element types scratch comes in, each with its free list.
-pub trait ScratchElem: DeviceRepr + ValidAsZeroBits + Sized {
-    fn list(pool: &ScratchPool) -> &Mutex<HashMap<usize, Vec<CudaSlice<Self>>>>;
+/// The element types scratch comes in, each with its (per-thread) free list.
+pub trait ScratchElem: DeviceRepr + ValidAsZeroBits + Sized + 'static {
+    fn list() -> &'static LocalKey<FreeList<Self>>;
 }
 impl ScratchElem for f32 {
-    fn list(pool: &ScratchPool) -> &Mutex<HashMap<usize, Vec<CudaSlice<f32>>>> {
-        &pool.f32s
+    fn list() -> &'static LocalKey<FreeList<f32>> {
+        &F32S
     }
 }
 impl ScratchElem for u16 {
-    fn list(pool: &ScratchPool) -> &Mutex<HashMap<usize, Vec<CudaSlice<u16>>>> {
-        &pool.u16s
+    fn list() -> &'static LocalKey<FreeList<u16>> {
+        &U16S
     }
 }
 
 /// A pooled device buffer; derefs to the slice and returns it to the pool on drop.
 pub struct Scratch<'d, T: ScratchElem> {
-    dev: &'d CudaDevice,
+    /// Tied to the device the buffer belongs to.
+    _dev: std::marker::PhantomData<&'d CudaDevice>,
     buf: Option<CudaSlice<T>>,
 }
 
@@ -51,9 +56,8 @@ impl<T: ScratchElem> DerefMut for Scratch<'_, T> {
 impl<T: ScratchElem> Drop for Scratch<'_, T> {
     fn drop(&mut self) {
         if let Some(b) = self.buf.take() {
-            if let Ok(mut m) = T::list(self.dev.scratch_pool()).lock() {
-                m.entry(b.len()).or_default().push(b);
-            }
+            // At thread exit the list may already be gone: then the buffer is simply freed.
+            let _ = T::list().try_with(|m| m.borrow_mut().entry(b.len()).or_default().push(b));
         }
     }
 }
@@ -62,10 +66,10 @@ impl CudaDevice {
     /// A scratch buffer of `n` elements (at least 1) with unspecified contents.
     pub fn scratch<T: ScratchElem>(&self, n: usize) -> Result<Scratch<'_, T>> {
         let n = n.max(1);
-        let reused = T::list(self.scratch_pool())
-            .lock()
+        let reused = T::list()
+            .try_with(|m| m.borrow_mut().get_mut(&n).and_then(|v| v.pop()))
             .ok()
-            .and_then(|mut m| m.get_mut(&n).and_then(|v| v.pop()));
+            .flatten();
         let buf = match reused {
             Some(b) => b,
             // SAFETY: scratch users write what they read (partials are written by their pass,
@@ -73,7 +77,7 @@ impl CudaDevice {
             None => unsafe { self.stream().alloc::<T>(n) }?,
         };
         Ok(Scratch {
-            dev: self,
+            _dev: std::marker::PhantomData,
             buf: Some(buf),
         })
     }

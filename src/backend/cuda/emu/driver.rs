@@ -15,8 +15,8 @@ pub fn load() -> Result<(), String> {
         .map_err(Clone::clone)
 }
 
-/// The loaded driver's `cuMemAlloc` count so far (None before `load`): a test's way to see that a
-/// warm training step or planner call allocates no device memory.
+/// The loaded driver's `cuMemAlloc` count so far on the calling thread (None before `load`): a
+/// test's way to see that its warm training step or planner call allocates no device memory.
 pub fn allocations() -> Option<u64> {
     let f = LOADED.get()?.as_ref().ok()?.as_ref()?;
     // SAFETY: `long long koopman_emu_allocations(void)` in driver.cpp.
