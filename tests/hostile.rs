@@ -23,26 +23,6 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-fn train_args<'a>(data: &'a str, out: &'a str) -> Vec<&'a str> {
-    vec![
-        "train",
-        "--data",
-        data,
-        "--out",
-        out,
-        "--steps",
-        "2",
-        "--batch",
-        "4",
-        "--horizon",
-        "5",
-        "--preset",
-        "small",
-        "--device",
-        "cpu",
-    ]
-}
-
 /// Finding 1: a FIFO, a device node or a directory at an output path is an error and stays as it
 /// was; a symlink is followed (its target replaced atomically, the link kept).
 #[test]

@@ -184,29 +184,31 @@ pub fn dataset(dir: &Scratch, name: &str) -> String {
     p.display().to_string()
 }
 
+/// The arguments of a 2-step small Koopman training run from `data` to `out` on the CPU.
+pub fn train_args<'a>(data: &'a str, out: &'a str) -> Vec<&'a str> {
+    vec![
+        "train",
+        "--data",
+        data,
+        "--out",
+        out,
+        "--steps",
+        "2",
+        "--batch",
+        "4",
+        "--horizon",
+        "5",
+        "--preset",
+        "small",
+        "--device",
+        "cpu",
+    ]
+}
+
 /// Trains a small Koopman checkpoint for 2 steps on `data`.
 pub fn checkpoint(dir: &Scratch, data: &str, name: &str) -> String {
     let out = dir.s(name);
-    succeeds(
-        &dir.0,
-        &[
-            "train",
-            "--data",
-            data,
-            "--out",
-            &out,
-            "--steps",
-            "2",
-            "--batch",
-            "4",
-            "--horizon",
-            "5",
-            "--preset",
-            "small",
-            "--device",
-            "cpu",
-        ],
-    );
+    succeeds(&dir.0, &train_args(data, &out));
     out
 }
 
