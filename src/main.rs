@@ -38,6 +38,8 @@ enum Cmd {
         #[arg(long, default_value = "auto")]
         device: String,
     },
+    /// Train and evaluate reinforcement-learning agents (TD-MPC, Koopman TD-MPC).
+    Rl(cli::rl::RlArgs),
     /// Measure training iterations/s of the four models (paper Table 3), or planner rollout latency.
     Bench(koopman::cli::bench::BenchArgs),
 }
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
             .and_then(|d| cli::oscillator::run(steps, horizon, seed, true, d))
             .map(|_| ()),
         Cmd::Bench(args) => cli::bench::run(&args),
+        Cmd::Rl(args) => cli::rl::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -78,7 +78,7 @@ const CRC_KEY: &str = "tensor_crc32";
 
 /// CRC-32 over the tensors in name order: each name, its shape and its bytes. Independent of where
 /// the serializer places each tensor in the file.
-fn crc_of<'a>(tensors: impl Iterator<Item = (&'a str, &'a [usize], &'a [u8])>) -> u32 {
+pub(crate) fn crc_of<'a>(tensors: impl Iterator<Item = (&'a str, &'a [usize], &'a [u8])>) -> u32 {
     let mut all: Vec<_> = tensors.collect();
     all.sort_by(|a, b| a.0.cmp(b.0));
     let mut h = crc32fast::Hasher::new();

@@ -8,45 +8,14 @@
 //! scalar Δt learned as log Δt with Δt₀ = 1/m; consistency target g(s_{t+k}) under stop-gradient;
 //! loss = state + 0.1·consistency + 1·reward, each a mean.
 use super::{Forward, ModelInfo, Rollout, Scored, SeqBatch};
-use crate::autodiff::{ParamId, ParamStore, Tape, Var};
-use crate::nn::Mlp;
+use crate::autodiff::{ParamStore, Tape, Var};
+use crate::nn::{DiagonalKoopman, Mlp, OperatorConfig};
+pub use crate::nn::{MuInit, OmegaInit, RolloutMode};
 use crate::ops::unary::Unary;
 use crate::ops::Engine;
-use crate::tensor::{Init, Tensor};
 use crate::util::rng::Rng;
 use crate::Result;
 use serde::{Deserialize, Serialize};
-use std::f64::consts::PI;
-
-/// Real parts of the continuous-time eigenvalues (paper App. G ablation).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MuInit {
-    /// μ_j = value for every mode, not trained (the paper's best variant).
-    Fixed(f64),
-    /// μ_j = lo + (hi − lo)·σ(p_j), p learned, starting at the middle of the interval.
-    Bounded { lo: f64, hi: f64 },
-    /// μ_j learned freely from `init`.
-    Learnable(f64),
-}
-
-/// Imaginary parts at initialisation.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OmegaInit {
-    /// ω_j = α·j·π, j = 1..m.
-    Increasing { alpha: f64 },
-    /// ω_j uniform in [0, α·m·π], drawn from the model seed.
-    Random { alpha: f64 },
-}
-
-/// How the latent trajectory is computed: the same numbers either way.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RolloutMode {
-    Scan,
-    Conv,
-}
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -114,12 +83,7 @@ pub struct KoopmanModel {
     act_enc: Mlp,
     dec: Mlp,
     rew: Mlp,
-    /// Fixed μ is a constant, otherwise a parameter (raw, before the bounding map).
-    mu: Option<ParamId>,
-    mu_fixed: Vec<f32>,
-    omega: Option<ParamId>,
-    omega_fixed: Vec<f32>,
-    log_dt: Option<ParamId>,
+    op: DiagonalKoopman,
 }
 
 impl KoopmanModel {
@@ -155,34 +119,20 @@ impl KoopmanModel {
             cfg.act,
             &mut rng,
         );
-        let omega0: Vec<f32> = match cfg.omega {
-            OmegaInit::Increasing { alpha } => {
-                (1..=m).map(|j| (alpha * j as f64 * PI) as f32).collect()
-            }
-            OmegaInit::Random { alpha } => (0..m)
-                .map(|_| (rng.uniform() * alpha * m as f64 * PI) as f32)
-                .collect(),
-        };
-        let (mu, mu_fixed) = match cfg.mu {
-            MuInit::Fixed(v) => (None, vec![v as f32; m]),
-            MuInit::Bounded { .. } => (
-                Some(ps.init("koopman.mu_raw", [m], Init::Zeros, &mut rng)),
-                vec![],
-            ),
-            MuInit::Learnable(v) => (
-                Some(ps.init("koopman.mu", [m], Init::Const(v), &mut rng)),
-                vec![],
-            ),
-        };
-        let omega = cfg.learn_omega.then(|| {
-            ps.add(
-                "koopman.omega",
-                Tensor::from_vec([m], omega0.clone()).unwrap(),
-            )
-        });
-        let log_dt = cfg
-            .learn_dt
-            .then(|| ps.init("koopman.log_dt", [1], Init::Const(cfg.dt0.ln()), &mut rng));
+        let op = DiagonalKoopman::new(
+            &mut ps,
+            "koopman",
+            OperatorConfig {
+                modes: m,
+                mu: cfg.mu,
+                omega: cfg.omega,
+                dt0: cfg.dt0,
+                learn_dt: cfg.learn_dt,
+                learn_omega: cfg.learn_omega,
+                rollout: cfg.rollout,
+            },
+            &mut rng,
+        );
         KoopmanModel {
             cfg,
             params: ps,
@@ -190,37 +140,8 @@ impl KoopmanModel {
             act_enc,
             dec,
             rew,
-            mu,
-            mu_fixed,
-            omega,
-            omega_fixed: omega0,
-            log_dt,
+            op,
         }
-    }
-
-    /// (μ, ω, log Δt) on the tape.
-    fn eigen<B: Engine<E = f32>>(&self, t: &mut Tape<B>) -> Result<(Var, Var, Var)> {
-        let m = self.cfg.modes;
-        let mu = match (self.cfg.mu, self.mu) {
-            (MuInit::Bounded { lo, hi }, Some(p)) => {
-                let raw = t.param(p);
-                let s = t.sigmoid(raw);
-                let s = t.scale(s, (hi - lo) as f32);
-                let lo_v = t.constant([m], &vec![lo as f32; m])?;
-                t.add(s, lo_v)?
-            }
-            (_, Some(p)) => t.param(p),
-            (_, None) => t.constant([m], &self.mu_fixed)?,
-        };
-        let omega = match self.omega {
-            Some(p) => t.param(p),
-            None => t.constant([m], &self.omega_fixed)?,
-        };
-        let log_dt = match self.log_dt {
-            Some(p) => t.param(p),
-            None => t.constant([1], &[self.cfg.dt0.ln() as f32])?,
-        };
-        Ok((mu, omega, log_dt))
     }
 
     /// Latent rollout: x̂_1..x̂_T [B, T, 2m] from x₀ [B, 2m] and encoded actions u [B, T, 2m].
@@ -230,9 +151,7 @@ impl KoopmanModel {
         x0: Var,
         u: Var,
     ) -> Result<Var> {
-        let (eig, gain) = self.eigen_gain(t)?;
-        let c = t.cmul(u, gain)?;
-        self.latent_scan(t, x0, c, eig)
+        self.op.rollout(t, x0, u)
     }
 
     /// `latent_rollout(x0, act_enc(actions))` with the ZOH gain folded into the action encoder's last
@@ -248,7 +167,7 @@ impl KoopmanModel {
             let u = self.act_enc.forward(t, actions)?;
             return self.latent_rollout(t, x0, u);
         };
-        let (eig, gain) = self.eigen_gain(t)?;
+        let (eig, gain) = self.op.eigen_gain(t)?;
         let mut h = actions;
         for l in hidden {
             h = l.forward(t, h)?;
@@ -264,38 +183,7 @@ impl KoopmanModel {
             None => None,
         };
         let c = t.matmul(h, w, b)?;
-        self.latent_scan(t, x0, c, eig)
-    }
-
-    /// (μ, ω, log Δt, λ̄) and the ZOH gain [2m].
-    fn eigen_gain<B: Engine<E = f32>>(&self, t: &mut Tape<B>) -> Result<([Var; 4], Var)> {
-        let m2 = 2 * self.cfg.modes;
-        let (mu, omega, log_dt) = self.eigen(t)?;
-        let zg = t.zoh(mu, omega, log_dt)?;
-        let gain = t.narrow(zg, 0, 1, 1)?;
-        let gain = t.reshape(gain, &[m2])?;
-        let lbar = t.narrow(zg, 0, 0, 1)?;
-        let lbar = t.reshape(lbar, &[m2])?;
-        Ok(([mu, omega, log_dt, lbar], gain))
-    }
-
-    /// x̂_1..x̂_T from x₀ and the gain-scaled inputs c [B, T, 2m].
-    fn latent_scan<B: Engine<E = f32>>(
-        &self,
-        t: &mut Tape<B>,
-        x0: Var,
-        c: Var,
-        eig: [Var; 4],
-    ) -> Result<Var> {
-        let [mu, omega, log_dt, lbar] = eig;
-        let tl = t.dims(c)[1];
-        match self.cfg.rollout {
-            RolloutMode::Scan => t.scan(x0, c, lbar),
-            RolloutMode::Conv => {
-                let v = t.vandermonde(mu, omega, log_dt, tl + 1)?;
-                t.cconv(x0, c, v)
-            }
-        }
+        self.op.unroll(t, x0, c, eig)
     }
 
     /// Reward r_k from (x̂_k, a_k), k = 0..T−1, with x̂_0 = x₀ (TD-MPC's R(z_t, a_t)): the reward MLP
@@ -339,17 +227,9 @@ impl KoopmanModel {
 
     /// The learned continuous-time eigenvalues and Δt: (μ_j, ω_j) per mode and Δt.
     pub fn eigenvalues(&self) -> (Vec<(f64, f64)>, f64) {
-        let mut t = Tape::no_grad(&self.params);
-        let (mu, omega, log_dt) = self
-            .eigen(&mut t)
-            .expect("eigen shapes are fixed by the config");
-        let pairs = t
-            .value(mu)
-            .iter()
-            .zip(t.value(omega))
-            .map(|(&a, &b)| (a as f64, b as f64))
-            .collect();
-        (pairs, (t.value(log_dt)[0] as f64).exp())
+        self.op
+            .eigenvalues(&self.params)
+            .expect("eigen shapes are fixed by the config")
     }
 }
 

@@ -2,10 +2,12 @@
 //! `forward(&self, tape, x)`: the same code serves training tapes and no-grad inference tapes.
 mod attention;
 mod gru;
+mod koopman_operator;
 mod linear;
 mod mlp;
 
 pub use attention::{Block, BlockConfig};
 pub use gru::Gru;
+pub use koopman_operator::{DiagonalKoopman, MuInit, OmegaInit, OperatorConfig, RolloutMode};
 pub use linear::{LayerNorm, Linear};
 pub use mlp::Mlp;

@@ -5,10 +5,12 @@ mod clip;
 mod cpu;
 #[cfg(feature = "cuda")]
 pub mod cuda;
+mod ema;
 mod kernel;
 mod schedule;
 
 pub use adam::{Adam, AdamConfig};
 pub use clip::{clip_global_norm, global_norm};
+pub use ema::{ema, EmaScratch};
 pub use kernel::OptimKernel;
 pub use schedule::Schedule;

@@ -2,7 +2,8 @@
 use super::schedule::Schedule;
 use crate::{Error, Result};
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PlannerConfig {
     /// Refinement iterations per plan. TD-MPC: 6.
     pub iterations: usize,

@@ -77,6 +77,16 @@ impl Planner {
         &self.prev_mean[..self.prev_h * self.act_dim]
     }
 
+    /// The state of the planner's random stream (for checkpoints).
+    pub fn rng_state(&self) -> [u64; 4] {
+        self.rng.state()
+    }
+
+    /// Continues from a saved [`Planner::rng_state`].
+    pub fn set_rng_state(&mut self, s: [u64; 4]) {
+        self.rng = Rng::from_state(s);
+    }
+
     /// Forgets the kept mean (the next plan starts from zero).
     pub fn reset(&mut self) {
         self.prev_h = 0;

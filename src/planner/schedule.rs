@@ -2,7 +2,7 @@
 //! moves linearly from `init` to `final` over `duration` steps, then stays at `final`).
 use crate::{Error, Result};
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Schedule {
     Constant(f64),
     Linear { init: f64, end: f64, duration: f64 },

@@ -89,6 +89,22 @@ pub struct ReplayBatch {
     pub indices: Vec<u64>,
 }
 
+/// Everything a buffer holds, for checkpoints: [`ReplayBuffer::from_snapshot`] rebuilds the same
+/// buffer (same samples from the same state).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReplaySnapshot {
+    pub obs: Vec<f32>,
+    pub actions: Vec<f32>,
+    pub rewards: Vec<f32>,
+    pub slot_id: Vec<u64>,
+    pub priority: Vec<f64>,
+    /// (first id, transitions) per stored episode, oldest first.
+    pub episodes: Vec<(u64, u64)>,
+    pub next_id: u64,
+    pub max_priority: f64,
+    pub rng: [u64; 4],
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Episode {
     first_id: u64,
@@ -139,6 +155,91 @@ impl ReplayBuffer {
 
     pub fn config(&self) -> &ReplayConfig {
         &self.cfg
+    }
+
+    pub fn snapshot(&self) -> ReplaySnapshot {
+        ReplaySnapshot {
+            obs: self.obs.clone(),
+            actions: self.actions.clone(),
+            rewards: self.rewards.clone(),
+            slot_id: self.slot_id.clone(),
+            priority: self.priority.clone(),
+            episodes: self
+                .episodes
+                .iter()
+                .map(|e| (e.first_id, e.len as u64))
+                .collect(),
+            next_id: self.next_id,
+            max_priority: self.max_priority,
+            rng: self.rng.state(),
+        }
+    }
+
+    /// The buffer a [`ReplayBuffer::snapshot`] was taken of, checked against `cfg`.
+    pub fn from_snapshot(cfg: ReplayConfig, s: ReplaySnapshot) -> Result<Self> {
+        let mut b = ReplayBuffer::new(cfg)?;
+        let c = b.cfg.capacity;
+        let bad = |m: String| Err(Error::Invalid(format!("replay snapshot: {m}")));
+        if s.obs.len() != c * b.cfg.obs_dim
+            || s.actions.len() != c * b.cfg.act_dim
+            || s.rewards.len() != c
+            || s.slot_id.len() != c
+            || s.priority.len() != c
+        {
+            return bad(format!(
+                "arrays of {}, {}, {}, {}, {} values do not fit capacity {c} (obs {}, act {})",
+                s.obs.len(),
+                s.actions.len(),
+                s.rewards.len(),
+                s.slot_id.len(),
+                s.priority.len(),
+                b.cfg.obs_dim,
+                b.cfg.act_dim
+            ));
+        }
+        if let Some(i) = s
+            .priority
+            .iter()
+            .position(|p| !(p.is_finite() && *p >= 0.0))
+        {
+            return bad(format!("priority {i} is {}", s.priority[i]));
+        }
+        if !(s.max_priority.is_finite() && s.max_priority > 0.0) {
+            return bad(format!("max priority {}", s.max_priority));
+        }
+        let mut stored = 0usize;
+        for &(first, len) in &s.episodes {
+            stored += len as usize + 1;
+            if len == 0 || first + len + 1 > s.next_id || stored > c {
+                return bad(format!(
+                    "episode at id {first} of {len} transitions does not fit (next id {}, \
+                     capacity {c})",
+                    s.next_id
+                ));
+            }
+        }
+        for (i, &p) in s.priority.iter().enumerate() {
+            let w = b.leaf_weight(p);
+            b.tree.set(i, w);
+        }
+        b.episodes = s
+            .episodes
+            .iter()
+            .map(|&(first_id, len)| Episode {
+                first_id,
+                len: len as usize,
+            })
+            .collect();
+        b.windows = b.episodes.iter().map(|e| b.windows_in(e.len)).sum();
+        b.obs = s.obs;
+        b.actions = s.actions;
+        b.rewards = s.rewards;
+        b.slot_id = s.slot_id;
+        b.priority = s.priority;
+        b.next_id = s.next_id;
+        b.max_priority = s.max_priority;
+        b.rng = Rng::from_state(s.rng);
+        Ok(b)
     }
 
     /// Stored episodes.

@@ -21,6 +21,21 @@ impl Rng {
         }
     }
 
+    /// The generator's state, for checkpoints ([`Rng::from_state`] continues the same stream).
+    pub fn state(&self) -> [u64; 4] {
+        self.s
+    }
+
+    /// A generator continuing from a saved [`Rng::state`]. The all-zero state (a fixed point of
+    /// xoshiro) is replaced by the state of seed 0.
+    pub fn from_state(s: [u64; 4]) -> Self {
+        if s == [0; 4] {
+            Rng::new(0)
+        } else {
+            Rng { s }
+        }
+    }
+
     pub fn next_u64(&mut self) -> u64 {
         let s = &mut self.s;
         let result = (s[0].wrapping_add(s[3])).rotate_left(23).wrapping_add(s[0]);

@@ -1,0 +1,60 @@
+//! `koopman rl eval`: replays a trained agent from a run checkpoint.
+use crate::envs;
+use crate::planner::PlannerConfig;
+use crate::rl::run::{self, load_checkpoint};
+use crate::rl::tdmpc::{Agent, Told};
+use crate::{Error, Result};
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct EvalArgs {
+    /// A run's checkpoint.safetensors (or its run folder).
+    #[arg(long)]
+    pub ckpt: PathBuf,
+    #[arg(long, default_value_t = 10)]
+    pub episodes: usize,
+    /// Seed of the evaluation episodes' initial states.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub seed: u64,
+    /// auto, cpu, cuda or emu.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+}
+
+pub fn run(a: &EvalArgs) -> Result<()> {
+    let path = if a.ckpt.is_dir() {
+        a.ckpt.join("checkpoint.safetensors")
+    } else {
+        a.ckpt.clone()
+    };
+    super::super::input("--ckpt", &path)?;
+    super::super::at_least_one("--episodes", a.episodes, "an evaluation needs episodes")?;
+    let c = load_checkpoint(&path, |r| {
+        Ok(Told::new(r.told.clone(), 0)?.params().clone())
+    })?;
+    let device = super::super::device(&a.device)?;
+    let mut env = envs::make(&c.run.task).map_err(Error::Invalid)?;
+    let step = c.progress.agent_step;
+    let (mean, std) = crate::with_backend!(device, |b| {
+        let told = Told::new(c.run.told.clone(), c.run.seed)?;
+        let planner = PlannerConfig {
+            seed: a.seed,
+            ..c.run.planner.clone()
+        };
+        let mut agent = Agent::new(told, b, planner, a.seed)?;
+        agent.restore(&c.agent)?;
+        run::evaluate(
+            &mut agent,
+            env.as_mut(),
+            c.run.action_repeat,
+            a.episodes,
+            step,
+            a.seed,
+        )?
+    });
+    println!(
+        "{} on {} ({} env steps trained): return {mean:.1} ± {std:.1} over {} episodes",
+        c.run.agent, c.run.task, c.progress.env_step, a.episodes
+    );
+    Ok(())
+}

@@ -1,0 +1,179 @@
+//! `koopman rl train`: TD-MPC or Koopman TD-MPC on a task, with curves, checkpoints and `--resume`.
+use crate::rl::run::{self, RunConfig, RunOptions};
+use crate::Result;
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct TrainArgs {
+    /// tdmpc or koopman-tdmpc.
+    #[arg(long, default_value = "tdmpc")]
+    pub agent: String,
+    /// Task (see `koopman collect --help` for the list), e.g. cartpole-swingup.
+    #[arg(long, default_value = "cartpole-swingup")]
+    pub env: String,
+    /// Environment steps to train for.
+    #[arg(long, default_value_t = 100_000)]
+    pub steps: u64,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Run folder: curves (CSV, PNG), run.json and the checkpoint.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Continue the run in --out from its checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// auto, cpu, cuda or emu.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// Action repeat (default: TD-MPC's for the task: cartpole 8, walker/finger 2, others 4).
+    #[arg(long)]
+    pub action_repeat: Option<usize>,
+    /// Agent steps of random actions before planning starts (TD-MPC: 5000).
+    #[arg(long)]
+    pub seed_steps: Option<u64>,
+    /// Env steps between evaluations (TD-MPC: 20000).
+    #[arg(long)]
+    pub eval_every: Option<u64>,
+    #[arg(long)]
+    pub eval_episodes: Option<usize>,
+    /// Training and planning horizon (TD-MPC 5, Koopman TD-MPC 20).
+    #[arg(long)]
+    pub horizon: Option<usize>,
+    /// Update batch size (512).
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Hidden width of dynamics, reward, Q and π (512).
+    #[arg(long)]
+    pub mlp_dim: Option<usize>,
+    /// Encoder hidden width (256).
+    #[arg(long)]
+    pub enc_dim: Option<usize>,
+    /// Latent width of the MLP TOLD (50).
+    #[arg(long)]
+    pub latent: Option<usize>,
+    /// Complex modes of the Koopman TOLD (25, a latent of 50 reals).
+    #[arg(long)]
+    pub modes: Option<usize>,
+    /// Planner samples per iteration (512).
+    #[arg(long)]
+    pub samples: Option<usize>,
+    /// Planner elites (64).
+    #[arg(long)]
+    pub elites: Option<usize>,
+    /// Planner iterations (6).
+    #[arg(long)]
+    pub iterations: Option<usize>,
+    /// Planner π trajectories (25).
+    #[arg(long)]
+    pub policy_trajectories: Option<usize>,
+    /// Uniform replay instead of PER.
+    #[arg(long)]
+    pub uniform: bool,
+    /// Episodes between checkpoints.
+    #[arg(long, default_value_t = 10)]
+    pub checkpoint_every: u64,
+    /// Stop after this many env steps in this call (resume later with --resume).
+    #[arg(long)]
+    pub stop_after: Option<u64>,
+    /// No progress bar or progress lines.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// The run's configuration from the arguments (TD-MPC's defaults for what is not given).
+pub fn config(a: &TrainArgs) -> Result<RunConfig> {
+    let mut c = RunConfig::new(&a.agent, &a.env)?;
+    c.env_steps = a.steps;
+    c.seed = a.seed;
+    c.prioritized = !a.uniform;
+    c.checkpoint_every = a.checkpoint_every;
+    if let Some(v) = a.action_repeat {
+        c.action_repeat = v;
+    }
+    if let Some(v) = a.seed_steps {
+        c.seed_steps = v;
+    }
+    if let Some(v) = a.eval_every {
+        c.eval_every = v;
+    }
+    if let Some(v) = a.eval_episodes {
+        c.eval_episodes = v;
+    }
+    let t = &mut c.told;
+    if let Some(v) = a.batch {
+        t.batch = v;
+    }
+    if let Some(v) = a.mlp_dim {
+        t.mlp_dim = v;
+    }
+    if let Some(v) = a.enc_dim {
+        t.enc_dim = v;
+    }
+    if let Some(v) = a.latent {
+        t.latent = v;
+    }
+    if let Some(m) = a.modes {
+        if let crate::rl::tdmpc::Dynamics::Koopman { modes, dt0, .. } = &mut t.dynamics {
+            *modes = m;
+            *dt0 = 1.0 / m.max(1) as f64;
+        } else {
+            return Err(crate::Error::Invalid(
+                "--modes applies to --agent koopman-tdmpc only".into(),
+            ));
+        }
+    }
+    if let Some(h) = a.horizon {
+        t.horizon = h;
+        c.planner = crate::planner::PlannerConfig::tdmpc(h);
+    }
+    let p = &mut c.planner;
+    if let Some(v) = a.samples {
+        p.samples = v;
+    }
+    if let Some(v) = a.elites {
+        p.elites = v;
+    }
+    if let Some(v) = a.iterations {
+        p.iterations = v;
+    }
+    if let Some(v) = a.policy_trajectories {
+        p.policy_trajectories = v;
+    }
+    c.validate()?;
+    Ok(c)
+}
+
+pub fn run(a: &TrainArgs) -> Result<()> {
+    let cfg = config(a)?;
+    super::super::output_dir("--out", &a.out)?;
+    let device = super::super::device(&a.device)?;
+    let opts = RunOptions {
+        out: a.out.clone(),
+        resume: a.resume,
+        progress: !a.quiet,
+        stop_after: a.stop_after,
+    };
+    eprintln!(
+        "{} on {}: {} env steps, action repeat {}, horizon {}, seed {}",
+        cfg.agent, cfg.task, cfg.env_steps, cfg.action_repeat, cfg.told.horizon, cfg.seed
+    );
+    let s = crate::with_backend!(device, |b| run::train(cfg, b, &opts)?);
+    println!(
+        "{} on {} seed {}: final evaluation return {:.1} after {} env steps ({} updates, {:.0} s, \
+         {:.1} env steps/s, {:.1} updates/s; planning {:.0} s, updates {:.0} s, evaluation {:.0} s)",
+        s.agent,
+        s.task,
+        s.seed,
+        s.final_eval_return,
+        s.env_steps,
+        s.updates,
+        s.seconds,
+        s.env_steps_per_s,
+        s.updates_per_s,
+        s.plan_seconds,
+        s.update_seconds,
+        s.eval_seconds
+    );
+    println!("wrote {}", a.out.display());
+    Ok(())
+}

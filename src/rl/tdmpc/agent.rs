@@ -1,0 +1,420 @@
+//! A TD-MPC agent on one backend: TOLD's online and target parameters, Adam moments for TOLD and
+//! π, the planner, and the update (`TDMPC.update`: TOLD loss, clip, Adam, priorities, π's update,
+//! the EMA of the target every `update_freq` updates).
+use super::loss::{self, Dims, ToldTerms};
+use super::told::Told;
+use super::world::ToldView;
+use crate::autodiff::{DeviceParams, ParamId, ParamStore, Tape};
+use crate::backend::{Backend, Pool};
+use crate::ops::Engine;
+use crate::optim::{ema, AdamConfig, EmaScratch, OptimKernel};
+use crate::planner::{PlanStep, Planner, PlannerConfig};
+use crate::rl::{ReplayBatch, ReplayBuffer};
+use crate::util::rng::Rng;
+use crate::{Error, Result};
+
+/// What one update reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct UpdateStats {
+    pub terms: ToldTerms,
+    pub policy: f64,
+    pub grad_norm: f64,
+}
+
+/// Host copies of everything an agent learns (for checkpoints and tests).
+pub struct AgentState {
+    pub online: ParamStore,
+    pub target: ParamStore,
+    /// Adam (m, v) per parameter.
+    pub moments: Vec<(Vec<f32>, Vec<f32>)>,
+    pub model_steps: u64,
+    pub policy_steps: u64,
+    pub updates: u64,
+    /// Random streams: update noise, world-model noise, proposal noise, planner.
+    pub rngs: [[u64; 4]; 4],
+}
+
+/// One random stream, buffer pool and host scratch per planning role (world model, policy), so
+/// the planner can borrow both at once.
+struct Lane<B: Backend> {
+    pool: Pool<B>,
+    host: Vec<f32>,
+}
+
+impl<B: Backend> Default for Lane<B> {
+    fn default() -> Self {
+        Lane {
+            pool: Pool::default(),
+            host: Vec::new(),
+        }
+    }
+}
+
+pub struct Agent<B: Engine<E = f32> + OptimKernel> {
+    told: Told,
+    be: B,
+    online: DeviceParams<B>,
+    target: DeviceParams<B>,
+    moments: Vec<(B::Buf, B::Buf)>,
+    model_steps: u64,
+    policy_steps: u64,
+    updates: u64,
+    pool: Pool<B>,
+    norm: B::Buf,
+    clip: B::Buf,
+    ema: EmaScratch<B>,
+    sizes: Vec<usize>,
+    rng: Rng,
+    planner: Planner,
+    world: Lane<B>,
+    world_rng: Rng,
+    proposals: Lane<B>,
+    proposal_rng: Rng,
+}
+
+impl<B: Engine<E = f32> + OptimKernel> Agent<B> {
+    /// An agent whose target starts as a copy of `told` (TD-MPC's `deepcopy`); `seed` drives the
+    /// update's and the planner's noise.
+    pub fn new(told: Told, backend: B, planner: PlannerConfig, seed: u64) -> Result<Self> {
+        if planner.horizon != told.cfg.horizon {
+            return Err(Error::Invalid(format!(
+                "agent: planner horizon {} differs from the training horizon {}",
+                planner.horizon, told.cfg.horizon
+            )));
+        }
+        let planner = Planner::new(
+            PlannerConfig {
+                seed: seed ^ 0x706c_616e,
+                ..planner
+            },
+            told.cfg.act_dim,
+        )?;
+        let be = backend;
+        let ps = told.params();
+        let sizes: Vec<usize> = ps.iter().map(|(_, t)| t.numel()).collect();
+        let zeros = |n: usize| -> Result<B::Buf> {
+            let mut b = be.alloc(n)?;
+            be.upload(&vec![0.0; n], &mut b)?;
+            Ok(b)
+        };
+        let moments = sizes
+            .iter()
+            .map(|&n| Ok((zeros(n)?, zeros(n)?)))
+            .collect::<Result<_>>()?;
+        let largest = sizes.iter().copied().max().unwrap_or(1);
+        let mut root = Rng::new(seed);
+        Ok(Agent {
+            online: DeviceParams::upload(&be, ps)?,
+            target: DeviceParams::upload(&be, ps)?,
+            moments,
+            model_steps: 0,
+            policy_steps: 0,
+            updates: 0,
+            pool: Pool::default(),
+            norm: be.alloc(1)?,
+            clip: be.alloc(1)?,
+            ema: EmaScratch::new(&be, largest)?,
+            sizes,
+            rng: root.fork(),
+            world_rng: root.fork(),
+            proposal_rng: root.fork(),
+            planner,
+            world: Lane::default(),
+            proposals: Lane::default(),
+            told,
+            be,
+        })
+    }
+
+    pub fn told(&self) -> &Told {
+        &self.told
+    }
+    pub fn device(&self) -> &'static str {
+        self.be.name()
+    }
+    pub fn updates(&self) -> u64 {
+        self.updates
+    }
+    pub fn planner(&self) -> &Planner {
+        &self.planner
+    }
+
+    /// z = h(obs) for one observation.
+    pub fn encode(&mut self, obs: &[f32]) -> Result<Vec<f32>> {
+        let c = &self.told.cfg;
+        if obs.len() != c.obs_dim {
+            return Err(Error::Shape(format!(
+                "agent: observation has {} values, the agent takes {}",
+                obs.len(),
+                c.obs_dim
+            )));
+        }
+        if let Some(i) = obs.iter().position(|x| !x.is_finite()) {
+            return Err(Error::NonFinite(format!(
+                "agent: observation value {i} is {}",
+                obs[i]
+            )));
+        }
+        let pool = std::mem::take(&mut self.pool);
+        let mut t = Tape::on(
+            self.be.clone(),
+            self.told.params(),
+            &self.online,
+            pool,
+            false,
+        )?;
+        let run = |t: &mut Tape<B>| -> Result<Vec<f32>> {
+            let o = t.constant([1, obs.len()], obs)?;
+            let z = self.told.encode(t, o)?;
+            t.fetch(z)
+        };
+        let z = run(&mut t);
+        self.pool = t.into_pool();
+        z
+    }
+
+    /// TD-MPC's `plan`: the planner's action from `obs` (π proposals included).
+    pub fn act(&mut self, obs: &[f32], at: PlanStep) -> Result<Vec<f32>> {
+        let z = self.encode(obs)?;
+        let mut world = ToldView {
+            told: &self.told,
+            backend: &self.be,
+            params: &self.online,
+            pool: &mut self.world.pool,
+            rng: &mut self.world_rng,
+            host: &mut self.world.host,
+        };
+        let mut policy = ToldView {
+            told: &self.told,
+            backend: &self.be,
+            params: &self.online,
+            pool: &mut self.proposals.pool,
+            rng: &mut self.proposal_rng,
+            host: &mut self.proposals.host,
+        };
+        Ok(self
+            .planner
+            .plan(&mut world, Some(&mut policy), &z, at)?
+            .to_vec())
+    }
+
+    /// One TD-MPC update from a sampled batch; writes the new priorities into `buffer` when given.
+    pub fn update(
+        &mut self,
+        batch: &ReplayBatch,
+        buffer: Option<&mut ReplayBuffer>,
+    ) -> Result<UpdateStats> {
+        let d = Dims::of(&self.told, batch)?;
+        let (first, next) = loss::split_obs(batch, d);
+        let told = &self.told;
+        let be = self.be.clone();
+
+        // Targets: no-grad tapes on the online and the target parameters.
+        let pool = std::mem::take(&mut self.pool);
+        let mut on = Tape::on(be.clone(), told.params(), &self.online, pool, false)?;
+        let mut tg = Tape::on(
+            be.clone(),
+            told.params(),
+            &self.target,
+            Pool::default(),
+            false,
+        )?;
+        let targets = loss::targets(told, &mut on, &mut tg, batch, &next, d, &mut self.rng);
+        let mut pool = on.into_pool();
+        tg.into_pool()
+            .into_vec()
+            .into_iter()
+            .for_each(|b| pool.give(b));
+        let targets = targets?;
+
+        // TOLD loss, gradient, clip and Adam on every parameter but π's.
+        let mut t = Tape::on(be.clone(), told.params(), &self.online, pool, true)?;
+        let out = loss::told_loss(told, &mut t, batch, &first, &targets, d);
+        let out = match out {
+            Ok(o) => o,
+            Err(e) => {
+                self.pool = t.into_pool();
+                return Err(e);
+            }
+        };
+        let grads = t.backward(out.loss);
+        self.pool = t.into_pool();
+        let mut grads = grads?;
+        let model_ids: Vec<ParamId> = told
+            .params()
+            .ids()
+            .filter(|&id| !told.is_policy(id))
+            .collect();
+        self.model_steps += 1;
+        let grad_norm = self.apply(&mut grads, &model_ids, self.model_steps)?;
+        grads.into_buffers().for_each(|b| self.pool.give(b));
+        if let Some(buf) = buffer {
+            buf.update_priorities(&batch.indices, &out.priorities)?;
+        }
+
+        // π: maximise min Q over the detached latents, Q frozen.
+        let told = &self.told;
+        let pool = std::mem::take(&mut self.pool);
+        let mut t = Tape::on(be.clone(), told.params(), &self.online, pool, true)?;
+        let pl = loss::policy_loss(told, &mut t, &out.latents, d.b, d.h + 1, &mut self.rng);
+        let (pi_loss, policy) = match pl {
+            Ok(x) => x,
+            Err(e) => {
+                self.pool = t.into_pool();
+                return Err(e);
+            }
+        };
+        let grads = t.backward(pi_loss);
+        self.pool = t.into_pool();
+        let mut grads = grads?;
+        let pi_ids: Vec<ParamId> = told
+            .params()
+            .ids()
+            .filter(|&id| told.is_policy(id))
+            .collect();
+        self.policy_steps += 1;
+        self.apply(&mut grads, &pi_ids, self.policy_steps)?;
+        grads.into_buffers().for_each(|b| self.pool.give(b));
+
+        self.updates += 1;
+        if self.updates % self.told.cfg.update_freq == 0 {
+            ema(
+                &self.be,
+                &mut self.target,
+                &self.online,
+                &self.sizes,
+                self.told.cfg.tau,
+                &mut self.ema,
+            )?;
+        }
+        Ok(UpdateStats {
+            terms: out.terms,
+            policy,
+            grad_norm,
+        })
+    }
+
+    /// Clip the gradients of `ids` to the global norm `grad_clip` and take an Adam step on them;
+    /// returns the norm before clipping.
+    fn apply(
+        &mut self,
+        grads: &mut crate::autodiff::Gradients<B>,
+        ids: &[ParamId],
+        step: u64,
+    ) -> Result<f64> {
+        let c = &self.told.cfg;
+        let with: Vec<(&B::Buf, usize)> = ids
+            .iter()
+            .filter_map(|&id| Some((grads.param(id)?, self.sizes[id.0])))
+            .collect();
+        self.be
+            .grad_norm(&with, c.grad_clip, &mut self.norm, &mut self.clip)?;
+        let mut host = [0f32];
+        self.be.download(&self.norm, &mut host)?;
+        let norm = host[0] as f64;
+        if !norm.is_finite() {
+            return Err(Error::NonFinite(format!(
+                "agent update {}: the gradient norm is {norm}",
+                self.updates + 1
+            )));
+        }
+        let adam = AdamConfig::default();
+        for &id in ids {
+            let Some(g) = grads.param_mut(id) else {
+                continue;
+            };
+            let (m, v) = &mut self.moments[id.0];
+            self.be.adamw(
+                self.online.get_mut(id),
+                m,
+                v,
+                g,
+                &self.clip,
+                self.sizes[id.0],
+                &adam,
+                c.lr,
+                step,
+            )?;
+        }
+        Ok(norm)
+    }
+
+    /// Everything learned, copied to the host.
+    pub fn state(&self) -> Result<AgentState> {
+        let mut online = self.told.params().clone();
+        self.online.download_into(&self.be, &mut online)?;
+        let mut target = self.told.params().clone();
+        self.target.download_into(&self.be, &mut target)?;
+        let moments = self
+            .moments
+            .iter()
+            .zip(&self.sizes)
+            .map(|((m, v), &n)| {
+                let (mut hm, mut hv) = (vec![0f32; n], vec![0f32; n]);
+                self.be.download(m, &mut hm)?;
+                self.be.download(v, &mut hv)?;
+                Ok((hm, hv))
+            })
+            .collect::<Result<_>>()?;
+        Ok(AgentState {
+            online,
+            target,
+            moments,
+            model_steps: self.model_steps,
+            policy_steps: self.policy_steps,
+            updates: self.updates,
+            rngs: [
+                self.rng.state(),
+                self.world_rng.state(),
+                self.proposal_rng.state(),
+                self.planner.rng_state(),
+            ],
+        })
+    }
+
+    /// Restores a state from [`Agent::state`] (shapes checked against this agent's TOLD).
+    pub fn restore(&mut self, s: &AgentState) -> Result<()> {
+        let check = |what: &str, ps: &ParamStore| -> Result<()> {
+            let same = ps.len() == self.sizes.len()
+                && ps
+                    .iter()
+                    .zip(self.told.params().iter())
+                    .all(|((na, a), (nb, b))| na == nb && a.shape == b.shape);
+            if same {
+                Ok(())
+            } else {
+                Err(Error::Invalid(format!(
+                    "agent state: the {what} parameters do not match this agent's network"
+                )))
+            }
+        };
+        check("online", &s.online)?;
+        check("target", &s.target)?;
+        if s.moments.len() != self.sizes.len()
+            || s.moments
+                .iter()
+                .zip(&self.sizes)
+                .any(|((m, v), &n)| m.len() != n || v.len() != n)
+        {
+            return Err(Error::Invalid(
+                "agent state: the Adam moments do not match this agent's network".into(),
+            ));
+        }
+        self.online = DeviceParams::upload(&self.be, &s.online)?;
+        self.target = DeviceParams::upload(&self.be, &s.target)?;
+        for ((m, v), (hm, hv)) in self.moments.iter_mut().zip(&s.moments) {
+            self.be.upload(hm, m)?;
+            self.be.upload(hv, v)?;
+        }
+        *self.told.params_mut() = s.online.clone();
+        self.model_steps = s.model_steps;
+        self.policy_steps = s.policy_steps;
+        self.updates = s.updates;
+        self.rng = Rng::from_state(s.rngs[0]);
+        self.world_rng = Rng::from_state(s.rngs[1]);
+        self.proposal_rng = Rng::from_state(s.rngs[2]);
+        self.planner.set_rng_state(s.rngs[3]);
+        self.planner.reset();
+        Ok(())
+    }
+}
