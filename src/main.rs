@@ -40,6 +40,8 @@ enum Cmd {
     },
     /// Measure training iterations/s of the four models (paper Table 3), or planner rollout latency.
     Bench(koopman::cli::bench::BenchArgs),
+    /// Train, evaluate and report reinforcement-learning agents.
+    Rl(cli::rl::RlArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
             .and_then(|d| cli::oscillator::run(steps, horizon, seed, true, d))
             .map(|_| ()),
         Cmd::Bench(args) => cli::bench::run(&args),
+        Cmd::Rl(a) => cli::rl::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

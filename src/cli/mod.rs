@@ -11,6 +11,7 @@ pub mod inspect;
 pub mod oscillator;
 pub mod peak_rss;
 pub mod planner_latency;
+pub mod rl;
 pub mod train;
 pub mod train_speed;
 
