@@ -24,7 +24,10 @@ fn tdmpc() -> Vec<Vec<f64>> {
 }
 
 fn close(a: f64, b: f64, tol: f64, what: &str) {
-    assert!((a - b).abs() <= tol, "{what}: got {a}, expected {b} ± {tol}");
+    assert!(
+        (a - b).abs() <= tol,
+        "{what}: got {a}, expected {b} ± {tol}"
+    );
 }
 
 #[test]
@@ -46,7 +49,12 @@ fn iqm_trims_a_quarter_from_each_end() {
     close(iqm(&s), 4.5, 1e-12, "n = 8");
     // n = 3, k = 0: the plain mean; n = 5, k = 1: mean of the middle three.
     close(iqm(&[vec![1.0, 2.0, 9.0]]), 4.0, 1e-12, "n = 3");
-    close(iqm(&[vec![0.0, 1.0, 2.0], vec![3.0, 100.0]]), 2.0, 1e-12, "n = 5");
+    close(
+        iqm(&[vec![0.0, 1.0, 2.0], vec![3.0, 100.0]]),
+        2.0,
+        1e-12,
+        "n = 5",
+    );
     // Optimality gap clips at 1.
     close(optimality_gap(&[vec![1.5, 0.5]]), 0.25, 1e-12, "gap clips");
     assert!(iqm(&[]).is_nan() && mean(&[]).is_nan() && median(&[]).is_nan());
@@ -76,7 +84,11 @@ fn bootstrap_is_deterministic_for_a_seed_whatever_the_threads() {
     let one = with_threads(1, 7);
     assert_eq!(one, with_threads(4, 7));
     assert_eq!(one, stratified_bootstrap_ci(&s, iqm, 5_000, 7));
-    assert_ne!(one, with_threads(1, 8), "another seed gives another interval");
+    assert_ne!(
+        one,
+        with_threads(1, 8),
+        "another seed gives another interval"
+    );
     // The four-metric bootstrap draws the same resamples as the one-metric one.
     let a = aggregates(&s, 5_000, 7);
     assert_eq!((a.iqm.ci[0], a.iqm.ci[1]), one);
@@ -115,12 +127,20 @@ fn probability_of_improvement_cases() {
     // 3 of 6 = 0.5. Mean 0.625.
     let x = vec![vec![1.0, 2.0, 3.0], vec![0.5, 0.5]];
     let y = vec![vec![2.0, 0.0], vec![0.5, 0.7, 0.1]];
-    close(probability_of_improvement(&x, &y), 0.625, 1e-12, "hand case");
+    close(
+        probability_of_improvement(&x, &y),
+        0.625,
+        1e-12,
+        "hand case",
+    );
     close(probability_of_improvement(&y, &x), 0.375, 1e-12, "reverse");
     // Different task lists: no answer rather than a wrong one.
     assert!(probability_of_improvement(&x, &y[..1]).is_nan());
     let (lo, hi) = stratified_bootstrap_ci_pair(&x, &y, probability_of_improvement, 2000, 0);
-    assert!((0.0..=0.625).contains(&lo) && (0.625..=1.0).contains(&hi), "{lo} {hi}");
+    assert!(
+        (0.0..=0.625).contains(&lo) && (0.625..=1.0).contains(&hi),
+        "{lo} {hi}"
+    );
 }
 
 #[test]
@@ -131,7 +151,12 @@ fn percentile_interpolates_as_numpy() {
     close(hi, 3.925, 1e-12, "97.5th");
     // np.percentile([10, 0, 5], 40) = 4.0; np.percentile([3, 1, 4, 1, 5], 90) = 4.6
     close(percentile(&[10.0, 0.0, 5.0], 40.0), 4.0, 1e-12, "40th");
-    close(percentile(&[3.0, 1.0, 4.0, 1.0, 5.0], 90.0), 4.6, 1e-12, "90th");
+    close(
+        percentile(&[3.0, 1.0, 4.0, 1.0, 5.0], 90.0),
+        4.6,
+        1e-12,
+        "90th",
+    );
     assert_eq!(percentile(&[3.0, 1.0, 4.0], 0.0), 1.0);
     assert_eq!(percentile(&[3.0, 1.0, 4.0], 100.0), 4.0);
     assert_eq!(percentile(&[7.0], 2.5), 7.0);
@@ -146,8 +171,11 @@ fn performance_profile_with_bands() {
     let taus = [0.0, 0.5, 0.8, 0.9, 1.0];
     let p = performance_profile(&s, &taus, 2000, 0);
     assert_eq!(p.fraction, vec![1.0, 0.8, 0.5, 0.2, 0.0]);
-    for i in 0..taus.len() {
-        assert!(p.lo[i] <= p.fraction[i] && p.fraction[i] <= p.hi[i], "τ = {}", taus[i]);
+    for (i, tau) in taus.iter().enumerate() {
+        assert!(
+            p.lo[i] <= p.fraction[i] && p.fraction[i] <= p.hi[i],
+            "τ = {tau}"
+        );
     }
     assert_eq!(p, performance_profile(&s, &taus, 2000, 0));
 }
@@ -187,11 +215,29 @@ fn write_fixture(root: &Path) {
         for seed in 0..3 {
             let i = seed as usize;
             let base = root.join(agent);
-            write_run(&base.join(format!("task-a-{seed}")), agent, "task-a", seed, a[i], &steps);
+            write_run(
+                &base.join(format!("task-a-{seed}")),
+                agent,
+                "task-a",
+                seed,
+                a[i],
+                &steps,
+            );
             // One run of "weak" was also evaluated at 7500 steps.
             let extra = [0, 5000, 7500, 10000];
-            let st: &[u64] = if agent == "weak" && seed == 2 { &extra } else { &steps };
-            write_run(&base.join(format!("task-b-{seed}")), agent, "task-b", seed, b[i], st);
+            let st: &[u64] = if agent == "weak" && seed == 2 {
+                &extra
+            } else {
+                &steps
+            };
+            write_run(
+                &base.join(format!("task-b-{seed}")),
+                agent,
+                "task-b",
+                seed,
+                b[i],
+                st,
+            );
         }
     }
 }
@@ -210,7 +256,14 @@ fn report_writes_tables_json_and_charts() {
     let out = tmp.path().join("report");
     let o = report(
         &[&runs],
-        &["--out", out.to_str().unwrap(), "--reps", "2000", "--seed", "3"],
+        &[
+            "--out",
+            out.to_str().unwrap(),
+            "--reps",
+            "2000",
+            "--seed",
+            "3",
+        ],
     );
     let stderr = String::from_utf8_lossy(&o.stderr);
     let stdout = String::from_utf8_lossy(&o.stdout);
@@ -231,24 +284,77 @@ fn report_writes_tables_json_and_charts() {
     assert_eq!(agents.len(), 2);
     let (good, weak) = (&agents[0], &agents[1]);
     assert_eq!(good["agent"], "good");
-    assert_eq!((good["tasks"].as_u64(), good["runs"].as_u64()), (Some(2), Some(6)));
-    close(good["iqm"]["value"].as_f64().unwrap(), 0.75, 1e-12, "good IQM");
-    close(weak["iqm"]["value"].as_f64().unwrap(), 0.35, 1e-12, "weak IQM");
-    close(good["mean"]["value"].as_f64().unwrap(), 0.75, 1e-12, "good mean");
-    close(good["optimality_gap"]["value"].as_f64().unwrap(), 0.25, 1e-12, "good OG");
+    assert_eq!(
+        (good["tasks"].as_u64(), good["runs"].as_u64()),
+        (Some(2), Some(6))
+    );
+    close(
+        good["iqm"]["value"].as_f64().unwrap(),
+        0.75,
+        1e-12,
+        "good IQM",
+    );
+    close(
+        weak["iqm"]["value"].as_f64().unwrap(),
+        0.35,
+        1e-12,
+        "weak IQM",
+    );
+    close(
+        good["mean"]["value"].as_f64().unwrap(),
+        0.75,
+        1e-12,
+        "good mean",
+    );
+    close(
+        good["optimality_gap"]["value"].as_f64().unwrap(),
+        0.25,
+        1e-12,
+        "good OG",
+    );
     let ci = good["iqm"]["ci"].as_array().unwrap();
     assert!(ci[0].as_f64().unwrap() <= 0.75 && 0.75 <= ci[1].as_f64().unwrap());
     let poi = j["probability_of_improvement"].as_array().unwrap();
     assert_eq!(poi.len(), 2, "both directions");
-    assert_eq!((poi[0]["x"].as_str(), poi[0]["y"].as_str()), (Some("good"), Some("weak")));
-    close(poi[0]["value"].as_f64().unwrap(), (1.0 + 8.5 / 9.0) / 2.0, 1e-12, "P(good > weak)");
-    close(poi[1]["value"].as_f64().unwrap(), (0.5 / 9.0) / 2.0, 1e-12, "P(weak > good)");
+    assert_eq!(
+        (poi[0]["x"].as_str(), poi[0]["y"].as_str()),
+        (Some("good"), Some("weak"))
+    );
+    close(
+        poi[0]["value"].as_f64().unwrap(),
+        (1.0 + 8.5 / 9.0) / 2.0,
+        1e-12,
+        "P(good > weak)",
+    );
+    close(
+        poi[1]["value"].as_f64().unwrap(),
+        (0.5 / 9.0) / 2.0,
+        1e-12,
+        "P(weak > good)",
+    );
     // Curves: steps shared by all runs; weak's extra step at 7500 is left out.
-    assert_eq!(j["curves"]["good"]["env_steps"], serde_json::json!([0, 5000, 10000]));
-    assert_eq!(j["curves"]["weak"]["env_steps"], serde_json::json!([0, 5000, 10000]));
+    assert_eq!(
+        j["curves"]["good"]["env_steps"],
+        serde_json::json!([0, 5000, 10000])
+    );
+    assert_eq!(
+        j["curves"]["weak"]["env_steps"],
+        serde_json::json!([0, 5000, 10000])
+    );
     assert_eq!(j["curves"]["weak"]["env_steps_not_shared"], 1);
-    close(j["curves"]["good"]["iqm"][2].as_f64().unwrap(), 0.75, 1e-12, "curve end");
-    assert_eq!(j["performance_profile"]["good"]["taus"].as_array().unwrap().len(), 101);
+    close(
+        j["curves"]["good"]["iqm"][2].as_f64().unwrap(),
+        0.75,
+        1e-12,
+        "curve end",
+    );
+    assert_eq!(
+        j["performance_profile"]["good"]["taus"]
+            .as_array()
+            .unwrap()
+            .len(),
+        101
+    );
     assert_eq!(j["runs"].as_array().unwrap().len(), 12);
 
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
@@ -258,12 +364,24 @@ fn report_writes_tables_json_and_charts() {
     let out2 = tmp.path().join("report2");
     let o = report(
         &[&runs.join("good"), &runs.join("weak")],
-        &["--out", out2.to_str().unwrap(), "--reps", "2000", "--seed", "3", "--baseline", "weak"],
+        &[
+            "--out",
+            out2.to_str().unwrap(),
+            "--reps",
+            "2000",
+            "--seed",
+            "3",
+            "--baseline",
+            "weak",
+        ],
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let j2: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out2.join("report.json")).unwrap()).unwrap();
-    assert_eq!(j2["probability_of_improvement"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        j2["probability_of_improvement"].as_array().unwrap().len(),
+        1
+    );
     assert_eq!(j2["agents"], j["agents"]);
 }
 
@@ -274,7 +392,11 @@ fn fails(root: &Path, extra: &[&str], needles: &[&str]) {
     args.extend_from_slice(extra);
     let o = report(&[root], &args);
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "expected exit 1; stderr: {stderr}");
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "expected exit 1; stderr: {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
     for n in needles {
         assert!(stderr.contains(n), "stderr lacks {n:?}: {stderr}");
@@ -341,7 +463,11 @@ fn report_refuses_missing_runs_and_tasks() {
     let tmp = tempfile::tempdir().unwrap();
     let empty = tmp.path().join("empty");
     std::fs::create_dir_all(&empty).unwrap();
-    fails(&empty, &[], &["no runs found", &empty.display().to_string()]);
+    fails(
+        &empty,
+        &[],
+        &["no runs found", &empty.display().to_string()],
+    );
 
     // eval.csv without run.json.
     let tmp = tempfile::tempdir().unwrap();
@@ -358,11 +484,19 @@ fn report_refuses_missing_runs_and_tasks() {
     for seed in 0..3 {
         std::fs::remove_dir_all(runs.join("weak").join(format!("task-b-{seed}"))).unwrap();
     }
-    fails(&runs, &[], &["agent \"weak\"", "task \"task-b\"", "agent \"good\""]);
+    fails(
+        &runs,
+        &[],
+        &["agent \"weak\"", "task \"task-b\"", "agent \"good\""],
+    );
 
     // An unknown baseline.
     let tmp = tempfile::tempdir().unwrap();
     let runs = tmp.path().join("runs");
     write_fixture(&runs);
-    fails(&runs, &["--baseline", "sac"], &["--baseline sac", "good, weak"]);
+    fails(
+        &runs,
+        &["--baseline", "sac"],
+        &["--baseline sac", "good, weak"],
+    );
 }

@@ -180,7 +180,10 @@ pub fn percentile_interval(values: &[f64]) -> (f64, f64) {
     let mut v = values.to_vec();
     v.sort_unstable_by(cmp);
     let tail = 50.0 * (1.0 - CONFIDENCE);
-    (percentile_sorted(&v, tail), percentile_sorted(&v, 100.0 - tail))
+    (
+        percentile_sorted(&v, tail),
+        percentile_sorted(&v, 100.0 - tail),
+    )
 }
 
 /// A chunk's RNG seed from the bootstrap seed and the chunk index (SplitMix64's finaliser on
@@ -257,7 +260,12 @@ fn column_intervals(reps: &[f64], dim: usize) -> Vec<(f64, f64)> {
 /// `get_interval_estimates`): `reps` replicates, each resampling runs within every task (see
 /// [`bootstrap_replicates`]), then `np.percentile(replicates, [2.5, 97.5])`. rliable's README uses
 /// 50,000 replicates. Deterministic for a seed.
-pub fn stratified_bootstrap_ci<F>(scores: &[Vec<f64>], metric: F, reps: usize, seed: u64) -> (f64, f64)
+pub fn stratified_bootstrap_ci<F>(
+    scores: &[Vec<f64>],
+    metric: F,
+    reps: usize,
+    seed: u64,
+) -> (f64, f64)
 where
     F: Fn(&[Vec<f64>]) -> f64 + Sync,
 {
@@ -291,6 +299,9 @@ pub struct Estimate {
     pub ci: [f64; 2],
 }
 
+/// A metric of one score set.
+pub type Metric = fn(&[Vec<f64>]) -> f64;
+
 /// The four aggregate metrics of one agent, each with its interval.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct Aggregates {
@@ -303,7 +314,7 @@ pub struct Aggregates {
 /// IQM, optimality gap, mean and median with 95% stratified-bootstrap intervals from one set of
 /// `reps` replicates (as rliable's `get_interval_estimates` with the four aggregate functions).
 pub fn aggregates(scores: &[Vec<f64>], reps: usize, seed: u64) -> Aggregates {
-    let fns: [fn(&[Vec<f64>]) -> f64; 4] = [iqm, optimality_gap, mean, median];
+    let fns: [Metric; 4] = [iqm, optimality_gap, mean, median];
     let r = bootstrap_replicates(&[scores], reps, seed, 4, |s, out| {
         for (o, f) in out.iter_mut().zip(fns) {
             *o = f(&s[0]);
@@ -337,7 +348,10 @@ pub struct Profile {
 /// at each τ the fraction of runs scoring above τ ([`run_score_fraction`]), with 95%
 /// stratified-bootstrap percentile bands from `reps` replicates (rliable uses 2,000).
 pub fn performance_profile(scores: &[Vec<f64>], taus: &[f64], reps: usize, seed: u64) -> Profile {
-    let fraction = taus.iter().map(|&t| run_score_fraction(scores, t)).collect();
+    let fraction = taus
+        .iter()
+        .map(|&t| run_score_fraction(scores, t))
+        .collect();
     let r = bootstrap_replicates(&[scores], reps, seed, taus.len(), |s, out| {
         for (o, &t) in out.iter_mut().zip(taus) {
             *o = run_score_fraction(&s[0], t);

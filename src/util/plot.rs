@@ -193,13 +193,16 @@ const CIRCLE: RGBColor = RGBColor(140, 140, 140);
 /// Coordinates with a larger magnitude are skipped, so spans and scales stay finite.
 const MAX_ABS: f64 = 1e300;
 
+/// A band's `(x, lo, hi)` in plot space, `None` for a skipped point.
+type BandPoints = Vec<Option<(f64, f64, f64)>>;
+
 /// The data in plot space (y as log10 when the axis is logarithmic), `None` for a skipped point,
 /// and the axis ranges over everything drawn.
 struct Prepared {
     names: Vec<String>,
     series: Vec<Vec<Option<(f64, f64)>>>,
-    /// Per band: its series index and `(x, lo, hi)` in plot space, `None` for a skipped point.
-    bands: Vec<(usize, Vec<Option<(f64, f64, f64)>>)>,
+    /// Per band: its series index and points.
+    bands: Vec<(usize, BandPoints)>,
     circle: Vec<Option<(f64, f64)>>,
     x: (f64, f64),
     y: (f64, f64),
@@ -227,7 +230,7 @@ impl Prepared {
             .iter()
             .map(|s| s.points.iter().map(|&p| to_plot(p)).collect())
             .collect();
-        let bands: Vec<(usize, Vec<Option<(f64, f64, f64)>>)> = bands
+        let bands: Vec<(usize, BandPoints)> = bands
             .iter()
             .map(|b| {
                 let pts = b.points.iter().map(|&(x, lo, hi)| {
@@ -438,7 +441,8 @@ fn draw<DB: DrawingBackend>(
             match q {
                 Some(t) => run.push(*t),
                 None if !run.is_empty() => {
-                    let mut outline: Vec<(f64, f64)> = run.iter().map(|&(x, _, hi)| (x, hi)).collect();
+                    let mut outline: Vec<(f64, f64)> =
+                        run.iter().map(|&(x, _, hi)| (x, hi)).collect();
                     outline.extend(run.iter().rev().map(|&(x, lo, _)| (x, lo)));
                     cc.draw_series(std::iter::once(Polygon::new(outline, fill)))
                         .map_err(e)?;

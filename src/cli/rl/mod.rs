@@ -13,9 +13,11 @@ pub struct RlArgs {
 /// The `koopman rl` subcommands.
 #[derive(clap::Subcommand, Debug, Clone)]
 pub enum RlCmd {
-    /// Aggregate run folders with rliable's metrics: IQM, optimality gap, mean and median with 95%
-    /// stratified-bootstrap intervals, probability of improvement, performance profiles and
-    /// learning curves (report.json, report.md, profile.png, curves.png).
+    /// Aggregate RL run folders with rliable's metrics and 95% bootstrap intervals.
+    ///
+    /// IQM, optimality gap, mean and median with stratified-bootstrap percentile intervals, the
+    /// probability of improvement between agents, performance profiles and IQM learning curves;
+    /// writes report.json, report.md, profile.png and curves.png.
     Report(report::ReportArgs),
 }
 

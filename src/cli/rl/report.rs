@@ -102,9 +102,12 @@ pub fn load_run(dir: &Path) -> Result<Run> {
     let bytes = files::read_input(&path).map_err(|e| Error::io(&path, e))?;
     let v: Value =
         serde_json::from_slice(&bytes).map_err(|e| bad(&path, format!("not valid JSON: {e}")))?;
-    let obj = v
-        .as_object()
-        .ok_or_else(|| bad(&path, format!("expected a JSON object, found {}", shown(&v))))?;
+    let obj = v.as_object().ok_or_else(|| {
+        bad(
+            &path,
+            format!("expected a JSON object, found {}", shown(&v)),
+        )
+    })?;
     let field = |name: &str| {
         obj.get(name)
             .ok_or_else(|| bad(&path, format!("missing field \"{name}\"")))
@@ -225,7 +228,10 @@ pub fn load_eval_csv(path: &Path) -> Result<Vec<EvalRow>> {
             let v: f64 = fields[k].parse().map_err(|_| {
                 bad(
                     path,
-                    format!("line {n}, column \"{name}\": \"{}\" is not a number", fields[k]),
+                    format!(
+                        "line {n}, column \"{name}\": \"{}\" is not a number",
+                        fields[k]
+                    ),
                 )
             })?;
             if v.is_finite() {
@@ -314,7 +320,10 @@ pub fn find_runs(dirs: &[PathBuf]) -> Result<Vec<PathBuf>> {
     for d in dirs {
         let meta = std::fs::metadata(d).map_err(|e| Error::io(d, e))?;
         if !meta.is_dir() {
-            return Err(bad(d, "not a folder; give run folders or folders holding them"));
+            return Err(bad(
+                d,
+                "not a folder; give run folders or folders holding them",
+            ));
         }
         if is_run(d)? {
             found.push(d.clone());
@@ -458,7 +467,12 @@ struct Report {
 
 /// Learning curve of one agent: IQM of `return_mean / 1000` over tasks and runs at every
 /// evaluation step shared by all its runs, with a bootstrap band.
-fn curve(by_task: &BTreeMap<String, Vec<Run>>, tasks: &[String], reps: usize, seed: u64) -> CurveReport {
+fn curve(
+    by_task: &BTreeMap<String, Vec<Run>>,
+    tasks: &[String],
+    reps: usize,
+    seed: u64,
+) -> CurveReport {
     let runs: Vec<&Run> = by_task.values().flatten().collect();
     let all: BTreeSet<u64> = runs
         .iter()
@@ -467,7 +481,10 @@ fn curve(by_task: &BTreeMap<String, Vec<Run>>, tasks: &[String], reps: usize, se
     let shared: Vec<u64> = all
         .iter()
         .copied()
-        .filter(|s| runs.iter().all(|r| r.evals.iter().any(|e| e.env_step == *s)))
+        .filter(|s| {
+            runs.iter()
+                .all(|r| r.evals.iter().any(|e| e.env_step == *s))
+        })
         .collect();
     let mut c = CurveReport {
         env_steps_not_shared: all.len() - shared.len(),
@@ -515,7 +532,9 @@ fn markdown(r: &Report) -> String {
         r.reps,
         r.seed
     ));
-    s.push_str("| agent | tasks | runs | IQM | optimality gap (lower is better) | mean | median |\n");
+    s.push_str(
+        "| agent | tasks | runs | IQM | optimality gap (lower is better) | mean | median |\n",
+    );
     s.push_str("|---|---:|---:|---|---|---|---|\n");
     for a in &r.agents {
         let g = &a.aggregates;
@@ -551,7 +570,10 @@ fn markdown(r: &Report) -> String {
     for t in &r.tasks {
         s.push_str(&format!("| {} |", md(t)));
         for a in &r.agents {
-            s.push_str(&format!(" {:.3} ({}) |", a.task_mean[t], a.runs_per_task[t]));
+            s.push_str(&format!(
+                " {:.3} ({}) |",
+                a.task_mean[t], a.runs_per_task[t]
+            ));
         }
         s.push('\n');
     }
@@ -560,7 +582,13 @@ fn markdown(r: &Report) -> String {
 
 /// Plain-text table for the terminal.
 fn print_table(r: &Report) {
-    let w = r.agents.iter().map(|a| a.agent.len()).max().unwrap_or(5).max(5);
+    let w = r
+        .agents
+        .iter()
+        .map(|a| a.agent.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
     println!(
         "{:w$}  {:>5}  {:>4}  {:24}  {:24}  {:24}  {:24}",
         "agent", "tasks", "runs", "IQM", "optimality gap", "mean", "median"
@@ -596,7 +624,11 @@ fn write_plots(r: &Report, out: &Path) -> Result<()> {
         .iter()
         .map(|n| {
             let p = &r.performance_profile[*n];
-            p.taus.iter().copied().zip(p.fraction.iter().copied()).collect()
+            p.taus
+                .iter()
+                .copied()
+                .zip(p.fraction.iter().copied())
+                .collect()
         })
         .collect();
     let bands: Vec<Vec<(f64, f64, f64)>> = names
@@ -651,7 +683,11 @@ fn write_plots(r: &Report, out: &Path) -> Result<()> {
         .iter()
         .map(|n| {
             let c = &r.curves[*n];
-            c.env_steps.iter().map(|&s| s as f64).zip(c.iqm.iter().copied()).collect()
+            c.env_steps
+                .iter()
+                .map(|&s| s as f64)
+                .zip(c.iqm.iter().copied())
+                .collect()
         })
         .collect();
     let bands: Vec<Vec<(f64, f64, f64)>> = names
@@ -702,11 +738,15 @@ pub fn run(a: &ReportArgs) -> Result<()> {
     if dirs.is_empty() {
         let list: Vec<String> = a.dirs.iter().map(|d| d.display().to_string()).collect();
         return Err(Error::Invalid(format!(
-            "no runs found in {} (searched for run.json up to two folders down)",
+            "no runs found in {} (a run folder holds run.json; searched each folder and two \
+             levels below it; for deeper layouts pass the folders nearer the runs, e.g. runs/*)",
             list.join(", ")
         )));
     }
-    let runs = dirs.iter().map(|d| load_run(d)).collect::<Result<Vec<_>>>()?;
+    let runs = dirs
+        .iter()
+        .map(|d| load_run(d))
+        .collect::<Result<Vec<_>>>()?;
     let (groups, tasks) = group(runs)?;
     if let Some(b) = &a.baseline {
         if !groups.contains_key(b) {
@@ -828,6 +868,9 @@ pub fn run(a: &ReportArgs) -> Result<()> {
     files::write_bytes(&md_path, markdown(&report).as_bytes())
         .map_err(|e| Error::io(&md_path, e))?;
     write_plots(&report, &a.out)?;
-    println!("wrote {}/{{report.json, report.md, profile.png, curves.png}}", a.out.display());
+    println!(
+        "wrote {}/{{report.json, report.md, profile.png, curves.png}}",
+        a.out.display()
+    );
     Ok(())
 }
