@@ -7,7 +7,8 @@
 //! - [`ops`]: every op as a forward/backward pair, CPU reference code beside its CUDA twin;
 //! - [`nn`]: layers built from ops; [`models`]: the Koopman model and its baselines;
 //! - [`optim`]: Adam/AdamW, gradient clipping, learning-rate schedules;
-//! - [`planner`]: TD-MPC's MPPI/CEM planner over any world model; [`rl`]: the replay buffer.
+//! - [`planner`]: TD-MPC's MPPI/CEM planner over any world model; [`rl`]: the replay buffer and
+//!   rliable's aggregate metrics for reporting results.
 
 pub mod kernels {
     //! The `.cu` sources under `kernels/`, embedded at build time (see `build.rs`).

@@ -38,10 +38,10 @@ enum Cmd {
         #[arg(long, default_value = "auto")]
         device: String,
     },
-    /// Train and evaluate reinforcement-learning agents (TD-MPC, Koopman TD-MPC).
-    Rl(cli::rl::RlArgs),
     /// Measure training iterations/s of the four models (paper Table 3), or planner rollout latency.
     Bench(koopman::cli::bench::BenchArgs),
+    /// Train, evaluate and report reinforcement-learning agents (TD-MPC, Koopman TD-MPC).
+    Rl(cli::rl::RlArgs),
 }
 
 fn main() -> ExitCode {
@@ -62,7 +62,7 @@ fn main() -> ExitCode {
             .and_then(|d| cli::oscillator::run(steps, horizon, seed, true, d))
             .map(|_| ()),
         Cmd::Bench(args) => cli::bench::run(&args),
-        Cmd::Rl(args) => cli::rl::run(&args),
+        Cmd::Rl(a) => cli::rl::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -283,3 +283,53 @@ fn text_is_drawn_with_the_embedded_font() {
     };
     assert!(ink("A TITLE WITH INK") > ink("") + 200);
 }
+
+/// A band is filled in a pale shade of its series' colour under the line; bad band points are
+/// skipped (they split the band) and never panic.
+#[test]
+fn bands_are_shaded_and_bad_points_skipped() {
+    use koopman::util::plot::{write_png_bands, Band};
+    let dir = tmp_dir("bands");
+    let line: Vec<(f64, f64)> = (0..=20).map(|k| (k as f64, (k as f64).sqrt())).collect();
+    let band: Vec<(f64, f64, f64)> = line.iter().map(|&(x, y)| (x, y - 0.5, y + 0.5)).collect();
+    let series = [Series {
+        name: "agent",
+        points: &line,
+    }];
+    let plain = dir.join("plain.png");
+    write_png_bands(&plain, &chart(Kind::Lines, false), &series, &[]).unwrap();
+    let shaded = dir.join("shaded.png");
+    let bands = [Band {
+        series: 0,
+        points: &band,
+    }];
+    write_png_bands(&shaded, &chart(Kind::Lines, false), &series, &bands).unwrap();
+    check_image(&shaded);
+    // tab10 blue (31, 119, 180) at 20% over white.
+    let pale = |p: &[u8; 3]| p[2] > 230 && p[0] > 190 && p[0] < 225 && p[1] > 215 && p[1] < 240;
+    let count = |path: &Path| decode(path).2.iter().filter(|p| pale(p)).count();
+    assert!(
+        count(&shaded) > count(&plain) + 2000,
+        "{} vs {}",
+        count(&shaded),
+        count(&plain)
+    );
+    // NaN, infinite and log-axis-invalid bounds, and a series index past the end.
+    let bad = [
+        (0.0, 0.1, 1.0),
+        (1.0, f64::NAN, 2.0),
+        (2.0, -1.0, f64::INFINITY),
+        (3.0, 0.5, 3.0),
+        (4.0, 1.0, 3.0),
+    ];
+    for log_y in [false, true] {
+        let bands = [Band {
+            series: 7,
+            points: &bad,
+        }];
+        let path = dir.join(format!("bad_{log_y}.png"));
+        write_png_bands(&path, &chart(Kind::Lines, log_y), &series, &bands).unwrap();
+        assert_eq!(decode(&path).0, WIDTH);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

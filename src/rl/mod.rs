@@ -1,6 +1,8 @@
 //! Reinforcement-learning pieces that sit above the models: the replay buffer (uniform or
-//! prioritized) and the TD-MPC agents that train from it.
+//! prioritized), the TD-MPC agents that train from it, their runner, and [`rliable`], the
+//! aggregate metrics and bootstrap intervals that results are reported with.
 mod replay;
+pub mod rliable;
 pub mod run;
 mod sum_tree;
 pub mod tdmpc;

@@ -1,5 +1,6 @@
-//! Line charts (e.g. per-step prediction error, one series per model) and scatter charts (e.g.
-//! Koopman eigenvalues, optionally with the unit circle), drawn with `plotters`: SVG (text as text,
+//! Line charts (e.g. per-step prediction error, one series per model; optionally with a shaded
+//! [`Band`] per series, such as a confidence interval) and scatter charts (e.g. Koopman
+//! eigenvalues, optionally with the unit circle), drawn with `plotters`: SVG (text as text,
 //! no font needed to write it) or PNG through the bitmap backend, with text in DejaVu Sans embedded
 //! in the binary (`src/util/fonts/`, Bitstream Vera licence), so no system font is looked up.
 //! Files are written atomically with [`crate::util::files::write_bytes`].
@@ -51,6 +52,17 @@ pub struct Series<'a> {
     pub points: &'a [(f64, f64)],
 }
 
+/// A shaded band (e.g. a 95% confidence interval) drawn under the lines in the colour of one
+/// series, at 20% opacity. Points with a non-finite or oversized value (or, on a log axis, a
+/// bound `<= 0`) are skipped and break the band; the band counts towards the axis ranges.
+#[derive(Clone, Copy, Debug)]
+pub struct Band<'a> {
+    /// Index of the series whose colour the band takes.
+    pub series: usize,
+    /// `(x, lo, hi)` triples in data units, in x order.
+    pub points: &'a [(f64, f64, f64)],
+}
+
 /// Chart text and style.
 #[derive(Clone, Copy, Debug)]
 pub struct Chart<'a> {
@@ -79,6 +91,17 @@ pub fn write_png(
     super::files::write_bytes(path, &bytes)
 }
 
+/// As [`write_png`], with shaded bands under the series (see [`Band`]) and no circle.
+pub fn write_png_bands(
+    path: &Path,
+    chart: &Chart,
+    series: &[Series],
+    bands: &[Band],
+) -> io::Result<()> {
+    let bytes = encode(chart, series, bands, None)?;
+    super::files::write_bytes(path, &bytes)
+}
+
 /// As [`write_png`], as SVG.
 pub fn write_svg(
     path: &Path,
@@ -96,8 +119,17 @@ pub fn encode_png(
     series: &[Series],
     circle: Option<(f64, f64, f64)>,
 ) -> io::Result<Vec<u8>> {
+    encode(chart, series, &[], circle)
+}
+
+fn encode(
+    chart: &Chart,
+    series: &[Series],
+    bands: &[Band],
+    circle: Option<(f64, f64, f64)>,
+) -> io::Result<Vec<u8>> {
     register_font();
-    let prepared = Prepared::new(chart, series, circle);
+    let prepared = Prepared::new(chart, series, bands, circle);
     let mut rgb = vec![255u8; (WIDTH * HEIGHT * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut rgb, (WIDTH, HEIGHT)).into_drawing_area();
@@ -122,7 +154,7 @@ pub fn render_svg(
     circle: Option<(f64, f64, f64)>,
 ) -> io::Result<String> {
     register_font();
-    let prepared = Prepared::new(chart, series, circle);
+    let prepared = Prepared::new(chart, series, &[], circle);
     let mut text = String::new();
     {
         let root = SVGBackend::with_string(&mut text, (WIDTH, HEIGHT)).into_drawing_area();
@@ -161,18 +193,28 @@ const CIRCLE: RGBColor = RGBColor(140, 140, 140);
 /// Coordinates with a larger magnitude are skipped, so spans and scales stay finite.
 const MAX_ABS: f64 = 1e300;
 
+/// A band's `(x, lo, hi)` in plot space, `None` for a skipped point.
+type BandPoints = Vec<Option<(f64, f64, f64)>>;
+
 /// The data in plot space (y as log10 when the axis is logarithmic), `None` for a skipped point,
 /// and the axis ranges over everything drawn.
 struct Prepared {
     names: Vec<String>,
     series: Vec<Vec<Option<(f64, f64)>>>,
+    /// Per band: its series index and points.
+    bands: Vec<(usize, BandPoints)>,
     circle: Vec<Option<(f64, f64)>>,
     x: (f64, f64),
     y: (f64, f64),
 }
 
 impl Prepared {
-    fn new(chart: &Chart, series: &[Series], circle: Option<(f64, f64, f64)>) -> Self {
+    fn new(
+        chart: &Chart,
+        series: &[Series],
+        bands: &[Band],
+        circle: Option<(f64, f64, f64)>,
+    ) -> Self {
         let log_y = chart.log_y;
         let to_plot = |(x, y): (f64, f64)| -> Option<(f64, f64)> {
             if !(x.is_finite() && y.is_finite() && x.abs() <= MAX_ABS && y.abs() <= MAX_ABS) {
@@ -187,6 +229,22 @@ impl Prepared {
         let data: Vec<Vec<Option<(f64, f64)>>> = series
             .iter()
             .map(|s| s.points.iter().map(|&p| to_plot(p)).collect())
+            .collect();
+        let bands: Vec<(usize, BandPoints)> = bands
+            .iter()
+            .map(|b| {
+                let pts = b.points.iter().map(|&(x, lo, hi)| {
+                    let (x, lo) = to_plot((x, lo))?;
+                    let (_, hi) = to_plot((x, hi))?;
+                    Some((x, lo, hi))
+                });
+                (b.series, pts.collect())
+            })
+            .collect();
+        let band_ends: Vec<Option<(f64, f64)>> = bands
+            .iter()
+            .flat_map(|(_, pts)| pts.iter().flatten())
+            .flat_map(|&(x, lo, hi)| [Some((x, lo)), Some((x, hi))])
             .collect();
         let circle = circle.filter(|&(cx, cy, r)| {
             [cx, cy, r]
@@ -209,7 +267,8 @@ impl Prepared {
             f64::INFINITY,
             f64::NEG_INFINITY,
         );
-        for &(x, y) in data.iter().flatten().chain(circle_pts.iter()).flatten() {
+        let all = data.iter().flatten().chain(&circle_pts).chain(&band_ends);
+        for &(x, y) in all.flatten() {
             x_lo = x_lo.min(x);
             x_hi = x_hi.max(x);
             y_lo = y_lo.min(y);
@@ -218,6 +277,7 @@ impl Prepared {
         Prepared {
             names: series.iter().map(|s| s.name.to_string()).collect(),
             series: data,
+            bands,
             circle: circle_pts,
             x: padded_range(x_lo, x_hi),
             y: padded_range(y_lo, y_hi),
@@ -371,6 +431,25 @@ fn draw<DB: DrawingBackend>(
                 BLACK.stroke_width(1),
             ))
             .map_err(e)?;
+        }
+    }
+    // Bands under everything else: one polygon per run of valid points.
+    for (si, pts) in &p.bands {
+        let fill = PALETTE[si % PALETTE.len()].mix(0.2).filled();
+        let mut run: Vec<(f64, f64, f64)> = Vec::new();
+        for q in pts.iter().chain(std::iter::once(&None)) {
+            match q {
+                Some(t) => run.push(*t),
+                None if !run.is_empty() => {
+                    let mut outline: Vec<(f64, f64)> =
+                        run.iter().map(|&(x, _, hi)| (x, hi)).collect();
+                    outline.extend(run.iter().rev().map(|&(x, lo, _)| (x, lo)));
+                    cc.draw_series(std::iter::once(Polygon::new(outline, fill)))
+                        .map_err(e)?;
+                    run.clear();
+                }
+                None => {}
+            }
         }
     }
     // The circle: consecutive valid points joined.
