@@ -25,6 +25,9 @@ pub trait Real:
     fn fast_exp(self) -> Self;
     /// e^x − 1, accurate near 0 (ELU), same split as `fast_exp`.
     fn fast_exp_m1(self) -> Self;
+    /// tanh for activations: f32 from `fast_exp_m1` (vectorises; libm's tanhf is a scalar call),
+    /// f64 the library call.
+    fn fast_tanh(self) -> Self;
     /// The slice as f32 when `Self` is f32 (device uploads need no conversion copy).
     fn as_f32s(s: &[Self]) -> Option<&[f32]>;
 }
@@ -61,6 +64,15 @@ impl Real for f32 {
         } else {
             exp_f32(x) - 1.0
         }
+    }
+    #[inline(always)]
+    fn fast_tanh(self) -> Self {
+        // tanh|x| = u / (u + 2), u = e^{2|x|} − 1: no cancellation near 0, and past |x| = 9 the
+        // ratio is 1 in f32.
+        let a = self.abs();
+        let a = if a > 9.0 { 9.0 } else { a }; // keeps NaN (f32::min would not)
+        let u = (2.0 * a).fast_exp_m1();
+        (u / (u + 2.0)).copysign(self)
     }
 }
 
@@ -99,11 +111,36 @@ impl Real for f64 {
     fn fast_exp_m1(self) -> Self {
         self.exp_m1()
     }
+    #[inline(always)]
+    fn fast_tanh(self) -> Self {
+        self.tanh()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::Real;
+
+    #[test]
+    fn fast_tanh_matches_the_library_in_f32() {
+        let mut x = -12.0f32;
+        while x < 12.0 {
+            let (a, b) = (x.fast_tanh() as f64, (x as f64).tanh());
+            assert!(
+                ((a - b) / b).abs() < 1e-6 || (a - b).abs() < 1e-12,
+                "tanh at {x}: {a} vs {b}"
+            );
+            x += 0.00731;
+        }
+        for x in [0.0f32, -0.0, 1e-30, -1e-20, 1e-6, f32::MAX, f32::MIN] {
+            let (a, b) = (x.fast_tanh() as f64, (x as f64).tanh());
+            assert!(
+                (a - b).abs() <= 1e-7 * b.abs().max(1e-30),
+                "tanh at {x}: {a} vs {b}"
+            );
+        }
+        assert!(f32::NAN.fast_tanh().is_nan());
+    }
 
     #[test]
     fn fast_exp_matches_the_library_in_f32() {

@@ -27,9 +27,9 @@ pub fn f<E: Real>(kind: Unary, x: E) -> E {
         }
         Unary::Gelu => {
             let c = E::of(GELU_C);
-            E::of(0.5) * x * (E::one() + (c * (x + E::of(0.044715) * x * x * x)).tanh())
+            E::of(0.5) * x * (E::one() + (c * (x + E::of(0.044715) * x * x * x)).fast_tanh())
         }
-        Unary::Tanh => x.tanh(),
+        Unary::Tanh => x.fast_tanh(),
         Unary::Sigmoid => sigmoid(x),
         Unary::Silu => x * sigmoid(x),
     }
@@ -58,7 +58,7 @@ pub fn df<E: Real>(kind: Unary, x: E) -> E {
             let c = E::of(GELU_C);
             let a = E::of(0.044715);
             let u = c * (x + a * x * x * x);
-            let th = u.tanh();
+            let th = u.fast_tanh();
             let du = c * (E::one() + E::of(3.0) * a * x * x);
             E::of(0.5) * (E::one() + th) + E::of(0.5) * x * (E::one() - th * th) * du
         }

@@ -46,6 +46,21 @@ impl Dims {
             && batch.actions.len() == b * d.h * d.act
             && batch.rewards.len() == b * d.h
             && batch.indices.len() == b;
+        if ok {
+            for (name, v) in [
+                ("observation", &batch.obs),
+                ("action", &batch.actions),
+                ("reward", &batch.rewards),
+                ("weight", &batch.weights),
+            ] {
+                if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+                    return Err(Error::NonFinite(format!(
+                        "agent update: {name} value {i} of the batch is {}",
+                        v[i]
+                    )));
+                }
+            }
+        }
         if !ok {
             return Err(Error::Shape(format!(
                 "agent update: a batch of {b} windows needs obs {}, actions {}, rewards {} values \
@@ -210,6 +225,15 @@ pub fn told_loss<B: Engine<E = f32>>(
             let (e1, e2) = ((q1v[j] - tg.td[j]) as f64, (q2v[j] - tg.td[j]) as f64);
             val[i] += rho[k] * (e1 * e1 + e2 * e2);
             prio[i] += (rho[k] * (e1.abs() + e2.abs())) as f32;
+        }
+    }
+    for (name, v) in [("consistency", &cons), ("reward", &rew), ("value", &val)] {
+        if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+            return Err(Error::NonFinite(format!(
+                "agent update: the {name} loss of sample {i} is {} (the network's outputs are \
+                 not finite)",
+                v[i]
+            )));
         }
     }
     let clamp = c.loss_clamp;

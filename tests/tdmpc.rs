@@ -1,0 +1,417 @@
+//! TD-MPC and Koopman TD-MPC: the losses and the target update against independent computations,
+//! determinism, exact resume, bad input, and short learning runs on cartpole-swingup.
+use koopman::autodiff::Tape;
+use koopman::backend::Cpu;
+use koopman::planner::PlannerConfig;
+use koopman::rl::run::{self, RunConfig, RunOptions};
+use koopman::rl::tdmpc::{Agent, Dynamics, TdmpcConfig, Told};
+use koopman::rl::ReplayBatch;
+use koopman::util::rng::Rng;
+
+fn tiny(dynamics: Dynamics) -> TdmpcConfig {
+    let mut c = TdmpcConfig::tdmpc(3, 2);
+    c.dynamics = dynamics;
+    c.latent = 4;
+    c.enc_dim = 5;
+    c.mlp_dim = 6;
+    c.horizon = 3;
+    c.batch = 4;
+    // No exploration noise in targets and π's update, so an independent computation can match.
+    c.min_std = 0.0;
+    c
+}
+
+fn tiny_koopman() -> Dynamics {
+    Dynamics::Koopman {
+        modes: 2,
+        act_hidden: 5,
+        mu: koopman::nn::MuInit::Fixed(-0.2),
+        dt0: 0.3,
+        learn_dt: true,
+        rollout: koopman::nn::RolloutMode::Scan,
+    }
+}
+
+fn batch(c: &TdmpcConfig, seed: u64) -> ReplayBatch {
+    let mut r = Rng::new(seed);
+    let (b, h) = (c.batch, c.horizon);
+    let mut v = |n: usize, s: f64| (0..n).map(|_| (s * r.normal()) as f32).collect::<Vec<_>>();
+    ReplayBatch {
+        obs: v(b * (h + 1) * c.obs_dim, 1.0),
+        actions: v(b * h * c.act_dim, 0.5)
+            .iter()
+            .map(|a| a.clamp(-1.0, 1.0))
+            .collect(),
+        rewards: v(b * h, 1.0),
+        weights: vec![1.0, 0.5, 0.25, 0.8],
+        indices: (0..b as u64).collect(),
+    }
+}
+
+/// Perturbs every parameter (R's and Q's last layers start at zero, which would hide their terms).
+fn perturbed(c: TdmpcConfig, seed: u64) -> Told {
+    let mut told = Told::new(c, seed).unwrap();
+    let mut r = Rng::new(seed + 100);
+    let ps = told.params_mut();
+    let ids: Vec<_> = ps.ids().collect();
+    for id in ids {
+        for x in ps.get_mut(id).data.iter_mut() {
+            *x += (0.3 * r.normal()) as f32;
+        }
+    }
+    told
+}
+
+/// TD-MPC's update written step by step as in `TDMPC.update` (one latent step at a time, host
+/// arithmetic in f64): (consistency, reward, value, total) per-sample means.
+fn reference_terms(told: &Told, bt: &ReplayBatch) -> (f64, f64, f64, f64) {
+    let c = &told.cfg;
+    let (b, h, o, a, l) = (c.batch, c.horizon, c.obs_dim, c.act_dim, c.latent_dim());
+    let mut t: Tape<Cpu> = Tape::no_grad(told.params());
+    let obs_at =
+        |i: usize, k: usize| bt.obs[(i * (h + 1) + k) * o..(i * (h + 1) + k + 1) * o].to_vec();
+    let (mut cons, mut rew, mut val, mut total) = (0.0, 0.0, 0.0, 0.0);
+    for i in 0..b {
+        let o0 = t.constant([1, o], &obs_at(i, 0)).unwrap();
+        let mut z = told.encode(&mut t, o0).unwrap();
+        let (mut ci, mut ri, mut vi) = (0.0f64, 0.0f64, 0.0f64);
+        for k in 0..h {
+            let ak = &bt.actions[(i * h + k) * a..(i * h + k + 1) * a];
+            let av = t.constant([1, a], ak).unwrap();
+            let za = told.join(&mut t, z, av).unwrap();
+            let (q1, q2) = told.q(&mut t, za, false).unwrap();
+            let rhat = told.reward(&mut t, za).unwrap();
+            let a3 = t.constant([1, 1, a], ak).unwrap();
+            let zn = told.rollout(&mut t, z, a3).unwrap();
+            z = t.reshape(zn, &[1, l]).unwrap();
+            let on = t.constant([1, o], &obs_at(i, k + 1)).unwrap();
+            let zt = told.encode(&mut t, on).unwrap();
+            let pa = told.pi(&mut t, zt).unwrap();
+            let pav: Vec<f32> = t
+                .value(pa)
+                .iter()
+                .map(|x| x.clamp(-1.0 + 1e-6, 1.0 - 1e-6))
+                .collect();
+            let pac = t.constant([1, a], &pav).unwrap();
+            let zpa = told.join(&mut t, zt, pac).unwrap();
+            let (t1, t2) = told.q(&mut t, zpa, false).unwrap();
+            let r = bt.rewards[i * h + k] as f64;
+            let y = r + c.gamma * (t.value(t1)[0].min(t.value(t2)[0]) as f64);
+            let rho = c.rho.powi(k as i32);
+            let se: f64 = t
+                .value(z)
+                .iter()
+                .zip(t.value(zt))
+                .map(|(&p, &q)| ((p - q) as f64).powi(2))
+                .sum();
+            ci += rho * se / l as f64;
+            ri += rho * (t.value(rhat)[0] as f64 - r).powi(2);
+            let (e1, e2) = (t.value(q1)[0] as f64 - y, t.value(q2)[0] as f64 - y);
+            vi += rho * (e1 * e1 + e2 * e2);
+        }
+        let w = bt.weights[i] as f64;
+        cons += ci;
+        rew += ri;
+        val += vi;
+        total += w
+            * (c.consistency_coef * ci.min(c.loss_clamp)
+                + c.reward_coef * ri.min(c.loss_clamp)
+                + c.value_coef * vi.min(c.loss_clamp));
+    }
+    let n = b as f64;
+    (cons / n, rew / n, val / n, total / n)
+}
+
+fn check_terms(dynamics: Dynamics) {
+    let c = tiny(dynamics);
+    let told = perturbed(c.clone(), 3);
+    let bt = batch(&c, 4);
+    let want = reference_terms(&told, &bt);
+    let mut agent = Agent::new(told, Cpu::default(), PlannerConfig::tdmpc(c.horizon), 0).unwrap();
+    let s = agent.update(&bt, None).unwrap();
+    let got = (
+        s.terms.consistency,
+        s.terms.reward,
+        s.terms.value,
+        s.terms.total,
+    );
+    for (name, g, w) in [
+        ("consistency", got.0, want.0),
+        ("reward", got.1, want.1),
+        ("value", got.2, want.2),
+        ("total", got.3, want.3),
+    ] {
+        assert!(
+            (g - w).abs() <= 1e-4 * w.abs().max(1e-3),
+            "{name}: batched loss {g}, step-by-step reference {w}"
+        );
+        assert!(
+            w > 1e-3,
+            "{name} is {w}: the test would not see a wrong term"
+        );
+    }
+}
+
+#[test]
+fn told_loss_matches_a_step_by_step_computation_mlp() {
+    check_terms(Dynamics::Mlp);
+}
+
+#[test]
+fn told_loss_matches_a_step_by_step_computation_koopman() {
+    check_terms(tiny_koopman());
+}
+
+#[test]
+fn target_is_an_exponential_moving_average_every_update_freq_updates() {
+    let mut c = tiny(Dynamics::Mlp);
+    c.update_freq = 2;
+    c.tau = 0.25;
+    let told = perturbed(c.clone(), 5);
+    let mut agent = Agent::new(told, Cpu::default(), PlannerConfig::tdmpc(c.horizon), 0).unwrap();
+    let s0 = agent.state().unwrap();
+    agent.update(&batch(&c, 6), None).unwrap();
+    let s1 = agent.state().unwrap();
+    // After one update (update_freq 2) the target is still the initial copy, the online moved.
+    let moved = s1
+        .online
+        .iter()
+        .zip(s0.online.iter())
+        .any(|((_, a), (_, b))| a.data != b.data);
+    assert!(moved, "the update changed no online parameter");
+    for ((_, a), (_, b)) in s1.target.iter().zip(s0.target.iter()) {
+        assert_eq!(a.data, b.data, "target changed before update_freq updates");
+    }
+    agent.update(&batch(&c, 7), None).unwrap();
+    let s2 = agent.state().unwrap();
+    for (((name, tg), (_, old)), (_, on)) in
+        s2.target.iter().zip(s1.target.iter()).zip(s2.online.iter())
+    {
+        for ((&t, &o), &p) in tg.data.iter().zip(&old.data).zip(&on.data) {
+            let want = 0.75 * o + 0.25 * p;
+            assert!(
+                (t - want).abs() <= 1e-6 * want.abs().max(1.0),
+                "{name}: target {t}, want {want}"
+            );
+        }
+    }
+}
+
+#[test]
+fn policy_update_trains_only_pi_and_the_told_update_leaves_pi_alone() {
+    let c = tiny(Dynamics::Mlp);
+    let told = perturbed(c.clone(), 8);
+    let names: Vec<String> = told.params().iter().map(|(n, _)| n.to_string()).collect();
+    let mut agent = Agent::new(told, Cpu::default(), PlannerConfig::tdmpc(c.horizon), 0).unwrap();
+    let s0 = agent.state().unwrap();
+    agent.update(&batch(&c, 9), None).unwrap();
+    let s1 = agent.state().unwrap();
+    for (i, name) in names.iter().enumerate() {
+        let (a, b) = (
+            &s0.online.iter().nth(i).unwrap().1.data,
+            &s1.online.iter().nth(i).unwrap().1.data,
+        );
+        assert_ne!(a, b, "{name} did not change");
+    }
+    // π's moments are π's update's only: its first step is 1 and TOLD's is 1, counted apart.
+    assert_eq!((s1.model_steps, s1.policy_steps, s1.updates), (1, 1, 1));
+}
+
+#[test]
+fn a_nan_in_the_batch_is_a_clear_error_not_a_silent_update() {
+    let c = tiny(Dynamics::Mlp);
+    let told = perturbed(c.clone(), 10);
+    let mut agent = Agent::new(told, Cpu::default(), PlannerConfig::tdmpc(c.horizon), 0).unwrap();
+    let before = agent.state().unwrap();
+    let mut bt = batch(&c, 11);
+    bt.rewards[2] = f32::NAN;
+    let e = agent.update(&bt, None).unwrap_err().to_string();
+    assert!(e.contains("reward value 2 of the batch is NaN"), "{e}");
+    let after = agent.state().unwrap();
+    for ((_, a), (_, b)) in before.online.iter().zip(after.online.iter()) {
+        assert_eq!(a.data, b.data, "a failed update changed the parameters");
+    }
+    bt.rewards[2] = 0.0;
+    bt.rewards.pop();
+    let e = agent.update(&bt, None).unwrap_err().to_string();
+    assert!(e.contains("rewards"), "{e}");
+}
+
+/// A run small enough for a test: tiny networks, a small planner, few updates.
+fn small_run(agent: &str, env_steps: u64) -> RunConfig {
+    let mut c = RunConfig::new(agent, "cartpole-swingup").unwrap();
+    c.env_steps = env_steps;
+    c.seed_steps = 250;
+    c.eval_every = 4000;
+    c.eval_episodes = 2;
+    c.checkpoint_every = 2;
+    let t = &mut c.told;
+    t.batch = 64;
+    t.mlp_dim = 64;
+    t.enc_dim = 64;
+    if agent == "koopman-tdmpc" {
+        // The paper's horizon 20 costs 4× per update; the smoke run checks learning, not the horizon.
+        t.horizon = 5;
+    }
+    c.planner = PlannerConfig {
+        samples: 64,
+        elites: 8,
+        policy_trajectories: 4,
+        ..PlannerConfig::tdmpc(t.horizon)
+    };
+    c
+}
+
+fn opts(dir: &std::path::Path, resume: bool, stop_after: Option<u64>) -> RunOptions {
+    RunOptions {
+        out: dir.to_path_buf(),
+        resume,
+        progress: false,
+        stop_after,
+    }
+}
+
+/// The curves without the wall-clock column.
+fn curves(dir: &std::path::Path) -> (String, String) {
+    let train = std::fs::read_to_string(dir.join("train.csv")).unwrap();
+    let train = train
+        .lines()
+        .map(|l| l.rsplit_once(',').map_or(l, |(a, _)| a).to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    (
+        train,
+        std::fs::read_to_string(dir.join("eval.csv")).unwrap(),
+    )
+}
+
+#[test]
+fn the_same_seed_gives_the_same_run_and_resume_continues_it_exactly() {
+    let cfg = small_run("tdmpc", 5000);
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    run::train(cfg.clone(), Cpu::default(), &opts(a.path(), false, None)).unwrap();
+    // Interrupted after 3 episodes (with updates done), then resumed from the checkpoint.
+    run::train(
+        cfg.clone(),
+        Cpu::default(),
+        &opts(b.path(), false, Some(3000)),
+    )
+    .unwrap();
+    let s = run::train(cfg.clone(), Cpu::default(), &opts(b.path(), true, None)).unwrap();
+    assert_eq!(s.env_steps, 5000);
+    assert_eq!(
+        curves(a.path()),
+        curves(b.path()),
+        "a resumed run differs from an uninterrupted one"
+    );
+    let c = tempfile::tempdir().unwrap();
+    run::train(cfg, Cpu::default(), &opts(c.path(), false, None)).unwrap();
+    assert_eq!(
+        curves(a.path()),
+        curves(c.path()),
+        "the same seed gave a different run"
+    );
+}
+
+#[test]
+fn resume_refuses_a_checkpoint_of_another_run() {
+    let cfg = small_run("tdmpc", 2000);
+    let d = tempfile::tempdir().unwrap();
+    run::train(cfg.clone(), Cpu::default(), &opts(d.path(), false, None)).unwrap();
+    let mut other = small_run("tdmpc", 2000);
+    other.task = "pendulum-swingup".into();
+    other.action_repeat = 4;
+    let mut other = RunConfig {
+        told: TdmpcConfig {
+            obs_dim: 3,
+            act_dim: 1,
+            ..other.told
+        },
+        ..other
+    };
+    other.told.horizon = cfg.told.horizon;
+    let e = run::train(other, Cpu::default(), &opts(d.path(), true, None))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("checkpoint.safetensors") && e.contains("cartpole-swingup"),
+        "{e}"
+    );
+}
+
+#[test]
+fn bad_run_settings_are_clear_errors() {
+    let e = RunConfig::new("dreamer", "cartpole-swingup")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("unknown agent 'dreamer'") && e.contains("koopman-tdmpc"),
+        "{e}"
+    );
+    let e = RunConfig::new("tdmpc", "cartpole-balance")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("unknown environment") && e.contains("cartpole-swingup"),
+        "{e}"
+    );
+    let mut c = small_run("tdmpc", 2000);
+    c.action_repeat = 0;
+    assert!(c
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("action repeat 0"));
+    let mut c = small_run("tdmpc", 2000);
+    c.told.horizon = 200;
+    c.planner = PlannerConfig::tdmpc(200);
+    let e = c.validate().unwrap_err().to_string();
+    assert!(
+        e.contains("horizon 200 is longer than an episode of 125"),
+        "{e}"
+    );
+}
+
+/// The evaluation return after a short run, and the one before training.
+fn learn(agent: &str) -> (f64, f64) {
+    let d = tempfile::tempdir().unwrap();
+    let s = run::train(
+        small_run(agent, 12000),
+        Cpu::default(),
+        &opts(d.path(), false, None),
+    )
+    .unwrap();
+    let eval = std::fs::read_to_string(d.path().join("eval.csv")).unwrap();
+    let first: f64 = eval
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    eprintln!(
+        "{agent}: evaluation return {first:.1} before training, {:.1} after",
+        s.final_eval_return
+    );
+    (first, s.final_eval_return)
+}
+
+#[test]
+fn tdmpc_return_rises_above_random_on_cartpole_swingup() {
+    let (before, after) = learn("tdmpc");
+    assert!(
+        after > before + 100.0 && after > 200.0,
+        "return {before:.1} → {after:.1}"
+    );
+}
+
+#[test]
+fn koopman_tdmpc_return_rises_above_random_on_cartpole_swingup() {
+    let (before, after) = learn("koopman-tdmpc");
+    assert!(
+        after > before + 100.0 && after > 200.0,
+        "return {before:.1} → {after:.1}"
+    );
+}
