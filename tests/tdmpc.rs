@@ -1,5 +1,7 @@
 //! TD-MPC and Koopman TD-MPC: the losses and the target update against independent computations,
 //! determinism, exact resume, bad input, and short learning runs on cartpole-swingup.
+mod common;
+
 use koopman::autodiff::Tape;
 use koopman::backend::Cpu;
 use koopman::planner::PlannerConfig;
@@ -414,4 +416,65 @@ fn koopman_tdmpc_return_rises_above_random_on_cartpole_swingup() {
         after > before + 100.0 && after > 200.0,
         "return {before:.1} → {after:.1}"
     );
+}
+
+/// The update and a plan on the CUDA backend (the GPU, or the emulated device under
+/// KOOPMAN_CUDA=emu) against the CPU: the same loss terms and the same parameters after it.
+#[cfg(feature = "cuda")]
+#[test]
+fn update_and_plan_on_cuda_match_the_cpu() {
+    let Some(dev) = common::cuda_device() else {
+        return;
+    };
+    for dynamics in [Dynamics::Mlp, tiny_koopman()] {
+        let c = tiny(dynamics);
+        let told = perturbed(c.clone(), 12);
+        let bt = batch(&c, 13);
+        let mut cpu = Agent::new(
+            told.clone(),
+            Cpu::default(),
+            PlannerConfig::tdmpc(c.horizon),
+            0,
+        )
+        .unwrap();
+        let cuda = koopman::backend::Cuda::new(dev);
+        let mut gpu = Agent::new(told, cuda, PlannerConfig::tdmpc(c.horizon), 0).unwrap();
+        let (a, b) = (
+            cpu.update(&bt, None).unwrap(),
+            gpu.update(&bt, None).unwrap(),
+        );
+        for (name, x, y) in [
+            ("consistency", a.terms.consistency, b.terms.consistency),
+            ("reward", a.terms.reward, b.terms.reward),
+            ("value", a.terms.value, b.terms.value),
+            ("policy", a.policy, b.policy),
+            ("grad norm", a.grad_norm, b.grad_norm),
+        ] {
+            assert!(
+                (x - y).abs() <= 1e-4 * x.abs().max(1.0),
+                "{name}: cpu {x}, cuda {y}"
+            );
+        }
+        let (sa, sb) = (cpu.state().unwrap(), gpu.state().unwrap());
+        for (((name, x), (_, y)), ((_, tx), (_, ty))) in sa
+            .online
+            .iter()
+            .zip(sb.online.iter())
+            .zip(sa.target.iter().zip(sb.target.iter()))
+        {
+            common::assert_scaled(name, &y.data, &x.data, 1e-4);
+            common::assert_scaled(name, &ty.data, &tx.data, 1e-4);
+        }
+        let obs = [0.1, -0.3, 0.5];
+        let at = koopman::planner::PlanStep {
+            step: 1 << 30,
+            episode_start: true,
+            explore: false,
+        };
+        let act = gpu.act(&obs, at).unwrap();
+        assert!(
+            act.len() == 2 && act.iter().all(|x| x.is_finite() && x.abs() <= 1.0),
+            "{act:?}"
+        );
+    }
 }

@@ -288,6 +288,36 @@ pub fn run_planner(args: &BenchArgs, host: &Host) -> Result<Vec<PlannerPoint>> {
         ("warmup", warmup.into()),
         ("seed", Value::from(args.seed as f64)),
     ]);
+    let mut points = Vec::new();
+    let mut plans = Vec::new();
+    println!(
+        "full TD-MPC plan (Agent::act: 6 iterations × {} sequences, TD-MPC's sizes, warm), {iters} timed plans after {warmup} warm-up",
+        512 + 25
+    );
+    println!(
+        "{:<14} {:>4} {:>12} {:>12} {:>12} {:>10} {:>12}",
+        "agent", "H", "median ms", "p99 ms", "GFLOP/plan", "GFLOP/s", "GEMM GFLOP/s"
+    );
+    for agent in crate::rl::run::AGENTS {
+        for &h in &horizons {
+            let p = super::tdmpc_plan::measure(host.device, agent, h, iters, warmup)?;
+            println!(
+                "{:<14} {:>4} {:>12.2} {:>12.2} {:>12.2} {:>10.1} {:>12.1}",
+                agent,
+                h,
+                p.secs.median * 1e3,
+                p.secs.p99 * 1e3,
+                p.flop / 1e9,
+                p.gflops(),
+                p.gemm_flops / 1e9
+            );
+            let _ = std::io::stdout().flush();
+            plans.push(p.to_json());
+        }
+    }
+    if let Some(path) = &args.json {
+        save(path, "planner", host, config.clone(), plans.clone())?;
+    }
     println!(
         "planner rollout (no-grad Predictor, pooled buffers), {candidates} candidates per start, ≤{} sequences per call, {iters} timed calls after {warmup} warm-up",
         if chunk == 0 { "all".to_string() } else { chunk.to_string() }
@@ -296,7 +326,6 @@ pub fn run_planner(args: &BenchArgs, host: &Host) -> Result<Vec<PlannerPoint>> {
         "{:<12} {:>8} {:>6} {:>7} {:>4} {:>12} {:>12} {:>14} {:>8}",
         "model", "output", "starts", "seqs", "H", "median ms", "p99 ms", "candidates/s", "peak GB"
     );
-    let mut points = Vec::new();
     for &kind in &models {
         for &s in &starts {
             for &h in &horizons {
@@ -325,7 +354,11 @@ pub fn run_planner(args: &BenchArgs, host: &Host) -> Result<Vec<PlannerPoint>> {
                     let _ = std::io::stdout().flush();
                     points.push(p);
                     if let Some(path) = &args.json {
-                        let results = points.iter().map(PlannerPoint::to_json).collect();
+                        let results = plans
+                            .iter()
+                            .cloned()
+                            .chain(points.iter().map(PlannerPoint::to_json))
+                            .collect();
                         save(path, "planner", host, config.clone(), results)?;
                     }
                 }

@@ -12,6 +12,7 @@ pub mod oscillator;
 pub mod peak_rss;
 pub mod planner_latency;
 pub mod rl;
+pub mod tdmpc_plan;
 pub mod train;
 pub mod train_speed;
 

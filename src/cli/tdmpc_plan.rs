@@ -1,0 +1,162 @@
+//! The full TD-MPC plan as an agent runs it every control step (`Agent::act`): encode the
+//! observation, π's proposals, then 6 iterations of scoring 512 + 25 action sequences of horizon H
+//! (latent rollout, rewards, terminal π and twin Q) and refitting the sampling distribution. Timed
+//! at TD-MPC's model sizes on cartpole-swingup's observation and action sizes, with the planner's
+//! schedules finished (full horizon, warm start), beside a GEMM of the plan's main shape.
+use crate::backend::Device;
+use crate::ops::Engine;
+use crate::optim::OptimKernel;
+use crate::planner::PlanStep;
+use crate::rl::run::RunConfig;
+use crate::rl::tdmpc::{Agent, Dynamics, TdmpcConfig, Told};
+use crate::util::rng::Rng;
+use crate::util::stats::Summary;
+use crate::{Error, Result};
+use serde_json::Value;
+use std::time::Instant;
+
+#[derive(Clone, Debug)]
+pub struct PlanPoint {
+    pub agent: String,
+    pub horizon: usize,
+    pub secs: Summary,
+    /// Multiply-adds ×2 of the dense layers one plan runs.
+    pub flop: f64,
+    /// The same backend's rate on one [samples·H, mlp] × [mlp, mlp] matmul.
+    pub gemm_flops: f64,
+}
+
+impl PlanPoint {
+    pub fn gflops(&self) -> f64 {
+        self.flop / self.secs.median / 1e9
+    }
+    pub fn to_json(&self) -> Value {
+        let ms = |s: f64| Value::from(s * 1e3);
+        Value::from_iter([
+            ("agent", Value::from(self.agent.clone())),
+            ("horizon", self.horizon.into()),
+            ("iters", self.secs.n.into()),
+            ("latency_ms_median", ms(self.secs.median)),
+            ("latency_ms_p99", ms(self.secs.p99)),
+            ("gflop_per_plan", (self.flop / 1e9).into()),
+            ("effective_gflops", self.gflops().into()),
+            ("gemm_gflops", (self.gemm_flops / 1e9).into()),
+        ])
+    }
+}
+
+/// Multiply-adds of an MLP with these widths on one row.
+fn mlp_macs(widths: &[usize]) -> f64 {
+    widths.windows(2).map(|w| (w[0] * w[1]) as f64).sum()
+}
+
+/// FLOP of one plan: π proposals rolled through the dynamics, then per iteration the rollout of
+/// every candidate, its rewards and the terminal π and twin Q.
+pub fn plan_flop(
+    c: &TdmpcConfig,
+    iterations: usize,
+    samples: usize,
+    pi_trajs: usize,
+    h: usize,
+) -> f64 {
+    let (l, a, w) = (c.latent_dim(), c.act_dim, c.mlp_dim);
+    let dynamics = match &c.dynamics {
+        Dynamics::Mlp => mlp_macs(&[l + a, w, w, l]),
+        // Action encoder plus the diagonal complex multiply-add (4 MACs per mode).
+        Dynamics::Koopman { act_hidden, .. } => mlp_macs(&[a, *act_hidden, l]) + 2.0 * l as f64,
+    };
+    let reward = mlp_macs(&[l + a, w, w, 1]);
+    let pi = mlp_macs(&[l, w, w, a]);
+    let q = 2.0 * mlp_macs(&[l + a, w, w, 1]);
+    let n = (samples + pi_trajs) as f64;
+    let per_iter = n * (h as f64 * (dynamics + reward) + pi + q);
+    let proposals = pi_trajs as f64 * h as f64 * (pi + dynamics);
+    let encode = mlp_macs(&[c.obs_dim, c.enc_dim, l]);
+    2.0 * (iterations as f64 * per_iter + proposals + encode)
+}
+
+fn gemm_rate<B: Engine<E = f32>>(backend: &B, m: usize, k: usize, n: usize) -> Result<f64> {
+    use crate::autodiff::{ParamStore, Tape};
+    let ps = ParamStore::<f32>::new();
+    let mut rng = Rng::new(1);
+    let x: Vec<f32> = (0..m * k).map(|_| rng.normal() as f32).collect();
+    let w: Vec<f32> = (0..k * n).map(|_| rng.normal() as f32).collect();
+    let dp = crate::autodiff::DeviceParams::upload(backend, &ps)?;
+    let mut pool = crate::backend::Pool::default();
+    let mut best = f64::INFINITY;
+    for _ in 0..7 {
+        let mut t = Tape::on(backend.clone(), &ps, &dp, pool, false)?;
+        let xv = t.constant([m, k], &x)?;
+        let wv = t.constant([k, n], &w)?;
+        let t0 = Instant::now();
+        let y = t.matmul(xv, wv, None)?;
+        t.fetch_item(y)?;
+        best = best.min(t0.elapsed().as_secs_f64());
+        pool = t.into_pool();
+    }
+    Ok(2.0 * (m * k * n) as f64 / best)
+}
+
+fn measure_on<B: Engine<E = f32> + OptimKernel>(
+    backend: B,
+    agent: &str,
+    horizon: usize,
+    iters: usize,
+    warmup: usize,
+) -> Result<PlanPoint> {
+    let mut cfg = RunConfig::new(agent, "cartpole-swingup")?;
+    cfg.told.horizon = horizon;
+    cfg.planner = crate::planner::PlannerConfig::tdmpc(horizon);
+    let p = cfg.planner.clone();
+    let flop = plan_flop(
+        &cfg.told,
+        p.iterations,
+        p.samples,
+        p.policy_trajectories,
+        horizon,
+    );
+    let gemm = gemm_rate(
+        &backend,
+        (p.samples + p.policy_trajectories) * horizon,
+        cfg.told.mlp_dim,
+        cfg.told.mlp_dim,
+    )?;
+    let told = Told::new(cfg.told.clone(), 0)?;
+    let mut a = Agent::new(told, backend, p, 0)?;
+    let mut rng = Rng::new(3);
+    let obs: Vec<f32> = (0..cfg.told.obs_dim).map(|_| rng.normal() as f32).collect();
+    // Schedules done: the full horizon and a warm start from the previous plan.
+    let at = |first: bool| PlanStep {
+        step: 1 << 40,
+        episode_start: first,
+        explore: false,
+    };
+    a.act(&obs, at(true))?;
+    for _ in 0..warmup {
+        a.act(&obs, at(false))?;
+    }
+    let mut secs = Vec::with_capacity(iters);
+    for _ in 0..iters {
+        let t0 = Instant::now();
+        a.act(&obs, at(false))?;
+        secs.push(t0.elapsed().as_secs_f64());
+    }
+    let secs = Summary::of(&secs).ok_or_else(|| Error::Invalid("no timed plans".into()))?;
+    Ok(PlanPoint {
+        agent: agent.to_string(),
+        horizon,
+        secs,
+        flop,
+        gemm_flops: gemm,
+    })
+}
+
+pub fn measure(
+    device: Device,
+    agent: &str,
+    horizon: usize,
+    iters: usize,
+    warmup: usize,
+) -> Result<PlanPoint> {
+    crate::with_backend!(device, |b| measure_on(b, agent, horizon, iters, warmup))
+}
