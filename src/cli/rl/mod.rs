@@ -16,7 +16,7 @@ pub struct RlArgs {
 #[derive(clap::Subcommand, Debug, Clone)]
 pub enum RlCmd {
     /// Train TD-MPC or Koopman TD-MPC on a task: curves (CSV, PNG), run.json, checkpoints.
-    Train(train::TrainArgs),
+    Train(Box<train::TrainArgs>),
     /// Replay a trained agent from its checkpoint (noise-free episodes).
     Eval(eval::EvalArgs),
     /// Aggregate RL run folders with rliable's metrics and 95% bootstrap intervals.

@@ -277,7 +277,7 @@ impl<B: Engine<E = f32> + OptimKernel> Agent<B> {
         grads.into_buffers().for_each(|b| self.pool.give(b));
 
         self.updates += 1;
-        if self.updates % self.told.cfg.update_freq == 0 {
+        if self.updates.is_multiple_of(self.told.cfg.update_freq) {
             ema(
                 &self.be,
                 &mut self.target,

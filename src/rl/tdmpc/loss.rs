@@ -211,7 +211,7 @@ pub fn told_loss<B: Engine<E = f32>>(
     let (mut cons, mut rew, mut val) = (vec![0f64; b], vec![0f64; b], vec![0f64; b]);
     let mut prio = vec![0f32; b];
     for i in 0..b {
-        for k in 0..h {
+        for (k, &rk) in rho.iter().enumerate() {
             let j = i * h + k;
             let zrow = &znv[j * l..(j + 1) * l];
             let trow = &tg.next_z[j * l..(j + 1) * l];
@@ -220,11 +220,11 @@ pub fn told_loss<B: Engine<E = f32>>(
                 .zip(trow)
                 .map(|(&x, &y)| ((x - y) as f64).powi(2))
                 .sum();
-            cons[i] += rho[k] * se / l as f64;
-            rew[i] += rho[k] * ((rv[j] - batch.rewards[j]) as f64).powi(2);
+            cons[i] += rk * se / l as f64;
+            rew[i] += rk * ((rv[j] - batch.rewards[j]) as f64).powi(2);
             let (e1, e2) = ((q1v[j] - tg.td[j]) as f64, (q2v[j] - tg.td[j]) as f64);
-            val[i] += rho[k] * (e1 * e1 + e2 * e2);
-            prio[i] += (rho[k] * (e1.abs() + e2.abs())) as f32;
+            val[i] += rk * (e1 * e1 + e2 * e2);
+            prio[i] += (rk * (e1.abs() + e2.abs())) as f32;
         }
     }
     for (name, v) in [("consistency", &cons), ("reward", &rew), ("value", &val)] {
@@ -330,15 +330,15 @@ pub fn policy_loss<B: Engine<E = f32>>(
     let (mut w1, mut w2) = (vec![0f32; b * n], vec![0f32; b * n]);
     let mut value = 0.0;
     for i in 0..b {
-        for k in 0..n {
+        for (k, &rk) in rho.iter().enumerate() {
             let j = i * n + k;
-            let w = -(rho[k] / b as f64) as f32;
+            let w = -(rk / b as f64) as f32;
             if q1v[j] <= q2v[j] {
                 w1[j] = w;
             } else {
                 w2[j] = w;
             }
-            value -= rho[k] * q1v[j].min(q2v[j]) as f64 / b as f64;
+            value -= rk * q1v[j].min(q2v[j]) as f64 / b as f64;
         }
     }
     if !value.is_finite() {

@@ -65,6 +65,9 @@ enum Latent {
     Koopman { act: Mlp, op: DiagonalKoopman },
 }
 
+/// Continuous-time eigenvalues (μ_j, ω_j) and Δt.
+pub type Spectrum = (Vec<(f64, f64)>, f64);
+
 /// The parameter-name prefix of π (its own optimiser).
 const PI: &str = "pi.";
 
@@ -163,8 +166,8 @@ impl Told {
         self.params.name(id).starts_with(PI)
     }
 
-    /// The Koopman operator's continuous-time eigenvalues and Δt (None for an MLP TOLD).
-    pub fn eigenvalues(&self) -> Result<Option<(Vec<(f64, f64)>, f64)>> {
+    /// The Koopman operator's continuous-time eigenvalues (μ_j, ω_j) and Δt (None for an MLP TOLD).
+    pub fn eigenvalues(&self) -> Result<Option<Spectrum>> {
         match &self.dynamics {
             Latent::Koopman { op, .. } => op.eigenvalues(&self.params).map(Some),
             Latent::Mlp(_) => Ok(None),
