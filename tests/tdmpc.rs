@@ -478,3 +478,39 @@ fn update_and_plan_on_cuda_match_the_cpu() {
         );
     }
 }
+
+/// `koopman rl train` with bad settings: a non-zero exit, a message naming the problem, and no
+/// run folder written.
+#[test]
+fn rl_train_cli_refuses_bad_settings_before_writing_anything() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("run");
+    let cases: [(&[&str], &str); 5] = [
+        (&["--agent", "dreamer"], "unknown agent 'dreamer'"),
+        (&["--env", "cartpole-balance"], "unknown environment"),
+        (&["--action-repeat", "0"], "action repeat 0"),
+        (&["--horizon", "200"], "longer than an episode"),
+        (&["--modes", "8"], "--modes applies to --agent koopman-tdmpc only"),
+    ];
+    for (args, want) in cases {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_koopman"))
+            .args(["rl", "train", "--out"])
+            .arg(&out)
+            .args(args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains(want), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(!out.exists(), "{args:?} created the run folder");
+    }
+    // Resuming where no run was written names the missing checkpoint (and writes nothing).
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_koopman"))
+        .args(["rl", "train", "--resume", "--device", "cpu", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("checkpoint.safetensors"), "{err}");
+    assert!(!out.exists(), "--resume created the run folder");
+}

@@ -145,6 +145,9 @@ pub fn config(a: &TrainArgs) -> Result<RunConfig> {
 
 pub fn run(a: &TrainArgs) -> Result<()> {
     let cfg = config(a)?;
+    if a.resume {
+        super::super::input("--resume", &a.out.join("checkpoint.safetensors"))?;
+    }
     super::super::output_dir("--out", &a.out)?;
     let device = super::super::device(&a.device)?;
     let opts = RunOptions {
