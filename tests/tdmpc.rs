@@ -490,7 +490,10 @@ fn rl_train_cli_refuses_bad_settings_before_writing_anything() {
         (&["--env", "cartpole-balance"], "unknown environment"),
         (&["--action-repeat", "0"], "action repeat 0"),
         (&["--horizon", "200"], "longer than an episode"),
-        (&["--modes", "8"], "--modes applies to --agent koopman-tdmpc only"),
+        (
+            &["--modes", "8"],
+            "--modes applies to --agent koopman-tdmpc only",
+        ),
     ];
     for (args, want) in cases {
         let o = std::process::Command::new(env!("CARGO_BIN_EXE_koopman"))
@@ -511,6 +514,41 @@ fn rl_train_cli_refuses_bad_settings_before_writing_anything() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success() && err.contains("checkpoint.safetensors"), "{err}");
+    assert!(
+        !o.status.success() && err.contains("checkpoint.safetensors"),
+        "{err}"
+    );
     assert!(!out.exists(), "--resume created the run folder");
+}
+
+/// A long run's memory does not grow: once warm, updates and plans reuse their buffers.
+#[test]
+fn warm_updates_and_plans_hold_a_constant_number_of_buffers() {
+    for dynamics in [Dynamics::Mlp, tiny_koopman()] {
+        let c = tiny(dynamics);
+        let told = perturbed(c.clone(), 14);
+        let mut agent =
+            Agent::new(told, Cpu::default(), PlannerConfig::tdmpc(c.horizon), 0).unwrap();
+        let at = koopman::planner::PlanStep {
+            step: 1 << 30,
+            episode_start: false,
+            explore: true,
+        };
+        let mut step = |agent: &mut Agent<Cpu>, k: u64| {
+            agent.update(&batch(&c, 20 + k), None).unwrap();
+            agent.act(&[0.1, 0.2, 0.3], at).unwrap();
+        };
+        for k in 0..3 {
+            step(&mut agent, k);
+        }
+        let warm = agent.pooled_buffers();
+        for k in 3..20 {
+            step(&mut agent, k);
+        }
+        assert_eq!(
+            agent.pooled_buffers(),
+            warm,
+            "buffers pile up across updates"
+        );
+    }
 }

@@ -60,6 +60,8 @@ pub struct Agent<B: Engine<E = f32> + OptimKernel> {
     policy_steps: u64,
     updates: u64,
     pool: Pool<B>,
+    /// The target network's tape runs beside an online tape: its buffers have a pool of their own.
+    target_pool: Pool<B>,
     norm: B::Buf,
     clip: B::Buf,
     ema: EmaScratch<B>,
@@ -111,6 +113,7 @@ impl<B: Engine<E = f32> + OptimKernel> Agent<B> {
             policy_steps: 0,
             updates: 0,
             pool: Pool::default(),
+            target_pool: Pool::default(),
             norm: be.alloc(1)?,
             clip: be.alloc(1)?,
             ema: EmaScratch::new(&be, largest)?,
@@ -137,6 +140,12 @@ impl<B: Engine<E = f32> + OptimKernel> Agent<B> {
     }
     pub fn planner(&self) -> &Planner {
         &self.planner
+    }
+
+    /// Buffers held for reuse across updates and plans (constant once warm: tests of the claim
+    /// that a long run's memory does not grow).
+    pub fn pooled_buffers(&self) -> usize {
+        self.pool.len() + self.target_pool.len() + self.world.pool.len() + self.proposals.pool.len()
     }
 
     /// z = h(obs) for one observation.
@@ -212,20 +221,18 @@ impl<B: Engine<E = f32> + OptimKernel> Agent<B> {
         // Targets: no-grad tapes on the online and the target parameters.
         let pool = std::mem::take(&mut self.pool);
         let mut on = Tape::on(be.clone(), told.params(), &self.online, pool, false)?;
-        let mut tg = Tape::on(
-            be.clone(),
-            told.params(),
-            &self.target,
-            Pool::default(),
-            false,
-        )?;
+        let tpool = std::mem::take(&mut self.target_pool);
+        let mut tg = Tape::on(be.clone(), told.params(), &self.target, tpool, false)?;
         let targets = loss::targets(told, &mut on, &mut tg, batch, &next, d, &mut self.rng);
-        let mut pool = on.into_pool();
-        tg.into_pool()
-            .into_vec()
-            .into_iter()
-            .for_each(|b| pool.give(b));
-        let targets = targets?;
+        let pool = on.into_pool();
+        self.target_pool = tg.into_pool();
+        let targets = match targets {
+            Ok(t) => t,
+            Err(e) => {
+                self.pool = pool;
+                return Err(e);
+            }
+        };
 
         // TOLD loss, gradient, clip and Adam on every parameter but π's.
         let mut t = Tape::on(be.clone(), told.params(), &self.online, pool, true)?;
