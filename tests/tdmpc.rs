@@ -552,3 +552,102 @@ fn warm_updates_and_plans_hold_a_constant_number_of_buffers() {
         );
     }
 }
+
+/// The three `koopman rl` commands together: a tiny run, a replay of its checkpoint, and an rliable
+/// report of the run folder (the formats the trainer writes are the ones the report reads).
+#[test]
+fn rl_train_then_eval_then_report() {
+    let d = tempfile::tempdir().unwrap();
+    let run = d.path().join("runs").join("tiny-s0");
+    let koopman = |args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_koopman"))
+            .args(args)
+            .output()
+            .unwrap();
+        let (out, err) = (
+            String::from_utf8_lossy(&o.stdout).to_string(),
+            String::from_utf8_lossy(&o.stderr).to_string(),
+        );
+        assert!(o.status.success(), "{args:?}: {err}");
+        out
+    };
+    let r = run.to_str().unwrap();
+    let out = koopman(&[
+        "rl",
+        "train",
+        "--agent",
+        "koopman-tdmpc",
+        "--env",
+        "cartpole-swingup",
+        "--steps",
+        "2000",
+        "--seed-steps",
+        "125",
+        "--eval-every",
+        "1000",
+        "--eval-episodes",
+        "1",
+        "--horizon",
+        "3",
+        "--batch",
+        "16",
+        "--mlp-dim",
+        "16",
+        "--enc-dim",
+        "16",
+        "--modes",
+        "4",
+        "--samples",
+        "16",
+        "--elites",
+        "4",
+        "--policy-trajectories",
+        "2",
+        "--iterations",
+        "2",
+        "--device",
+        "cpu",
+        "--quiet",
+        "--out",
+        r,
+    ]);
+    assert!(out.contains("final evaluation return"), "{out}");
+    for f in [
+        "train.csv",
+        "eval.csv",
+        "curve.png",
+        "run.json",
+        "checkpoint.safetensors",
+    ] {
+        assert!(run.join(f).is_file(), "{f} missing");
+    }
+    let out = koopman(&[
+        "rl",
+        "eval",
+        "--ckpt",
+        r,
+        "--episodes",
+        "1",
+        "--device",
+        "cpu",
+    ]);
+    assert!(
+        out.contains("koopman-tdmpc on cartpole-swingup (2000 env steps trained): return"),
+        "{out}"
+    );
+    let rep = d.path().join("report");
+    koopman(&[
+        "rl",
+        "report",
+        d.path().join("runs").to_str().unwrap(),
+        "--out",
+        rep.to_str().unwrap(),
+        "--reps",
+        "200",
+    ]);
+    let json = std::fs::read_to_string(rep.join("report.json")).unwrap();
+    assert!(
+        json.contains("koopman-tdmpc") && json.contains("cartpole-swingup"),
+        "{json}"
+    );
+}
