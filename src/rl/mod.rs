@@ -1,5 +1,6 @@
 //! Reinforcement-learning pieces that sit above the models: the replay buffer (uniform or
-//! prioritized) that TD-MPC-style agents train from.
+//! prioritized) that TD-MPC-style agents train from, and the image augmentation of pixel agents.
+pub mod augment;
 mod replay;
 mod sum_tree;
 
