@@ -283,6 +283,14 @@ fn conv2d_strides_padding_channels_and_bias() {
         ([5, 2, 5, 4], [3, 2, 3, 3], 1, 1, true),
         // Padding wider than the kernel reach: whole windows in the padding.
         ([1, 2, 3, 3], [2, 2, 2, 2], 3, 2, true),
+        // im2col columns over the CPU's tile size: two tiles of whole output rows, then three
+        // tiles that start mid-row.
+        ([2, 8, 33, 32], [3, 8, 3, 3], 1, 1, true),
+        ([1, 16, 64, 62], [2, 16, 3, 3], 2, 1, false),
+        ([1, 8, 34, 30], [2, 8, 3, 3], 1, 0, true),
+        // 1 × 1 filters, and a non-square kernel with stride 3.
+        ([2, 4, 5, 5], [3, 4, 1, 1], 1, 0, true),
+        ([2, 3, 10, 9], [2, 3, 2, 4], 3, 1, true),
     ];
     for (xd, wd, s, p, bias) in cases {
         let name = format!("conv2d x{xd:?} w{wd:?} stride {s} pad {p} bias {bias}");
@@ -375,4 +383,37 @@ fn conv2d_cpu_results_do_not_depend_on_the_thread_count() {
             "{threads} threads differ from one"
         );
     }
+}
+
+#[test]
+fn conv2d_cpu_single_sample_on_the_pool_matches_one_thread() {
+    // One sample, several tiles: the GEMMs themselves use the pool; the result must not change.
+    use koopman::backend::Cpu;
+    use koopman::{ParamStore, Tape};
+    let r = &mut rng();
+    let (x, w) = (
+        randn(&[1, 32, 41, 41], r).cast::<f32>(),
+        randn(&[32, 32, 3, 3], r).cast::<f32>(),
+    );
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let params = ParamStore::<f32>::new();
+            let mut t: Tape<Cpu> = Tape::new(&params);
+            let (xv, wv) = (t.input(&x), t.input(&w));
+            let y = t.conv2d(xv, wv, None, 1, 0).unwrap();
+            let sq = t.mul(y, y).unwrap();
+            let l = t.sum(sq);
+            let g = t.backward(l).unwrap();
+            let mut out = t.value(y).to_vec();
+            out.extend_from_slice(g.wrt(xv).unwrap());
+            out.extend_from_slice(g.wrt(wv).unwrap());
+            out
+        })
+    };
+    let one = run(1);
+    assert!(one.iter().zip(&run(2)).all(|(a, b)| a.to_bits() == b.to_bits()));
 }
