@@ -1,9 +1,7 @@
 //! The pixel augmentations (`rl::augment`): shapes, per-sample randomness, seeded determinism,
 //! the identity shift, replicate padding at the border, the intensity factor's range, and no
 //! allocation.
-use koopman::rl::augment::{
-    intensity, random_shift, shift, Frames, INTENSITY_SCALE, SHIFT_PAD,
-};
+use koopman::rl::augment::{intensity, random_shift, shift, Frames, INTENSITY_SCALE, SHIFT_PAD};
 use koopman::util::rng::Rng;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -61,7 +59,9 @@ fn shapes_are_checked() {
     let mut short = vec![0.0; src.len() - 1];
     let r = &mut Rng::new(0);
     assert!(random_shift(&src, &mut dst, f, 4, r).is_ok());
-    let e = random_shift(&src, &mut short, f, 4, r).unwrap_err().to_string();
+    let e = random_shift(&src, &mut short, f, 4, r)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("output") && e.contains("119"), "{e}");
     assert!(random_shift(&src[1..], &mut dst, f, 4, r).is_err());
     assert!(shift(&src, &mut short, f, 0, 0).is_err());

@@ -326,8 +326,20 @@ fn conv2d_shape_errors_name_the_shapes() {
     let x = t.input(&Tensor::zeros(&[2, 3, 8, 8][..]));
     let w = t.input(&Tensor::zeros(&[4, 3, 3, 3][..]));
     let bad = [
-        (t.input(&Tensor::zeros(&[4, 2, 3, 3][..])), None, 1, 0, "channels"),
-        (t.input(&Tensor::zeros(&[4, 3, 9, 9][..])), None, 1, 0, "larger"),
+        (
+            t.input(&Tensor::zeros(&[4, 2, 3, 3][..])),
+            None,
+            1,
+            0,
+            "channels",
+        ),
+        (
+            t.input(&Tensor::zeros(&[4, 3, 9, 9][..])),
+            None,
+            1,
+            0,
+            "larger",
+        ),
         (w, None, 0, 0, "stride"),
         (t.input(&Tensor::zeros(&[4, 3, 3][..])), None, 1, 0, "need"),
         (w, Some(t.input(&Tensor::zeros(&[3][..]))), 1, 0, "bias"),
@@ -379,7 +391,9 @@ fn conv2d_cpu_results_do_not_depend_on_the_thread_count() {
     for threads in [2, 3] {
         let many = run(threads);
         assert!(
-            one.iter().zip(&many).all(|(a, b)| a.to_bits() == b.to_bits()),
+            one.iter()
+                .zip(&many)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
             "{threads} threads differ from one"
         );
     }
@@ -415,5 +429,8 @@ fn conv2d_cpu_single_sample_on_the_pool_matches_one_thread() {
         })
     };
     let one = run(1);
-    assert!(one.iter().zip(&run(2)).all(|(a, b)| a.to_bits() == b.to_bits()));
+    assert!(one
+        .iter()
+        .zip(&run(2))
+        .all(|(a, b)| a.to_bits() == b.to_bits()));
 }

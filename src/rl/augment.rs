@@ -63,7 +63,8 @@ pub fn shift(src: &[f32], dst: &mut [f32], f: Frames, dy: isize, dx: isize) -> R
     if f.h == 0 || f.w == 0 {
         return Ok(());
     }
-    let clamp = |i: usize, d: isize, len: usize| (i as isize + d).clamp(0, len as isize - 1) as usize;
+    let clamp =
+        |i: usize, d: isize, len: usize| (i as isize + d).clamp(0, len as isize - 1) as usize;
     // Output columns lo..hi read inside the row; the ones before and after repeat its ends.
     let lo = (-dx).clamp(0, f.w as isize) as usize;
     let hi = (f.w as isize - dx).clamp(lo as isize, f.w as isize) as usize;

@@ -33,8 +33,15 @@ fn conv2d_parity_whole_and_chunked() {
         let mut dx = dx0.clone();
         cpu::data_grad(&g, &w, &dy, &mut dx, true, &mut scratch).unwrap();
         let (mut dw, mut db) = (dw0.clone(), db0.clone());
-        cpu::params_grad(&g, &x, &dy, Some((&mut dw, true)), Some((&mut db, true)), &mut scratch)
-            .unwrap();
+        cpu::params_grad(
+            &g,
+            &x,
+            &dy,
+            Some((&mut dw, true)),
+            Some((&mut db, true)),
+            &mut scratch,
+        )
+        .unwrap();
         // One chunk, then chunks of two samples (three chunks, the last one short).
         for col_max in [cuda::COL_MAX, 2 * g.col_len()] {
             let tag = format!("conv2d x{xd:?} stride {s} pad {p} col_max {col_max}");
@@ -54,12 +61,22 @@ fn conv2d_parity_whole_and_chunked() {
             let mut dxg = poisoned(dev, dx0.len());
             cuda::conv2d_bwd_data(dev, &mut dxg, false, &wg, &dyg, &g, col_max).unwrap();
             let want: Vec<f64> = dx.iter().zip(&dx0).map(|(a, b)| (a - b) as f64).collect();
-            assert_close(&format!("{tag} dx overwrite"), &down(dev, &dxg), &want, 1e-3);
+            assert_close(
+                &format!("{tag} dx overwrite"),
+                &down(dev, &dxg),
+                &want,
+                1e-3,
+            );
             let (mut dwg, mut dbg) = (poisoned(dev, dw0.len()), poisoned(dev, db0.len()));
             let (dwo, dbo) = (Some((&mut dwg, false)), Some((&mut dbg, false)));
             cuda::conv2d_bwd_params(dev, dwo, dbo, &xg, &dyg, &g, col_max).unwrap();
             let want: Vec<f64> = dw.iter().zip(&dw0).map(|(a, b)| (a - b) as f64).collect();
-            assert_close(&format!("{tag} dw overwrite"), &down(dev, &dwg), &want, 1e-3);
+            assert_close(
+                &format!("{tag} dw overwrite"),
+                &down(dev, &dwg),
+                &want,
+                1e-3,
+            );
         }
     }
 }

@@ -273,7 +273,13 @@ pub fn col2im_add<E: Real>(
 /// Calls `f(at, len, p)` for each run of positions `q0..q1` on one output row: tile columns
 /// `at..at + len` are outputs `p..p + len` of a channel's [OH·OW]. Unused positions are skipped.
 #[inline(always)]
-fn output_runs(g: &Conv2dGeom, pl: &Plan, q0: usize, q1: usize, mut f: impl FnMut(usize, usize, usize)) {
+fn output_runs(
+    g: &Conv2dGeom,
+    pl: &Plan,
+    q0: usize,
+    q1: usize,
+    mut f: impl FnMut(usize, usize, usize),
+) {
     let mut q = q0;
     while q < q1 {
         let (oy, ox) = (q / pl.wq, q % pl.wq);
@@ -292,7 +298,10 @@ fn to_tile<E: Real>(g: &Conv2dGeom, pl: &Plan, dyn_: &[E], q0: usize, q1: usize,
     simd::run(
         #[inline(always)]
         || {
-            for (dst, src) in gt[..g.o * t].chunks_exact_mut(t).zip(dyn_.chunks_exact(g.p())) {
+            for (dst, src) in gt[..g.o * t]
+                .chunks_exact_mut(t)
+                .zip(dyn_.chunks_exact(g.p()))
+            {
                 dst.fill(E::zero());
                 output_runs(g, pl, q0, q1, |at, len, p| {
                     dst[at..at + len].copy_from_slice(&src[p..p + len]);
@@ -432,19 +441,25 @@ pub fn forward<E: Real>(
     let (xl, yl, ckk, pl) = (g.x_len(), g.y_len(), g.ckk(), Plan::new(g));
     let per = g.n.div_ceil(slots(g, scratch.len())?);
     let w = &w[..g.o * ckk];
-    over_parts(scratch, slot_len(g), &mut y[..g.n * yl], per * yl, |i, slot, ys, par| {
-        let [col, yt, xs] = split_slot(g, &pl, slot);
-        for (k, yn) in ys.chunks_exact_mut(yl).enumerate() {
-            split_into(g, &pl, &x[(i * per + k) * xl..][..xl], xs);
-            for (q0, q1) in pl.tiles() {
-                let t = q1 - q0;
-                let (col, yt) = (&mut col[..ckk * t], &mut yt[..g.o * t]);
-                im2col(g, &pl, xs, q0, q1, col);
-                gemm_on(par, g.o, t, ckk, w, false, col, false, yt, false);
-                from_tile(g, &pl, yt, b, q0, q1, yn);
+    over_parts(
+        scratch,
+        slot_len(g),
+        &mut y[..g.n * yl],
+        per * yl,
+        |i, slot, ys, par| {
+            let [col, yt, xs] = split_slot(g, &pl, slot);
+            for (k, yn) in ys.chunks_exact_mut(yl).enumerate() {
+                split_into(g, &pl, &x[(i * per + k) * xl..][..xl], xs);
+                for (q0, q1) in pl.tiles() {
+                    let t = q1 - q0;
+                    let (col, yt) = (&mut col[..ckk * t], &mut yt[..g.o * t]);
+                    im2col(g, &pl, xs, q0, q1, col);
+                    gemm_on(par, g.o, t, ckk, w, false, col, false, yt, false);
+                    from_tile(g, &pl, yt, b, q0, q1, yn);
+                }
             }
-        }
-    });
+        },
+    );
     Ok(())
 }
 
@@ -463,21 +478,27 @@ pub fn data_grad<E: Real>(
     let (xl, yl, ckk, pl) = (g.x_len(), g.y_len(), g.ckk(), Plan::new(g));
     let per = g.n.div_ceil(slots(g, scratch.len())?);
     let w = &w[..g.o * ckk];
-    over_parts(scratch, slot_len(g), &mut dx[..g.n * xl], per * xl, |i, slot, dxs, par| {
-        let [col, gt, xs] = split_slot(g, &pl, slot);
-        for (k, dxn) in dxs.chunks_exact_mut(xl).enumerate() {
-            let dyn_ = &dy[(i * per + k) * yl..][..yl];
-            xs.fill(E::zero());
-            for (q0, q1) in pl.tiles() {
-                let t = q1 - q0;
-                let (col, gt) = (&mut col[..ckk * t], &mut gt[..g.o * t]);
-                to_tile(g, &pl, dyn_, q0, q1, gt);
-                gemm_on(par, ckk, t, g.o, w, true, gt, false, col, false);
-                col2im_add(g, &pl, col, q0, q1, xs);
+    over_parts(
+        scratch,
+        slot_len(g),
+        &mut dx[..g.n * xl],
+        per * xl,
+        |i, slot, dxs, par| {
+            let [col, gt, xs] = split_slot(g, &pl, slot);
+            for (k, dxn) in dxs.chunks_exact_mut(xl).enumerate() {
+                let dyn_ = &dy[(i * per + k) * yl..][..yl];
+                xs.fill(E::zero());
+                for (q0, q1) in pl.tiles() {
+                    let t = q1 - q0;
+                    let (col, gt) = (&mut col[..ckk * t], &mut gt[..g.o * t]);
+                    to_tile(g, &pl, dyn_, q0, q1, gt);
+                    gemm_on(par, ckk, t, g.o, w, true, gt, false, col, false);
+                    col2im_add(g, &pl, col, q0, q1, xs);
+                }
+                unsplit_add(g, &pl, xs, dxn, acc);
             }
-            unsplit_add(g, &pl, xs, dxn, acc);
-        }
-    });
+        },
+    );
     Ok(())
 }
 
@@ -502,36 +523,42 @@ pub fn params_grad<E: Real>(
     let parts = &mut parts[..blocks * part_len];
     if blocks > 0 {
         let per = blocks.div_ceil(slots);
-        over_parts(slot_buf, slot_len(g), parts, per * part_len, |i, slot, ps, par| {
-            let [col, gt, xs] = split_slot(g, &pl, slot);
-            for (j, part) in ps.chunks_exact_mut(part_len).enumerate() {
-                let first = (i * per + j) * BLOCK;
-                let (pw, pb) = part.split_at_mut(wl);
-                for (k, sn) in (first..(first + BLOCK).min(g.n)).enumerate() {
-                    let dyn_ = &dy[sn * yl..][..yl];
-                    if want_w {
-                        split_into(g, &pl, &x[sn * xl..][..xl], xs);
-                    }
-                    for (q0, q1) in pl.tiles() {
-                        let t = q1 - q0;
-                        let fresh = k == 0 && q0 == 0;
-                        let (col, gt) = (&mut col[..ckk * t], &mut gt[..g.o * t]);
-                        to_tile(g, &pl, dyn_, q0, q1, gt);
+        over_parts(
+            slot_buf,
+            slot_len(g),
+            parts,
+            per * part_len,
+            |i, slot, ps, par| {
+                let [col, gt, xs] = split_slot(g, &pl, slot);
+                for (j, part) in ps.chunks_exact_mut(part_len).enumerate() {
+                    let first = (i * per + j) * BLOCK;
+                    let (pw, pb) = part.split_at_mut(wl);
+                    for (k, sn) in (first..(first + BLOCK).min(g.n)).enumerate() {
+                        let dyn_ = &dy[sn * yl..][..yl];
                         if want_w {
-                            im2col(g, &pl, xs, q0, q1, col);
-                            gemm_on(par, ckk, g.o, t, col, false, gt, true, pw, !fresh);
+                            split_into(g, &pl, &x[sn * xl..][..xl], xs);
                         }
-                        if want_b {
-                            // Unused positions hold zeros: whole-row sums are the bias sums.
-                            for (d, row) in pb.iter_mut().zip(gt.chunks_exact(t)) {
-                                let s = row_sum(row);
-                                *d = if fresh { s } else { *d + s };
+                        for (q0, q1) in pl.tiles() {
+                            let t = q1 - q0;
+                            let fresh = k == 0 && q0 == 0;
+                            let (col, gt) = (&mut col[..ckk * t], &mut gt[..g.o * t]);
+                            to_tile(g, &pl, dyn_, q0, q1, gt);
+                            if want_w {
+                                im2col(g, &pl, xs, q0, q1, col);
+                                gemm_on(par, ckk, g.o, t, col, false, gt, true, pw, !fresh);
+                            }
+                            if want_b {
+                                // Unused positions hold zeros: whole-row sums are the bias sums.
+                                for (d, row) in pb.iter_mut().zip(gt.chunks_exact(t)) {
+                                    let s = row_sum(row);
+                                    *d = if fresh { s } else { *d + s };
+                                }
                             }
                         }
                     }
                 }
-            }
-        });
+            },
+        );
     }
     // The block sums in block order (dwᵀ transposed back to dw [O, C·KH·KW]).
     if let Some((dw, acc)) = dw {
@@ -553,9 +580,7 @@ pub fn params_grad<E: Real>(
             db.fill(E::zero());
         }
         for part in parts.chunks_exact(part_len) {
-            db.iter_mut()
-                .zip(&part[wl..])
-                .for_each(|(d, v)| *d += *v);
+            db.iter_mut().zip(&part[wl..]).for_each(|(d, v)| *d += *v);
         }
     }
     Ok(())

@@ -121,7 +121,9 @@ pub fn conv2d_fwd(
         let (n0, ns) = (part * per, per.min(g.n - part * per));
         let (n0i, nsi) = (int(n0, "n0")?, int(ns, "chunk")?);
         let cfg = grid_1d(ns * cl);
-        k::conv2d_im2col(dev, cfg, &mut *col, x, n0i, nsi, c, h, wd, kh, kw, st, pd, oh, ow)?;
+        k::conv2d_im2col(
+            dev, cfg, &mut *col, x, n0i, nsi, c, h, wd, kh, kw, st, pd, oh, ow,
+        )?;
         match ytmp.as_mut() {
             None => gemm(dev, &rg, ns, (w, 0), (&*col, cl), (&mut *y, yl))?,
             Some(t) => {
@@ -195,7 +197,9 @@ pub fn conv2d_bwd_data(
         let (n0i, nsi) = (int(n0, "n0")?, int(ns, "chunk")?);
         let cfg = grid_1d(ns * g.x_len());
         let a = acc as i32;
-        k::conv2d_col2im(dev, cfg, dx, &*col, n0i, nsi, c, h, wd, kh, kw, st, pd, oh, ow, a)?;
+        k::conv2d_col2im(
+            dev, cfg, dx, &*col, n0i, nsi, c, h, wd, kh, kw, st, pd, oh, ow, a,
+        )?;
     }
     Ok(())
 }
@@ -260,7 +264,9 @@ pub fn conv2d_bwd_params(
         let (n0, ns) = (part * per, per.min(g.n - part * per));
         let (n0i, nsi) = (int(n0, "n0")?, int(ns, "chunk")?);
         let cfg = grid_1d(ns * cl);
-        k::conv2d_im2col(dev, cfg, &mut *col, x, n0i, nsi, c, h, wd, kh, kw, st, pd, oh, ow)?;
+        k::conv2d_im2col(
+            dev, cfg, &mut *col, x, n0i, nsi, c, h, wd, kh, kw, st, pd, oh, ow,
+        )?;
         let gc = operand(dev, dy, gtmp.as_deref_mut(), n0, ns, yl)?;
         gemm(dev, &rg, ns, (gc, yl), (&*col, cl), (&mut *partial, wl))?;
         sum_cols(dev, dw, &partial, None, ns, wl, acc || part > 0)?;

@@ -42,7 +42,9 @@ pub struct Conv2dGeom {
 impl Conv2dGeom {
     /// The geometry of x `[N, C, H, W]` ⋆ w `[O, C, KH, KW]`, or a shape error naming both.
     pub fn new(x: &[usize], w: &[usize], stride: usize, pad: usize) -> Result<Self> {
-        let bad = |why: &str| shape_err!("conv2d: x {x:?}, w {w:?}, stride {stride}, padding {pad}: {why}");
+        let bad = |why: &str| {
+            shape_err!("conv2d: x {x:?}, w {w:?}, stride {stride}, padding {pad}: {why}")
+        };
         let ([n, c, h, wd], [o, wc, kh, kw]) = (x, w) else {
             return Err(bad("need x [N, C, H, W] and w [O, C, KH, KW]"));
         };
@@ -82,7 +84,10 @@ impl Conv2dGeom {
             n.checked_mul(o).and_then(|v| v.checked_mul(oh * ow)),
             g.ckk().checked_mul(oh).and_then(|v| v.checked_mul(ow)),
         ];
-        if sizes.iter().any(|s| s.is_none_or(|s| s > isize::MAX as usize / 8)) {
+        if sizes
+            .iter()
+            .any(|s| s.is_none_or(|s| s > isize::MAX as usize / 8))
+        {
             return Err(bad("the output or its im2col buffer is too large"));
         }
         Ok(g)
@@ -183,14 +188,9 @@ impl<B: Conv2dKernel> Tape<'_, B> {
             Some(b) => Some(self.buf(b)?),
             None => None,
         };
-        let res = self.backend().conv2d_fwd(
-            &g,
-            self.buf(x)?,
-            self.buf(w)?,
-            bv,
-            &mut y,
-            &mut scratch,
-        );
+        let res =
+            self.backend()
+                .conv2d_fwd(&g, self.buf(x)?, self.buf(w)?, bv, &mut y, &mut scratch);
         self.recycle(scratch);
         res?;
         let inputs = [x, w, b.unwrap_or(x)];
@@ -214,9 +214,9 @@ impl<B: Conv2dKernel> Backward<B> for Conv2d {
         let n_scratch = s.backend().conv2d_scratch(g);
         if let (Some(mut dx), acc) = s.take_write(self.x)? {
             let mut scratch = s.scratch(n_scratch)?;
-            let res = s
-                .backend()
-                .conv2d_bwd_data(g, t.buf(self.w)?, dy, &mut dx, acc, &mut scratch);
+            let res =
+                s.backend()
+                    .conv2d_bwd_data(g, t.buf(self.w)?, dy, &mut dx, acc, &mut scratch);
             s.give(scratch);
             res?;
             s.put(self.x, Some(dx))?;
