@@ -34,10 +34,10 @@ fn conv2d(c: &mut Criterion) {
         g.sample_size(10).sampling_mode(SamplingMode::Flat);
         for (label, xd, wd, stride) in LAYERS {
             let geom = Conv2dGeom::new(&xd, &wd, stride, 0).unwrap();
-            let x = random(geom.n * geom.x_len(), seed);
-            let w = random(geom.o * geom.ckk(), seed + 10);
-            let b = random(geom.o, seed + 20);
-            let dy = random(geom.n * geom.y_len(), seed + 30);
+            let x = random(geom.n() * geom.x_len(), seed);
+            let w = random(geom.o() * geom.ckk(), seed + 10);
+            let b = random(geom.o(), seed + 20);
+            let dy = random(geom.n() * geom.y_len(), seed + 30);
             let (mut y, mut dx) = (vec![0.0; dy.len()], vec![0.0; x.len()]);
             let (mut dw, mut db) = (vec![0.0; w.len()], vec![0.0; b.len()]);
             let mut scratch = be.alloc(be.conv2d_scratch(&geom)).unwrap();

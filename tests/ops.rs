@@ -281,8 +281,8 @@ fn conv2d_strides_padding_channels_and_bias() {
         ([3, 1, 4, 4], [2, 1, 2, 2], 1, 1, false),
         // Five samples: two weight-gradient blocks on the CPU.
         ([5, 2, 5, 4], [3, 2, 3, 3], 1, 1, true),
-        // Padding wider than the kernel reach: whole windows in the padding.
-        ([1, 2, 3, 3], [2, 2, 2, 2], 3, 2, true),
+        // Padding of kernel − 1 ("full" convolution), with a stride that skips pixels.
+        ([1, 2, 3, 3], [2, 2, 2, 2], 3, 1, true),
         // im2col columns over the CPU's tile size: two tiles of whole output rows, then three
         // tiles that start mid-row.
         ([2, 8, 33, 32], [3, 8, 3, 3], 1, 1, true),
@@ -291,6 +291,8 @@ fn conv2d_strides_padding_channels_and_bias() {
         // 1 × 1 filters, and a non-square kernel with stride 3.
         ([2, 4, 5, 5], [3, 4, 1, 1], 1, 0, true),
         ([2, 3, 10, 9], [2, 3, 2, 4], 3, 1, true),
+        // A stride past the image: one output per filter.
+        ([1, 2, 5, 6], [2, 2, 3, 3], 1000, 1, true),
     ];
     for (xd, wd, s, p, bias) in cases {
         let name = format!("conv2d x{xd:?} w{wd:?} stride {s} pad {p} bias {bias}");
@@ -350,6 +352,11 @@ fn conv2d_shape_errors_name_the_shapes() {
     }
     let x3 = t.input(&Tensor::zeros(&[3, 8, 8][..]));
     assert!(t.conv2d(x3, w, None, 1, 0).is_err());
+    // Padding as wide as the kernel (it could ask for any output size), or whose size overflows.
+    for pad in [3, 1 << 30, usize::MAX / 2] {
+        let e = t.conv2d(x, w, None, 1, pad).unwrap_err().to_string();
+        assert!(e.contains("padding must be smaller"), "{e}");
+    }
     // A kernel wider than the image fits once padded.
     let wide = t.input(&Tensor::zeros(&[4, 3, 9, 9][..]));
     let y = t.conv2d(x, wide, None, 1, 1).unwrap();

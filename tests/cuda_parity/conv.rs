@@ -17,10 +17,10 @@ fn conv2d_parity_whole_and_chunked() {
     ];
     for (xd, wd, s, p) in cases {
         let g = Conv2dGeom::new(&xd, &wd, s, p).unwrap();
-        let x = r.vec(g.n * g.x_len(), -1.0, 1.0);
-        let w = r.vec(g.o * g.ckk(), -1.0, 1.0);
-        let b = r.vec(g.o, -1.0, 1.0);
-        let dy = r.vec(g.n * g.y_len(), -1.0, 1.0);
+        let x = r.vec(g.n() * g.x_len(), -1.0, 1.0);
+        let w = r.vec(g.o() * g.ckk(), -1.0, 1.0);
+        let b = r.vec(g.o(), -1.0, 1.0);
+        let dy = r.vec(g.n() * g.y_len(), -1.0, 1.0);
         let (dx0, dw0, db0) = (
             r.vec(x.len(), -1.0, 1.0),
             r.vec(w.len(), -1.0, 1.0),

@@ -30,7 +30,7 @@ const TAIL: usize = 32;
 ///
 /// A sample x [C, H, W] is zero-padded to H' × W' (H' = H + 2·pad) and split into stride phases:
 /// xs[c, a, b, i, j] = padded x[c, i·s + a, j·s + b], each phase an hq × wq image (hq = ⌈H'/s⌉,
-/// zeros past the edge). Window (ki, kj) of output (oy, ox) then reads phase (ki mod s, kj mod s)
+/// zeros past the edge), for the phases windows read (a < min(s, KH), b < min(s, KW)). Window (ki, kj) of output (oy, ox) then reads phase (ki mod s, kj mod s)
 /// at (oy + ki / s, ox + kj / s): a stride-1 access. Output positions are numbered
 /// q = oy·wq + ox, so the im2col row of kernel offset (c, ki, kj) over positions q0..q1 is the
 /// contiguous run of its phase starting at (ki / s)·wq + kj / s + q0.
@@ -45,6 +45,10 @@ pub struct Plan {
     /// Phase height and width.
     pub hq: usize,
     pub wq: usize,
+    /// Row and column phases any window reads: min(s, KH) and min(s, KW) (a huge stride needs
+    /// no more phases than kernel offsets).
+    pub pa: usize,
+    pub pb: usize,
     /// Positions q: (OH − 1)·wq + OW rounded up to a multiple of 32.
     pub positions: usize,
     /// Positions per tile, a multiple of 32.
@@ -68,6 +72,8 @@ impl Plan {
         Plan {
             hq,
             wq,
+            pa: s.min(g.kh),
+            pb: s.min(g.kw),
             positions,
             tile,
         }
@@ -80,7 +86,7 @@ impl Plan {
     /// Floats of a phase-split sample, with a zero tail that the runs of the last positions
     /// (no outputs) may reach.
     fn split_len(&self, g: &Conv2dGeom) -> usize {
-        g.c * g.stride * g.stride * self.hq * self.wq + TAIL
+        g.c * self.pa * self.pb * self.hq * self.wq + TAIL
     }
 }
 
@@ -92,8 +98,8 @@ fn phase_rows(g: &Conv2dGeom, pl: &Plan, mut f: impl FnMut(usize, Option<usize>,
     let (s, p) = (g.stride, g.pad);
     let mut at = 0;
     for c in 0..g.c {
-        for a in 0..s {
-            for b in 0..s {
+        for a in 0..pl.pa {
+            for b in 0..pl.pb {
                 for i in 0..pl.hq {
                     let r = (i * s + a).checked_sub(p).filter(|&r| r < g.h);
                     f(at, r.map(|r| c * g.h + r), b);
@@ -222,7 +228,7 @@ fn unsplit_add<E: Real>(g: &Conv2dGeom, pl: &Plan, dxs: &[E], dx: &mut [E], acc:
 #[inline(always)]
 fn row_start(g: &Conv2dGeom, pl: &Plan, c: usize, ki: usize, kj: usize) -> usize {
     let s = g.stride;
-    let phase = (c * s + ki % s) * s + kj % s;
+    let phase = (c * pl.pa + ki % s) * pl.pb + kj % s;
     phase * pl.hq * pl.wq + (ki / s) * pl.wq + kj / s
 }
 
@@ -390,6 +396,18 @@ fn partials_len(g: &Conv2dGeom) -> usize {
     g.n.div_ceil(BLOCK) * (g.o * g.ckk() + g.o)
 }
 
+/// Checks that each buffer holds at least its `(name, length, needed)`.
+fn check_lens(bufs: &[(&str, usize, usize)]) -> Result<()> {
+    for &(name, len, need) in bufs {
+        if len < need {
+            return Err(Error::Invalid(format!(
+                "conv2d: {name} holds {len} elements, needs {need}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Thread slots a scratch of `len` elements holds, after the weight-gradient partials at its end.
 fn slots(g: &Conv2dGeom, len: usize) -> Result<usize> {
     let need = slot_len(g) + partials_len(g);
@@ -435,10 +453,16 @@ pub fn forward<E: Real>(
     y: &mut [E],
     scratch: &mut [E],
 ) -> Result<()> {
+    let (xl, yl, ckk, pl) = (g.x_len(), g.y_len(), g.ckk(), Plan::new(g));
+    check_lens(&[
+        ("x", x.len(), g.n * xl),
+        ("w", w.len(), g.o * ckk),
+        ("b", b.map_or(g.o, |b| b.len()), g.o),
+        ("y", y.len(), g.n * yl),
+    ])?;
     if g.n == 0 {
         return Ok(());
     }
-    let (xl, yl, ckk, pl) = (g.x_len(), g.y_len(), g.ckk(), Plan::new(g));
     let per = g.n.div_ceil(slots(g, scratch.len())?);
     let w = &w[..g.o * ckk];
     over_parts(
@@ -472,10 +496,15 @@ pub fn data_grad<E: Real>(
     acc: bool,
     scratch: &mut [E],
 ) -> Result<()> {
+    let (xl, yl, ckk, pl) = (g.x_len(), g.y_len(), g.ckk(), Plan::new(g));
+    check_lens(&[
+        ("w", w.len(), g.o * ckk),
+        ("dy", dy.len(), g.n * yl),
+        ("dx", dx.len(), g.n * xl),
+    ])?;
     if g.n == 0 {
         return Ok(());
     }
-    let (xl, yl, ckk, pl) = (g.x_len(), g.y_len(), g.ckk(), Plan::new(g));
     let per = g.n.div_ceil(slots(g, scratch.len())?);
     let w = &w[..g.o * ckk];
     over_parts(
@@ -517,6 +546,12 @@ pub fn params_grad<E: Real>(
     let wl = g.o * ckk;
     let part_len = wl + g.o;
     let (want_w, want_b) = (dw.is_some(), db.is_some());
+    check_lens(&[
+        ("x", x.len(), g.n * xl),
+        ("dy", dy.len(), g.n * yl),
+        ("dw", dw.as_ref().map_or(wl, |d| d.0.len()), wl),
+        ("db", db.as_ref().map_or(g.o, |d| d.0.len()), g.o),
+    ])?;
     let slots = slots(g, scratch.len())?;
     let blocks = g.n.div_ceil(BLOCK);
     let (slot_buf, parts) = scratch.split_at_mut(slots * slot_len(g));
@@ -600,7 +635,7 @@ impl<E: Real> Conv2dKernel for Cpu<E> {
         y: &mut Vec<E>,
         scratch: &mut Vec<E>,
     ) -> Result<()> {
-        forward(g, x, w, b.map(|b| &b[..g.o]), y, scratch)
+        forward(g, x, w, b.map(|b| &b[..]), y, scratch)
     }
     fn conv2d_bwd_data(
         &self,

@@ -1,6 +1,6 @@
 //! 2-D convolution over NCHW images (the pixel encoders of model-free RL): x [N, C, H, W] ⋆
-//! w [O, C, KH, KW] (+ b [O]) → y [N, O, OH, OW], one stride and one zero padding for both axes,
-//! OH = (H + 2·pad − KH) / stride + 1 (likewise OW).
+//! w [O, C, KH, KW] (+ b [O]) → y [N, O, OH, OW], one stride and one zero padding (smaller than
+//! the kernel) for both axes, OH = (H + 2·pad − KH) / stride + 1 (likewise OW).
 //!
 //! Both backends lower it to GEMMs over im2col columns: per sample, col [C·KH·KW, OH·OW] holds
 //! every receptive field as a column, and
@@ -18,25 +18,26 @@ use crate::ops::GradOut;
 use crate::tensor::Shape;
 use crate::{shape_err, Result};
 
-/// The sizes of one convolution, checked (see [`Conv2dGeom::new`]).
+/// The sizes of one convolution, checked by [`Conv2dGeom::new`] (the only way to make one, so the
+/// kernels can rely on them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Conv2dGeom {
     /// Batch.
-    pub n: usize,
+    n: usize,
     /// Input channels, height, width.
-    pub c: usize,
-    pub h: usize,
-    pub w: usize,
+    c: usize,
+    h: usize,
+    w: usize,
     /// Output channels (filters).
-    pub o: usize,
+    o: usize,
     /// Kernel height and width.
-    pub kh: usize,
-    pub kw: usize,
-    pub stride: usize,
-    pub pad: usize,
+    kh: usize,
+    kw: usize,
+    stride: usize,
+    pad: usize,
     /// Output height and width.
-    pub oh: usize,
-    pub ow: usize,
+    oh: usize,
+    ow: usize,
 }
 
 impl Conv2dGeom {
@@ -57,6 +58,11 @@ impl Conv2dGeom {
         }
         if kh == 0 || kw == 0 || c == 0 || o == 0 {
             return Err(bad("empty kernel or channel axis"));
+        }
+        // Wider padding only adds windows of zeros, and would let a small input ask for an
+        // output of any size.
+        if pad >= kh.max(kw) {
+            return Err(bad("padding must be smaller than the kernel"));
         }
         let span = |len: usize, k: usize| {
             len.checked_add(pad.checked_mul(2)?)?
@@ -91,6 +97,18 @@ impl Conv2dGeom {
             return Err(bad("the output or its im2col buffer is too large"));
         }
         Ok(g)
+    }
+    /// Batch size N.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+    /// Filters O.
+    pub fn o(&self) -> usize {
+        self.o
+    }
+    /// Output height and width.
+    pub fn out_hw(&self) -> (usize, usize) {
+        (self.oh, self.ow)
     }
     /// Rows of an im2col buffer (and columns of w): C·KH·KW.
     pub fn ckk(&self) -> usize {
