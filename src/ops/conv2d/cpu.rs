@@ -185,20 +185,25 @@ fn split_into<E: Real>(g: &Conv2dGeom, pl: &Plan, x: &[E], xs: &mut [E]) {
     simd::run(
         #[inline(always)]
         || {
-            phase_rows(g, pl, |at, r, b| {
-                let out = &mut xs[at * wq..(at + 1) * wq];
-                let Some(r) = r else {
-                    out.fill(zero);
-                    return;
-                };
-                let (j0, j1, first) = phase_cols(g, pl, b);
-                out[..j0].fill(zero);
-                out[j1..].fill(zero);
-                if j0 == j1 {
-                    return;
-                }
-                gather(&mut out[j0..j1], &x[r * w + first..(r + 1) * w], s);
-            })
+            phase_rows(
+                g,
+                pl,
+                #[inline(always)]
+                |at, r, b| {
+                    let out = &mut xs[at * wq..(at + 1) * wq];
+                    let Some(r) = r else {
+                        out.fill(zero);
+                        return;
+                    };
+                    let (j0, j1, first) = phase_cols(g, pl, b);
+                    out[..j0].fill(zero);
+                    out[j1..].fill(zero);
+                    if j0 == j1 {
+                        return;
+                    }
+                    gather(&mut out[j0..j1], &x[r * w + first..(r + 1) * w], s);
+                },
+            )
         },
     )
 }
@@ -212,14 +217,19 @@ fn unsplit_add<E: Real>(g: &Conv2dGeom, pl: &Plan, dxs: &[E], dx: &mut [E], acc:
     simd::run(
         #[inline(always)]
         || {
-            phase_rows(g, pl, |at, r, b| {
-                let (j0, j1, first) = phase_cols(g, pl, b);
-                let Some(r) = r.filter(|_| j0 < j1) else {
-                    return;
-                };
-                let src = &dxs[at * wq + j0..at * wq + j1];
-                scatter_add(&mut dx[r * w + first..(r + 1) * w], src, s);
-            })
+            phase_rows(
+                g,
+                pl,
+                #[inline(always)]
+                |at, r, b| {
+                    let (j0, j1, first) = phase_cols(g, pl, b);
+                    let Some(r) = r.filter(|_| j0 < j1) else {
+                        return;
+                    };
+                    let src = &dxs[at * wq + j0..at * wq + j1];
+                    scatter_add(&mut dx[r * w + first..(r + 1) * w], src, s);
+                },
+            )
         },
     )
 }
@@ -309,9 +319,16 @@ fn to_tile<E: Real>(g: &Conv2dGeom, pl: &Plan, dyn_: &[E], q0: usize, q1: usize,
                 .zip(dyn_.chunks_exact(g.p()))
             {
                 dst.fill(E::zero());
-                output_runs(g, pl, q0, q1, |at, len, p| {
-                    dst[at..at + len].copy_from_slice(&src[p..p + len]);
-                });
+                output_runs(
+                    g,
+                    pl,
+                    q0,
+                    q1,
+                    #[inline(always)]
+                    |at, len, p| {
+                        dst[at..at + len].copy_from_slice(&src[p..p + len]);
+                    },
+                );
             }
         },
     )
@@ -335,12 +352,19 @@ fn from_tile<E: Real>(
             let rows = yt.chunks_exact(t).zip(yn.chunks_exact_mut(g.p()));
             for (o, (src, dst)) in rows.enumerate() {
                 let bo = b.map_or(E::zero(), |b| b[o]);
-                output_runs(g, pl, q0, q1, |at, len, p| {
-                    let d = &mut dst[p..p + len];
-                    d.iter_mut()
-                        .zip(&src[at..at + len])
-                        .for_each(|(d, v)| *d = *v + bo);
-                });
+                output_runs(
+                    g,
+                    pl,
+                    q0,
+                    q1,
+                    #[inline(always)]
+                    |at, len, p| {
+                        let d = &mut dst[p..p + len];
+                        d.iter_mut()
+                            .zip(&src[at..at + len])
+                            .for_each(|(d, v)| *d = *v + bo);
+                    },
+                );
             }
         },
     )
