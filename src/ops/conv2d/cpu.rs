@@ -30,10 +30,11 @@ const TAIL: usize = 32;
 ///
 /// A sample x [C, H, W] is zero-padded to H' × W' (H' = H + 2·pad) and split into stride phases:
 /// xs[c, a, b, i, j] = padded x[c, i·s + a, j·s + b], each phase an hq × wq image (hq = ⌈H'/s⌉,
-/// zeros past the edge), for the phases windows read (a < min(s, KH), b < min(s, KW)). Window (ki, kj) of output (oy, ox) then reads phase (ki mod s, kj mod s)
-/// at (oy + ki / s, ox + kj / s): a stride-1 access. Output positions are numbered
-/// q = oy·wq + ox, so the im2col row of kernel offset (c, ki, kj) over positions q0..q1 is the
-/// contiguous run of its phase starting at (ki / s)·wq + kj / s + q0.
+/// zeros past the edge), for the phases windows read (a < min(s, KH), b < min(s, KW)). Window
+/// (ki, kj) of output (oy, ox) then reads phase (ki mod s, kj mod s) at (oy + ki / s, ox + kj / s):
+/// a stride-1 access. Output positions are numbered q = oy·wq + ox, so the im2col row of kernel
+/// offset (c, ki, kj) over positions q0..q1 is the contiguous run of its phase starting at
+/// (ki / s)·wq + kj / s + q0.
 ///
 /// Positions that are no output (columns OW..wq of a row, and those past the last output, up to a
 /// multiple of 32) are dropped by the forward and hold zeros in the gradient tiles, so they add
