@@ -269,3 +269,175 @@ fn gru_cell() {
         |t, v| t.gru_cell(v[0], v[1], v[2]),
     );
 }
+
+#[test]
+fn conv2d_strides_padding_channels_and_bias() {
+    let r = &mut rng();
+    // (x [N, C, H, W], w [O, C, KH, KW], stride, padding, bias)
+    let cases = [
+        ([2, 3, 6, 5], [4, 3, 3, 3], 1, 0, true),
+        ([2, 3, 7, 6], [2, 3, 3, 2], 2, 1, false),
+        ([1, 2, 5, 5], [3, 2, 3, 3], 2, 0, true),
+        ([3, 1, 4, 4], [2, 1, 2, 2], 1, 1, false),
+        // Five samples: two weight-gradient blocks on the CPU.
+        ([5, 2, 5, 4], [3, 2, 3, 3], 1, 1, true),
+        // Padding of kernel − 1 ("full" convolution), with a stride that skips pixels.
+        ([1, 2, 3, 3], [2, 2, 2, 2], 3, 1, true),
+        // im2col columns over the CPU's tile size: two tiles of whole output rows, then three
+        // tiles that start mid-row.
+        ([2, 8, 33, 32], [3, 8, 3, 3], 1, 1, true),
+        ([1, 16, 64, 62], [2, 16, 3, 3], 2, 1, false),
+        ([1, 8, 34, 30], [2, 8, 3, 3], 1, 0, true),
+        // 1 × 1 filters, and a non-square kernel with stride 3.
+        ([2, 4, 5, 5], [3, 4, 1, 1], 1, 0, true),
+        ([2, 3, 10, 9], [2, 3, 2, 4], 3, 1, true),
+        // A stride past the image: one output per filter.
+        ([1, 2, 5, 6], [2, 2, 3, 3], 1000, 1, true),
+    ];
+    for (xd, wd, s, p, bias) in cases {
+        let name = format!("conv2d x{xd:?} w{wd:?} stride {s} pad {p} bias {bias}");
+        let (x, w) = (randn(&xd, r), randn(&wd, r));
+        if bias {
+            check_op!(&name, &[x, w, randn(&[wd[0]], r)], |t, v| {
+                t.conv2d(v[0], v[1], Some(v[2]), s, p)
+            });
+        } else {
+            check_op!(&name, &[x, w], |t, v| t.conv2d(v[0], v[1], None, s, p));
+        }
+    }
+}
+
+#[test]
+fn conv2d_input_used_twice_accumulates() {
+    // The same x through two convolutions: the second input gradient adds into the first.
+    let r = &mut rng();
+    let (x, w) = (randn(&[2, 2, 5, 5], r), randn(&[2, 2, 3, 3], r));
+    check_op!("conv2d twice", &[x, w], |t, v| {
+        let a = t.conv2d(v[0], v[1], None, 1, 1)?;
+        let b = t.conv2d(v[0], v[1], None, 1, 1)?;
+        t.add(a, b)
+    });
+}
+
+#[test]
+fn conv2d_shape_errors_name_the_shapes() {
+    use koopman::backend::Cpu;
+    use koopman::{ParamStore, Tape};
+    let params = ParamStore::<f32>::new();
+    let mut t: Tape<Cpu> = Tape::new(&params);
+    let x = t.input(&Tensor::zeros(&[2, 3, 8, 8][..]));
+    let w = t.input(&Tensor::zeros(&[4, 3, 3, 3][..]));
+    let bad = [
+        (
+            t.input(&Tensor::zeros(&[4, 2, 3, 3][..])),
+            None,
+            1,
+            0,
+            "channels",
+        ),
+        (
+            t.input(&Tensor::zeros(&[4, 3, 9, 9][..])),
+            None,
+            1,
+            0,
+            "larger",
+        ),
+        (w, None, 0, 0, "stride"),
+        (t.input(&Tensor::zeros(&[4, 3, 3][..])), None, 1, 0, "need"),
+        (w, Some(t.input(&Tensor::zeros(&[3][..]))), 1, 0, "bias"),
+    ];
+    for (wv, b, s, p, what) in bad {
+        let e = t.conv2d(x, wv, b, s, p).unwrap_err().to_string();
+        assert!(e.contains("conv2d") && e.contains(what), "{e}");
+    }
+    let x3 = t.input(&Tensor::zeros(&[3, 8, 8][..]));
+    assert!(t.conv2d(x3, w, None, 1, 0).is_err());
+    // Padding as wide as the kernel (it could ask for any output size), or whose size overflows.
+    for pad in [3, 1 << 30, usize::MAX / 2] {
+        let e = t.conv2d(x, w, None, 1, pad).unwrap_err().to_string();
+        assert!(e.contains("padding must be smaller"), "{e}");
+    }
+    // A kernel wider than the image fits once padded.
+    let wide = t.input(&Tensor::zeros(&[4, 3, 9, 9][..]));
+    let y = t.conv2d(x, wide, None, 1, 1).unwrap();
+    assert_eq!(t.dims(y), &[2, 4, 2, 2]);
+}
+
+#[test]
+fn conv2d_cpu_results_do_not_depend_on_the_thread_count() {
+    use koopman::backend::Cpu;
+    use koopman::{ParamStore, Tape};
+    let r = &mut rng();
+    let to32 = |t: Tensor<f64>| t.cast::<f32>();
+    let (x, w, b) = (
+        to32(randn(&[9, 3, 11, 10], r)),
+        to32(randn(&[5, 3, 3, 3], r)),
+        to32(randn(&[5], r)),
+    );
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let params = ParamStore::<f32>::new();
+            let mut t: Tape<Cpu> = Tape::new(&params);
+            let (xv, wv, bv) = (t.input(&x), t.input(&w), t.input(&b));
+            let y = t.conv2d(xv, wv, Some(bv), 2, 1).unwrap();
+            let sq = t.mul(y, y).unwrap();
+            let l = t.sum(sq);
+            let g = t.backward(l).unwrap();
+            let mut out = t.value(y).to_vec();
+            for v in [xv, wv, bv] {
+                out.extend_from_slice(g.wrt(v).unwrap());
+            }
+            out
+        })
+    };
+    let one = run(1);
+    for threads in [2, 3] {
+        let many = run(threads);
+        assert!(
+            one.iter()
+                .zip(&many)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{threads} threads differ from one"
+        );
+    }
+}
+
+#[test]
+fn conv2d_cpu_single_sample_on_the_pool_matches_one_thread() {
+    // One sample, several tiles: the GEMMs themselves use the pool; the result must not change.
+    use koopman::backend::Cpu;
+    use koopman::{ParamStore, Tape};
+    let r = &mut rng();
+    let (x, w) = (
+        randn(&[1, 32, 41, 41], r).cast::<f32>(),
+        randn(&[32, 32, 3, 3], r).cast::<f32>(),
+    );
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let params = ParamStore::<f32>::new();
+            let mut t: Tape<Cpu> = Tape::new(&params);
+            let (xv, wv) = (t.input(&x), t.input(&w));
+            let y = t.conv2d(xv, wv, None, 1, 0).unwrap();
+            let sq = t.mul(y, y).unwrap();
+            let l = t.sum(sq);
+            let g = t.backward(l).unwrap();
+            let mut out = t.value(y).to_vec();
+            out.extend_from_slice(g.wrt(xv).unwrap());
+            out.extend_from_slice(g.wrt(wv).unwrap());
+            out
+        })
+    };
+    let one = run(1);
+    assert!(one
+        .iter()
+        .zip(&run(2))
+        .all(|(a, b)| a.to_bits() == b.to_bits()));
+}

@@ -2,6 +2,7 @@
 //! shape checks, the op's kernel trait and its backward rule; `cpu.rs` and `cuda.rs` implement the
 //! kernel trait for each backend. `docs/adding-an-op.md` is the checklist for a new op.
 pub mod binary;
+pub mod conv2d;
 pub mod gru_cell;
 pub mod koopman;
 pub mod layernorm;
@@ -32,6 +33,7 @@ pub(crate) fn rows_of<E>(buf: Option<&mut [E]>, n: usize, width: usize) -> Vec<R
 /// Every op's kernels: what a backend must implement to run the models.
 pub trait Engine:
     binary::BinaryKernel
+    + conv2d::Conv2dKernel
     + gru_cell::GruCellKernel
     + koopman::cconv::CconvKernel
     + koopman::cmul::CmulKernel
@@ -50,6 +52,7 @@ pub trait Engine:
 
 impl<B> Engine for B where
     B: binary::BinaryKernel
+        + conv2d::Conv2dKernel
         + gru_cell::GruCellKernel
         + koopman::cconv::CconvKernel
         + koopman::cmul::CmulKernel

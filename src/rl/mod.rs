@@ -1,6 +1,8 @@
 //! Reinforcement-learning pieces that sit above the models: the replay buffer (uniform or
-//! prioritized), the TD-MPC agents that train from it, their runner, and [`rliable`], the
-//! aggregate metrics and bootstrap intervals that results are reported with.
+//! prioritized), the TD-MPC agents that train from it, their runner, the image augmentation of
+//! pixel agents, and [`rliable`], the aggregate metrics and bootstrap intervals that results are
+//! reported with.
+pub mod augment;
 mod replay;
 pub mod rliable;
 pub mod run;

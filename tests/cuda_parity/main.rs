@@ -7,6 +7,8 @@
 //! - `koopman_kernels.rs`: `zoh_parity`, `vandermonde_parity` (each with a shared and a per-mode
 //!   Δt), `cmul_gain_parity`, `scan_parity`, `cconv_parity`, `scan_equals_cconv_on_gpu`, against
 //!   `ops::koopman::{zoh, vandermonde, cmul, scan, cconv}::cpu`;
+//! - `conv.rs`: `conv2d_parity_whole_and_chunked`, conv2d's forward, input and parameter gradients
+//!   in one im2col chunk and in several, against `ops::conv2d::cpu`;
 //! - `dense.rs`: `gru_cell_parity`, `sgemm_parity`, `sum_cols_parity`, `sum_rows_parity`, against
 //!   `ops::gru_cell::cpu`, `ops::matmul::cpu::{gemm, bias_grad, add_bias}` and
 //!   `ops::binary::cpu::mul_backward`;
@@ -48,6 +50,8 @@
 
 mod reference;
 
+#[cfg(feature = "cuda")]
+mod conv;
 #[cfg(feature = "cuda")]
 mod dense;
 #[cfg(feature = "cuda")]

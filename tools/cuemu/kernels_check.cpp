@@ -5,6 +5,7 @@
 // check. Run from the repository root:
 //   g++ -std=c++20 -O2 -w -pthread tools/cuemu/kernels_check.cpp -o target/kernels_check && target/kernels_check
 #include "cuemu.h"
+#include <array>
 #include <complex>
 #include <functional>
 #include <random>
@@ -26,6 +27,7 @@
 #include "../../kernels/koopman/cconv.cu"
 #include "../../kernels/gru_cell.cu"
 #include "../../kernels/shape.cu"
+#include "../../kernels/conv2d.cu"
 using std::vector; using cd = std::complex<double>;
 typedef vector<float> VF; typedef vector<double> VD;
 std::mt19937 rng(42);
@@ -336,6 +338,49 @@ int main() {
             if (cy[i] != bi) { printf("f32_to_bf16 %g: got %04x want %04x\n", v, cy[i], bi); bad++; }
         }
         printf("%-28s %s  n=%zu\n", "f32_to_bf16", bad ? "FAIL" : "ok  ", cx.size()); fails += bad != 0;
+    }
+    // ---------------- conv2d: im2col, col2im, bias ----------------
+    // (N, C, H, W, KH, KW, stride, pad): odd sizes, a stride that does not divide, wide padding.
+    for (auto [N, C, H, W, KH, KW, S, P] : {std::array<int, 8>{3, 2, 7, 6, 3, 3, 1, 1}, std::array<int, 8>{3, 3, 9, 8, 3, 2, 2, 0},
+                                            std::array<int, 8>{2, 2, 5, 7, 2, 3, 3, 2}}) {
+        const int OH = (H + 2 * P - KH) / S + 1, OW = (W + 2 * P - KW) / S + 1, ckk = C * KH * KW, p = OH * OW;
+        const int n0 = 1, ns = N - 1;  // a chunk that starts past the first sample
+        auto xat = [&](const VF& x, int n, int c, int iy, int ix) -> double {
+            return iy < 0 || iy >= H || ix < 0 || ix >= W ? 0.0 : x[((size_t)(n * C + c) * H + iy) * W + ix]; };
+        char nm[96];
+        VF x = rnd((size_t)N * C * H * W), col((size_t)ns * ckk * p, NAN);
+        L1(3, 64, conv2d_im2col(col.data(), x.data(), n0, ns, C, H, W, KH, KW, S, P, OH, OW));
+        VD rc(col.size());
+        for (int s = 0; s < ns; ++s) for (int c = 0; c < C; ++c) for (int ki = 0; ki < KH; ++ki) for (int kj = 0; kj < KW; ++kj)
+            for (int oy = 0; oy < OH; ++oy) for (int ox = 0; ox < OW; ++ox)
+                rc[((size_t)s * ckk + (c * KH + ki) * KW + kj) * p + oy * OW + ox] = xat(x, n0 + s, c, oy * S + ki - P, ox * S + kj - P);
+        snprintf(nm, 96, "conv2d_im2col s%d p%d", S, P); check(nm, col, rc, 0);
+        // col2im adds each entry onto the pixel im2col read it from (padding entries vanish).
+        VF g = rnd(col.size()), dx0 = rnd(x.size());
+        for (int acc : {1, 0}) {
+            VF dx = dx0; VD rd(D(dx0));
+            for (int s = 0; s < ns; ++s) for (int c = 0; c < C; ++c) for (int i = 0; i < H * W; ++i)
+                if (!acc) rd[((size_t)(n0 + s) * C + c) * H * W + i] = 0;
+            for (int s = 0; s < ns; ++s) for (int c = 0; c < C; ++c) for (int ki = 0; ki < KH; ++ki) for (int kj = 0; kj < KW; ++kj)
+                for (int oy = 0; oy < OH; ++oy) for (int ox = 0; ox < OW; ++ox) {
+                    int iy = oy * S + ki - P, ix = ox * S + kj - P;
+                    if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                    rd[((size_t)(n0 + s) * C + c) * H * W + iy * W + ix] += g[((size_t)s * ckk + (c * KH + ki) * KW + kj) * p + oy * OW + ox];
+                }
+            L1(3, 64, conv2d_col2im(dx.data(), g.data(), n0, ns, C, H, W, KH, KW, S, P, OH, OW, acc));
+            snprintf(nm, 96, "conv2d_col2im s%d p%d acc%d", S, P, acc); check(nm, dx, rd);
+        }
+        // Bias: y[n, o, q] += b[o]; db[o] (+)= sum over n, q of dy[n, o, q].
+        const int O = 5; VF b = rnd(O), y0 = rnd((size_t)N * O * p), y = y0, dy = rnd(y.size()), db0 = rnd(O);
+        L1(2, 64, conv2d_bias_fwd(y.data(), b.data(), N * O * p, O, p));
+        VD ry(y.size()); for (size_t i = 0; i < y.size(); ++i) ry[i] = (double)y0[i] + b[(i / p) % O];
+        snprintf(nm, 96, "conv2d_bias_fwd s%d p%d", S, P); check(nm, y, ry);
+        for (int acc : {1, 0}) {
+            VF db = db0; VD rb(O);
+            for (int o = 0; o < O; ++o) { rb[o] = acc ? db0[o] : 0.0; for (int n = 0; n < N; ++n) for (int q = 0; q < p; ++q) rb[o] += dy[((size_t)n * O + o) * p + q]; }
+            launch(dim3{(unsigned)O, 1, 1}, dim3{64, 1, 1}, [&] { conv2d_bias_bwd(db.data(), dy.data(), N, O, p, acc); });
+            snprintf(nm, 96, "conv2d_bias_bwd s%d p%d acc%d", S, P, acc); check(nm, db, rb);
+        }
     }
     printf(fails ? "\n%d FAILURES\n" : "\nALL OK\n", fails);
     return fails != 0;

@@ -9,8 +9,42 @@ use gemm::Parallelism;
 use rayon::prelude::*;
 
 /// C[m,n] (+)= op(A)·op(B), all row-major. `a_t`: A is stored as [k,m]; `b_t`: B is stored as [n,k].
+/// Large products use the rayon pool.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm<E: Real>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[E],
+    a_t: bool,
+    b: &[E],
+    b_t: bool,
+    c: &mut [E],
+    acc: bool,
+) {
+    gemm_on(true, m, n, k, a, a_t, b, b_t, c, acc)
+}
+
+/// [`gemm`] on the calling thread only: for callers that already split their work over the pool
+/// (a nested parallel GEMM would only add fork/join overhead).
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_serial<E: Real>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[E],
+    a_t: bool,
+    b: &[E],
+    b_t: bool,
+    c: &mut [E],
+    acc: bool,
+) {
+    gemm_on(false, m, n, k, a, a_t, b, b_t, c, acc)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn gemm_on<E: Real>(
+    threads: bool,
     m: usize,
     n: usize,
     k: usize,
@@ -44,7 +78,7 @@ pub fn gemm<E: Real>(
     } else {
         (n as isize, 1)
     };
-    let par = if m * n * k >= 1 << 18 {
+    let par = if threads && m * n * k >= 1 << 18 {
         Parallelism::Rayon(0)
     } else {
         Parallelism::None
