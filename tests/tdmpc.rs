@@ -534,7 +534,7 @@ fn warm_updates_and_plans_hold_a_constant_number_of_buffers() {
             episode_start: false,
             explore: true,
         };
-        let mut step = |agent: &mut Agent<Cpu>, k: u64| {
+        let step = |agent: &mut Agent<Cpu>, k: u64| {
             agent.update(&batch(&c, 20 + k), None).unwrap();
             agent.act(&[0.1, 0.2, 0.3], at).unwrap();
         };
