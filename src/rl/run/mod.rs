@@ -385,10 +385,18 @@ pub fn train<B: Engine<E = f32> + OptimKernel>(
             };
             seeded = true;
             let t0 = Instant::now();
-            for _ in 0..n {
+            for i in 1..=n {
                 buffer.sample_into(cfg.told.batch, &mut batch)?;
                 last = agent.update(&batch, Some(&mut buffer))?;
                 updates_here += 1;
+                // The block that starts planning is long (5000 updates): say how it goes.
+                if n > 1000 && i % 500 == 0 {
+                    let rate = i as f64 / t0.elapsed().as_secs_f64().max(1e-9);
+                    bar.set_message(format!("update {i}/{n} ({rate:.1}/s)"));
+                    if opts.progress && bar.is_hidden() {
+                        eprintln!("update {i}/{n} ({rate:.1} updates/s)");
+                    }
+                }
             }
             update_s += t0.elapsed().as_secs_f64();
         }
