@@ -9,7 +9,7 @@
 //! row of an im2col tile into one contiguous copy, and every row of col2im into one contiguous sum.
 use super::{Conv2dGeom, Conv2dKernel};
 use crate::backend::Cpu;
-use crate::ops::matmul::cpu::{gemm, gemm_serial};
+use crate::ops::matmul::cpu::gemm_on;
 use crate::ops::GradOut;
 use crate::tensor::Real;
 use crate::util::simd;
@@ -385,27 +385,6 @@ fn row_sum<E: Real>(r: &[E]) -> E {
             acc.iter().copied().sum::<E>() + tail
         },
     )
-}
-
-/// The GEMM, on the pool (`par`) or on this thread.
-#[allow(clippy::too_many_arguments)]
-fn gemm_on<E: Real>(
-    par: bool,
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[E],
-    a_t: bool,
-    b: &[E],
-    b_t: bool,
-    c: &mut [E],
-    acc: bool,
-) {
-    if par {
-        gemm(m, n, k, a, a_t, b, b_t, c, acc)
-    } else {
-        gemm_serial(m, n, k, a, a_t, b, b_t, c, acc)
-    }
 }
 
 /// One thread slot's scratch: an im2col tile [C·KH·KW, tile], a tile of outputs or output

@@ -25,25 +25,10 @@ pub fn gemm<E: Real>(
     gemm_on(true, m, n, k, a, a_t, b, b_t, c, acc)
 }
 
-/// [`gemm`] on the calling thread only: for callers that already split their work over the pool
-/// (a nested parallel GEMM would only add fork/join overhead).
+/// [`gemm`] on the rayon pool (`threads`) or on the calling thread only: callers that already split
+/// their work over the pool pass `false` (a nested parallel GEMM would only add fork/join overhead).
 #[allow(clippy::too_many_arguments)]
-pub fn gemm_serial<E: Real>(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[E],
-    a_t: bool,
-    b: &[E],
-    b_t: bool,
-    c: &mut [E],
-    acc: bool,
-) {
-    gemm_on(false, m, n, k, a, a_t, b, b_t, c, acc)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn gemm_on<E: Real>(
+pub fn gemm_on<E: Real>(
     threads: bool,
     m: usize,
     n: usize,

@@ -209,7 +209,7 @@ fn checkpoint_path(out: &Path) -> PathBuf {
 /// Trains `cfg` on `backend`, writing into `opts.out`; with `opts.resume`, continues from the
 /// folder's checkpoint (whose configuration must equal `cfg` apart from `env_steps`).
 pub fn train<B: Engine<E = f32> + OptimKernel>(
-    mut cfg: RunConfig,
+    cfg: RunConfig,
     backend: B,
     opts: &RunOptions,
 ) -> Result<Summary> {
@@ -312,6 +312,22 @@ pub fn train<B: Engine<E = f32> + OptimKernel>(
         .map_or(cfg.env_steps, |n| (env_step + n).min(cfg.env_steps));
     let bar = progress_bar(opts.progress, cfg.env_steps, env_step);
     let elapsed = |s: &Instant| seconds0 + s.elapsed().as_secs_f64();
+    // The run's summary as of now (written with each checkpoint and at the end).
+    macro_rules! summary_now {
+        () => {
+            summary(
+                &cfg,
+                &agent,
+                &curves,
+                env_step,
+                elapsed(&started),
+                [plan_s, update_s, eval_s],
+                started.elapsed().as_secs_f64(),
+                env_step - env_start,
+                updates_here,
+            )
+        };
+    }
     let title = format!("{} on {} (seed {})", cfg.agent, cfg.task, cfg.seed);
 
     if curves.eval.is_empty() {
@@ -485,35 +501,11 @@ pub fn train<B: Engine<E = f32> + OptimKernel>(
                     replay,
                 },
             )?;
-            write_summary(
-                &opts.out,
-                &summary(
-                    &cfg,
-                    &agent,
-                    &curves,
-                    env_step,
-                    elapsed(&started),
-                    [plan_s, update_s, eval_s],
-                    started.elapsed().as_secs_f64(),
-                    env_step - env_start,
-                    updates_here,
-                ),
-            )?;
+            write_summary(&opts.out, &summary_now!())?;
         }
     }
     bar.finish_and_clear();
-    cfg.env_steps = cfg.env_steps.max(env_step);
-    let s = summary(
-        &cfg,
-        &agent,
-        &curves,
-        env_step,
-        elapsed(&started),
-        [plan_s, update_s, eval_s],
-        started.elapsed().as_secs_f64(),
-        env_step - env_start,
-        updates_here,
-    );
+    let s = summary_now!();
     write_summary(&opts.out, &s)?;
     Ok(s)
 }

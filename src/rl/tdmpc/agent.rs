@@ -66,6 +66,9 @@ pub struct Agent<B: Engine<E = f32> + OptimKernel> {
     clip: B::Buf,
     ema: EmaScratch<B>,
     sizes: Vec<usize>,
+    /// TOLD's parameters (the TOLD loss trains them) and π's (its own update), fixed at build.
+    model_ids: Vec<ParamId>,
+    pi_ids: Vec<ParamId>,
     rng: Rng,
     planner: Planner,
     world: Lane<B>,
@@ -104,6 +107,8 @@ impl<B: Engine<E = f32> + OptimKernel> Agent<B> {
             .map(|&n| Ok((zeros(n)?, zeros(n)?)))
             .collect::<Result<_>>()?;
         let largest = sizes.iter().copied().max().unwrap_or(1);
+        let (pi_ids, model_ids): (Vec<ParamId>, Vec<ParamId>) =
+            ps.ids().partition(|&id| told.is_policy(id));
         let mut root = Rng::new(seed);
         Ok(Agent {
             online: DeviceParams::upload(&be, ps)?,
@@ -118,6 +123,8 @@ impl<B: Engine<E = f32> + OptimKernel> Agent<B> {
             clip: be.alloc(1)?,
             ema: EmaScratch::new(&be, largest)?,
             sizes,
+            model_ids,
+            pi_ids,
             rng: root.fork(),
             world_rng: root.fork(),
             proposal_rng: root.fork(),
@@ -247,13 +254,8 @@ impl<B: Engine<E = f32> + OptimKernel> Agent<B> {
         let grads = t.backward(out.loss);
         self.pool = t.into_pool();
         let mut grads = grads?;
-        let model_ids: Vec<ParamId> = told
-            .params()
-            .ids()
-            .filter(|&id| !told.is_policy(id))
-            .collect();
         self.model_steps += 1;
-        let grad_norm = self.apply(&mut grads, &model_ids, self.model_steps)?;
+        let grad_norm = self.apply(&mut grads, false, self.model_steps)?;
         grads.into_buffers().for_each(|b| self.pool.give(b));
         if let Some(buf) = buffer {
             buf.update_priorities(&batch.indices, &out.priorities)?;
@@ -274,13 +276,8 @@ impl<B: Engine<E = f32> + OptimKernel> Agent<B> {
         let grads = t.backward(pi_loss);
         self.pool = t.into_pool();
         let mut grads = grads?;
-        let pi_ids: Vec<ParamId> = told
-            .params()
-            .ids()
-            .filter(|&id| told.is_policy(id))
-            .collect();
         self.policy_steps += 1;
-        self.apply(&mut grads, &pi_ids, self.policy_steps)?;
+        self.apply(&mut grads, true, self.policy_steps)?;
         grads.into_buffers().for_each(|b| self.pool.give(b));
 
         self.updates += 1;
@@ -301,15 +298,20 @@ impl<B: Engine<E = f32> + OptimKernel> Agent<B> {
         })
     }
 
-    /// Clip the gradients of `ids` to the global norm `grad_clip` and take an Adam step on them;
-    /// returns the norm before clipping.
+    /// Clip the gradients of π's parameters (`policy`) or TOLD's to the global norm `grad_clip` and
+    /// take an Adam step on them; returns the norm before clipping.
     fn apply(
         &mut self,
         grads: &mut crate::autodiff::Gradients<B>,
-        ids: &[ParamId],
+        policy: bool,
         step: u64,
     ) -> Result<f64> {
         let c = &self.told.cfg;
+        let ids = if policy {
+            &self.pi_ids
+        } else {
+            &self.model_ids
+        };
         let with: Vec<(&B::Buf, usize)> = ids
             .iter()
             .filter_map(|&id| Some((grads.param(id)?, self.sizes[id.0])))
@@ -326,7 +328,7 @@ impl<B: Engine<E = f32> + OptimKernel> Agent<B> {
             )));
         }
         let adam = AdamConfig::default();
-        for &id in ids {
+        for &id in ids.iter() {
             let Some(g) = grads.param_mut(id) else {
                 continue;
             };

@@ -192,13 +192,7 @@ pub fn told_loss<B: Engine<E = f32>>(
     let z0 = told.encode(t, o0)?;
     let acts = t.constant([b, h, a], &batch.actions)?;
     let zn = told.rollout(t, z0, acts)?; // z_1..z_H
-    let z0r = t.reshape(z0, &[b, 1, l])?;
-    let zs = if h > 1 {
-        let head = t.narrow(zn, 1, 0, h - 1)?;
-        t.concat(&[z0r, head], 1)?
-    } else {
-        z0r
-    };
+    let zs = told.states_before(t, z0, zn)?;
     let za = told.join(t, zs, acts)?;
     let rhat = told.reward(t, za)?;
     let (q1, q2) = told.q(t, za, false)?;

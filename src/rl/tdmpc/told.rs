@@ -208,6 +208,23 @@ impl Told {
         }
     }
 
+    /// z_0..z_{H−1} [B, H, latent]: the latent each action is taken from, given z_0 [B, latent] and
+    /// the rollout z_1..z_H [B, H, latent] (what R and Q read beside a_0..a_{H−1}).
+    pub fn states_before<B: Engine<E = f32>>(
+        &self,
+        t: &mut Tape<B>,
+        z0: Var,
+        zn: Var,
+    ) -> Result<Var> {
+        let (b, h) = (t.dims(zn)[0], t.dims(zn)[1]);
+        let z0r = t.reshape(z0, &[b, 1, self.cfg.latent_dim()])?;
+        if h == 1 {
+            return Ok(z0r);
+        }
+        let head = t.narrow(zn, 1, 0, h - 1)?;
+        t.concat(&[z0r, head], 1)
+    }
+
     /// [z ‖ a] along the last axis (R's and Q's input).
     pub fn join<B: Engine<E = f32>>(&self, t: &mut Tape<B>, z: Var, a: Var) -> Result<Var> {
         let axis = t.dims(z).len() - 1;

@@ -76,13 +76,7 @@ impl<B: Engine<E = f32>> WorldModel for ToldView<'_, B> {
             let z0 = t.constant([n, l], &zrep)?;
             let acts = t.constant([n, h, a], &actions[..n * h * a])?;
             let zn = told.rollout(t, z0, acts)?;
-            let z0r = t.reshape(z0, &[n, 1, l])?;
-            let zs = if h > 1 {
-                let head = t.narrow(zn, 1, 0, h - 1)?;
-                t.concat(&[z0r, head], 1)?
-            } else {
-                z0r
-            };
+            let zs = told.states_before(t, z0, zn)?;
             let za = told.join(t, zs, acts)?;
             let r = told.reward(t, za)?;
             let zh = t.narrow(zn, 1, h - 1, 1)?;
