@@ -650,4 +650,57 @@ fn rl_train_then_eval_then_report() {
         json.contains("koopman-tdmpc") && json.contains("cartpole-swingup"),
         "{json}"
     );
+
+    // The trained agent as a data-collection policy: its task by default, each planned action held
+    // for the task's action repeat (8) without noise, and varying within the hold with --noise.
+    let collect = |noise: &str, out: &std::path::Path| {
+        let mut args = vec![
+            "collect",
+            "--policy",
+            r,
+            "--episodes",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if !noise.is_empty() {
+            args.extend(["--noise", noise]);
+        }
+        koopman(&args)
+    };
+    let held = |path: &std::path::Path| {
+        let ds = koopman::data::load_states(path).unwrap();
+        assert_eq!(ds.len(), 1000);
+        (0..999)
+            .filter(|t| t % 8 != 7)
+            .all(|t| ds.actions[t] == ds.actions[t + 1])
+    };
+    let clean = d.path().join("agent.npz");
+    let out = collect("", &clean);
+    assert!(
+        out.contains("1000 transitions") && out.contains("episode return"),
+        "{out}"
+    );
+    assert!(held(&clean), "the agent's actions are not held for 8 steps");
+    let noisy = d.path().join("agent-noisy.npz");
+    collect("0.2", &noisy);
+    assert!(!held(&noisy), "--noise 0.2 left the actions unchanged");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_koopman"))
+        .args([
+            "collect",
+            "--policy",
+            r,
+            "--env",
+            "acrobot-swingup",
+            "--out",
+        ])
+        .arg(d.path().join("other.npz"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("trained on cartpole-swingup"),
+        "{err}"
+    );
+    assert!(!d.path().join("other.npz").exists());
 }

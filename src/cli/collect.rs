@@ -4,25 +4,34 @@
 //! progress.
 use crate::data::npz;
 use crate::envs::EPISODE_STEPS;
-use crate::experiment::{collect_each, collect_pixels, env_dims, Policy};
+use crate::experiment::{
+    checkpoint_file, collect_each_with, collect_pixels, env_dims, AgentBehaviour, Behaviour,
+    Policy, Scripted,
+};
 use crate::util::files::human_bytes;
-use crate::Result;
+use crate::{Error, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 #[derive(Args, Debug)]
 pub struct CollectArgs {
     /// Environment: pendulum-swingup, acrobot-swingup, cartpole-swingup, point_mass-easy; with the
     /// `mujoco` feature also hopper, walker2d, halfcheetah, cheetah-run, walker-walk,
-    /// quadruped-walk, quadruped-run, dmc-acrobot-swingup, dmc-cartpole-swingup.
+    /// quadruped-walk, quadruped-run, dmc-acrobot-swingup, dmc-cartpole-swingup. With an agent
+    /// --policy, the agent's task (the default)
     #[arg(long)]
-    pub env: String,
-    /// Behaviour policy: random, ou, sine.
+    pub env: Option<String>,
+    /// Behaviour policy: random, ou, sine, or a trained agent: a `koopman rl train` run folder or
+    /// its checkpoint.safetensors (it plans every action-repeat steps, as trained)
     #[arg(long, default_value = "ou")]
     pub policy: String,
+    /// With an agent --policy: N(0, σ²) noise added to its action at every env step, clipped to
+    /// [−1, 1] (0: the agent as evaluated; larger σ for medium-quality data)
+    #[arg(long)]
+    pub noise: Option<f64>,
     #[arg(long, default_value_t = 50)]
     pub episodes: usize,
     #[arg(long, default_value_t = 0)]
@@ -45,19 +54,83 @@ pub struct CollectArgs {
     pub device: String,
 }
 
+/// The behaviour `--policy` names, and the environment it runs in.
+enum Chosen {
+    Scripted(Policy, String),
+    Agent(Box<AgentBehaviour>),
+}
+
+/// Reads `--policy`, `--env` and `--noise` together: a scripted name needs `--env`; an agent
+/// checkpoint brings its task, which `--env` (if given) must equal.
+fn choose(a: &CollectArgs) -> Result<Chosen> {
+    let path = Path::new(&a.policy);
+    if !path.exists() {
+        let policy = Policy::parse(&a.policy).map_err(|_| {
+            Error::Invalid(format!(
+                "--policy {}: neither a behaviour policy (random, ou, sine) nor an existing \
+                 agent run folder or checkpoint",
+                a.policy
+            ))
+        })?;
+        if a.noise.is_some() {
+            return Err(Error::Invalid(
+                "--noise applies to an agent --policy (a run folder or checkpoint)".into(),
+            ));
+        }
+        let env = a.env.clone().ok_or_else(|| {
+            Error::Invalid(format!(
+                "--env is required with --policy {} (e.g. --env cartpole-swingup)",
+                a.policy
+            ))
+        })?;
+        return Ok(Chosen::Scripted(policy, env));
+    }
+    super::input("--policy", &checkpoint_file(path))?;
+    let b = AgentBehaviour::load(path, a.noise.unwrap_or(0.0), a.seed)
+        .map_err(|e| Error::Invalid(format!("--policy {e}")))?;
+    if let Some(env) = &a.env {
+        if *env != b.task {
+            return Err(Error::Invalid(format!(
+                "--env {env}: the agent at --policy {} was trained on {}; use --env {} or leave \
+                 --env out",
+                a.policy, b.task, b.task
+            )));
+        }
+    }
+    if a.pixels {
+        return Err(Error::Invalid(
+            "--pixels with an agent --policy is not supported: collect its states, or use a \
+             scripted policy for frames"
+                .into(),
+        ));
+    }
+    eprintln!(
+        "policy: {} trained for {} env steps on {}, action noise σ = {}",
+        b.agent_name,
+        b.trained_env_steps,
+        b.task,
+        a.noise.unwrap_or(0.0)
+    );
+    Ok(Chosen::Agent(Box::new(b)))
+}
+
 pub fn run(a: &CollectArgs) -> Result<()> {
     super::cpu_only(&a.device, "collect")?;
-    let policy = Policy::parse(&a.policy)?;
     super::at_least_one("--episodes", a.episodes, "there is nothing to collect")?;
     let t0 = Instant::now();
-    if a.pixels {
+    let mut chosen = choose(a)?;
+    let env = match &chosen {
+        Chosen::Scripted(_, env) => env.clone(),
+        Chosen::Agent(b) => b.task.clone(),
+    };
+    if let (true, Chosen::Scripted(policy, _)) = (a.pixels, &chosen) {
         super::output("--out", &a.out, &[])?;
-        let ds = collect_pixels(&a.env, policy, a.episodes, a.seed, a.fast_render)?;
+        let ds = collect_pixels(&env, *policy, a.episodes, a.seed, a.fast_render)?;
         npz::write(&a.out, &ds)?;
-        return report(a, ds.len(), t0.elapsed().as_secs_f64());
+        return report(a, &env, ds.len(), t0.elapsed().as_secs_f64());
     }
     // The environment name first (a clear error), then the output, then the estimate.
-    let (od, ad) = env_dims(&a.env)?;
+    let (od, ad) = env_dims(&env)?;
     super::output("--out", &a.out, &[])?;
     // Per transition: observation, next observation, action and reward as f32, two flags.
     let row = (2 * od + ad + 1) as u64 * 4 + 2;
@@ -85,7 +158,17 @@ pub fn run(a: &CollectArgs) -> Result<()> {
     let every = (a.episodes / 10).max(1);
     let mut last_line = Instant::now();
     let mut done = 0usize;
-    collect_each(&a.env, policy, a.episodes, a.seed, |ep| {
+    let mut scripted;
+    let behaviour: &mut dyn Behaviour = match &mut chosen {
+        Chosen::Scripted(policy, _) => {
+            scripted = Scripted::new(*policy, ad, a.seed);
+            &mut scripted
+        }
+        Chosen::Agent(b) => b.as_mut(),
+    };
+    let mut returns = Vec::with_capacity(a.episodes);
+    collect_each_with(&env, behaviour, a.episodes, a.seed, |ep| {
+        returns.push(ep.rewards.iter().map(|&r| r as f64).sum::<f64>());
         w.push(&ep)?;
         done += 1;
         bar.inc(1);
@@ -107,10 +190,13 @@ pub fn run(a: &CollectArgs) -> Result<()> {
     bar.finish_and_clear();
     let rows = w.rows();
     w.finish()?;
-    report(a, rows, t0.elapsed().as_secs_f64())
+    report(a, &env, rows, t0.elapsed().as_secs_f64())?;
+    let (mean, std) = super::compare::mean_std(&returns);
+    println!("episode return {mean:.1} ± {std:.1} (mean ± std over episodes)");
+    Ok(())
 }
 
-fn report(a: &CollectArgs, rows: usize, secs: f64) -> Result<()> {
+fn report(a: &CollectArgs, env: &str, rows: usize, secs: f64) -> Result<()> {
     println!(
         "collected {} transitions{} ({} episodes of {}, policy {}) in {:.2}s ({:.0} steps/s) -> {}",
         rows,
@@ -120,7 +206,7 @@ fn report(a: &CollectArgs, rows: usize, secs: f64) -> Result<()> {
             _ => "",
         },
         a.episodes,
-        a.env,
+        env,
         a.policy,
         secs,
         rows as f64 / secs.max(1e-9),

@@ -2,6 +2,7 @@
 //! several seeds and prints the paper's Table 1/2 layout (mean ± std over seeds), plus JSON.
 use super::curves::{plot_curves, Metric};
 use super::eval::evaluate_checkpoint;
+use super::koopman_flags::KoopmanFlags;
 use super::train::{default_horizon, preset};
 use crate::data;
 use crate::experiment::{train, EvalResult, TrainOptions, TrainSummary};
@@ -41,6 +42,9 @@ pub struct CompareArgs {
     pub json: Option<PathBuf>,
     #[arg(long, default_value = "auto")]
     pub device: String,
+    /// The Koopman model's settings (the baselines keep the preset's sizes).
+    #[command(flatten)]
+    pub koopman: KoopmanFlags,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -74,6 +78,7 @@ pub fn compare(a: &CompareArgs, progress: bool) -> Result<Vec<ModelRow>> {
         .split(',')
         .map(|s| ModelKind::parse(s.trim()))
         .collect::<Result<_>>()?;
+    a.koopman.check()?;
     if a.seeds == 0 {
         return Err(Error::Invalid("--seeds must be at least 1".into()));
     }
@@ -110,7 +115,10 @@ pub fn compare(a: &CompareArgs, progress: bool) -> Result<Vec<ModelRow>> {
         } else {
             a.horizon
         };
-        let config = preset(kind, &a.preset, ds.obs_dim, ds.act_dim)?;
+        let mut config = preset(kind, &a.preset, ds.obs_dim, ds.act_dim)?;
+        if kind == ModelKind::Koopman {
+            config = a.koopman.apply(config)?;
+        }
         let mut row = ModelRow {
             model: kind.name().into(),
             parameters: config.build(0)?.params().count(),

@@ -83,6 +83,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         out_dir: a.out_dir.clone(),
         json: Some(a.out_dir.join("demo.json")),
         device: a.device.clone(),
+        koopman: Default::default(),
     };
     let rows = compare(&args, false)?;
     println!(

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod eval;
 pub mod host;
 pub mod inspect;
+pub mod koopman_flags;
 pub mod oscillator;
 pub mod peak_rss;
 pub mod planner_latency;

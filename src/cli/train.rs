@@ -1,4 +1,5 @@
 //! `koopman train`: train one model on a dataset and write a checkpoint.
+use super::koopman_flags::KoopmanFlags;
 use crate::backend::Device;
 use crate::data;
 use crate::data::Dataset;
@@ -47,6 +48,8 @@ pub struct TrainArgs {
     /// Matmul arithmetic on CUDA: fp32, tf32 or bf16 (FP32 accumulation); the CPU is fp32
     #[arg(long, default_value = "fp32")]
     pub precision: String,
+    #[command(flatten)]
+    pub koopman: KoopmanFlags,
 }
 
 /// The paper's horizons: 10 for the MLP (longer unrolls explode), 100 for the others.
@@ -102,7 +105,9 @@ pub fn options(a: &TrainArgs, ds: &Dataset) -> Result<TrainOptions> {
     let kind = ModelKind::parse(&a.model)?;
     Ok(TrainOptions {
         source: a.data.display().to_string(),
-        config: preset(kind, &a.preset, ds.obs_dim, ds.act_dim)?,
+        config: a
+            .koopman
+            .apply(preset(kind, &a.preset, ds.obs_dim, ds.act_dim)?)?,
         horizon: a.horizon.unwrap_or(default_horizon(kind)),
         steps: a.steps,
         batch: a.batch,
@@ -122,6 +127,14 @@ pub fn options(a: &TrainArgs, ds: &Dataset) -> Result<TrainOptions> {
 /// trained: names, sizes, the learning rate, the output path, the input file and the device.
 fn check_args(a: &TrainArgs) -> Result<(ModelKind, Device)> {
     let kind = ModelKind::parse(&a.model)?;
+    a.koopman.check()?;
+    if a.koopman.any() && kind != ModelKind::Koopman {
+        return Err(crate::Error::Invalid(format!(
+            "{}: these flags set the Koopman model and --model is {}",
+            a.koopman.describe(),
+            kind.name()
+        )));
+    }
     if !matches!(a.preset.as_str(), "default" | "small") {
         return Err(crate::Error::Invalid(format!(
             "unknown preset '{}' (known: default, small)",

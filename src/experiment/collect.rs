@@ -54,6 +54,18 @@ pub fn collect_each(
     rollout(e.as_mut(), policy, episodes, seed, |_| Ok(()), emit)
 }
 
+/// As [`collect_each`], with any [`Behaviour`] choosing the actions (a trained agent).
+pub fn collect_each_with(
+    env: &str,
+    behaviour: &mut dyn Behaviour,
+    episodes: usize,
+    seed: u64,
+    emit: impl FnMut(Dataset) -> Result<()>,
+) -> Result<()> {
+    let mut e = envs::make(env).map_err(Error::Invalid)?;
+    rollout_with(e.as_mut(), behaviour, episodes, seed, |_| Ok(()), emit)
+}
+
 /// Observation and action widths of `env` (for sizing estimates before collecting).
 pub fn env_dims(env: &str) -> Result<(usize, usize)> {
     let e = envs::make(env).map_err(Error::Invalid)?;
@@ -139,11 +151,79 @@ pub fn collect_pixels(
     }
 }
 
+/// What chooses the actions of a rollout: a scripted [`Policy`] or a trained agent.
+pub trait Behaviour {
+    /// Called before each episode's first step.
+    fn begin_episode(&mut self) -> Result<()>;
+    /// The action for observation `obs` at step `t` of the episode, written into `a`.
+    fn act(&mut self, obs: &[f32], t: usize, a: &mut [f32]) -> Result<()>;
+}
+
+/// A scripted policy with its seeded state (the draws are per episode, then per step and action).
+pub struct Scripted {
+    policy: Policy,
+    rng: Rng,
+    freq: Vec<f64>,
+    phase: Vec<f64>,
+}
+
+impl Scripted {
+    pub fn new(policy: Policy, act_dim: usize, seed: u64) -> Self {
+        Scripted {
+            policy,
+            rng: Rng::new(seed),
+            freq: vec![0.0; act_dim],
+            phase: vec![0.0; act_dim],
+        }
+    }
+}
+
+impl Behaviour for Scripted {
+    fn begin_episode(&mut self) -> Result<()> {
+        for f in self.freq.iter_mut() {
+            *f = std::f64::consts::TAU / self.rng.range(20.0, 200.0);
+        }
+        for p in self.phase.iter_mut() {
+            *p = self.rng.range(0.0, std::f64::consts::TAU);
+        }
+        Ok(())
+    }
+    fn act(&mut self, _obs: &[f32], t: usize, a: &mut [f32]) -> Result<()> {
+        if t == 0 {
+            a.iter_mut().for_each(|v| *v = 0.0);
+        }
+        for (i, ai) in a.iter_mut().enumerate() {
+            *ai = match self.policy {
+                Policy::Random => self.rng.range(-1.0, 1.0) as f32,
+                Policy::Ou => {
+                    (0.85 * *ai as f64 + 0.35 * self.rng.normal()).clamp(-1.0, 1.0) as f32
+                }
+                Policy::Sine => (self.freq[i] * t as f64 + self.phase[i]).sin() as f32,
+            };
+        }
+        Ok(())
+    }
+}
+
 /// The episodes of `e` under `policy`, each handed to `emit` as it ends; `observed(e)` runs on each
 /// observation's state before its action (e.g. to render it).
 fn rollout<E: Env + ?Sized>(
     e: &mut E,
     policy: Policy,
+    episodes: usize,
+    seed: u64,
+    observed: impl FnMut(&mut E) -> Result<()>,
+    emit: impl FnMut(Dataset) -> Result<()>,
+) -> Result<()> {
+    let mut scripted = Scripted::new(policy, e.spec().act_dim, seed);
+    rollout_with(e, &mut scripted, episodes, seed, observed, emit)
+}
+
+/// The episodes of `e` under any [`Behaviour`]; episode `ep` starts from the reset seed
+/// `seed·1000003 + ep`.
+pub fn rollout_with<E: Env + ?Sized>(
+    e: &mut E,
+    behaviour: &mut dyn Behaviour,
     episodes: usize,
     seed: u64,
     mut observed: impl FnMut(&mut E) -> Result<()>,
@@ -155,7 +235,6 @@ fn rollout<E: Env + ?Sized>(
     let spec = e.spec();
     let (od, ad) = (spec.obs_dim, spec.act_dim);
     let cap = envs::EPISODE_STEPS as usize;
-    let mut rng = Rng::new(seed);
     let (mut obs, mut next, mut a) = (vec![0.0f32; od], vec![0.0f32; od], vec![0.0f32; ad]);
     for ep in 0..episodes {
         let mut ds = Dataset {
@@ -174,23 +253,9 @@ fn rollout<E: Env + ?Sized>(
             seed.wrapping_mul(1_000_003).wrapping_add(ep as u64),
             &mut obs,
         );
-        let freq: Vec<f64> = (0..ad)
-            .map(|_| std::f64::consts::TAU / rng.range(20.0, 200.0))
-            .collect();
-        let phase: Vec<f64> = (0..ad)
-            .map(|_| rng.range(0.0, std::f64::consts::TAU))
-            .collect();
-        a.iter_mut().for_each(|v| *v = 0.0);
+        behaviour.begin_episode()?;
         for t in 0.. {
-            for i in 0..ad {
-                a[i] = match policy {
-                    Policy::Random => rng.range(-1.0, 1.0) as f32,
-                    Policy::Ou => {
-                        (0.85 * a[i] as f64 + 0.35 * rng.normal()).clamp(-1.0, 1.0) as f32
-                    }
-                    Policy::Sine => (freq[i] * t as f64 + phase[i]).sin() as f32,
-                };
-            }
+            behaviour.act(&obs, t, &mut a)?;
             observed(e)?;
             let (r, term, trunc) = e.step_into(&a, &mut next);
             ds.observations.extend_from_slice(&obs);

@@ -146,8 +146,9 @@ fn check_resume(opts: &TrainOptions, loaded: &Loaded, norm: &Normalizer) -> Resu
     let saved = serde_json::to_value(&loaded.meta.config).ok();
     if saved != serde_json::to_value(&opts.config).ok() {
         return Err(Error::Invalid(format!(
-            "{out}: field 'config' differs from the configuration --preset gives for this model \
-             and data: resume with the --preset the checkpoint was trained with"
+            "{out}: field 'config' differs from the configuration --preset (and the Koopman \
+             flags) give for this model and data: resume with the --preset and flags the \
+             checkpoint was trained with"
         )));
     }
     let t = &loaded.meta.training;

@@ -1,0 +1,232 @@
+//! The Koopman model's open choices as command-line flags, shared by `train` and `compare`: each
+//! overrides one field of the preset's Koopman configuration (the paper's ablations, App. G–H).
+use crate::models::{KoopmanConfig, ModelConfig, MuInit, OmegaInit};
+use crate::{Error, Result};
+use clap::Args;
+
+#[derive(Args, Debug, Clone, Default, PartialEq)]
+pub struct KoopmanFlags {
+    /// Koopman: number of complex modes m (the preset's by default: 512 at paper size, 32 small).
+    /// Δt₀ follows as 1/m unless --dt0 is given
+    #[arg(long)]
+    pub modes: Option<usize>,
+    /// Koopman: real parts μ, `fixed:V` (default fixed:-0.2), `learnable:V` (trained from V) or
+    /// `bounded:LO:HI` (trained inside [LO, HI], from the middle)
+    #[arg(long, allow_hyphen_values = true)]
+    pub mu: Option<String>,
+    /// Koopman: imaginary parts at initialisation, `increasing[:α]` (ω_j = αjπ, default α 1) or
+    /// `random[:α]` (uniform in [0, αmπ], from the model seed)
+    #[arg(long)]
+    pub omega: Option<String>,
+    /// Koopman: Δt at initialisation (default 1/m)
+    #[arg(long)]
+    pub dt0: Option<f64>,
+    /// Koopman: keep Δt at --dt0 instead of learning it
+    #[arg(long)]
+    pub fixed_dt: bool,
+    /// Koopman: keep ω at its initial values instead of learning them
+    #[arg(long)]
+    pub fixed_omega: bool,
+    /// Koopman: weight of the latent consistency term (default 0.1)
+    #[arg(long)]
+    pub consistency_weight: Option<f64>,
+}
+
+impl KoopmanFlags {
+    /// Whether any flag departs from the preset.
+    pub fn any(&self) -> bool {
+        *self != KoopmanFlags::default()
+    }
+
+    /// The flags as they would be typed, for labels and messages ("" when none is set).
+    pub fn describe(&self) -> String {
+        let mut parts = vec![];
+        if let Some(m) = self.modes {
+            parts.push(format!("--modes {m}"));
+        }
+        if let Some(v) = &self.mu {
+            parts.push(format!("--mu {v}"));
+        }
+        if let Some(v) = &self.omega {
+            parts.push(format!("--omega {v}"));
+        }
+        if let Some(v) = self.dt0 {
+            parts.push(format!("--dt0 {v}"));
+        }
+        if self.fixed_dt {
+            parts.push("--fixed-dt".into());
+        }
+        if self.fixed_omega {
+            parts.push("--fixed-omega".into());
+        }
+        if let Some(v) = self.consistency_weight {
+            parts.push(format!("--consistency-weight {v}"));
+        }
+        parts.join(" ")
+    }
+
+    /// Checks every flag's value without a model (before any data is read).
+    pub fn check(&self) -> Result<()> {
+        self.apply_koopman(KoopmanConfig::new(1, 1)).map(|_| ())
+    }
+
+    /// `config` with the flags applied. Any flag on another model is an error.
+    pub fn apply(&self, config: ModelConfig) -> Result<ModelConfig> {
+        match config {
+            ModelConfig::Koopman(c) => Ok(ModelConfig::Koopman(self.apply_koopman(c)?)),
+            other if self.any() => Err(Error::Invalid(format!(
+                "{}: these flags set the Koopman model and the model is {}",
+                self.describe(),
+                other.kind().name()
+            ))),
+            other => Ok(other),
+        }
+    }
+
+    fn apply_koopman(&self, mut c: KoopmanConfig) -> Result<KoopmanConfig> {
+        if let Some(m) = self.modes {
+            if m == 0 {
+                return Err(Error::Invalid(
+                    "--modes 0: the latent needs at least one mode; use --modes 1 or more".into(),
+                ));
+            }
+            c.modes = m;
+            c.dt0 = 1.0 / m as f64;
+        }
+        if let Some(v) = &self.mu {
+            c.mu = parse_mu(v)?;
+        }
+        if let Some(v) = &self.omega {
+            c.omega = parse_omega(v)?;
+        }
+        if let Some(dt) = self.dt0 {
+            if !(dt.is_finite() && dt > 0.0) {
+                return Err(Error::Invalid(format!(
+                    "--dt0 {dt}: Δt must be a finite number above 0 (e.g. 0.01)"
+                )));
+            }
+            c.dt0 = dt;
+        }
+        if self.fixed_dt {
+            c.learn_dt = false;
+        }
+        if self.fixed_omega {
+            c.learn_omega = false;
+        }
+        if let Some(w) = self.consistency_weight {
+            if !(w.is_finite() && w >= 0.0) {
+                return Err(Error::Invalid(format!(
+                    "--consistency-weight {w}: the weight must be a finite number ≥ 0"
+                )));
+            }
+            c.consistency_weight = w;
+        }
+        Ok(c)
+    }
+}
+
+fn number(flag: &str, text: &str, value: &str) -> Result<f64> {
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| Error::Invalid(format!("{flag} {text}: '{value}' is not a finite number")))
+}
+
+/// `fixed:V`, `learnable:V` or `bounded:LO:HI`; μ must be ≤ 0 (a growing mode explodes, Thm 3.1).
+fn parse_mu(text: &str) -> Result<MuInit> {
+    let parts: Vec<&str> = text.split(':').collect();
+    let num = |v| number("--mu", text, v);
+    let mu = match parts.as_slice() {
+        ["fixed", v] => MuInit::Fixed(num(v)?),
+        ["learnable", v] => MuInit::Learnable(num(v)?),
+        ["bounded", lo, hi] => {
+            let (lo, hi) = (num(lo)?, num(hi)?);
+            if lo >= hi {
+                return Err(Error::Invalid(format!(
+                    "--mu {text}: the bounds must satisfy LO < HI"
+                )));
+            }
+            MuInit::Bounded { lo, hi }
+        }
+        _ => {
+            return Err(Error::Invalid(format!(
+                "--mu {text}: expected fixed:V, learnable:V or bounded:LO:HI (e.g. fixed:-0.2)"
+            )))
+        }
+    };
+    let top = match mu {
+        MuInit::Fixed(v) | MuInit::Learnable(v) => v,
+        MuInit::Bounded { hi, .. } => hi,
+    };
+    if top > 0.0 {
+        return Err(Error::Invalid(format!(
+            "--mu {text}: μ above 0 makes |λ̄| > 1 and the rollout explodes; use μ ≤ 0"
+        )));
+    }
+    Ok(mu)
+}
+
+/// `increasing[:α]` or `random[:α]`, α > 0.
+fn parse_omega(text: &str) -> Result<OmegaInit> {
+    let (kind, alpha) = match text.split_once(':') {
+        Some((k, a)) => (k, number("--omega", text, a)?),
+        None => (text, 1.0),
+    };
+    if alpha <= 0.0 {
+        return Err(Error::Invalid(format!("--omega {text}: α must be above 0")));
+    }
+    match kind {
+        "increasing" => Ok(OmegaInit::Increasing { alpha }),
+        "random" => Ok(OmegaInit::Random { alpha }),
+        _ => Err(Error::Invalid(format!(
+            "--omega {text}: expected increasing[:α] or random[:α] (e.g. increasing)"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_preset_and_bad_values_are_named() {
+        let f = KoopmanFlags {
+            modes: Some(64),
+            mu: Some("bounded:-0.3:-0.1".into()),
+            omega: Some("random:0.5".into()),
+            fixed_dt: true,
+            ..Default::default()
+        };
+        let c = f.apply_koopman(KoopmanConfig::new(3, 1)).unwrap();
+        assert_eq!(c.modes, 64);
+        assert_eq!(c.dt0, 1.0 / 64.0);
+        assert_eq!(c.mu, MuInit::Bounded { lo: -0.3, hi: -0.1 });
+        assert_eq!(c.omega, OmegaInit::Random { alpha: 0.5 });
+        assert!(!c.learn_dt && c.learn_omega);
+        for (mu, needle) in [
+            ("fixed:0.1", "μ ≤ 0"),
+            ("bounded:-0.1:-0.3", "LO < HI"),
+            ("learnable:x", "'x' is not a finite number"),
+            ("free", "expected fixed:V"),
+        ] {
+            let e = KoopmanFlags {
+                mu: Some(mu.into()),
+                ..Default::default()
+            }
+            .check()
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains(needle), "{mu}: {e}");
+        }
+        let e = f
+            .apply(ModelConfig::default_for(
+                crate::models::ModelKind::Gru,
+                3,
+                1,
+            ))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--modes 64") && e.contains("gru"), "{e}");
+    }
+}
