@@ -651,6 +651,33 @@ fn rl_train_then_eval_then_report() {
         "{json}"
     );
 
+    // The run's replay buffer as a dataset: 2000 env steps at action repeat 8 are 2 episodes of 125
+    // agent steps, each row's next observation the following row's observation within an episode.
+    let replay = d.path().join("replay.npz");
+    let out = koopman(&[
+        "rl",
+        "export",
+        "--ckpt",
+        r,
+        "--out",
+        replay.to_str().unwrap(),
+    ]);
+    assert!(out.contains("250 transitions (2 episodes"), "{out}");
+    let ds = koopman::data::load_states(&replay).unwrap();
+    let (od, next) = (ds.obs_dim, ds.next_observations.as_ref().unwrap());
+    assert_eq!(ds.len(), 250);
+    assert_eq!(
+        (ds.timeouts.iter().filter(|&&t| t).count(), ds.timeouts[124]),
+        (2, true)
+    );
+    assert!(!ds.terminals.iter().any(|&t| t));
+    for i in (0..249).filter(|&i| i != 124) {
+        assert_eq!(
+            next[i * od..(i + 1) * od],
+            ds.observations[(i + 1) * od..(i + 2) * od]
+        );
+    }
+
     // The trained agent as a data-collection policy: its task by default, each planned action held
     // for the task's action repeat (8) without noise, and varying within the hold with --noise.
     let collect = |noise: &str, out: &std::path::Path| {

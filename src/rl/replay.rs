@@ -8,6 +8,7 @@
 //! oldest episodes are dropped whole. Every slot written gets a new id (`next_id` counts them), so
 //! a priority update for a window whose slot has since been overwritten is recognised and skipped.
 use super::sum_tree::SumTree;
+use crate::data::Dataset;
 use crate::util::rng::Rng;
 use crate::{Error, Result};
 use std::collections::VecDeque;
@@ -463,6 +464,43 @@ impl ReplayBuffer {
             applied += 1;
         }
         Ok(applied)
+    }
+
+    /// Every stored episode, oldest first, as a D4RL-layout dataset: one row per stored
+    /// transition with its next observation. An episode shorter than `full_len` transitions ended
+    /// in a terminal state; a full one was cut by the time limit (`timeouts`).
+    pub fn to_dataset(&self, full_len: usize) -> Dataset {
+        let (od, ad, c) = (self.cfg.obs_dim, self.cfg.act_dim, self.cfg.capacity as u64);
+        let rows: usize = self.episodes.iter().map(|e| e.len).sum();
+        let mut ds = Dataset {
+            observations: Vec::with_capacity(rows * od),
+            actions: Vec::with_capacity(rows * ad),
+            rewards: Vec::with_capacity(rows),
+            next_observations: Some(Vec::with_capacity(rows * od)),
+            terminals: Vec::with_capacity(rows),
+            timeouts: Vec::with_capacity(rows),
+            pixels: None,
+            obs_dim: od,
+            act_dim: ad,
+        };
+        let slot = |id: u64| (id % c) as usize;
+        for e in &self.episodes {
+            for k in 0..e.len as u64 {
+                let (s, n) = (slot(e.first_id + k), slot(e.first_id + k + 1));
+                ds.observations
+                    .extend_from_slice(&self.obs[s * od..(s + 1) * od]);
+                ds.actions
+                    .extend_from_slice(&self.actions[s * ad..(s + 1) * ad]);
+                ds.rewards.push(self.rewards[s]);
+                if let Some(next) = ds.next_observations.as_mut() {
+                    next.extend_from_slice(&self.obs[n * od..(n + 1) * od]);
+                }
+                let last = k + 1 == e.len as u64;
+                ds.terminals.push(last && e.len < full_len);
+                ds.timeouts.push(last && e.len >= full_len);
+            }
+        }
+        ds
     }
 
     /// The raw priority of a stored window start (None when the id is not live).

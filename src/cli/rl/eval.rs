@@ -1,5 +1,6 @@
 //! `koopman rl eval`: replays a trained agent from a run checkpoint.
 use crate::envs;
+use crate::experiment::checkpoint_file;
 use crate::planner::PlannerConfig;
 use crate::rl::run::{self, load_checkpoint};
 use crate::rl::tdmpc::{Agent, Told};
@@ -22,11 +23,7 @@ pub struct EvalArgs {
 }
 
 pub fn run(a: &EvalArgs) -> Result<()> {
-    let path = if a.ckpt.is_dir() {
-        a.ckpt.join("checkpoint.safetensors")
-    } else {
-        a.ckpt.clone()
-    };
+    let path = checkpoint_file(&a.ckpt);
     super::super::input("--ckpt", &path)?;
     super::super::at_least_one("--episodes", a.episodes, "an evaluation needs episodes")?;
     let c = load_checkpoint(&path, |r| {

@@ -1,5 +1,6 @@
 //! `koopman rl …`: reinforcement-learning commands, one file per subcommand.
 pub mod eval;
+pub mod export;
 pub mod report;
 pub mod train;
 
@@ -25,6 +26,8 @@ pub enum RlCmd {
     /// probability of improvement between agents, performance profiles and IQM learning curves;
     /// writes report.json, report.md, profile.png and curves.png.
     Report(report::ReportArgs),
+    /// Write a run's whole replay buffer as a D4RL-layout .npz (one row per agent step).
+    Export(export::ExportArgs),
 }
 
 /// Runs one `koopman rl` subcommand.
@@ -33,5 +36,6 @@ pub fn run(a: &RlArgs) -> Result<()> {
         RlCmd::Train(t) => train::run(t),
         RlCmd::Eval(e) => eval::run(e),
         RlCmd::Report(r) => report::run(r),
+        RlCmd::Export(x) => export::run(x),
     }
 }

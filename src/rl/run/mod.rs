@@ -5,10 +5,12 @@
 //! `eval_episodes` noise-free episodes every `eval_every` env steps (and before training). Writes
 //! curves and a checkpoint into the run folder as it goes, and resumes exactly from it.
 mod checkpoint;
+mod export;
 mod record;
 mod task;
 
 pub use checkpoint::{load as load_checkpoint, Progress, RunCheckpoint};
+pub use export::replay_dataset;
 pub use record::{Curves, EvalRow, TrainRow};
 pub use task::{action_repeat, episode_agent_steps};
 

@@ -1,0 +1,45 @@
+//! `koopman rl export`: a run's whole replay buffer as a D4RL-layout `.npz` (a "full replay"
+//! dataset for `koopman train` / `compare`).
+use crate::data::npz;
+use crate::experiment::checkpoint_file;
+use crate::rl::run::{load_checkpoint, replay_dataset};
+use crate::rl::tdmpc::Told;
+use crate::{Error, Result};
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ExportArgs {
+    /// A run's checkpoint.safetensors (or its run folder).
+    #[arg(long)]
+    pub ckpt: PathBuf,
+    /// The dataset to write (.npz, D4RL layout).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+pub fn run(a: &ExportArgs) -> Result<()> {
+    let path = checkpoint_file(&a.ckpt);
+    super::super::input("--ckpt", &path)?;
+    super::super::output("--out", &a.out, &[&path])?;
+    let c = load_checkpoint(&path, |r| {
+        Ok(Told::new(r.told.clone(), 0)?.params().clone())
+    })?;
+    let ds = replay_dataset(&c).map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+    npz::write(&a.out, &ds)?;
+    let episodes = ds
+        .terminals
+        .iter()
+        .zip(&ds.timeouts)
+        .filter(|(t, o)| **t || **o)
+        .count();
+    println!(
+        "exported {} transitions ({episodes} episodes, one row per agent step, action repeat {}) \
+         of {} on {} -> {}",
+        ds.len(),
+        c.run.action_repeat,
+        c.run.agent,
+        c.run.task,
+        a.out.display()
+    );
+    Ok(())
+}
