@@ -5,11 +5,11 @@
 //! Choices the paper leaves open (README.md, "Model defaults"), all configurable:
 //! m = 512 complex modes; encoders d_s → 256 → 256 → 2m and d_a → 256 → 2m with ELU; decoder
 //! 2m → 256 → 256 → d_s; reward head on [x̂_k ‖ a_k] → 256 → 1; ω_j = jπ (increasing), μ = −0.2 fixed;
-//! scalar Δt learned as log Δt with Δt₀ = 1/m; consistency target g(s_{t+k}) under stop-gradient;
+//! scalar Δt learned as log Δt with Δt₀ = 0.1/m; consistency target g(s_{t+k}) under stop-gradient;
 //! loss = state + 0.1·consistency + 1·reward, each a mean.
 use super::{Forward, ModelInfo, Rollout, Scored, SeqBatch};
 use crate::autodiff::{ParamStore, Tape, Var};
-use crate::nn::{DiagonalKoopman, Mlp, OperatorConfig};
+use crate::nn::{default_dt0, DiagonalKoopman, Mlp, OperatorConfig};
 pub use crate::nn::{MuInit, OmegaInit, RolloutMode};
 use crate::ops::unary::Unary;
 use crate::ops::Engine;
@@ -31,7 +31,7 @@ pub struct KoopmanConfig {
     pub act: Unary,
     pub mu: MuInit,
     pub omega: OmegaInit,
-    /// Δt at initialisation (defaults to 1/m).
+    /// Δt at initialisation (defaults to 0.1/m, [`default_dt0`]).
     pub dt0: f64,
     pub learn_dt: bool,
     pub learn_omega: bool,
@@ -54,7 +54,7 @@ impl KoopmanConfig {
             act: Unary::Elu,
             mu: MuInit::Fixed(-0.2),
             omega: OmegaInit::Increasing { alpha: 1.0 },
-            dt0: 1.0 / modes as f64,
+            dt0: default_dt0(modes),
             learn_dt: true,
             learn_omega: true,
             consistency_weight: 0.1,
@@ -70,7 +70,7 @@ impl KoopmanConfig {
             act_hidden: vec![hidden],
             dec_hidden: vec![hidden],
             rew_hidden: vec![hidden],
-            dt0: 1.0 / modes as f64,
+            dt0: default_dt0(modes),
             ..Self::new(obs_dim, act_dim)
         }
     }

@@ -8,6 +8,8 @@ mod mlp;
 
 pub use attention::{Block, BlockConfig};
 pub use gru::Gru;
-pub use koopman_operator::{DiagonalKoopman, MuInit, OmegaInit, OperatorConfig, RolloutMode};
+pub use koopman_operator::{
+    default_dt0, DiagonalKoopman, MuInit, OmegaInit, OperatorConfig, RolloutMode,
+};
 pub use linear::{LayerNorm, Linear};
 pub use mlp::Mlp;

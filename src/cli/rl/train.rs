@@ -54,6 +54,9 @@ pub struct TrainArgs {
     /// Complex modes of the Koopman TOLD (25, a latent of 50 reals).
     #[arg(long)]
     pub modes: Option<usize>,
+    /// Δt at initialisation of the Koopman TOLD (1/m; learned from there).
+    #[arg(long)]
+    pub dt0: Option<f64>,
     /// Planner samples per iteration (512).
     #[arg(long)]
     pub samples: Option<usize>,
@@ -119,6 +122,15 @@ pub fn config(a: &TrainArgs) -> Result<RunConfig> {
         } else {
             return Err(crate::Error::Invalid(
                 "--modes applies to --agent koopman-tdmpc only".into(),
+            ));
+        }
+    }
+    if let Some(v) = a.dt0 {
+        if let crate::rl::tdmpc::Dynamics::Koopman { dt0, .. } = &mut t.dynamics {
+            *dt0 = v;
+        } else {
+            return Err(crate::Error::Invalid(
+                "--dt0 applies to --agent koopman-tdmpc only".into(),
             ));
         }
     }
