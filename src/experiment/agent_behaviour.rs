@@ -60,7 +60,7 @@ impl AgentBehaviour {
             repeat: c.run.action_repeat,
             step: c.progress.agent_step,
             noise,
-            rng: Rng::new(seed ^ 0x6e6f_6973_65),
+            rng: Rng::new(seed ^ 0x006e_6f69_7365),
             held: Vec::new(),
             task: c.run.task.clone(),
             agent_name: c.run.agent.clone(),
@@ -74,7 +74,7 @@ impl Behaviour for AgentBehaviour {
         Ok(())
     }
     fn act(&mut self, obs: &[f32], t: usize, a: &mut [f32]) -> Result<()> {
-        if t % self.repeat == 0 {
+        if t.is_multiple_of(self.repeat) {
             let at = PlanStep {
                 step: self.step,
                 episode_start: t == 0,

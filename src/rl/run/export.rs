@@ -26,7 +26,7 @@ pub fn replay_dataset(c: &RunCheckpoint) -> Result<Dataset> {
     };
     let buffer = ReplayBuffer::from_snapshot(cfg, c.replay.clone())?;
     let ds = buffer.to_dataset(episode_agent_steps(c.run.action_repeat));
-    if ds.len() == 0 {
+    if ds.is_empty() {
         return Err(Error::Invalid(
             "the replay buffer holds no episode yet (the run stopped before its first ended)"
                 .into(),
