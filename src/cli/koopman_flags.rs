@@ -15,8 +15,9 @@ pub struct KoopmanFlags {
     /// `bounded:LO:HI` (trained inside [LO, HI], from the middle)
     #[arg(long, allow_hyphen_values = true)]
     pub mu: Option<String>,
-    /// Koopman: imaginary parts at initialisation, `increasing[:α]` (ω_j = αjπ, default α 1) or
-    /// `random[:α]` (uniform in [0, αmπ], from the model seed)
+    /// Koopman: imaginary parts at initialisation, `increasing[:α]` (ω_j = αjπ, default α 1),
+    /// `random[:α]` (uniform in [0, αmπ], from the model seed) or `log:LO:HI` (per-step angles
+    /// ω_jΔt₀ log-spaced from LO·π to HI·π)
     #[arg(long)]
     pub omega: Option<String>,
     /// Koopman: Δt at initialisation (default 0.3/m: the fastest mode turns 0.3π per step)
@@ -168,8 +169,22 @@ fn parse_mu(text: &str) -> Result<MuInit> {
     Ok(mu)
 }
 
-/// `increasing[:α]` or `random[:α]`, α > 0.
+/// `increasing[:α]`, `random[:α]` (α > 0) or `log:LO:HI` (0 < LO < HI ≤ 1).
 fn parse_omega(text: &str) -> Result<OmegaInit> {
+    if let Some(rest) = text.strip_prefix("log:") {
+        let (lo, hi) = rest.split_once(':').ok_or_else(|| {
+            Error::Invalid(format!(
+                "--omega {text}: expected log:LO:HI, the per-step angles in units of π (e.g. log:0.003:1)"
+            ))
+        })?;
+        let (lo, hi) = (number("--omega", text, lo)?, number("--omega", text, hi)?);
+        if !(lo > 0.0 && lo < hi && hi <= 1.0) {
+            return Err(Error::Invalid(format!(
+                "--omega {text}: need 0 < LO < HI ≤ 1 (angles per step in units of π)"
+            )));
+        }
+        return Ok(OmegaInit::LogSpaced { lo, hi });
+    }
     let (kind, alpha) = match text.split_once(':') {
         Some((k, a)) => (k, number("--omega", text, a)?),
         None => (text, 1.0),
@@ -181,7 +196,7 @@ fn parse_omega(text: &str) -> Result<OmegaInit> {
         "increasing" => Ok(OmegaInit::Increasing { alpha }),
         "random" => Ok(OmegaInit::Random { alpha }),
         _ => Err(Error::Invalid(format!(
-            "--omega {text}: expected increasing[:α] or random[:α] (e.g. increasing)"
+            "--omega {text}: expected increasing[:α], random[:α] or log:LO:HI (e.g. increasing)"
         ))),
     }
 }
@@ -219,6 +234,19 @@ mod tests {
             .unwrap_err()
             .to_string();
             assert!(e.contains(needle), "{mu}: {e}");
+        }
+        let log = KoopmanFlags {
+            omega: Some("log:0.003:1".into()),
+            ..Default::default()
+        };
+        let c = log.apply_koopman(KoopmanConfig::new(3, 1)).unwrap();
+        assert_eq!(c.omega, OmegaInit::LogSpaced { lo: 0.003, hi: 1.0 });
+        for bad in ["log:0:1", "log:0.5:0.1", "log:0.1", "log:0.1:2"] {
+            let f = KoopmanFlags {
+                omega: Some(bad.into()),
+                ..Default::default()
+            };
+            assert!(f.check().is_err(), "{bad} accepted");
         }
         let e = f
             .apply(ModelConfig::default_for(

@@ -43,6 +43,9 @@ pub enum OmegaInit {
     Increasing { alpha: f64 },
     /// ω_j uniform in [0, α·m·π], drawn from the model seed.
     Random { alpha: f64 },
+    /// Per-step angles ω_jΔt₀ log-spaced from `lo`·π to `hi`·π over the modes (increasing): every
+    /// time scale between them gets the same number of modes.
+    LogSpaced { lo: f64, hi: f64 },
 }
 
 /// How the latent trajectory is computed: the same numbers either way.
@@ -88,6 +91,16 @@ impl DiagonalKoopman {
             }
             OmegaInit::Random { alpha } => (0..m)
                 .map(|_| (rng.uniform() * alpha * m as f64 * PI) as f32)
+                .collect(),
+            OmegaInit::LogSpaced { lo, hi } => (0..m)
+                .map(|j| {
+                    let f = if m > 1 {
+                        j as f64 / (m - 1) as f64
+                    } else {
+                        1.0
+                    };
+                    (lo * (hi / lo).powf(f) * PI / cfg.dt0) as f32
+                })
                 .collect(),
         };
         let (mu, mu_fixed) = match cfg.mu {
