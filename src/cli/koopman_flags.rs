@@ -241,6 +241,10 @@ mod tests {
         };
         let c = log.apply_koopman(KoopmanConfig::new(3, 1)).unwrap();
         assert_eq!(c.omega, OmegaInit::LogSpaced { lo: 0.003, hi: 1.0 });
+        let (eig, dt) = crate::models::KoopmanModel::new(c, 0).eigenvalues();
+        let turn = |j: usize| eig[j].1 * dt / std::f64::consts::PI;
+        assert!((turn(0) - 0.003).abs() < 1e-6 && (turn(511) - 1.0).abs() < 1e-5);
+        assert!((turn(1) / turn(0) - turn(511) / turn(510)).abs() < 1e-4);
         for bad in ["log:0:1", "log:0.5:0.1", "log:0.1", "log:0.1:2"] {
             let f = KoopmanFlags {
                 omega: Some(bad.into()),
