@@ -35,6 +35,18 @@ impl Error {
             source,
         }
     }
+
+    /// The same error with `prefix: ` before its message; the kind (and its label) is kept, so a
+    /// wrapped message does not read "invalid: … invalid: …".
+    pub fn context(self, prefix: impl std::fmt::Display) -> Self {
+        match self {
+            Error::Shape(m) => Error::Shape(format!("{prefix}: {m}")),
+            Error::NonFinite(m) => Error::NonFinite(format!("{prefix}: {m}")),
+            Error::Invalid(m) => Error::Invalid(format!("{prefix}: {m}")),
+            Error::Device(m) => Error::Device(format!("{prefix}: {m}")),
+            other => Error::Invalid(format!("{prefix}: {other}")),
+        }
+    }
 }
 
 impl From<crate::backend::cuda::CudaError> for Error {

@@ -730,4 +730,36 @@ fn rl_train_then_eval_then_report() {
         "{err}"
     );
     assert!(!d.path().join("other.npz").exists());
+
+    // A damaged checkpoint or a NaN σ: a clear error naming the file or flag, nothing written.
+    let bytes = std::fs::read(run.join("checkpoint.safetensors")).unwrap();
+    let cut = d.path().join("cut.safetensors");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let fails = |args: &[&str], needle: &str| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_koopman"))
+            .args(args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            !o.status.success() && err.contains(needle),
+            "{args:?}: {err}"
+        );
+    };
+    let out = d.path().join("never.npz");
+    let out = out.to_str().unwrap();
+    let cut = cut.to_str().unwrap();
+    fails(
+        &["collect", "--policy", cut, "--out", out],
+        "cut.safetensors",
+    );
+    fails(
+        &["rl", "export", "--ckpt", cut, "--out", out],
+        "cut.safetensors",
+    );
+    fails(
+        &["collect", "--policy", r, "--noise", "nan", "--out", out],
+        "--noise NaN",
+    );
+    assert!(!std::path::Path::new(out).exists());
 }

@@ -86,8 +86,8 @@ fn choose(a: &CollectArgs) -> Result<Chosen> {
         return Ok(Chosen::Scripted(policy, env));
     }
     super::input("--policy", &checkpoint_file(path))?;
-    let b = AgentBehaviour::load(path, a.noise.unwrap_or(0.0), a.seed)
-        .map_err(|e| Error::Invalid(format!("--policy {e}")))?;
+    // The loader's errors name the checkpoint file and field.
+    let b = AgentBehaviour::load(path, a.noise.unwrap_or(0.0), a.seed)?;
     if let Some(env) = &a.env {
         if *env != b.task {
             return Err(Error::Invalid(format!(

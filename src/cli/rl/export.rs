@@ -4,7 +4,7 @@ use crate::data::npz;
 use crate::experiment::checkpoint_file;
 use crate::rl::run::{load_checkpoint, replay_dataset};
 use crate::rl::tdmpc::Told;
-use crate::{Error, Result};
+use crate::Result;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -24,7 +24,7 @@ pub fn run(a: &ExportArgs) -> Result<()> {
     let c = load_checkpoint(&path, |r| {
         Ok(Told::new(r.told.clone(), 0)?.params().clone())
     })?;
-    let ds = replay_dataset(&c).map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+    let ds = replay_dataset(&c).map_err(|e| e.context(path.display()))?;
     npz::write(&a.out, &ds)?;
     let episodes = ds
         .terminals
