@@ -617,30 +617,22 @@ fn print_table(r: &Report) {
     );
 }
 
-fn write_plots(r: &Report, out: &Path) -> Result<()> {
-    let names: Vec<&str> = r.agents.iter().map(|a| a.agent.as_str()).collect();
-    // Performance profiles.
-    let pts: Vec<Vec<(f64, f64)>> = names
+/// One line per series with its 95% band: `rows[i]` holds (x, y, lo, hi) of series `labels[i]`.
+fn write_banded(
+    path: &Path,
+    chart: &Chart,
+    labels: &[String],
+    rows: &[Vec<(f64, f64, f64, f64)>],
+) -> Result<()> {
+    let pts: Vec<Vec<(f64, f64)>> = rows
         .iter()
-        .map(|n| {
-            let p = &r.performance_profile[*n];
-            p.taus
-                .iter()
-                .copied()
-                .zip(p.fraction.iter().copied())
-                .collect()
-        })
+        .map(|r| r.iter().map(|&(x, y, _, _)| (x, y)).collect())
         .collect();
-    let bands: Vec<Vec<(f64, f64, f64)>> = names
+    let bands: Vec<Vec<(f64, f64, f64)>> = rows
         .iter()
-        .map(|n| {
-            let p = &r.performance_profile[*n];
-            (0..p.taus.len())
-                .map(|i| (p.taus[i], p.lo[i], p.hi[i]))
-                .collect()
-        })
+        .map(|r| r.iter().map(|&(x, _, lo, hi)| (x, lo, hi)).collect())
         .collect();
-    let series: Vec<Series> = names
+    let series: Vec<Series> = labels
         .iter()
         .zip(&pts)
         .map(|(n, p)| Series { name: n, points: p })
@@ -653,6 +645,22 @@ fn write_plots(r: &Report, out: &Path) -> Result<()> {
             points: b,
         })
         .collect();
+    plot::write_png_bands(path, chart, &series, &band_refs).map_err(|e| Error::io(path, e))
+}
+
+fn write_plots(r: &Report, out: &Path) -> Result<()> {
+    let names: Vec<&str> = r.agents.iter().map(|a| a.agent.as_str()).collect();
+    // Performance profiles.
+    let rows: Vec<Vec<(f64, f64, f64, f64)>> = names
+        .iter()
+        .map(|n| {
+            let p = &r.performance_profile[*n];
+            (0..p.taus.len())
+                .map(|i| (p.taus[i], p.fraction[i], p.lo[i], p.hi[i]))
+                .collect()
+        })
+        .collect();
+    let labels: Vec<String> = names.iter().map(|n| n.to_string()).collect();
     let chart = Chart {
         title: "Performance profile (95% CI)",
         x_label: "normalised score τ (return / 1000)",
@@ -660,8 +668,7 @@ fn write_plots(r: &Report, out: &Path) -> Result<()> {
         log_y: false,
         kind: Kind::Lines,
     };
-    let path = out.join("profile.png");
-    plot::write_png_bands(&path, &chart, &series, &band_refs).map_err(|e| Error::io(&path, e))?;
+    write_banded(&out.join("profile.png"), &chart, &labels, &rows)?;
 
     // Learning curves.
     let labels: Vec<String> = names
@@ -679,37 +686,13 @@ fn write_plots(r: &Report, out: &Path) -> Result<()> {
             }
         })
         .collect();
-    let pts: Vec<Vec<(f64, f64)>> = names
-        .iter()
-        .map(|n| {
-            let c = &r.curves[*n];
-            c.env_steps
-                .iter()
-                .map(|&s| s as f64)
-                .zip(c.iqm.iter().copied())
-                .collect()
-        })
-        .collect();
-    let bands: Vec<Vec<(f64, f64, f64)>> = names
+    let rows: Vec<Vec<(f64, f64, f64, f64)>> = names
         .iter()
         .map(|n| {
             let c = &r.curves[*n];
             (0..c.env_steps.len())
-                .map(|i| (c.env_steps[i] as f64, c.lo[i], c.hi[i]))
+                .map(|i| (c.env_steps[i] as f64, c.iqm[i], c.lo[i], c.hi[i]))
                 .collect()
-        })
-        .collect();
-    let series: Vec<Series> = labels
-        .iter()
-        .zip(&pts)
-        .map(|(n, p)| Series { name: n, points: p })
-        .collect();
-    let band_refs: Vec<Band> = bands
-        .iter()
-        .enumerate()
-        .map(|(i, b)| Band {
-            series: i,
-            points: b,
         })
         .collect();
     let chart = Chart {
@@ -719,8 +702,7 @@ fn write_plots(r: &Report, out: &Path) -> Result<()> {
         log_y: false,
         kind: Kind::Lines,
     };
-    let path = out.join("curves.png");
-    plot::write_png_bands(&path, &chart, &series, &band_refs).map_err(|e| Error::io(&path, e))
+    write_banded(&out.join("curves.png"), &chart, &labels, &rows)
 }
 
 /// `koopman rl report`.
