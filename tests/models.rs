@@ -297,3 +297,37 @@ fn rewards_into_equals_predicted_rewards() {
         assert!(matches!(err, Err(Error::Shape(_))), "{err:?}");
     }
 }
+
+/// The optional autoencoder term: it is reported as a part, adds exactly w × its value to the loss,
+/// and trains the decoder on the encoded first states (its gradient changes).
+#[test]
+fn koopman_reconstruction_term_adds_weight_times_its_value() {
+    let sys = Oscillator::default_pair();
+    let w = sys.windows(8, 30, &mut Rng::new(5));
+    let run = |weight: f64| {
+        let mut cfg = KoopmanConfig::small(sys.obs_dim(), 1, 16, 32);
+        cfg.recon_weight = weight;
+        let model = KoopmanModel::new(cfg, 11);
+        let mut tape = koopman::Tape::new(model.params());
+        let l = model.loss_on(&mut tape, &w.view()).unwrap();
+        let part = l
+            .parts
+            .iter()
+            .find(|(n, _)| *n == "reconstruction")
+            .map(|&(_, v)| tape.item(v));
+        let total = tape.item(l.total);
+        let g = tape.backward(l.total).unwrap();
+        let id = model.params().find("dec.0.w").unwrap();
+        (total, part, g.param(id).unwrap().to_vec())
+    };
+    let (t0, p0, g0) = run(0.0);
+    let (t2, p2, g2) = run(2.0);
+    assert!(p0.is_none(), "the term is off by default");
+    let p2 = p2.expect("a reconstruction part with weight 2");
+    assert!(p2 > 0.0);
+    assert!(
+        ((t2 - t0) - 2.0 * p2).abs() <= 1e-5 * t2.abs(),
+        "{t2} - {t0} != 2 × {p2}"
+    );
+    assert!(g0.iter().zip(&g2).any(|(a, b)| (a - b).abs() > 1e-6));
+}

@@ -32,6 +32,10 @@ pub struct KoopmanFlags {
     /// Koopman: weight of the latent consistency term (default 0.1)
     #[arg(long)]
     pub consistency_weight: Option<f64>,
+    /// Koopman: weight of an autoencoder term ‖d(g(s₀)) − s₀‖² on each window's first state
+    /// (default 0, as in the paper's loss)
+    #[arg(long)]
+    pub recon_weight: Option<f64>,
 }
 
 impl KoopmanFlags {
@@ -63,6 +67,9 @@ impl KoopmanFlags {
         }
         if let Some(v) = self.consistency_weight {
             parts.push(format!("--consistency-weight {v}"));
+        }
+        if let Some(v) = self.recon_weight {
+            parts.push(format!("--recon-weight {v}"));
         }
         parts.join(" ")
     }
@@ -122,6 +129,14 @@ impl KoopmanFlags {
                 )));
             }
             c.consistency_weight = w;
+        }
+        if let Some(w) = self.recon_weight {
+            if !(w.is_finite() && w >= 0.0) {
+                return Err(Error::Invalid(format!(
+                    "--recon-weight {w}: the weight must be a finite number ≥ 0"
+                )));
+            }
+            c.recon_weight = w;
         }
         Ok(c)
     }

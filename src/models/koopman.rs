@@ -37,6 +37,10 @@ pub struct KoopmanConfig {
     pub learn_omega: bool,
     pub consistency_weight: f64,
     pub reward_weight: f64,
+    /// Weight of an autoencoder term ‖d(g(s₀)) − s₀‖² on each window's first state (0: off, the
+    /// paper's Eq. 7; absent in checkpoints written before it existed).
+    #[serde(default)]
+    pub recon_weight: f64,
     pub rollout: RolloutMode,
 }
 
@@ -59,6 +63,7 @@ impl KoopmanConfig {
             learn_omega: true,
             consistency_weight: 0.1,
             reward_weight: 1.0,
+            recon_weight: 0.0,
             rollout: RolloutMode::Scan,
         }
     }
@@ -267,6 +272,14 @@ impl<B: Engine<E = f32>> Forward<B> for KoopmanModel {
         let target = self.enc.forward(t, next);
         t.set_grad_enabled(was);
         let cons = t.mse(r.features, target?)?;
-        Ok(vec![("consistency", cons, self.cfg.consistency_weight)])
+        let mut terms = vec![("consistency", cons, self.cfg.consistency_weight)];
+        if self.cfg.recon_weight > 0.0 {
+            let s0 = t.constant([batch.b, batch.obs_dim], &batch.first_states())?;
+            let x0 = self.enc.forward(t, s0)?;
+            let back = self.dec.forward(t, x0)?;
+            let recon = t.mse(back, s0)?;
+            terms.push(("reconstruction", recon, self.cfg.recon_weight));
+        }
+        Ok(terms)
     }
 }
