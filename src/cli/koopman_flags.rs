@@ -8,7 +8,7 @@ use clap::Args;
 #[derive(Args, Debug, Clone, Default, PartialEq)]
 pub struct KoopmanFlags {
     /// Koopman: number of complex modes m (the preset's by default: 512 at paper size, 32 small).
-    /// Δt₀ follows as 0.3/m unless --dt0 is given
+    /// Δt₀ follows as min(1/m, 0.01) unless --dt0 is given
     #[arg(long)]
     pub modes: Option<usize>,
     /// Koopman: real parts μ, `fixed:V` (default fixed:-0.2), `learnable:V` (trained from V) or
@@ -20,7 +20,7 @@ pub struct KoopmanFlags {
     /// ω_jΔt₀ log-spaced from LO·π to HI·π)
     #[arg(long)]
     pub omega: Option<String>,
-    /// Koopman: Δt at initialisation (default 0.3/m: the fastest mode turns 0.3π per step)
+    /// Koopman: Δt at initialisation (default min(1/m, 0.01): the band up to π per step, the slowest period ≥ 200 steps)
     #[arg(long)]
     pub dt0: Option<f64>,
     /// Koopman: keep Δt at --dt0 instead of learning it
@@ -231,7 +231,7 @@ mod tests {
         };
         let c = f.apply_koopman(KoopmanConfig::new(3, 1)).unwrap();
         assert_eq!(c.modes, 64);
-        assert_eq!(c.dt0, 0.3 / 64.0);
+        assert_eq!(c.dt0, 0.01);
         assert_eq!(c.mu, MuInit::Bounded { lo: -0.3, hi: -0.1 });
         assert_eq!(c.omega, OmegaInit::Random { alpha: 0.5 });
         assert!(!c.learn_dt && c.learn_omega);

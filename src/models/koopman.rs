@@ -5,7 +5,7 @@
 //! Choices the paper leaves open (README.md, "Model defaults"), all configurable:
 //! m = 512 complex modes; encoders d_s → 256 → 256 → 2m and d_a → 256 → 2m with ELU; decoder
 //! 2m → 256 → 256 → d_s; reward head on [x̂_k ‖ a_k] → 256 → 1; ω_j = jπ (increasing), μ = −0.2 fixed;
-//! scalar Δt learned as log Δt with Δt₀ = 0.3/m; consistency target g(s_{t+k}) under stop-gradient;
+//! scalar Δt learned as log Δt with Δt₀ = min(1/m, 0.01); consistency target g(s_{t+k}) under stop-gradient;
 //! loss = state + 0.1·consistency + 1·reward, each a mean.
 use super::{Forward, ModelInfo, Rollout, Scored, SeqBatch};
 use crate::autodiff::{ParamStore, Tape, Var};
@@ -31,7 +31,7 @@ pub struct KoopmanConfig {
     pub act: Unary,
     pub mu: MuInit,
     pub omega: OmegaInit,
-    /// Δt at initialisation (defaults to 0.3/m, [`default_dt0`]).
+    /// Δt at initialisation (defaults to min(1/m, 0.01), [`default_dt0`]).
     pub dt0: f64,
     pub learn_dt: bool,
     pub learn_omega: bool,

@@ -12,15 +12,15 @@ use crate::Result;
 use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
 
-/// The default Δt₀ for m modes with ω_j = jπ: 0.3/m, so the fastest mode turns ω_mΔt₀ = 0.3π
-/// per step (a period of about 7 steps) and the slowest a period of about 7m steps. The paper
-/// leaves Δt₀ open; ω and log Δt barely move under Adam at lr 1e-3 (steps of ~lr in absolute
-/// units), so the initial spectrum is the one the model keeps. Spanning (0, π] per step (Δt₀ = 1/m)
-/// puts most modes at frequencies the data do not have; 0.3/m gave the lowest 100-step error on
-/// both cartpole (100 Hz) and halfcheetah (20 Hz) data (EXPERIMENTS.md, "The paper's accuracy
-/// ranking").
+/// The default Δt₀ for m modes with ω_j = jπ: min(1/m, 0.01). With 1/m the per-step angles ω_jΔt
+/// span (0, π], the whole band up to the Nyquist frequency; the cap 0.01 keeps the slowest mode's
+/// period (2/Δt steps) at least 200 steps, twice the 100-step horizon, which binds below m = 100.
+/// The paper leaves Δt₀ open, and ω and log Δt barely move under Adam at lr 1e-3 (steps of ~lr in
+/// absolute units), so the initial spectrum is the one the model keeps. At m = 32, 1/m left only
+/// three modes slower than 0.3 rad per step and raised the demo's error by 40%; at m = 512 it was
+/// the best measured (EXPERIMENTS.md, "The paper's accuracy ranking").
 pub fn default_dt0(modes: usize) -> f64 {
-    0.3 / modes.max(1) as f64
+    (1.0 / modes.max(1) as f64).min(0.01)
 }
 
 /// Real parts of the continuous-time eigenvalues (paper App. G ablation).
