@@ -127,14 +127,8 @@ pub fn options(a: &TrainArgs, ds: &Dataset) -> Result<TrainOptions> {
 /// trained: names, sizes, the learning rate, the output path, the input file and the device.
 fn check_args(a: &TrainArgs) -> Result<(ModelKind, Device)> {
     let kind = ModelKind::parse(&a.model)?;
-    a.koopman.check()?;
-    if a.koopman.any() && kind != ModelKind::Koopman {
-        return Err(crate::Error::Invalid(format!(
-            "{}: these flags set the Koopman model and --model is {}",
-            a.koopman.describe(),
-            kind.name()
-        )));
-    }
+    // The Koopman flags' values, and that they apply to this model, before any data is read.
+    a.koopman.apply(ModelConfig::default_for(kind, 1, 1))?;
     if !matches!(a.preset.as_str(), "default" | "small") {
         return Err(crate::Error::Invalid(format!(
             "unknown preset '{}' (known: default, small)",

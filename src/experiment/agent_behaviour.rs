@@ -4,9 +4,9 @@
 //! N(0, σ²) noise at every env step, clipped to [−1, 1].
 use super::collect::Behaviour;
 use crate::backend::Cpu;
-use crate::planner::{PlanStep, PlannerConfig};
-use crate::rl::run::{load_checkpoint, RunCheckpoint};
-use crate::rl::tdmpc::{Agent, Told};
+use crate::planner::PlanStep;
+use crate::rl::run::load_checkpoint;
+use crate::rl::tdmpc::Agent;
 use crate::util::rng::Rng;
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -44,19 +44,9 @@ impl AgentBehaviour {
                 "--noise {noise}: σ must be a finite number ≥ 0 (e.g. 0.1)"
             )));
         }
-        let file = checkpoint_file(path);
-        let c: RunCheckpoint = load_checkpoint(&file, |r| {
-            Ok(Told::new(r.told.clone(), 0)?.params().clone())
-        })?;
-        let told = Told::new(c.run.told.clone(), c.run.seed)?;
-        let planner = PlannerConfig {
-            seed,
-            ..c.run.planner.clone()
-        };
-        let mut agent = Agent::new(told, Cpu::default(), planner, seed)?;
-        agent.restore(&c.agent)?;
+        let c = load_checkpoint(&checkpoint_file(path))?;
         Ok(AgentBehaviour {
-            agent,
+            agent: c.agent(Cpu::default(), seed)?,
             repeat: c.run.action_repeat,
             step: c.progress.agent_step,
             noise,

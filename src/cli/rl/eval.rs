@@ -1,9 +1,7 @@
 //! `koopman rl eval`: replays a trained agent from a run checkpoint.
 use crate::envs;
 use crate::experiment::checkpoint_file;
-use crate::planner::PlannerConfig;
 use crate::rl::run::{self, load_checkpoint};
-use crate::rl::tdmpc::{Agent, Told};
 use crate::{Error, Result};
 use std::path::PathBuf;
 
@@ -26,20 +24,12 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     let path = checkpoint_file(&a.ckpt);
     super::super::input("--ckpt", &path)?;
     super::super::at_least_one("--episodes", a.episodes, "an evaluation needs episodes")?;
-    let c = load_checkpoint(&path, |r| {
-        Ok(Told::new(r.told.clone(), 0)?.params().clone())
-    })?;
+    let c = load_checkpoint(&path)?;
     let device = super::super::device(&a.device)?;
     let mut env = envs::make(&c.run.task).map_err(Error::Invalid)?;
     let step = c.progress.agent_step;
     let (mean, std) = crate::with_backend!(device, |b| {
-        let told = Told::new(c.run.told.clone(), c.run.seed)?;
-        let planner = PlannerConfig {
-            seed: a.seed,
-            ..c.run.planner.clone()
-        };
-        let mut agent = Agent::new(told, b, planner, a.seed)?;
-        agent.restore(&c.agent)?;
+        let mut agent = c.agent(b, a.seed)?;
         run::evaluate(
             &mut agent,
             env.as_mut(),

@@ -2,8 +2,7 @@
 //! dataset for `koopman train` / `compare`).
 use crate::data::npz;
 use crate::experiment::checkpoint_file;
-use crate::rl::run::{load_checkpoint, replay_dataset};
-use crate::rl::tdmpc::Told;
+use crate::rl::run::{load_checkpoint, replay_dataset, RunCheckpoint};
 use crate::Result;
 use std::path::PathBuf;
 
@@ -21,10 +20,8 @@ pub fn run(a: &ExportArgs) -> Result<()> {
     let path = checkpoint_file(&a.ckpt);
     super::super::input("--ckpt", &path)?;
     super::super::output("--out", &a.out, &[&path])?;
-    let c = load_checkpoint(&path, |r| {
-        Ok(Told::new(r.told.clone(), 0)?.params().clone())
-    })?;
-    let ds = replay_dataset(&c).map_err(|e| e.context(path.display()))?;
+    let RunCheckpoint { run, replay, .. } = load_checkpoint(&path)?;
+    let ds = replay_dataset(&run, replay).map_err(|e| e.context(path.display()))?;
     npz::write(&a.out, &ds)?;
     let episodes = ds
         .terminals
@@ -36,9 +33,9 @@ pub fn run(a: &ExportArgs) -> Result<()> {
         "exported {} transitions ({episodes} episodes, one row per agent step, action repeat {}) \
          of {} on {} -> {}",
         ds.len(),
-        c.run.action_repeat,
-        c.run.agent,
-        c.run.task,
+        run.action_repeat,
+        run.agent,
+        run.task,
         a.out.display()
     );
     Ok(())

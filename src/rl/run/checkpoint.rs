@@ -5,9 +5,11 @@
 //! (names, dtypes, shapes and a CRC-32 are checked, errors name the file and the field).
 use super::record::Curves;
 use super::RunConfig;
-use crate::autodiff::ParamStore;
 use crate::checkpoint::crc_of;
-use crate::rl::tdmpc::AgentState;
+use crate::ops::Engine;
+use crate::optim::OptimKernel;
+use crate::planner::PlannerConfig;
+use crate::rl::tdmpc::{Agent, AgentState, Told};
 use crate::rl::ReplaySnapshot;
 use crate::util::files;
 use crate::{Error, Result};
@@ -52,6 +54,25 @@ pub struct RunCheckpoint {
     pub curves: Curves,
     pub agent: AgentState,
     pub replay: ReplaySnapshot,
+}
+
+impl RunCheckpoint {
+    /// The trained agent on `backend`, its planner sampling from `seed` (as `rl eval` and
+    /// `collect --policy` replay it).
+    pub fn agent<B: Engine<E = f32> + OptimKernel>(
+        &self,
+        backend: B,
+        seed: u64,
+    ) -> Result<Agent<B>> {
+        let told = Told::new(self.run.told.clone(), self.run.seed)?;
+        let planner = PlannerConfig {
+            seed,
+            ..self.run.planner.clone()
+        };
+        let mut agent = Agent::new(told, backend, planner, seed)?;
+        agent.restore(&self.agent)?;
+        Ok(agent)
+    }
 }
 
 fn err(path: &Path, field: &str, msg: impl std::fmt::Display) -> Error {
@@ -166,12 +187,9 @@ pub fn save(path: &Path, c: &RunCheckpoint) -> Result<()> {
     files::write_bytes(path, &bytes).map_err(|e| Error::io(path, e))
 }
 
-/// Reads a checkpoint; `template` is a freshly built TOLD's parameters (names and shapes the file
-/// must match).
-pub fn load(
-    path: &Path,
-    template: impl Fn(&RunConfig) -> Result<ParamStore>,
-) -> Result<RunCheckpoint> {
+/// Reads a checkpoint; the TOLD its configuration builds gives the parameter names and shapes the
+/// file must match.
+pub fn load(path: &Path) -> Result<RunCheckpoint> {
     let bytes = files::read_input(path).map_err(|e| Error::io(path, e))?;
     let st = SafeTensors::deserialize(&bytes).map_err(|e| {
         err(
@@ -224,7 +242,7 @@ pub fn load(
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect()
     };
-    let template = template(&meta.run)?;
+    let template = Told::new(meta.run.told.clone(), 0)?.params().clone();
     let mut online = template.clone();
     let mut target = template.clone();
     let mut moments = Vec::with_capacity(template.len());

@@ -1,31 +1,32 @@
 //! A run's replay buffer as a D4RL-layout dataset (`koopman rl export`): the "full replay" data of
 //! the paper's §4.1, made from the project's own agents.
-use super::checkpoint::RunCheckpoint;
 use super::task::episode_agent_steps;
+use super::RunConfig;
 use crate::data::Dataset;
 use crate::envs;
-use crate::rl::{ReplayBuffer, ReplayConfig, Sampling};
+use crate::rl::{ReplayBuffer, ReplayConfig, ReplaySnapshot, Sampling};
 use crate::{Error, Result};
 
-/// Every episode in the checkpoint's replay buffer, oldest first, one row per agent step (with
-/// action repeat k, a row spans k env steps and its reward is their sum, as the agent saw it).
-pub fn replay_dataset(c: &RunCheckpoint) -> Result<Dataset> {
-    let env = envs::make(&c.run.task).map_err(Error::Invalid)?;
+/// Every episode in a run's replay buffer (a checkpoint's `run` and `replay`), oldest first, one
+/// row per agent step (with action repeat k, a row spans k env steps and its reward is their sum,
+/// as the agent saw it).
+pub fn replay_dataset(run: &RunConfig, replay: ReplaySnapshot) -> Result<Dataset> {
+    let env = envs::make(&run.task).map_err(Error::Invalid)?;
     let spec = env.spec();
     let cfg = ReplayConfig {
-        capacity: c.replay.rewards.len(),
+        capacity: replay.rewards.len(),
         obs_dim: spec.obs_dim,
         act_dim: spec.act_dim,
-        horizon: c.run.told.horizon,
-        sampling: if c.run.prioritized {
+        horizon: run.told.horizon,
+        sampling: if run.prioritized {
             Sampling::TDMPC_PER
         } else {
             Sampling::Uniform
         },
         seed: 0,
     };
-    let buffer = ReplayBuffer::from_snapshot(cfg, c.replay.clone())?;
-    let ds = buffer.to_dataset(episode_agent_steps(c.run.action_repeat));
+    let buffer = ReplayBuffer::from_snapshot(cfg, replay)?;
+    let ds = buffer.to_dataset(episode_agent_steps(run.action_repeat));
     if ds.is_empty() {
         return Err(Error::Invalid(
             "the replay buffer holds no episode yet (the run stopped before its first ended)"

@@ -218,9 +218,7 @@ pub fn train<B: Engine<E = f32> + OptimKernel>(
     cfg.validate()?;
     let ckpt_path = checkpoint_path(&opts.out);
     let resumed = if opts.resume {
-        let c = checkpoint::load(&ckpt_path, |run| {
-            Ok(Told::new(run.told.clone(), 0)?.params().clone())
-        })?;
+        let c = checkpoint::load(&ckpt_path)?;
         let mut mine = cfg.clone();
         mine.env_steps = c.run.env_steps;
         if mine != c.run {
