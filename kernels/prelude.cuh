@@ -97,3 +97,34 @@ __device__ __forceinline__ int warp_row(int rows) {
 // Column-reduction tile (reduce.cu, layernorm.cu): 32 columns x 8 row lanes per block.
 #define CR_TX 32
 #define CR_TY 8
+
+// Activations shared by unary.cu and matmul.cu's fused epilogue.
+__device__ __forceinline__ float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+// GELU, tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+#define GELU_K0 0.7978845608028654f
+#define GELU_K1 0.044715f
+__device__ __forceinline__ float gelu_(float x) {
+    float t = tanhf(GELU_K0 * (x + GELU_K1 * x * x * x));
+    return 0.5f * x * (1.0f + t);
+}
+
+// Activation codes of the fused epilogue, in the order of the Rust `Unary` enum (code 0: none).
+#define ACT_NONE 0
+#define ACT_RELU 1
+#define ACT_ELU 2
+#define ACT_GELU 3
+#define ACT_TANH 4
+#define ACT_SIGMOID 5
+#define ACT_SILU 6
+__device__ __forceinline__ float act_(int code, float x) {
+    switch (code) {
+        case ACT_RELU: return fmaxf(x, 0.0f);
+        case ACT_ELU: return x > 0.0f ? x : expm1f(x);
+        case ACT_GELU: return gelu_(x);
+        case ACT_TANH: return tanhf(x);
+        case ACT_SIGMOID: return sigmoidf_(x);
+        case ACT_SILU: return x * sigmoidf_(x);
+        default: return x;
+    }
+}

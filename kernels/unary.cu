@@ -3,15 +3,8 @@
 // tanh and sigmoid, whose backward takes the saved output y (cheaper and what autodiff keeps).
 // All kernels use grid-stride loops, so any 1-D launch shape is valid.
 
-__device__ __forceinline__ float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
-
-// GELU, tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
-#define GELU_K0 0.7978845608028654f
-#define GELU_K1 0.044715f
-__device__ __forceinline__ float gelu_(float x) {
-    float t = tanhf(GELU_K0 * (x + GELU_K1 * x * x * x));
-    return 0.5f * x * (1.0f + t);
-}
+// sigmoidf_, gelu_ and the GELU constants are in prelude.cuh (the fused dense-layer epilogue in
+// matmul.cu applies the same activations).
 __device__ __forceinline__ float gelu_grad_(float x) {
     float u = GELU_K0 * (x + GELU_K1 * x * x * x);
     float t = tanhf(u);

@@ -44,6 +44,72 @@ fn matmul_with_and_without_bias() {
     check_op!("matmul", &[x, w], |t, v| t.matmul(v[0], v[1], None));
 }
 
+/// On a recording tape `linear` is matmul then the activation, with their backward rules.
+#[test]
+fn linear_with_activation_differentiates_as_matmul_then_unary() {
+    let r = &mut rng();
+    let (x, w, b) = (randn(&[2, 3, 5], r), randn(&[5, 4], r), randn(&[4], r));
+    check_op!("linear+elu", &[x.clone(), w.clone(), b], |t, v| {
+        t.linear(v[0], v[1], Some(v[2]), Some(Unary::Elu))
+    });
+    check_op!("linear", &[x, w], |t, v| t.linear(v[0], v[1], None, None));
+}
+
+/// f(x·w + b) on a no-grad tape, where `linear` is one fused op: against matmul then unary on the
+/// CPU, for every activation, with and without a bias, one row block and several (300 rows of 256
+/// outputs is two blocks); then the CUDA tape's fused epilogue against the same CPU values.
+#[test]
+fn linear_fused_where_no_gradient_flows_matches_matmul_then_unary() {
+    use koopman::autodiff::ParamStore;
+    use koopman::ops::Engine;
+    use koopman::{Tape, Var};
+    fn run<B: Engine<E = f32>>(
+        t: &mut Tape<B>,
+        ins: &[Tensor<f32>],
+        bias: bool,
+        act: Option<Unary>,
+        fused: bool,
+    ) -> Vec<f32> {
+        let v: Vec<Var> = ins.iter().map(|x| t.tensor(x)).collect();
+        let b = bias.then_some(v[2]);
+        let y = if fused {
+            t.linear(v[0], v[1], b, act).unwrap()
+        } else {
+            let y = t.matmul(v[0], v[1], b).unwrap();
+            act.map_or(y, |k| t.unary(y, k))
+        };
+        t.fetch(y).unwrap()
+    }
+    let r = &mut rng();
+    let params = ParamStore::<f32>::new();
+    let acts = std::iter::once(None).chain(Unary::ALL.map(Some));
+    for (n, k, m) in [(3, 5, 4), (300, 40, 256)] {
+        let ins: Vec<Tensor<f32>> = [vec![n, k], vec![k, m], vec![m]]
+            .iter()
+            .map(|d| randn(d, r).cast())
+            .collect();
+        for act in acts.clone() {
+            for bias in [true, false] {
+                let what = format!("linear {n}x{k}x{m} {act:?} bias {bias}");
+                let mut cpu = Tape::no_grad(&params);
+                let want = run(&mut cpu, &ins, bias, act, false);
+                let got = run(&mut cpu, &ins, bias, act, true);
+                common::assert_scaled(&format!("{what} (CPU)"), &got, &want, 1e-5);
+                #[cfg(feature = "cuda")]
+                if let Some(dev) = common::cuda_device() {
+                    use koopman::autodiff::DeviceParams;
+                    use koopman::backend::{Cuda, Pool};
+                    let cuda = Cuda::new(dev);
+                    let dp = DeviceParams::upload(&cuda, &params).unwrap();
+                    let mut gpu = Tape::on(cuda, &params, &dp, Pool::default(), false).unwrap();
+                    let got = run(&mut gpu, &ins, bias, act, true);
+                    common::assert_scaled(&format!("{what} (CUDA)"), &got, &want, 1e-4);
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn bmm_plain_and_transposed() {
     let r = &mut rng();

@@ -251,6 +251,14 @@ impl<'p, B: Backend> Tape<'p, B> {
     ) -> Var {
         self.record(shape, Some(value), Vec::new(), rule, inputs)
     }
+    /// The value of a forward-only op (one that runs only where no gradient can flow, e.g. the
+    /// fused `linear`): a constant to everything after it.
+    pub fn push_value(&mut self, name: &'static str, shape: Shape, value: B::Buf) -> Var {
+        if let Some(p) = self.profile.as_deref_mut() {
+            p.forward_pushed(name, shape.dims());
+        }
+        self.leaf(shape, Some(value), Vec::new(), Kind::Const, false)
+    }
     /// `push` for an op whose backward reads buffers saved by its forward (`saved`).
     pub fn push_saved<R: Backward<B>>(
         &mut self,

@@ -46,6 +46,11 @@ pub struct CollectArgs {
     /// libgl1-mesa-dri).
     #[arg(long)]
     pub pixels: bool,
+    /// Run every episode to the step limit, ignoring the task's termination (Gymnasium's
+    /// `terminate_when_unhealthy=False`): Hopper and Walker2d under a scripted policy otherwise
+    /// fall within ~20 steps, too short for 100-step prediction windows. Terminals are then false
+    #[arg(long)]
+    pub no_terminate: bool,
     /// With --pixels: render without shadows and anti-aliasing (shadowsize and offsamples 0),
     /// several times faster on a CPU but unlike the frames the DMC literature trains on.
     #[arg(long, requires = "pixels")]
@@ -124,6 +129,11 @@ pub fn run(a: &CollectArgs) -> Result<()> {
         Chosen::Agent(b) => b.task.clone(),
     };
     if let (true, Chosen::Scripted(policy, _)) = (a.pixels, &chosen) {
+        if a.no_terminate {
+            return Err(Error::Invalid(
+                "--no-terminate applies to state datasets; the pixel tasks never terminate".into(),
+            ));
+        }
         super::output("--out", &a.out, &[])?;
         let ds = collect_pixels(&env, *policy, a.episodes, a.seed, a.fast_render)?;
         npz::write(&a.out, &ds)?;
@@ -167,7 +177,7 @@ pub fn run(a: &CollectArgs) -> Result<()> {
         Chosen::Agent(b) => b.as_mut(),
     };
     let mut returns = Vec::with_capacity(a.episodes);
-    collect_each_with(&env, behaviour, a.episodes, a.seed, |ep| {
+    collect_each_with(&env, behaviour, a.episodes, a.seed, !a.no_terminate, |ep| {
         returns.push(ep.rewards.iter().map(|&r| r as f64).sum::<f64>());
         w.push(&ep)?;
         done += 1;

@@ -20,6 +20,10 @@ pub struct CompareArgs {
     pub models: String,
     #[arg(long, default_value_t = 3)]
     pub seeds: u64,
+    /// The first seed: runs seeds first-seed .. first-seed + seeds (to split seeds across
+    /// machines, or to add seeds to an earlier run)
+    #[arg(long, default_value_t = 0)]
+    pub first_seed: u64,
     #[arg(long, default_value_t = 2000)]
     pub steps: u64,
     #[arg(long, default_value_t = 256)]
@@ -129,7 +133,7 @@ pub fn compare(a: &CompareArgs, progress: bool) -> Result<Vec<ModelRow>> {
             state_mse_per_step: vec![0.0; a.eval_horizon],
             reward_mse_per_step: vec![0.0; a.eval_horizon],
         };
-        for seed in 0..a.seeds {
+        for seed in a.first_seed..a.first_seed.saturating_add(a.seeds) {
             let ckpt = a
                 .out_dir
                 .join(format!("{}-seed{seed}.safetensors", kind.name()));

@@ -73,6 +73,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         data,
         models: "mlp,transformer,gru,koopman".into(),
         seeds: a.seeds,
+        first_seed: 0,
         steps: a.steps,
         batch: 64,
         lr: 1e-3,

@@ -15,12 +15,14 @@ mod integrate;
 mod limit;
 #[cfg(feature = "mujoco")]
 pub mod mujoco;
+mod no_termination;
 pub mod pendulum;
 pub mod point_mass;
 pub mod tolerance;
 
 pub use acrobot::Acrobot;
 pub use cartpole::Cartpole;
+pub use no_termination::NoTermination;
 pub use pendulum::Pendulum;
 pub use point_mass::PointMass;
 

@@ -55,14 +55,19 @@ pub fn collect_each(
 }
 
 /// As [`collect_each`], with any [`Behaviour`] choosing the actions (a trained agent).
+/// `terminate: false` runs every episode to the step limit ([`envs::NoTermination`]).
 pub fn collect_each_with(
     env: &str,
     behaviour: &mut dyn Behaviour,
     episodes: usize,
     seed: u64,
+    terminate: bool,
     emit: impl FnMut(Dataset) -> Result<()>,
 ) -> Result<()> {
     let mut e = envs::make(env).map_err(Error::Invalid)?;
+    if !terminate {
+        e = Box::new(envs::NoTermination(e));
+    }
     rollout_with(e.as_mut(), behaviour, episodes, seed, |_| Ok(()), emit)
 }
 

@@ -1,5 +1,6 @@
 //! Dense layer and layer norm.
 use crate::autodiff::{ParamId, ParamStore, Tape, Var};
+use crate::ops::unary::Unary;
 use crate::ops::Engine;
 use crate::tensor::{Init, Real};
 use crate::util::rng::Rng;
@@ -37,9 +38,18 @@ impl Linear {
         }
     }
     pub fn forward<B: Engine>(&self, t: &mut Tape<B>, x: Var) -> Result<Var> {
+        self.forward_act(t, x, None)
+    }
+    /// f(x·w + b), fused where no gradient flows ([`Tape::linear`]).
+    pub fn forward_act<B: Engine>(
+        &self,
+        t: &mut Tape<B>,
+        x: Var,
+        act: Option<Unary>,
+    ) -> Result<Var> {
         let w = t.param(self.w);
         let b = self.b.map(|b| t.param(b));
-        t.matmul(x, w, b)
+        t.linear(x, w, b, act)
     }
     pub fn count(fan_in: usize, fan_out: usize, bias: bool) -> usize {
         fan_in * fan_out + if bias { fan_out } else { 0 }

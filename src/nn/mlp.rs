@@ -31,10 +31,8 @@ impl Mlp {
     }
     pub fn forward<B: Engine>(&self, t: &mut Tape<B>, mut x: Var) -> Result<Var> {
         for (i, l) in self.layers.iter().enumerate() {
-            x = l.forward(t, x)?;
-            if i + 1 < self.layers.len() {
-                x = t.unary(x, self.act);
-            }
+            let act = (i + 1 < self.layers.len()).then_some(self.act);
+            x = l.forward_act(t, x, act)?;
         }
         Ok(x)
     }

@@ -326,6 +326,12 @@ int main() {
         check("permute inverse +=", gx, D(px), 0);
         const int R = 7, nb = 9; VF yb = rnd(R * nb), yb0 = yb, bb = rnd(nb); L1(2, 32, bias_add(yb.data(), bb.data(), R * nb, nb));
         VD rb(R * nb); for (int i = 0; i < R * nb; ++i) rb[i] = (double)yb0[i] + bb[i % nb]; check("bias_add", yb, rb);
+        // The fused epilogue: ELU of y + b, then tanh of y with no bias.
+        VF ya = yb0; L1(2, 32, bias_act(ya.data(), bb.data(), R * nb, nb, ACT_ELU));
+        VD ra(R * nb); for (int i = 0; i < R * nb; ++i) { double v = (double)yb0[i] + bb[i % nb]; ra[i] = v > 0 ? v : std::expm1(v); }
+        check("bias_act elu", ya, ra);
+        VF yt = yb0; L1(2, 32, bias_act(yt.data(), nullptr, R * nb, nb, ACT_TANH));
+        VD rt(R * nb); for (int i = 0; i < R * nb; ++i) rt[i] = std::tanh((double)yb0[i]); check("bias_act tanh, no bias", yt, rt);
         // bf16 cast: round to nearest even, checked bit for bit against a direct construction.
         VF cx = {1.0f, -2.5f, 3.14159265f, 1.00390625f, 1.01171875f, 65504.f, 1e-40f, INFINITY, -0.0f};
         std::vector<unsigned short> cy(cx.size()); L1(1, 32, f32_to_bf16(cy.data(), cx.data(), (int)cx.size()));

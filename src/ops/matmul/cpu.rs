@@ -2,6 +2,7 @@
 use super::{Gemm, MatmulKernel};
 use crate::backend::cpu::PAR_MIN;
 use crate::backend::Cpu;
+use crate::ops::unary::{cpu::f, Unary};
 use crate::tensor::Real;
 use crate::util::simd;
 use crate::Result;
@@ -106,6 +107,81 @@ pub fn add_bias<E: Real>(y: &mut [E], b: &[E]) {
     )
 }
 
+/// y[r, :] = f(y[r, :] + b) for every row; `b` and `act` optional. One monomorphic loop per
+/// activation so each vectorises.
+pub fn bias_act<E: Real>(y: &mut [E], b: Option<&[E]>, act: Option<Unary>, m: usize) {
+    macro_rules! each {
+        ($k:expr) => {
+            simd::run(
+                #[inline(always)]
+                || match b {
+                    Some(b) => y.chunks_exact_mut(m).for_each(|row| {
+                        row.iter_mut().zip(b).for_each(|(y, b)| *y = f($k, *y + *b))
+                    }),
+                    None => y.iter_mut().for_each(|y| *y = f($k, *y)),
+                },
+            )
+        };
+    }
+    match act {
+        None => {
+            if let Some(b) = b {
+                add_bias(y, b)
+            }
+        }
+        Some(Unary::Relu) => each!(Unary::Relu),
+        Some(Unary::Elu) => each!(Unary::Elu),
+        Some(Unary::Gelu) => each!(Unary::Gelu),
+        Some(Unary::Tanh) => each!(Unary::Tanh),
+        Some(Unary::Sigmoid) => each!(Unary::Sigmoid),
+        Some(Unary::Silu) => each!(Unary::Silu),
+    }
+}
+
+/// Output floats per row block of the fused dense layer: a block's y (256 KiB) stays in L2
+/// between its GEMM and its epilogue.
+const LINEAR_BLOCK: usize = 1 << 16;
+
+/// y[n, m] = f(x[n, k]·w[k, m] + b), a block of rows at a time: each block's GEMM runs on one
+/// thread and its epilogue follows while the block is in cache; blocks run on the rayon pool.
+/// The block size is fixed, so the result does not depend on the thread count.
+#[allow(clippy::too_many_arguments)]
+pub fn linear<E: Real>(
+    x: &[E],
+    w: &[E],
+    b: Option<&[E]>,
+    act: Option<Unary>,
+    y: &mut [E],
+    n: usize,
+    k: usize,
+    m: usize,
+) {
+    let rows = (LINEAR_BLOCK / m.max(1)).max(8);
+    let y = &mut y[..n * m];
+    let block = |(i, yb): (usize, &mut [E])| {
+        let r = yb.len() / m;
+        gemm_on(
+            false,
+            r,
+            m,
+            k,
+            &x[i * rows * k..],
+            false,
+            w,
+            false,
+            yb,
+            false,
+        );
+        bias_act(yb, b, act, m);
+    };
+    if n > rows && n * m * k >= 1 << 18 {
+        y.par_chunks_mut(rows * m).enumerate().for_each(block);
+    } else {
+        gemm(n, m, k, x, false, w, false, y, false);
+        bias_act(y, b, act, m);
+    }
+}
+
 /// db += Σ_rows g[r, :]. Large cases sum fixed blocks of rows in parallel (contiguous reads) and add
 /// the block sums in order, so the result does not depend on the thread count.
 pub fn bias_grad<E: Real>(db: &mut [E], g: &[E]) {
@@ -169,6 +245,36 @@ impl<E: Real> MatmulKernel for Cpu<E> {
     }
     fn bias_grad(&self, g: &Vec<E>, db: &mut Vec<E>, rows: usize, m: usize) -> Result<()> {
         bias_grad(&mut db[..m], &g[..rows * m]);
+        Ok(())
+    }
+    fn bias_act(
+        &self,
+        y: &mut Vec<E>,
+        b: Option<&Vec<E>>,
+        act: Option<Unary>,
+        rows: usize,
+        m: usize,
+    ) -> Result<()> {
+        let (y, b) = (&mut y[..rows * m], b.map(|b| &b[..m]));
+        if y.len() >= PAR_MIN {
+            y.par_chunks_mut(512 * m)
+                .for_each(|rows| bias_act(rows, b, act, m));
+        } else {
+            bias_act(y, b, act, m);
+        }
+        Ok(())
+    }
+    fn linear_fwd(
+        &self,
+        x: &Vec<E>,
+        w: &Vec<E>,
+        b: Option<&Vec<E>>,
+        act: Option<Unary>,
+        y: &mut Vec<E>,
+        (n, k, m): (usize, usize, usize),
+    ) -> Result<()> {
+        let b = b.map(|b| &b[..m]);
+        linear(&x[..n * k], &w[..k * m], b, act, y, n, k, m);
         Ok(())
     }
 }

@@ -8,6 +8,7 @@ use crate::backend::cuda::launch::gemm::{gemm, RowGemm};
 use crate::backend::cuda::launch::reduce::sum_cols;
 use crate::backend::cuda::launch::{broadcast, grid_1d, int, need};
 use crate::backend::cuda::{self as cu, Cuda, CudaDevice, DevBuf};
+use crate::ops::unary::Unary;
 use crate::Result;
 
 impl MatmulKernel for Cuda {
@@ -27,6 +28,52 @@ impl MatmulKernel for Cuda {
     fn bias_grad(&self, g: &DevBuf, db: &mut DevBuf, rows: usize, m: usize) -> Result<()> {
         Ok(sum_cols(self.dev(), db, g, None, rows, m, true)?)
     }
+    fn bias_act(
+        &self,
+        y: &mut DevBuf,
+        b: Option<&DevBuf>,
+        act: Option<Unary>,
+        rows: usize,
+        m: usize,
+    ) -> Result<()> {
+        Ok(bias_act(self.dev(), y, b, act, rows * m, m)?)
+    }
+}
+
+/// The `ACT_*` code of `kernels/prelude.cuh`.
+fn act_code(act: Option<Unary>) -> i32 {
+    match act {
+        None => 0,
+        Some(Unary::Relu) => 1,
+        Some(Unary::Elu) => 2,
+        Some(Unary::Gelu) => 3,
+        Some(Unary::Tanh) => 4,
+        Some(Unary::Sigmoid) => 5,
+        Some(Unary::Silu) => 6,
+    }
+}
+
+/// `y[r, j] = f(y[r, j] + b[j])` in place over `n` elements (`b` of `nb`, optional): a dense
+/// layer's bias and activation in one pass after its GEMM.
+pub fn bias_act(
+    dev: &CudaDevice,
+    y: &mut DevBuf,
+    b: Option<&DevBuf>,
+    act: Option<Unary>,
+    n: usize,
+    nb: usize,
+) -> cu::Result<()> {
+    broadcast(n, nb)?;
+    need(y, n, "bias_act y")?;
+    if let Some(b) = b {
+        need(b, nb, "bias_act b")?;
+    }
+    if n == 0 {
+        return Ok(());
+    }
+    let b = b.map(|b| b as &dyn crate::backend::cuda::kernels::KernelIn<f32>);
+    let (n, nb) = (int(n, "n")?, int(nb, "nb")?);
+    k::bias_act(dev, grid_1d(n as usize), y, b, n, nb, act_code(act))
 }
 
 /// `y[r, j] += b[j]` in place over `n` elements, `b` of `nb` (a dense layer's bias after its GEMM).

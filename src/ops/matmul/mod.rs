@@ -1,10 +1,12 @@
-//! Dense layers (x·w + b) and batched matmul (attention).
+//! Dense layers (x·w + b, and f(x·w + b) fused where no gradient is needed) and batched matmul
+//! (attention).
 pub mod cpu;
 #[cfg(feature = "cuda")]
 pub mod cuda;
 
 use crate::autodiff::{Backward, Slots, Tape, Var};
 use crate::backend::Backend;
+use crate::ops::unary::{Unary, UnaryKernel};
 use crate::tensor::Shape;
 use crate::{shape_err, Result};
 
@@ -63,6 +65,34 @@ pub trait MatmulKernel: Backend {
     fn add_bias(&self, y: &mut Self::Buf, b: &Self::Buf, rows: usize, m: usize) -> Result<()>;
     /// db[j] += Σ_r g[r, j].
     fn bias_grad(&self, g: &Self::Buf, db: &mut Self::Buf, rows: usize, m: usize) -> Result<()>;
+    /// y[r, j] = f(y[r, j] + b[j]) in place over `rows` rows of `m` (either part optional): a dense
+    /// layer's epilogue in one pass.
+    fn bias_act(
+        &self,
+        y: &mut Self::Buf,
+        b: Option<&Self::Buf>,
+        act: Option<Unary>,
+        rows: usize,
+        m: usize,
+    ) -> Result<()>;
+    /// y[n, m] = f(x[n, k]·w[k, m] + b): the GEMM, then [`MatmulKernel::bias_act`]. The CPU
+    /// overrides it to run the epilogue on each block of rows while the block is still in cache.
+    #[allow(clippy::too_many_arguments)]
+    fn linear_fwd(
+        &self,
+        x: &Self::Buf,
+        w: &Self::Buf,
+        b: Option<&Self::Buf>,
+        act: Option<Unary>,
+        y: &mut Self::Buf,
+        (n, k, m): (usize, usize, usize),
+    ) -> Result<()> {
+        self.gemm(&Gemm::new(n, m, k), x, w, y)?;
+        if b.is_some() || act.is_some() {
+            self.bias_act(y, b, act, n, m)?;
+        }
+        Ok(())
+    }
 }
 
 impl<B: MatmulKernel> Tape<'_, B> {
@@ -93,6 +123,54 @@ impl<B: MatmulKernel> Tape<'_, B> {
         *dims.last_mut().expect("rank checked above") = m;
         let inputs = [x, w, b.unwrap_or(x)];
         Ok(self.push(Shape::new(&dims), y, Matmul { x, w, b }, &inputs))
+    }
+
+    /// f(x·w + b): a dense layer and its activation (none when `act` is None). Where a gradient
+    /// can flow (a recording tape and an input that needs one) it is [`Tape::matmul`] then
+    /// [`Tape::unary`], with their backward rules; elsewhere (planning, targets) it is one fused
+    /// op, [`MatmulKernel::linear_fwd`], that saves a read and a write of y per bias and
+    /// activation. The two agree to rounding (tests/ops.rs).
+    pub fn linear(&mut self, x: Var, w: Var, b: Option<Var>, act: Option<Unary>) -> Result<Var>
+    where
+        B: UnaryKernel,
+    {
+        let differentiable = self.grad_enabled()
+            && [Some(x), Some(w), b]
+                .into_iter()
+                .flatten()
+                .any(|v| self.needs_grad(v));
+        if differentiable {
+            let y = self.matmul(x, w, b)?;
+            return Ok(match act {
+                Some(kind) => self.unary(y, kind),
+                None => y,
+            });
+        }
+        let (xs, ws) = (self.shape(x), self.shape(w));
+        if ws.rank() != 2 || xs.rank() == 0 || xs.last() != ws.dims()[0] {
+            return Err(shape_err!(
+                "linear: x {xs:?} · w {ws:?} (need x[.., K], w[K, M])"
+            ));
+        }
+        let (n, k, m) = (xs.rows(), ws.dims()[0], ws.dims()[1]);
+        if let Some(b) = b {
+            if self.shape(b).numel() != m {
+                return Err(shape_err!(
+                    "linear: bias {:?} does not match {m} outputs",
+                    self.shape(b)
+                ));
+            }
+        }
+        let mut y = self.alloc(n * m)?;
+        let bb = match b {
+            Some(b) => Some(self.buf(b)?),
+            None => None,
+        };
+        self.backend()
+            .linear_fwd(self.buf(x)?, self.buf(w)?, bb, act, &mut y, (n, k, m))?;
+        let mut dims = xs.dims().to_vec();
+        *dims.last_mut().expect("rank checked above") = m;
+        Ok(self.push_value("linear", Shape::new(&dims), y))
     }
 
     /// y[Bt, M, N] = a[Bt, M, K] · b[Bt, K, N], or a · bᵀ with b[Bt, N, K] when `trans_b`.

@@ -36,15 +36,15 @@ impl QHead {
     /// `frozen`: the weights enter as constants, so no parameter gradient is computed (π's update
     /// differentiates through Q without training it).
     fn forward<B: Engine<E = f32>>(&self, t: &mut Tape<B>, x: Var, frozen: bool) -> Result<Var> {
-        let lin = |t: &mut Tape<B>, l: &Linear, x: Var| -> Result<Var> {
+        let lin = |t: &mut Tape<B>, l: &Linear, x: Var, act: Option<Unary>| -> Result<Var> {
             let (mut w, mut b) = (t.param(l.w), l.b.map(|b| t.param(b)));
             if frozen {
                 w = t.detach(w);
                 b = b.map(|b| t.detach(b));
             }
-            t.matmul(x, w, b)
+            t.linear(x, w, b, act)
         };
-        let h = lin(t, &self.inp, x)?;
+        let h = lin(t, &self.inp, x, None)?;
         let h = if frozen {
             let (g, b) = (t.param(self.norm.gamma), t.param(self.norm.beta));
             let (g, b) = (t.detach(g), t.detach(b));
@@ -53,9 +53,8 @@ impl QHead {
             self.norm.forward(t, h)?
         };
         let h = t.tanh(h);
-        let h = lin(t, &self.hidden, h)?;
-        let h = t.elu(h);
-        lin(t, &self.out, h)
+        let h = lin(t, &self.hidden, h, Some(Unary::Elu))?;
+        lin(t, &self.out, h, None)
     }
 }
 
