@@ -270,3 +270,32 @@ fn reset_seed_matches_gymnasium() {
         }
     }
 }
+
+/// `collect --no-terminate`: a scripted Hopper falls within a few dozen steps; without termination
+/// the same episode runs its 1000 steps, with no terminal flag, and starts the same way.
+#[test]
+fn hopper_without_termination_runs_to_the_step_limit() {
+    use koopman::experiment::{collect_each_with, Policy, Scripted};
+    let episode = |terminate: bool| {
+        let mut policy = Scripted::new(Policy::Ou, 3, 7);
+        let mut out = Vec::new();
+        collect_each_with("hopper", &mut policy, 1, 7, terminate, |ep| {
+            out.push(ep);
+            Ok(())
+        })
+        .unwrap();
+        out.pop().unwrap()
+    };
+    let (falls, runs) = (episode(true), episode(false));
+    assert!(
+        falls.len() < 200,
+        "the scripted hopper should fall: {}",
+        falls.len()
+    );
+    assert_eq!(falls.terminals.last(), Some(&true));
+    assert_eq!(runs.len(), 1000);
+    assert!(runs.terminals.iter().all(|&t| !t));
+    assert_eq!(runs.timeouts.last(), Some(&true));
+    let n = falls.len() * 11;
+    assert_eq!(falls.observations[..n], runs.observations[..n]);
+}
