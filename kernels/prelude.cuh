@@ -117,6 +117,10 @@ __device__ __forceinline__ float gelu_(float x) {
 #define ACT_TANH 4
 #define ACT_SIGMOID 5
 #define ACT_SILU 6
+#define ACT_EXP 7
+#define ACT_SOFTPLUS 8
+// log(1 + e^x) without overflow: max(x, 0) + log1p(e^-|x|).
+__device__ __forceinline__ float softplus_(float x) { return fmaxf(x, 0.0f) + log1pf(expf(-fabsf(x))); }
 __device__ __forceinline__ float act_(int code, float x) {
     switch (code) {
         case ACT_RELU: return fmaxf(x, 0.0f);
@@ -125,6 +129,8 @@ __device__ __forceinline__ float act_(int code, float x) {
         case ACT_TANH: return tanhf(x);
         case ACT_SIGMOID: return sigmoidf_(x);
         case ACT_SILU: return x * sigmoidf_(x);
+        case ACT_EXP: return expf(x);
+        case ACT_SOFTPLUS: return softplus_(x);
         default: return x;
     }
 }

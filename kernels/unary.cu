@@ -1,6 +1,6 @@
 // Unary activations (src/ops/unary), forward and backward.
 // Unary forward: y = f(x). Unary backward: dx += dy * f'(.), where f' is evaluated from x, except
-// tanh and sigmoid, whose backward takes the saved output y (cheaper and what autodiff keeps).
+// tanh, sigmoid and exp, whose backward takes the saved output y (cheaper and what autodiff keeps).
 // All kernels use grid-stride loops, so any 1-D launch shape is valid.
 
 // sigmoidf_, gelu_ and the GELU constants are in prelude.cuh (the fused dense-layer epilogue in
@@ -74,4 +74,19 @@ extern "C" __global__ void silu_bwd(float* dx, const float* x, const float* dy, 
         float s = sigmoidf_(v);
         dx[i] += dy[i] * s * (1.0f + v * (1.0f - s));
     }
+}
+
+extern "C" __global__ void exp_fwd(float* y, const float* x, int n) {
+    GRID_STRIDE(i, n) y[i] = expf(x[i]);
+}
+// Takes the forward output y: (e^x)' = e^x.
+extern "C" __global__ void exp_bwd(float* dx, const float* y, const float* dy, int n) {
+    GRID_STRIDE(i, n) dx[i] += dy[i] * y[i];
+}
+
+extern "C" __global__ void softplus_fwd(float* y, const float* x, int n) {
+    GRID_STRIDE(i, n) y[i] = softplus_(x[i]);
+}
+extern "C" __global__ void softplus_bwd(float* dx, const float* x, const float* dy, int n) {
+    GRID_STRIDE(i, n) dx[i] += dy[i] * sigmoidf_(x[i]);
 }

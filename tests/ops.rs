@@ -135,6 +135,28 @@ fn unary_activations() {
     }
 }
 
+/// F.normalize over the last axis, including a row below eps (held at eps: y = x / eps).
+#[test]
+fn l2_normalize_rows_and_a_row_below_eps() {
+    let r = &mut rng();
+    let mut x = randn(&[3, 2, 5], r);
+    x.data[..5].iter_mut().for_each(|v| *v *= 1e-5);
+    check_op!("l2_normalize", &[x], |t, v| t.l2_normalize(v[0], 1e-3));
+}
+
+/// Cosine similarity as SPR computes it, composed: Σ l2n(a)·l2n(b) over the last axis.
+#[test]
+fn cosine_similarity_composed_from_l2_normalize() {
+    let r = &mut rng();
+    let (a, b) = (randn(&[4, 6], r), randn(&[4, 6], r));
+    check_op!("cosine", &[a, b], |t, v| {
+        let (a, b) = (t.l2_normalize(v[0], 1e-3)?, t.l2_normalize(v[1], 1e-3)?);
+        let ab = t.mul(a, b)?;
+        let ones = t.constant([6, 1], &[1.0; 6])?;
+        t.matmul(ab, ones, None)
+    });
+}
+
 #[test]
 fn add_mul_scale_with_broadcasting() {
     let r = &mut rng();

@@ -5,6 +5,7 @@ pub mod binary;
 pub mod conv2d;
 pub mod gru_cell;
 pub mod koopman;
+pub mod l2norm;
 pub mod layernorm;
 pub mod loss;
 pub mod matmul;
@@ -40,6 +41,7 @@ pub trait Engine:
     + koopman::scan::ScanKernel
     + koopman::vandermonde::VandermondeKernel
     + koopman::zoh::ZohKernel
+    + l2norm::L2NormKernel
     + layernorm::LayerNormKernel
     + loss::LossKernel
     + matmul::MatmulKernel
@@ -59,6 +61,7 @@ impl<B> Engine for B where
         + koopman::scan::ScanKernel
         + koopman::vandermonde::VandermondeKernel
         + koopman::zoh::ZohKernel
+        + l2norm::L2NormKernel
         + layernorm::LayerNormKernel
         + loss::LossKernel
         + matmul::MatmulKernel

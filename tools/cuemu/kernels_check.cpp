@@ -18,6 +18,7 @@
 #include "../../kernels/reduce.cu"
 #include "../../kernels/softmax.cu"
 #include "../../kernels/layernorm.cu"
+#include "../../kernels/l2norm.cu"
 #include "../../kernels/loss.cu"
 #include "../../kernels/optim.cu"
 #include "../../kernels/koopman/zoh.cu"
@@ -234,6 +235,8 @@ int main() {
             {"tanh", tanh_fwd, tanh_bwd, true, [](double v) { return std::tanh(v); }},
             {"sigmoid", sigmoid_fwd, sigmoid_bwd, true, [](double v) { return 1 / (1 + std::exp(-v)); }},
             {"silu", silu_fwd, silu_bwd, false, [](double v) { return v / (1 + std::exp(-v)); }},
+            {"exp", exp_fwd, exp_bwd, true, [](double v) { return std::exp(v); }},
+            {"softplus", softplus_fwd, softplus_bwd, false, [](double v) { return std::log1p(std::exp(v)); }},
         };
         for (auto& u : us) {
             L1(2, 64, u.fwd(y.data(), x.data(), n));
@@ -288,6 +291,14 @@ int main() {
         L1(1, 64, layernorm_bwd_gb_final(dg.data(), db.data(), part.data(), P, C));
         check("layernorm_bwd dgamma", dg, add(dg0, fd([&](const VD& p) { return dot(ref(D(x), p, D(bet)), D(dy)); }, D(gam))));
         check("layernorm_bwd dbeta", db, add(db0, fd([&](const VD& p) { return dot(ref(D(x), D(gam), p), D(dy)); }, D(bet))));
+        // l2norm (eps 1e-3; row 0 scaled below eps, where y = x / eps)
+        VF xl = x; for (int c = 0; c < C; ++c) xl[c] *= 1e-6f;
+        auto lref = [&](const VD& xx) { VD o(R * C); for (int r = 0; r < R; ++r) { double n = 0; for (int c = 0; c < C; ++c) n += xx[r * C + c] * xx[r * C + c];
+            n = std::max(std::sqrt(n), 1e-3); for (int c = 0; c < C; ++c) o[r * C + c] = xx[r * C + c] / n; } return o; };
+        VF yl(R * C), nl(R); launch(dim3{3, 1, 1}, dim3{256, 1, 1}, [&] { l2norm_fwd(yl.data(), nl.data(), xl.data(), 1e-3f, R, C); });
+        check("l2norm_fwd", yl, lref(D(xl)));
+        VF dxl = dx0; launch(dim3{3, 1, 1}, dim3{256, 1, 1}, [&] { l2norm_bwd(dxl.data(), yl.data(), nl.data(), dy.data(), 1e-3f, R, C); });
+        check("l2norm_bwd", dxl, add(dx0, fd([&](const VD& p) { return dot(lref(p), D(dy)); }, D(xl))), 1e-3);
     }
     // ---------------- loss + optim ----------------
     {

@@ -135,6 +135,8 @@ pub fn bias_act<E: Real>(y: &mut [E], b: Option<&[E]>, act: Option<Unary>, m: us
         Some(Unary::Tanh) => each!(Unary::Tanh),
         Some(Unary::Sigmoid) => each!(Unary::Sigmoid),
         Some(Unary::Silu) => each!(Unary::Silu),
+        Some(Unary::Exp) => each!(Unary::Exp),
+        Some(Unary::Softplus) => each!(Unary::Softplus),
     }
 }
 

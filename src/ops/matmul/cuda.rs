@@ -50,6 +50,8 @@ fn act_code(act: Option<Unary>) -> i32 {
         Some(Unary::Tanh) => 4,
         Some(Unary::Sigmoid) => 5,
         Some(Unary::Silu) => 6,
+        Some(Unary::Exp) => 7,
+        Some(Unary::Softplus) => 8,
     }
 }
 

@@ -32,6 +32,8 @@ pub fn f<E: Real>(kind: Unary, x: E) -> E {
         Unary::Tanh => x.fast_tanh(),
         Unary::Sigmoid => sigmoid(x),
         Unary::Silu => x * sigmoid(x),
+        Unary::Exp => x.fast_exp(),
+        Unary::Softplus => x.max(E::zero()) + (-x.abs()).fast_exp().ln_1p(),
     }
 }
 
@@ -68,6 +70,9 @@ pub fn df<E: Real>(kind: Unary, x: E) -> E {
             let s = sigmoid(x);
             s * (E::one() + x * (E::one() - s))
         }
+        // From the output: (eˣ)' = eˣ.
+        Unary::Exp => x,
+        Unary::Softplus => sigmoid(x),
     }
 }
 
@@ -88,6 +93,8 @@ pub fn forward<E: Real>(kind: Unary, x: &[E], y: &mut [E]) {
         Unary::Tanh => each!(Unary::Tanh),
         Unary::Sigmoid => each!(Unary::Sigmoid),
         Unary::Silu => each!(Unary::Silu),
+        Unary::Exp => each!(Unary::Exp),
+        Unary::Softplus => each!(Unary::Softplus),
     }
 }
 
@@ -116,6 +123,8 @@ pub fn backward_acc<E: Real>(kind: Unary, x: &[E], dy: &[E], dx: &mut [E], acc: 
         Unary::Tanh => each!(Unary::Tanh),
         Unary::Sigmoid => each!(Unary::Sigmoid),
         Unary::Silu => each!(Unary::Silu),
+        Unary::Exp => each!(Unary::Exp),
+        Unary::Softplus => each!(Unary::Softplus),
     }
 }
 

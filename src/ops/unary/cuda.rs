@@ -55,6 +55,8 @@ fn fwd_kernel(kind: Unary) -> UnaryFwd {
         Unary::Tanh => k::tanh_fwd,
         Unary::Sigmoid => k::sigmoid_fwd,
         Unary::Silu => k::silu_fwd,
+        Unary::Exp => k::exp_fwd,
+        Unary::Softplus => k::softplus_fwd,
     }
 }
 
@@ -66,13 +68,15 @@ fn bwd_kernel(kind: Unary) -> UnaryBwd {
         Unary::Tanh => k::tanh_bwd,
         Unary::Sigmoid => k::sigmoid_bwd,
         Unary::Silu => k::silu_bwd,
+        Unary::Exp => k::exp_bwd,
+        Unary::Softplus => k::softplus_bwd,
     }
 }
 
-/// Whether the backward kernel of `kind` reads the forward output `y` (tanh, sigmoid) rather than
-/// the input `x` (the others).
+/// Whether the backward kernel of `kind` reads the forward output `y` (tanh, sigmoid, exp) rather
+/// than the input `x` (the others): [`Unary::uses_output`].
 pub fn bwd_uses_output(kind: Unary) -> bool {
-    matches!(kind, Unary::Tanh | Unary::Sigmoid)
+    kind.uses_output()
 }
 
 /// `y = f(x)` over `n` elements.

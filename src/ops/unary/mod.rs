@@ -1,4 +1,6 @@
-//! Activations: relu, elu, gelu (tanh approximation), tanh, sigmoid, silu.
+//! Element-wise functions: the activations relu, elu, gelu (tanh approximation), tanh, sigmoid,
+//! silu, and exp and softplus (SAC's tanh-Gaussian policy: σ = exp(log σ), log(1 − tanh²u) =
+//! 2(log 2 − u − softplus(−2u))).
 pub mod cpu;
 #[cfg(feature = "cuda")]
 pub mod cuda;
@@ -16,16 +18,21 @@ pub enum Unary {
     Tanh,
     Sigmoid,
     Silu,
+    Exp,
+    /// log(1 + eˣ), computed as max(x, 0) + log(1 + e^−|x|) so no input overflows.
+    Softplus,
 }
 
 impl Unary {
-    pub const ALL: [Unary; 6] = [
+    pub const ALL: [Unary; 8] = [
         Unary::Relu,
         Unary::Elu,
         Unary::Gelu,
         Unary::Tanh,
         Unary::Sigmoid,
         Unary::Silu,
+        Unary::Exp,
+        Unary::Softplus,
     ];
     pub fn parse(name: &str) -> Option<Unary> {
         Unary::ALL.into_iter().find(|u| u.name() == name)
@@ -38,12 +45,14 @@ impl Unary {
             Unary::Tanh => "tanh",
             Unary::Sigmoid => "sigmoid",
             Unary::Silu => "silu",
+            Unary::Exp => "exp",
+            Unary::Softplus => "softplus",
         }
     }
-    /// Whether the derivative is taken from the output y (tanh: 1 − y², sigmoid: y(1 − y)) rather
-    /// than the input x: one rule for every device.
+    /// Whether the derivative is taken from the output y (tanh: 1 − y², sigmoid: y(1 − y), exp: y)
+    /// rather than the input x: one rule for every device.
     pub fn uses_output(self) -> bool {
-        matches!(self, Unary::Tanh | Unary::Sigmoid)
+        matches!(self, Unary::Tanh | Unary::Sigmoid | Unary::Exp)
     }
 }
 
@@ -94,6 +103,12 @@ impl<B: UnaryKernel> Tape<'_, B> {
     }
     pub fn silu(&mut self, x: Var) -> Var {
         self.unary(x, Unary::Silu)
+    }
+    pub fn exp(&mut self, x: Var) -> Var {
+        self.unary(x, Unary::Exp)
+    }
+    pub fn softplus(&mut self, x: Var) -> Var {
+        self.unary(x, Unary::Softplus)
     }
 }
 
