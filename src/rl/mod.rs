@@ -2,12 +2,15 @@
 //! prioritized), the TD-MPC agents that train from it, their runner, the image augmentation of
 //! pixel agents, and [`rliable`], the aggregate metrics and bootstrap intervals that results are
 //! reported with.
+mod agent_state;
 pub mod augment;
 mod replay;
 pub mod rliable;
 pub mod run;
+pub mod sac;
 mod sum_tree;
 pub mod tdmpc;
 
+pub use agent_state::AgentState;
 pub use replay::{ReplayBatch, ReplayBuffer, ReplayConfig, ReplaySnapshot, Sampling};
 pub use sum_tree::SumTree;

@@ -9,7 +9,7 @@ use crate::backend::{Backend, Pool};
 use crate::ops::Engine;
 use crate::optim::{ema, AdamConfig, EmaScratch, OptimKernel};
 use crate::planner::{PlanStep, Planner, PlannerConfig};
-use crate::rl::{ReplayBatch, ReplayBuffer};
+use crate::rl::{AgentState, ReplayBatch, ReplayBuffer};
 use crate::util::rng::Rng;
 use crate::{Error, Result};
 
@@ -19,19 +19,6 @@ pub struct UpdateStats {
     pub terms: ToldTerms,
     pub policy: f64,
     pub grad_norm: f64,
-}
-
-/// Host copies of everything an agent learns (for checkpoints and tests).
-pub struct AgentState {
-    pub online: ParamStore,
-    pub target: ParamStore,
-    /// Adam (m, v) per parameter.
-    pub moments: Vec<(Vec<f32>, Vec<f32>)>,
-    pub model_steps: u64,
-    pub policy_steps: u64,
-    pub updates: u64,
-    /// Random streams: update noise, world-model noise, proposal noise, planner.
-    pub rngs: [[u64; 4]; 4],
 }
 
 /// One random stream, buffer pool and host scratch per planning role (world model, policy), so

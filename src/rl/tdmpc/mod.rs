@@ -10,7 +10,7 @@ mod noise;
 mod told;
 mod world;
 
-pub use agent::{Agent, AgentState, UpdateStats};
+pub use agent::{Agent, UpdateStats};
 pub use config::{Dynamics, TdmpcConfig};
 pub use loss::ToldTerms;
 pub use told::Told;

@@ -1,0 +1,457 @@
+//! A SAC agent on one backend (`pytorch_sac` `agent/sac.py`): the online networks and the target
+//! critics, Adam moments, and the update: the critics' soft Bellman regression, then (every
+//! `actor_every` updates) the actor and the temperature, then (every `target_every`) the Polyak
+//! step of the target critics.
+//!
+//! The tasks it runs on time out but never terminate, so every TD target bootstraps (no
+//! terminal mask).
+use super::networks::SacNets;
+use crate::autodiff::{DeviceParams, Gradients, ParamId, ParamStore, Tape};
+use crate::backend::Pool;
+use crate::ops::Engine;
+use crate::optim::{ema, AdamConfig, EmaScratch, OptimKernel};
+use crate::rl::{AgentState, ReplayBatch};
+use crate::util::rng::Rng;
+use crate::{Error, Result};
+
+/// What one update reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SacStats {
+    /// MSE(Q1, y) + MSE(Q2, y).
+    pub critic_loss: f64,
+    /// mean(α log π − min Q) at the last actor update.
+    pub actor_loss: f64,
+    /// α after the update.
+    pub alpha: f64,
+    /// −mean log π of the actor's samples (the policy's entropy estimate).
+    pub entropy: f64,
+    /// The critics' gradient norm.
+    pub grad_norm: f64,
+}
+
+pub struct SacAgent<B: Engine<E = f32> + OptimKernel> {
+    nets: SacNets,
+    be: B,
+    online: DeviceParams<B>,
+    /// The target copy of every parameter; only the critics' are read (TD targets).
+    target: DeviceParams<B>,
+    moments: Vec<(B::Buf, B::Buf)>,
+    critic_steps: u64,
+    actor_steps: u64,
+    updates: u64,
+    pool: Pool<B>,
+    target_pool: Pool<B>,
+    norm: B::Buf,
+    clip: B::Buf,
+    ema: EmaScratch<B>,
+    sizes: Vec<usize>,
+    critic_ids: Vec<ParamId>,
+    actor_ids: Vec<ParamId>,
+    /// Noise of the updates' samples, and of exploration.
+    rng: Rng,
+    act_rng: Rng,
+    last: SacStats,
+}
+
+/// The batch's (s, a, r, s') as [B, obs], [B, act], [B, 1], [B, obs] (windows of one step).
+struct Transitions {
+    b: usize,
+    obs: Vec<f32>,
+    next: Vec<f32>,
+}
+
+fn normals(rng: &mut Rng, n: usize) -> Vec<f32> {
+    (0..n).map(|_| rng.normal() as f32).collect()
+}
+
+impl<B: Engine<E = f32> + OptimKernel> SacAgent<B> {
+    pub fn new(nets: SacNets, backend: B, seed: u64) -> Result<Self> {
+        let be = backend;
+        let ps = nets.params();
+        let sizes: Vec<usize> = ps.iter().map(|(_, t)| t.numel()).collect();
+        let zeros = |n: usize| -> Result<B::Buf> {
+            let mut b = be.alloc(n)?;
+            be.upload(&vec![0.0; n], &mut b)?;
+            Ok(b)
+        };
+        let moments = sizes
+            .iter()
+            .map(|&n| Ok((zeros(n)?, zeros(n)?)))
+            .collect::<Result<_>>()?;
+        let largest = sizes.iter().copied().max().unwrap_or(1);
+        let (actor_ids, critic_ids) = ps.ids().partition(|&id| nets.is_actor(id));
+        let mut root = Rng::new(seed);
+        Ok(SacAgent {
+            online: DeviceParams::upload(&be, ps)?,
+            target: DeviceParams::upload(&be, ps)?,
+            moments,
+            critic_steps: 0,
+            actor_steps: 0,
+            updates: 0,
+            pool: Pool::default(),
+            target_pool: Pool::default(),
+            norm: be.alloc(1)?,
+            clip: be.alloc(1)?,
+            ema: EmaScratch::new(&be, largest)?,
+            sizes,
+            critic_ids,
+            actor_ids,
+            rng: root.fork(),
+            act_rng: root.fork(),
+            last: SacStats::default(),
+            nets,
+            be,
+        })
+    }
+
+    pub fn nets(&self) -> &SacNets {
+        &self.nets
+    }
+    pub fn device(&self) -> &'static str {
+        self.be.name()
+    }
+    pub fn updates(&self) -> u64 {
+        self.updates
+    }
+
+    /// An action for one observation: tanh(μ) when evaluating, a sample of π when exploring.
+    pub fn act(&mut self, obs: &[f32], explore: bool) -> Result<Vec<f32>> {
+        let c = &self.nets.cfg;
+        if obs.len() != c.obs_dim {
+            return Err(Error::Shape(format!(
+                "sac: observation has {} values, the agent takes {}",
+                obs.len(),
+                c.obs_dim
+            )));
+        }
+        if let Some(i) = obs.iter().position(|x| !x.is_finite()) {
+            return Err(Error::NonFinite(format!(
+                "sac: observation value {i} is {}",
+                obs[i]
+            )));
+        }
+        let pool = std::mem::take(&mut self.pool);
+        let mut t = Tape::on(
+            self.be.clone(),
+            self.nets.params(),
+            &self.online,
+            pool,
+            false,
+        )?;
+        let nets = &self.nets;
+        let run = |t: &mut Tape<B>| -> Result<(Vec<f32>, Vec<f32>)> {
+            let o = t.constant([1, obs.len()], obs)?;
+            let (mu, log_std) = nets.actor(t, o)?;
+            Ok((t.fetch(mu)?, t.fetch(log_std)?))
+        };
+        let out = run(&mut t);
+        self.pool = t.into_pool();
+        let (mu, log_std) = out?;
+        Ok(mu
+            .iter()
+            .zip(&log_std)
+            .map(|(&m, &ls)| {
+                let u = if explore {
+                    m + ls.exp() * self.act_rng.normal() as f32
+                } else {
+                    m
+                };
+                u.tanh()
+            })
+            .collect())
+    }
+
+    fn transitions(&self, batch: &ReplayBatch) -> Result<Transitions> {
+        let (od, ad) = (self.nets.cfg.obs_dim, self.nets.cfg.act_dim);
+        let b = batch.rewards.len();
+        if b == 0 || batch.obs.len() != b * 2 * od || batch.actions.len() != b * ad {
+            return Err(Error::Shape(format!(
+                "sac: a batch of one-step windows needs obs [B, 2, {od}], actions [B, 1, {ad}] and \
+                 rewards [B, 1]; got {} obs, {} action and {} reward values",
+                batch.obs.len(),
+                batch.actions.len(),
+                b
+            )));
+        }
+        let (mut obs, mut next) = (Vec::with_capacity(b * od), Vec::with_capacity(b * od));
+        for w in batch.obs.chunks_exact(2 * od) {
+            obs.extend_from_slice(&w[..od]);
+            next.extend_from_slice(&w[od..]);
+        }
+        Ok(Transitions { b, obs, next })
+    }
+
+    /// y = r + γ (min Q̄(s', a') − α log π(a'|s')), a' ~ π(s'); and α.
+    fn td_targets(&mut self, batch: &ReplayBatch, tr: &Transitions) -> Result<(Vec<f32>, f32)> {
+        let c = &self.nets.cfg;
+        let (b, od, ad) = (tr.b, c.obs_dim, c.act_dim);
+        let eps = normals(&mut self.rng, b * ad);
+        let nets = &self.nets;
+        let pool = std::mem::take(&mut self.pool);
+        let mut on = Tape::on(self.be.clone(), nets.params(), &self.online, pool, false)?;
+        let tpool = std::mem::take(&mut self.target_pool);
+        let mut tg = Tape::on(self.be.clone(), nets.params(), &self.target, tpool, false)?;
+        let run = |on: &mut Tape<B>, tg: &mut Tape<B>| -> Result<(Vec<f32>, f32)> {
+            let s1 = on.constant([b, od], &tr.next)?;
+            let (mu, log_std) = nets.actor(on, s1)?;
+            let smp = nets.sample(on, mu, log_std, &eps)?;
+            let (a1, logp) = (on.fetch(smp.action)?, on.fetch(smp.log_prob)?);
+            let al = nets.alpha(on);
+            let alpha = on.fetch_item(al)?;
+            let s1t = tg.constant([b, od], &tr.next)?;
+            let a1t = tg.constant([b, ad], &a1)?;
+            let (q1, q2) = nets.q(tg, s1t, a1t, false)?;
+            let (q1, q2) = (tg.fetch(q1)?, tg.fetch(q2)?);
+            let gamma = c.gamma as f32;
+            let y = (0..b)
+                .map(|i| batch.rewards[i] + gamma * (q1[i].min(q2[i]) - alpha * logp[i]))
+                .collect();
+            Ok((y, alpha))
+        };
+        let out = run(&mut on, &mut tg);
+        self.pool = on.into_pool();
+        self.target_pool = tg.into_pool();
+        out
+    }
+
+    /// One SAC update from a batch of one-step windows (`ReplayBuffer` with horizon 1).
+    pub fn update(&mut self, batch: &ReplayBatch) -> Result<SacStats> {
+        let tr = self.transitions(batch)?;
+        let (y, alpha) = self.td_targets(batch, &tr)?;
+        let c = self.nets.cfg.clone();
+        let (b, od, ad) = (tr.b, c.obs_dim, c.act_dim);
+
+        // Critics: MSE(Q1, y) + MSE(Q2, y).
+        let nets = &self.nets;
+        let pool = std::mem::take(&mut self.pool);
+        let mut t = Tape::on(self.be.clone(), nets.params(), &self.online, pool, true)?;
+        let run = |t: &mut Tape<B>| -> Result<(crate::autodiff::Var, f64)> {
+            let s = t.constant([b, od], &tr.obs)?;
+            let a = t.constant([b, ad], &batch.actions)?;
+            let yv = t.constant([b, 1], &y)?;
+            let (q1, q2) = nets.q(t, s, a, false)?;
+            let (l1, l2) = (t.mse(q1, yv)?, t.mse(q2, yv)?);
+            let l = t.add(l1, l2)?;
+            let v = t.fetch_item(l)? as f64;
+            Ok((l, v))
+        };
+        let out = run(&mut t);
+        let (loss, critic_loss) = match out {
+            Ok(x) => x,
+            Err(e) => {
+                self.pool = t.into_pool();
+                return Err(e);
+            }
+        };
+        check_finite("critic loss", critic_loss, self.updates)?;
+        let grads = t.backward(loss);
+        self.pool = t.into_pool();
+        let mut grads = grads?;
+        self.critic_steps += 1;
+        let grad_norm = self.apply(&mut grads, false, self.critic_steps)?;
+        grads.into_buffers().for_each(|g| self.pool.give(g));
+
+        let mut stats = SacStats {
+            critic_loss,
+            grad_norm,
+            alpha: alpha as f64,
+            ..self.last
+        };
+        if self.updates.is_multiple_of(c.actor_every) {
+            let (actor_loss, entropy, new_alpha) = self.update_actor(&tr, alpha)?;
+            stats.actor_loss = actor_loss;
+            stats.entropy = entropy;
+            stats.alpha = new_alpha;
+        }
+        self.updates += 1;
+        if self.updates.is_multiple_of(c.target_every) {
+            ema(
+                &self.be,
+                &mut self.target,
+                &self.online,
+                &self.sizes,
+                c.tau,
+                &mut self.ema,
+            )?;
+        }
+        self.last = stats;
+        Ok(stats)
+    }
+
+    /// The actor: mean(α log π(a|s) − min Q(s, a)), a ~ π(s), the critics frozen; the
+    /// temperature: mean(α (−log π − H̄)) with log π held constant. One tape, one Adam step on the
+    /// actor's and log α's parameters. Returns (actor loss, entropy, α after the step).
+    fn update_actor(&mut self, tr: &Transitions, alpha: f32) -> Result<(f64, f64, f64)> {
+        let c = self.nets.cfg.clone();
+        let (b, od, ad) = (tr.b, c.obs_dim, c.act_dim);
+        let eps = normals(&mut self.rng, b * ad);
+        let nets = &self.nets;
+        let pool = std::mem::take(&mut self.pool);
+        let mut t = Tape::on(self.be.clone(), nets.params(), &self.online, pool, true)?;
+        let run = |t: &mut Tape<B>| -> Result<(crate::autodiff::Var, f64, f64)> {
+            let s = t.constant([b, od], &tr.obs)?;
+            let (mu, log_std) = nets.actor(t, s)?;
+            let smp = nets.sample(t, mu, log_std, &eps)?;
+            let (q1, q2) = nets.q(t, s, smp.action, true)?;
+            let (q1v, q2v, logp) = (t.fetch(q1)?, t.fetch(q2)?, t.fetch(smp.log_prob)?);
+            // min(Q1, Q2) through masks chosen on the host: −1/B on the smaller critic's row.
+            let (mut w1, mut w2) = (vec![0f32; b], vec![0f32; b]);
+            let mut loss = 0.0f64;
+            for i in 0..b {
+                let w = -1.0 / b as f32;
+                if q1v[i] <= q2v[i] {
+                    w1[i] = w;
+                } else {
+                    w2[i] = w;
+                }
+                loss += (alpha * logp[i] - q1v[i].min(q2v[i])) as f64 / b as f64;
+            }
+            let (wa, wb) = (t.constant([b, 1], &w1)?, t.constant([b, 1], &w2)?);
+            let (x1, x2) = (t.mul(q1, wa)?, t.mul(q2, wb)?);
+            let (s1, s2) = (t.sum(x1), t.sum(x2));
+            let lp = t.scale(smp.log_prob, alpha / b as f32);
+            let lp = t.sum(lp);
+            let actor = t.add(s1, s2)?;
+            let actor = t.add(actor, lp)?;
+            // Temperature: d/d log α of α·k is α·k, k = mean(−log π) − H̄.
+            let entropy = -logp.iter().map(|&v| v as f64).sum::<f64>() / b as f64;
+            let k = (entropy - c.target_entropy()) as f32;
+            let al = nets.alpha(t);
+            let al = t.scale(al, k);
+            let al = t.sum(al);
+            Ok((t.add(actor, al)?, loss, entropy))
+        };
+        let out = run(&mut t);
+        let (total, loss, entropy) = match out {
+            Ok(x) => x,
+            Err(e) => {
+                self.pool = t.into_pool();
+                return Err(e);
+            }
+        };
+        check_finite("actor loss", loss, self.updates)?;
+        let grads = t.backward(total);
+        self.pool = t.into_pool();
+        let mut grads = grads?;
+        self.actor_steps += 1;
+        self.apply(&mut grads, true, self.actor_steps)?;
+        grads.into_buffers().for_each(|g| self.pool.give(g));
+        let mut la = [0f32];
+        self.be
+            .download(self.online.get(self.nets.log_alpha()), &mut la)?;
+        Ok((loss, entropy, (la[0] as f64).exp()))
+    }
+
+    /// An Adam step on the actor's (with log α) or the critics' parameters; returns their gradient
+    /// norm (SAC does not clip).
+    fn apply(&mut self, grads: &mut Gradients<B>, actor: bool, step: u64) -> Result<f64> {
+        let ids = if actor {
+            &self.actor_ids
+        } else {
+            &self.critic_ids
+        };
+        let with: Vec<(&B::Buf, usize)> = ids
+            .iter()
+            .filter_map(|&id| Some((grads.param(id)?, self.sizes[id.0])))
+            .collect();
+        self.be
+            .grad_norm(&with, f64::INFINITY, &mut self.norm, &mut self.clip)?;
+        let mut host = [0f32];
+        self.be.download(&self.norm, &mut host)?;
+        let norm = host[0] as f64;
+        check_finite("gradient norm", norm, self.updates)?;
+        let adam = AdamConfig::default();
+        for &id in ids.iter() {
+            let Some(g) = grads.param_mut(id) else {
+                continue;
+            };
+            let (m, v) = &mut self.moments[id.0];
+            self.be.adamw(
+                self.online.get_mut(id),
+                m,
+                v,
+                g,
+                &self.clip,
+                self.sizes[id.0],
+                &adam,
+                self.nets.cfg.lr,
+                step,
+            )?;
+        }
+        Ok(norm)
+    }
+
+    /// Everything learned, copied to the host.
+    pub fn state(&self) -> Result<AgentState> {
+        let mut online = self.nets.params().clone();
+        self.online.download_into(&self.be, &mut online)?;
+        let mut target = self.nets.params().clone();
+        self.target.download_into(&self.be, &mut target)?;
+        let moments = self
+            .moments
+            .iter()
+            .zip(&self.sizes)
+            .map(|((m, v), &n)| {
+                let (mut hm, mut hv) = (vec![0f32; n], vec![0f32; n]);
+                self.be.download(m, &mut hm)?;
+                self.be.download(v, &mut hv)?;
+                Ok((hm, hv))
+            })
+            .collect::<Result<_>>()?;
+        Ok(AgentState {
+            online,
+            target,
+            moments,
+            model_steps: self.critic_steps,
+            policy_steps: self.actor_steps,
+            updates: self.updates,
+            rngs: [self.rng.state(), self.act_rng.state(), [0; 4], [0; 4]],
+        })
+    }
+
+    /// Restores a state from [`SacAgent::state`] (shapes checked against these networks).
+    pub fn restore(&mut self, s: &AgentState) -> Result<()> {
+        let same = |ps: &ParamStore| {
+            ps.len() == self.sizes.len()
+                && ps
+                    .iter()
+                    .zip(self.nets.params().iter())
+                    .all(|((na, a), (nb, b))| na == nb && a.shape == b.shape)
+        };
+        let moments_fit = s.moments.len() == self.sizes.len()
+            && s.moments
+                .iter()
+                .zip(&self.sizes)
+                .all(|((m, v), &n)| m.len() == n && v.len() == n);
+        if !(same(&s.online) && same(&s.target) && moments_fit) {
+            return Err(Error::Invalid(
+                "sac state: the parameters or Adam moments do not match this agent's networks"
+                    .into(),
+            ));
+        }
+        self.online = DeviceParams::upload(&self.be, &s.online)?;
+        self.target = DeviceParams::upload(&self.be, &s.target)?;
+        for ((m, v), (hm, hv)) in self.moments.iter_mut().zip(&s.moments) {
+            self.be.upload(hm, m)?;
+            self.be.upload(hv, v)?;
+        }
+        *self.nets.params_mut() = s.online.clone();
+        self.critic_steps = s.model_steps;
+        self.actor_steps = s.policy_steps;
+        self.updates = s.updates;
+        self.rng = Rng::from_state(s.rngs[0]);
+        self.act_rng = Rng::from_state(s.rngs[1]);
+        Ok(())
+    }
+}
+
+fn check_finite(what: &str, v: f64, updates: u64) -> Result<()> {
+    if v.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::NonFinite(format!(
+            "sac update {}: the {what} is {v}",
+            updates + 1
+        )))
+    }
+}
