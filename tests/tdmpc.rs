@@ -247,7 +247,13 @@ fn small_run(agent: &str, env_steps: u64) -> RunConfig {
     c.eval_every = 4000;
     c.eval_episodes = 2;
     c.checkpoint_every = 2;
-    let t = &mut c.told;
+    if let Some(sac) = c.sac.as_mut() {
+        sac.batch = 128;
+        sac.hidden = 128;
+        sac.lr = 1e-3;
+        return c;
+    }
+    let t = c.told_mut().unwrap();
     t.batch = 64;
     t.mlp_dim = 64;
     t.enc_dim = 64;
@@ -255,12 +261,13 @@ fn small_run(agent: &str, env_steps: u64) -> RunConfig {
         // The paper's horizon 20 costs 4× per update; the smoke run checks learning, not the horizon.
         t.horizon = 5;
     }
-    c.planner = PlannerConfig {
+    let h = t.horizon;
+    c.planner = Some(PlannerConfig {
         samples: 64,
         elites: 8,
         policy_trajectories: 4,
-        ..PlannerConfig::tdmpc(t.horizon)
-    };
+        ..PlannerConfig::tdmpc(h)
+    });
     c
 }
 
@@ -323,15 +330,16 @@ fn resume_refuses_a_checkpoint_of_another_run() {
     let mut other = small_run("tdmpc", 2000);
     other.task = "pendulum-swingup".into();
     other.action_repeat = 4;
+    let told = other.told().unwrap().clone();
     let mut other = RunConfig {
-        told: TdmpcConfig {
+        told: Some(TdmpcConfig {
             obs_dim: 3,
             act_dim: 1,
-            ..other.told
-        },
+            ..told
+        }),
         ..other
     };
-    other.told.horizon = cfg.told.horizon;
+    other.told_mut().unwrap().horizon = cfg.told().unwrap().horizon;
     let e = run::train(other, Cpu::default(), &opts(d.path(), true, None))
         .unwrap_err()
         .to_string();
@@ -365,8 +373,8 @@ fn bad_run_settings_are_clear_errors() {
         .to_string()
         .contains("action repeat 0"));
     let mut c = small_run("tdmpc", 2000);
-    c.told.horizon = 200;
-    c.planner = PlannerConfig::tdmpc(200);
+    c.told_mut().unwrap().horizon = 200;
+    c.planner = Some(PlannerConfig::tdmpc(200));
     let e = c.validate().unwrap_err().to_string();
     assert!(
         e.contains("horizon 200 is longer than an episode of 125"),
@@ -762,4 +770,13 @@ fn rl_train_then_eval_then_report() {
         "--noise NaN",
     );
     assert!(!std::path::Path::new(out).exists());
+}
+
+#[test]
+fn sac_return_rises_above_random_on_cartpole_swingup() {
+    let (before, after) = learn("sac");
+    assert!(
+        after > before + 100.0 && after > 200.0,
+        "return {before:.1} → {after:.1}"
+    );
 }

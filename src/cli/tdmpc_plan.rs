@@ -104,12 +104,12 @@ fn measure_on<B: Engine<E = f32> + OptimKernel>(
     iters: usize,
     warmup: usize,
 ) -> Result<PlanPoint> {
-    let mut cfg = RunConfig::new(agent, "cartpole-swingup")?;
-    cfg.told.horizon = horizon;
-    cfg.planner = crate::planner::PlannerConfig::tdmpc(horizon);
-    let p = cfg.planner.clone();
+    let mut run = RunConfig::new(agent, "cartpole-swingup")?;
+    run.told_mut()?.horizon = horizon;
+    let cfg = run.told()?.clone();
+    let p = crate::planner::PlannerConfig::tdmpc(horizon);
     let flop = plan_flop(
-        &cfg.told,
+        &cfg,
         p.iterations,
         p.samples,
         p.policy_trajectories,
@@ -118,13 +118,13 @@ fn measure_on<B: Engine<E = f32> + OptimKernel>(
     let gemm = gemm_rate(
         &backend,
         (p.samples + p.policy_trajectories) * horizon,
-        cfg.told.mlp_dim,
-        cfg.told.mlp_dim,
+        cfg.mlp_dim,
+        cfg.mlp_dim,
     )?;
-    let told = Told::new(cfg.told.clone(), 0)?;
+    let told = Told::new(cfg.clone(), 0)?;
     let mut a = Agent::new(told, backend, p, 0)?;
     let mut rng = Rng::new(3);
-    let obs: Vec<f32> = (0..cfg.told.obs_dim).map(|_| rng.normal() as f32).collect();
+    let obs: Vec<f32> = (0..cfg.obs_dim).map(|_| rng.normal() as f32).collect();
     // Schedules done: the full horizon and a warm start from the previous plan.
     let at = |first: bool| PlanStep {
         step: 1 << 40,

@@ -5,14 +5,13 @@
 use super::collect::Behaviour;
 use crate::backend::Cpu;
 use crate::planner::PlanStep;
-use crate::rl::run::load_checkpoint;
-use crate::rl::tdmpc::Agent;
+use crate::rl::run::{load_checkpoint, Learner};
 use crate::util::rng::Rng;
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 
 pub struct AgentBehaviour {
-    agent: Agent<Cpu>,
+    agent: Learner<Cpu>,
     repeat: usize,
     /// The planner's schedules read the step count the agent was trained to.
     step: u64,

@@ -1,11 +1,12 @@
-//! `koopman rl train`: TD-MPC or Koopman TD-MPC on a task, with curves, checkpoints and `--resume`.
+//! `koopman rl train`: TD-MPC, Koopman TD-MPC or SAC on a task, with curves, checkpoints and
+//! `--resume`.
 use crate::rl::run::{self, RunConfig, RunOptions};
 use crate::Result;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct TrainArgs {
-    /// tdmpc or koopman-tdmpc.
+    /// tdmpc, koopman-tdmpc or sac (from states).
     #[arg(long, default_value = "tdmpc")]
     pub agent: String,
     /// Task (see `koopman collect --help` for the list), e.g. cartpole-swingup.
@@ -28,7 +29,7 @@ pub struct TrainArgs {
     /// Action repeat (default: TD-MPC's for the task: cartpole 8, walker/finger 2, others 4).
     #[arg(long)]
     pub action_repeat: Option<usize>,
-    /// Agent steps of random actions before planning starts (TD-MPC: 5000).
+    /// Agent steps of random actions before the agent acts (TD-MPC: 5000; SAC: 1000).
     #[arg(long)]
     pub seed_steps: Option<u64>,
     /// Env steps between evaluations (TD-MPC: 20000).
@@ -39,10 +40,10 @@ pub struct TrainArgs {
     /// Training and planning horizon (TD-MPC 5, Koopman TD-MPC 20).
     #[arg(long)]
     pub horizon: Option<usize>,
-    /// Update batch size (512).
+    /// Update batch size (TD-MPC 512; SAC 1024).
     #[arg(long)]
     pub batch: Option<usize>,
-    /// Hidden width of dynamics, reward, Q and π (512).
+    /// Hidden width of dynamics, reward, Q and π (512); of SAC's actor and critics (1024).
     #[arg(long)]
     pub mlp_dim: Option<usize>,
     /// Encoder hidden width (256).
@@ -69,7 +70,7 @@ pub struct TrainArgs {
     /// Planner π trajectories (25).
     #[arg(long)]
     pub policy_trajectories: Option<usize>,
-    /// Uniform replay instead of PER.
+    /// Uniform replay instead of PER (SAC always samples uniformly).
     #[arg(long)]
     pub uniform: bool,
     /// Episodes between checkpoints.
@@ -102,7 +103,34 @@ pub fn config(a: &TrainArgs) -> Result<RunConfig> {
     if let Some(v) = a.eval_episodes {
         c.eval_episodes = v;
     }
-    let t = &mut c.told;
+    if let Some(sac) = c.sac.as_mut() {
+        c.prioritized = false;
+        if let Some(v) = a.batch {
+            sac.batch = v;
+        }
+        if let Some(v) = a.mlp_dim {
+            sac.hidden = v;
+        }
+        let tdmpc_only = [
+            ("--enc-dim", a.enc_dim.is_some()),
+            ("--latent", a.latent.is_some()),
+            ("--modes", a.modes.is_some()),
+            ("--dt0", a.dt0.is_some()),
+            ("--horizon", a.horizon.is_some()),
+            ("--samples", a.samples.is_some()),
+            ("--elites", a.elites.is_some()),
+            ("--iterations", a.iterations.is_some()),
+            ("--policy-trajectories", a.policy_trajectories.is_some()),
+        ];
+        if let Some((flag, _)) = tdmpc_only.iter().find(|(_, given)| *given) {
+            return Err(crate::Error::Invalid(format!(
+                "{flag} applies to the TD-MPC agents, not --agent sac"
+            )));
+        }
+        c.validate()?;
+        return Ok(c);
+    }
+    let t = c.told_mut()?;
     if let Some(v) = a.batch {
         t.batch = v;
     }
@@ -136,9 +164,9 @@ pub fn config(a: &TrainArgs) -> Result<RunConfig> {
     }
     if let Some(h) = a.horizon {
         t.horizon = h;
-        c.planner = crate::planner::PlannerConfig::tdmpc(h);
+        c.planner = Some(crate::planner::PlannerConfig::tdmpc(h));
     }
-    let p = &mut c.planner;
+    let p = c.planner_mut()?;
     if let Some(v) = a.samples {
         p.samples = v;
     }
@@ -170,7 +198,12 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     };
     eprintln!(
         "{} on {}: {} env steps, action repeat {}, horizon {}, seed {}",
-        cfg.agent, cfg.task, cfg.env_steps, cfg.action_repeat, cfg.told.horizon, cfg.seed
+        cfg.agent,
+        cfg.task,
+        cfg.env_steps,
+        cfg.action_repeat,
+        cfg.horizon()?,
+        cfg.seed
     );
     let s = crate::with_backend!(device, |b| run::train(cfg, b, &opts)?);
     println!(

@@ -4,12 +4,14 @@
 //! updates as an uninterrupted run). Written atomically at episode ends; read trusting nothing
 //! (names, dtypes, shapes and a CRC-32 are checked, errors name the file and the field).
 use super::record::Curves;
+use super::Learner;
 use super::RunConfig;
+use crate::autodiff::ParamStore;
 use crate::checkpoint::crc_of;
 use crate::ops::Engine;
 use crate::optim::OptimKernel;
-use crate::planner::PlannerConfig;
-use crate::rl::tdmpc::{Agent, Told};
+use crate::rl::sac::SacNets;
+use crate::rl::tdmpc::Told;
 use crate::rl::{AgentState, ReplaySnapshot};
 use crate::util::files;
 use crate::{Error, Result};
@@ -57,22 +59,25 @@ pub struct RunCheckpoint {
 }
 
 impl RunCheckpoint {
-    /// The trained agent on `backend`, its planner sampling from `seed` (as `rl eval` and
-    /// `collect --policy` replay it).
+    /// The trained agent on `backend`, its sampling (planner, exploration) from `seed` (as
+    /// `rl eval` and `collect --policy` replay it).
     pub fn agent<B: Engine<E = f32> + OptimKernel>(
         &self,
         backend: B,
         seed: u64,
-    ) -> Result<Agent<B>> {
-        let told = Told::new(self.run.told.clone(), self.run.seed)?;
-        let planner = PlannerConfig {
-            seed,
-            ..self.run.planner.clone()
-        };
-        let mut agent = Agent::new(told, backend, planner, seed)?;
+    ) -> Result<Learner<B>> {
+        let mut agent = Learner::new(&self.run, backend, self.run.seed, seed)?;
         agent.restore(&self.agent)?;
         Ok(agent)
     }
+}
+
+/// The parameter names and shapes of `run`'s agent (what a checkpoint must hold).
+fn template(run: &RunConfig) -> Result<ParamStore> {
+    Ok(match &run.sac {
+        Some(sac) => SacNets::new(sac.clone(), 0)?.params().clone(),
+        None => Told::new(run.told()?.clone(), 0)?.params().clone(),
+    })
 }
 
 fn err(path: &Path, field: &str, msg: impl std::fmt::Display) -> Error {
@@ -128,7 +133,7 @@ pub fn save(path: &Path, c: &RunCheckpoint) -> Result<()> {
     }
     let r = &c.replay;
     let cap = r.rewards.len();
-    let (od, ad) = (c.run.told.obs_dim, c.run.told.act_dim);
+    let (od, ad) = c.run.dims()?;
     push(
         path,
         &mut views,
@@ -242,7 +247,7 @@ pub fn load(path: &Path) -> Result<RunCheckpoint> {
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect()
     };
-    let template = Told::new(meta.run.told.clone(), 0)?.params().clone();
+    let template = template(&meta.run).map_err(|e| err(path, "run", e))?;
     let mut online = template.clone();
     let mut target = template.clone();
     let mut moments = Vec::with_capacity(template.len());
@@ -267,7 +272,7 @@ pub fn load(path: &Path) -> Result<RunCheckpoint> {
         .first()
         .copied()
         .unwrap_or(0);
-    let (od, ad) = (meta.run.told.obs_dim, meta.run.told.act_dim);
+    let (od, ad) = meta.run.dims().map_err(|e| err(path, "run", e))?;
     let p = &meta.progress;
     let replay = ReplaySnapshot {
         obs: f32s(read("replay.obs", Dtype::F32, &[cap, od])?),

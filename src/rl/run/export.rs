@@ -17,7 +17,7 @@ pub fn replay_dataset(run: &RunConfig, replay: ReplaySnapshot) -> Result<Dataset
         capacity: replay.rewards.len(),
         obs_dim: spec.obs_dim,
         act_dim: spec.act_dim,
-        horizon: run.told.horizon,
+        horizon: run.horizon()?,
         sampling: if run.prioritized {
             Sampling::TDMPC_PER
         } else {

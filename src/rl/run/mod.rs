@@ -1,16 +1,18 @@
-//! The RL runner: TD-MPC's training loop (`nicklashansen/tdmpc` `src/train.py`) for either agent on
-//! any task. Episodes of uniform random actions for the first `seed_steps` agent steps, then
-//! planned actions with exploration noise; after each episode, as many updates as the episode had
-//! steps (one block of `seed_steps` updates when planning starts); an evaluation of
+//! The RL runner: TD-MPC's training loop (`nicklashansen/tdmpc` `src/train.py`) for every agent on
+//! any task. Episodes of uniform random actions for the first `seed_steps` agent steps, then the
+//! agent's actions with exploration noise; after each episode, as many updates as the episode had
+//! steps (for TD-MPC, one block of `seed_steps` updates when planning starts); an evaluation of
 //! `eval_episodes` noise-free episodes every `eval_every` env steps (and before training). Writes
 //! curves and a checkpoint into the run folder as it goes, and resumes exactly from it.
 mod checkpoint;
 mod export;
+mod learner;
 mod record;
 mod task;
 
 pub use checkpoint::{load as load_checkpoint, Progress, RunCheckpoint};
 pub use export::replay_dataset;
+pub use learner::Learner;
 pub use record::{Curves, EvalRow, TrainRow};
 pub use task::{action_repeat, episode_agent_steps};
 
@@ -18,7 +20,8 @@ use crate::envs::{self, Env};
 use crate::ops::Engine;
 use crate::optim::OptimKernel;
 use crate::planner::{PlanStep, PlannerConfig};
-use crate::rl::tdmpc::{Agent, TdmpcConfig, Told, UpdateStats};
+use crate::rl::sac::SacConfig;
+use crate::rl::tdmpc::{TdmpcConfig, UpdateStats};
 use crate::rl::{ReplayBatch, ReplayBuffer, ReplayConfig, Sampling};
 use crate::util::rng::Rng;
 use crate::{Error, Result};
@@ -27,7 +30,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// The agents `rl train` knows.
-pub const AGENTS: [&str; 2] = ["tdmpc", "koopman-tdmpc"];
+pub const AGENTS: [&str; 3] = ["tdmpc", "koopman-tdmpc", "sac"];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,18 +50,29 @@ pub struct RunConfig {
     pub checkpoint_every: u64,
     /// Prioritized replay (α 0.6, β 0.4) rather than uniform.
     pub prioritized: bool,
-    pub told: TdmpcConfig,
-    pub planner: PlannerConfig,
+    /// TD-MPC agents: TOLD and the planner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub told: Option<TdmpcConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planner: Option<PlannerConfig>,
+    /// SAC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sac: Option<SacConfig>,
 }
 
 impl RunConfig {
-    /// TD-MPC's defaults for `agent` on `task` (the environment is built to read its sizes).
+    /// The defaults of `agent` on `task` (TD-MPC's for the TD-MPC agents, pytorch_sac's for SAC);
+    /// the environment is built to read its sizes.
     pub fn new(agent: &str, task: &str) -> Result<Self> {
         let env = envs::make(task).map_err(Error::Invalid)?;
         let spec = env.spec();
-        let told = match agent {
-            "tdmpc" => TdmpcConfig::tdmpc(spec.obs_dim, spec.act_dim),
-            "koopman-tdmpc" => TdmpcConfig::koopman_tdmpc(spec.obs_dim, spec.act_dim),
+        let (told, sac) = match agent {
+            "tdmpc" => (Some(TdmpcConfig::tdmpc(spec.obs_dim, spec.act_dim)), None),
+            "koopman-tdmpc" => (
+                Some(TdmpcConfig::koopman_tdmpc(spec.obs_dim, spec.act_dim)),
+                None,
+            ),
+            "sac" => (None, Some(SacConfig::new(spec.obs_dim, spec.act_dim))),
             other => {
                 return Err(Error::Invalid(format!(
                     "unknown agent '{other}' (known: {})",
@@ -71,15 +85,76 @@ impl RunConfig {
             task: task.to_string(),
             env_steps: 100_000,
             action_repeat: action_repeat(task),
-            seed_steps: 5000,
+            // SAC: DrQ's 1000 agent steps of random actions.
+            seed_steps: if sac.is_some() { 1000 } else { 5000 },
             eval_every: 20_000,
             eval_episodes: 10,
             seed: 0,
             checkpoint_every: 10,
-            prioritized: true,
-            planner: PlannerConfig::tdmpc(told.horizon),
+            prioritized: sac.is_none(),
+            planner: told.as_ref().map(|t| PlannerConfig::tdmpc(t.horizon)),
             told,
+            sac,
         })
+    }
+
+    /// TOLD's configuration (a TD-MPC agent's run).
+    pub fn told(&self) -> Result<&TdmpcConfig> {
+        self.told.as_ref().ok_or_else(|| self.missing("told"))
+    }
+    pub fn told_mut(&mut self) -> Result<&mut TdmpcConfig> {
+        let e = self.missing("told");
+        self.told.as_mut().ok_or(e)
+    }
+    pub fn planner(&self) -> Result<&PlannerConfig> {
+        self.planner.as_ref().ok_or_else(|| self.missing("planner"))
+    }
+    pub fn planner_mut(&mut self) -> Result<&mut PlannerConfig> {
+        let e = self.missing("planner");
+        self.planner.as_mut().ok_or(e)
+    }
+    /// SAC's configuration (a SAC run).
+    pub fn sac(&self) -> Result<&SacConfig> {
+        self.sac.as_ref().ok_or_else(|| self.missing("sac"))
+    }
+    pub fn sac_mut(&mut self) -> Result<&mut SacConfig> {
+        let e = self.missing("sac");
+        self.sac.as_mut().ok_or(e)
+    }
+    fn missing(&self, section: &str) -> Error {
+        Error::Invalid(format!(
+            "run configuration: agent '{}' has no '{section}' section",
+            self.agent
+        ))
+    }
+    fn is_sac(&self) -> bool {
+        self.agent == "sac"
+    }
+
+    /// Observation and action widths the agent was built for.
+    pub fn dims(&self) -> Result<(usize, usize)> {
+        if self.is_sac() {
+            let s = self.sac()?;
+            Ok((s.obs_dim, s.act_dim))
+        } else {
+            let t = self.told()?;
+            Ok((t.obs_dim, t.act_dim))
+        }
+    }
+    /// Steps per replay window: TD-MPC's horizon, SAC's single transition.
+    pub fn horizon(&self) -> Result<usize> {
+        if self.is_sac() {
+            Ok(1)
+        } else {
+            Ok(self.told()?.horizon)
+        }
+    }
+    pub fn batch(&self) -> Result<usize> {
+        if self.is_sac() {
+            Ok(self.sac()?.batch)
+        } else {
+            Ok(self.told()?.batch)
+        }
     }
 
     pub fn validate(&self) -> Result<()> {
@@ -103,21 +178,34 @@ impl RunConfig {
         if self.checkpoint_every == 0 {
             return bad("checkpoint every 0 episodes (need ≥ 1)".into());
         }
-        self.told.validate()?;
-        self.planner.validate()?;
-        let ep = episode_agent_steps(self.action_repeat);
-        if self.told.horizon > ep {
-            return bad(format!(
-                "horizon {} is longer than an episode of {ep} agent steps (1000 env steps at \
-                 action repeat {}): no window of the replay buffer would fit",
-                self.told.horizon, self.action_repeat
-            ));
-        }
-        if self.planner.horizon != self.told.horizon {
-            return bad(format!(
-                "planner horizon {} differs from the training horizon {}",
-                self.planner.horizon, self.told.horizon
-            ));
+        if self.is_sac() {
+            if self.told.is_some() || self.planner.is_some() {
+                return bad("agent 'sac' takes no 'told' or 'planner' section".into());
+            }
+            if self.prioritized {
+                return bad("agent 'sac' samples its replay uniformly (prioritized: false)".into());
+            }
+            self.sac()?.validate()?;
+        } else {
+            if self.sac.is_some() {
+                return bad(format!("agent '{}' takes no 'sac' section", self.agent));
+            }
+            self.told()?.validate()?;
+            self.planner()?.validate()?;
+            let (h, ph) = (self.told()?.horizon, self.planner()?.horizon);
+            let ep = episode_agent_steps(self.action_repeat);
+            if h > ep {
+                return bad(format!(
+                    "horizon {h} is longer than an episode of {ep} agent steps (1000 env steps at \
+                     action repeat {}): no window of the replay buffer would fit",
+                    self.action_repeat
+                ));
+            }
+            if ph != h {
+                return bad(format!(
+                    "planner horizon {ph} differs from the training horizon {h}"
+                ));
+            }
         }
         Ok(())
     }
@@ -157,7 +245,7 @@ pub struct RunOptions {
 
 /// Evaluates the agent: `episodes` noise-free episodes, returns (mean, std) of their returns.
 pub fn evaluate<B: Engine<E = f32> + OptimKernel>(
-    agent: &mut Agent<B>,
+    agent: &mut Learner<B>,
     env: &mut dyn Env,
     repeat: usize,
     episodes: usize,
@@ -242,10 +330,11 @@ pub fn train<B: Engine<E = f32> + OptimKernel>(
     let mut env = envs::make(&cfg.task).map_err(Error::Invalid)?;
     let mut eval_env = envs::make(&cfg.task).map_err(Error::Invalid)?;
     let spec = env.spec();
-    if spec.obs_dim != cfg.told.obs_dim || spec.act_dim != cfg.told.act_dim {
+    let (od, ad) = cfg.dims()?;
+    if spec.obs_dim != od || spec.act_dim != ad {
         return Err(Error::Shape(format!(
-            "task '{}' has observations of {} and actions of {} values; the agent was built for {} and {}",
-            cfg.task, spec.obs_dim, spec.act_dim, cfg.told.obs_dim, cfg.told.act_dim
+            "task '{}' has observations of {} and actions of {} values; the agent was built for {od} and {ad}",
+            cfg.task, spec.obs_dim, spec.act_dim
         )));
     }
     let repeat = cfg.action_repeat;
@@ -257,7 +346,7 @@ pub fn train<B: Engine<E = f32> + OptimKernel>(
         capacity,
         obs_dim: spec.obs_dim,
         act_dim: spec.act_dim,
-        horizon: cfg.told.horizon,
+        horizon: cfg.horizon()?,
         sampling: if cfg.prioritized {
             Sampling::TDMPC_PER
         } else {
@@ -265,8 +354,7 @@ pub fn train<B: Engine<E = f32> + OptimKernel>(
         },
         seed: cfg.seed ^ 0x7265_706c,
     };
-    let told = Told::new(cfg.told.clone(), cfg.seed)?;
-    let mut agent = Agent::new(told, backend, cfg.planner.clone(), cfg.seed)?;
+    let mut agent = Learner::new(&cfg, backend, cfg.seed, cfg.seed)?;
     let mut rng = Rng::new(cfg.seed ^ 0x7275_6e6e);
     let mut curves = Curves::default();
     let (mut env_step, mut agent_step, mut episode, mut seeded, mut seconds0) =
@@ -394,7 +482,9 @@ pub fn train<B: Engine<E = f32> + OptimKernel>(
         episode += 1;
 
         if step0 >= cfg.seed_steps {
-            let n = if seeded {
+            // TD-MPC trains one block of seed_steps updates when planning starts; SAC one update
+            // per agent step throughout.
+            let n = if seeded || cfg.is_sac() {
                 ep_rew.len() as u64
             } else {
                 cfg.seed_steps.max(1)
@@ -402,7 +492,7 @@ pub fn train<B: Engine<E = f32> + OptimKernel>(
             seeded = true;
             let t0 = Instant::now();
             for i in 1..=n {
-                buffer.sample_into(cfg.told.batch, &mut batch)?;
+                buffer.sample_into(cfg.batch()?, &mut batch)?;
                 last = agent.update(&batch, Some(&mut buffer))?;
                 updates_here += 1;
                 // The block that starts planning is long (5000 updates): say how it goes.
@@ -520,7 +610,7 @@ fn eval_seed(cfg: &RunConfig, index: u64) -> u64 {
 #[allow(clippy::too_many_arguments)]
 fn summary<B: Engine<E = f32> + OptimKernel>(
     cfg: &RunConfig,
-    agent: &Agent<B>,
+    agent: &Learner<B>,
     curves: &Curves,
     env_step: u64,
     seconds: f64,
