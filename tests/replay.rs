@@ -252,3 +252,56 @@ fn bad_input_gives_clear_errors() {
         assert!(matches!(ReplayBuffer::new(cfg), Err(Error::Invalid(_))));
     }
 }
+
+/// A terminated episode's last transition is flagged in every batch that samples it (and only
+/// it); the flag survives a snapshot, leaves with its episode on eviction, and becomes the
+/// dataset's terminal.
+#[test]
+fn terminal_flags_mark_the_last_transition_of_a_terminated_episode() {
+    let mut b = buffer(20, 2, Sampling::Uniform, 3);
+    let (o, a, r) = episode(1, 5);
+    b.add_episode_ending(&o, &a, &r, true).unwrap();
+    let (o, a, r) = episode(2, 6);
+    b.add_episode(&o, &a, &r).unwrap();
+    let check = |b: &mut ReplayBuffer| {
+        let s = b.sample(400).unwrap();
+        let mut flagged = 0;
+        for w in 0..400 {
+            for k in 0..2 {
+                // obs of step k is [episode, t]; the flagged transition is episode 1's t = 4.
+                let o = &s.obs[(w * 3 + k) * 2..(w * 3 + k) * 2 + 2];
+                let want = o == [1.0, 4.0];
+                assert_eq!(
+                    s.terminal[w * 2 + k] == 1.0,
+                    want,
+                    "window {w} step {k}: {o:?}"
+                );
+                flagged += want as usize;
+            }
+        }
+        assert!(
+            flagged > 20,
+            "the terminal transition was sampled {flagged} times"
+        );
+    };
+    check(&mut b);
+    let ds = b.to_dataset(6);
+    let ends: Vec<_> = ds
+        .terminals
+        .iter()
+        .zip(&ds.timeouts)
+        .map(|(&t, &o)| (t, o))
+        .collect();
+    assert_eq!(ends[4], (true, false));
+    assert_eq!(ends[10], (false, true));
+    assert_eq!(ends.iter().filter(|e| e.0 || e.1).count(), 2);
+    let mut back = ReplayBuffer::from_snapshot(b.config().clone(), b.snapshot()).unwrap();
+    check(&mut back);
+    // Episodes of 12 slots each evict the terminated one: no flag is left.
+    for e in 3..5 {
+        let (o, a, r) = episode(e, 11);
+        b.add_episode(&o, &a, &r).unwrap();
+    }
+    let s = b.sample(200).unwrap();
+    assert!(s.terminal.iter().all(|&t| t == 0.0));
+}

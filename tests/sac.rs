@@ -247,3 +247,27 @@ fn update_and_act_on_cuda_match_the_cpu() {
         1e-4,
     );
 }
+
+/// A terminal transition does not bootstrap: with every transition terminal, the update equals
+/// the update of the same agent with γ = 0.
+#[test]
+fn terminal_transitions_do_not_bootstrap() {
+    let mut rng = Rng::new(31);
+    let mut b = batch(&mut rng, 16, 3, 2, |s, a| s[2] + a[0]);
+    let make = |gamma: f64| {
+        let cfg = SacConfig {
+            gamma,
+            ..small(3, 2)
+        };
+        SacAgent::new(SacNets::new(cfg, 32).unwrap(), Cpu::default(), 33).unwrap()
+    };
+    let mut zero = make(0.0);
+    let want = zero.update(&b).unwrap();
+    let mut live = make(0.99);
+    b.terminal = vec![0.0; 16];
+    let bootstrapped = live.update(&b).unwrap();
+    assert_ne!(bootstrapped.critic_loss, want.critic_loss);
+    let mut ended = make(0.99);
+    b.terminal = vec![1.0; 16];
+    assert_eq!(ended.update(&b).unwrap().critic_loss, want.critic_loss);
+}

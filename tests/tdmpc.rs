@@ -45,6 +45,7 @@ fn batch(c: &TdmpcConfig, seed: u64) -> ReplayBatch {
             .map(|a| a.clamp(-1.0, 1.0))
             .collect(),
         rewards: v(b * h, 1.0),
+        terminal: vec![0.0; b * h],
         weights: vec![1.0, 0.5, 0.25, 0.8],
         indices: (0..b as u64).collect(),
     }

@@ -79,13 +79,15 @@ impl ReplayConfig {
 }
 
 /// A sampled batch, batch-major: `obs` [B, H+1, obs_dim], `actions` [B, H, act_dim], `rewards`
-/// [B, H], importance `weights` (B values; all 1 when uniform) and the windows' `indices` (B
+/// [B, H], `terminal` [B, H] (1 where the step's transition ended its episode in a terminal
+/// state), importance `weights` (B values; all 1 when uniform) and the windows' `indices` (B
 /// values) for `update_priorities`. Reused by `sample_into` without reallocating once sized.
 #[derive(Clone, Debug, Default)]
 pub struct ReplayBatch {
     pub obs: Vec<f32>,
     pub actions: Vec<f32>,
     pub rewards: Vec<f32>,
+    pub terminal: Vec<f32>,
     pub weights: Vec<f32>,
     pub indices: Vec<u64>,
 }
@@ -99,6 +101,9 @@ pub struct ReplaySnapshot {
     pub rewards: Vec<f32>,
     pub slot_id: Vec<u64>,
     pub priority: Vec<f64>,
+    /// Per slot: the transition stored there ended its episode in a terminal state (empty: none
+    /// did, as in checkpoints written before the flag existed).
+    pub terminal: Vec<bool>,
     /// (first id, transitions) per stored episode, oldest first.
     pub episodes: Vec<(u64, u64)>,
     pub next_id: u64,
@@ -122,6 +127,8 @@ pub struct ReplayBuffer {
     slot_id: Vec<u64>,
     /// Raw priorities of window starts (before ^α), 0 where no window starts.
     priority: Vec<f64>,
+    /// The slot's transition ended its episode in a terminal state.
+    terminal: Vec<bool>,
     tree: SumTree,
     episodes: VecDeque<Episode>,
     /// Window starts stored (kept as episodes come and go, so sampling need not count them).
@@ -144,6 +151,7 @@ impl ReplayBuffer {
             rewards: vec![0.0; c],
             slot_id: vec![u64::MAX; c],
             priority: vec![0.0; c],
+            terminal: vec![false; c],
             tree: SumTree::new(c),
             episodes: VecDeque::new(),
             windows: 0,
@@ -165,6 +173,7 @@ impl ReplayBuffer {
             rewards: self.rewards.clone(),
             slot_id: self.slot_id.clone(),
             priority: self.priority.clone(),
+            terminal: self.terminal.clone(),
             episodes: self
                 .episodes
                 .iter()
@@ -196,6 +205,12 @@ impl ReplayBuffer {
                 s.priority.len(),
                 b.cfg.obs_dim,
                 b.cfg.act_dim
+            ));
+        }
+        if !(s.terminal.is_empty() || s.terminal.len() == c) {
+            return bad(format!(
+                "{} terminal flags do not fit capacity {c}",
+                s.terminal.len()
             ));
         }
         if let Some(i) = s
@@ -237,6 +252,9 @@ impl ReplayBuffer {
         b.rewards = s.rewards;
         b.slot_id = s.slot_id;
         b.priority = s.priority;
+        if !s.terminal.is_empty() {
+            b.terminal = s.terminal;
+        }
         b.next_id = s.next_id;
         b.max_priority = s.max_priority;
         b.rng = Rng::from_state(s.rng);
@@ -263,9 +281,22 @@ impl ReplayBuffer {
         (len + 1).saturating_sub(self.cfg.horizon)
     }
 
-    /// Adds one episode: `obs` [(L+1), obs_dim] (o_0..o_L), `actions` [L, act_dim], `rewards` (L values).
-    /// Drops the oldest episodes whole to make room. New windows get the largest priority seen.
+    /// Adds one episode that ended by its time limit: `obs` [(L+1), obs_dim] (o_0..o_L), `actions`
+    /// [L, act_dim], `rewards` (L values). Drops the oldest episodes whole to make room. New
+    /// windows get the largest priority seen.
     pub fn add_episode(&mut self, obs: &[f32], actions: &[f32], rewards: &[f32]) -> Result<()> {
+        self.add_episode_ending(obs, actions, rewards, false)
+    }
+
+    /// [`ReplayBuffer::add_episode`], saying whether the episode ended in a terminal state (its
+    /// last transition is then marked in every batch that samples it).
+    pub fn add_episode_ending(
+        &mut self,
+        obs: &[f32],
+        actions: &[f32],
+        rewards: &[f32],
+        terminated: bool,
+    ) -> Result<()> {
         let (ds, da, cap) = (self.cfg.obs_dim, self.cfg.act_dim, self.cfg.capacity);
         let l = rewards.len();
         if l == 0 {
@@ -316,6 +347,7 @@ impl ReplayBuffer {
                 let s = ((e.first_id + k) % cap as u64) as usize;
                 self.slot_id[s] = u64::MAX;
                 self.priority[s] = 0.0;
+                self.terminal[s] = false;
                 self.tree.set(s, 0.0);
             }
         }
@@ -333,6 +365,7 @@ impl ReplayBuffer {
                 self.actions[s * da..(s + 1) * da].fill(0.0);
                 self.rewards[s] = 0.0;
             }
+            self.terminal[s] = terminated && t + 1 == l;
             let p = if t + h <= l { p_new } else { 0.0 };
             self.priority[s] = p;
             self.tree.set(s, self.leaf_weight(p));
@@ -390,6 +423,7 @@ impl ReplayBuffer {
         out.obs.resize(batch * (h + 1) * ds, 0.0);
         out.actions.resize(batch * h * da, 0.0);
         out.rewards.resize(batch * h, 0.0);
+        out.terminal.resize(batch * h, 0.0);
         out.weights.resize(batch, 1.0);
         out.indices.resize(batch, 0);
         let n_valid = self.windows as f64;
@@ -411,6 +445,7 @@ impl ReplayBuffer {
                     let a = (b * h + k) * da;
                     out.actions[a..a + da].copy_from_slice(&self.actions[sk * da..(sk + 1) * da]);
                     out.rewards[b * h + k] = self.rewards[sk];
+                    out.terminal[b * h + k] = if self.terminal[sk] { 1.0 } else { 0.0 };
                 }
             }
         }
@@ -496,8 +531,10 @@ impl ReplayBuffer {
                     next.extend_from_slice(&self.obs[n * od..(n + 1) * od]);
                 }
                 let last = k + 1 == e.len as u64;
-                ds.terminals.push(last && e.len < full_len);
-                ds.timeouts.push(last && e.len >= full_len);
+                // The flag where it was recorded; a short episode ended in a terminal state either way.
+                let terminal = last && (self.terminal[s] || e.len < full_len);
+                ds.terminals.push(terminal);
+                ds.timeouts.push(last && !terminal);
             }
         }
         ds

@@ -174,6 +174,19 @@ pub fn save(path: &Path, c: &RunCheckpoint) -> Result<()> {
         vec![cap],
         bytemuck::cast_slice(&r.priority),
     )?;
+    let terminal: Vec<u8> = if r.terminal.is_empty() {
+        vec![0; cap]
+    } else {
+        r.terminal.iter().map(|&t| t as u8).collect()
+    };
+    push(
+        path,
+        &mut views,
+        "replay.terminal".into(),
+        Dtype::U8,
+        vec![cap],
+        &terminal,
+    )?;
 
     let meta = Meta {
         run: c.run.clone(),
@@ -286,6 +299,14 @@ pub fn load(path: &Path) -> Result<RunCheckpoint> {
             .chunks_exact(8)
             .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
             .collect(),
+        // Checkpoints written before terminal flags existed have none (no episode terminated).
+        terminal: match st.tensor("replay.terminal") {
+            Ok(_) => read("replay.terminal", Dtype::U8, &[cap])?
+                .iter()
+                .map(|&b| b != 0)
+                .collect(),
+            Err(_) => Vec::new(),
+        },
         episodes: p.replay_episodes.clone(),
         next_id: p.replay_next_id,
         max_priority: p.replay_max_priority,

@@ -264,9 +264,9 @@ pub fn evaluate<B: Engine<E = f32> + OptimKernel>(
                 explore: false,
             };
             let a = agent.act(&obs, at)?;
-            let (r, done) = repeat_step(env, &a, &mut obs, repeat);
+            let (r, end) = repeat_step(env, &a, &mut obs, repeat);
             ret += r as f64;
-            if done {
+            if end.is_some() {
                 break;
             }
         }
@@ -278,18 +278,23 @@ pub fn evaluate<B: Engine<E = f32> + OptimKernel>(
     Ok((mean, var.sqrt()))
 }
 
-/// Applies `a` for up to `repeat` env steps; returns the summed reward and whether the episode
-/// ended.
-fn repeat_step(env: &mut dyn Env, a: &[f32], obs: &mut [f32], repeat: usize) -> (f32, bool) {
+/// Applies `a` for up to `repeat` env steps; returns the summed reward and, when the episode
+/// ended, whether it ended in a terminal state (`Some(true)`) or by its time limit.
+fn repeat_step(
+    env: &mut dyn Env,
+    a: &[f32],
+    obs: &mut [f32],
+    repeat: usize,
+) -> (f32, Option<bool>) {
     let mut total = 0.0;
     for _ in 0..repeat {
         let (r, term, trunc) = env.step_into(a, obs);
         total += r;
         if term || trunc {
-            return (total, true);
+            return (total, Some(term));
         }
     }
-    (total, false)
+    (total, None)
 }
 
 fn checkpoint_path(out: &Path) -> PathBuf {
@@ -453,6 +458,7 @@ pub fn train<B: Engine<E = f32> + OptimKernel>(
         ep_rew.clear();
         ep_obs.extend_from_slice(&obs);
         let mut ret = 0.0f64;
+        let mut terminated = false;
         for t in 0..ep_len {
             let a = if step0 < cfg.seed_steps {
                 (0..ad).map(|_| rng.range(-1.0, 1.0) as f32).collect()
@@ -467,17 +473,18 @@ pub fn train<B: Engine<E = f32> + OptimKernel>(
                 plan_s += t0.elapsed().as_secs_f64();
                 a
             };
-            let (r, done) = repeat_step(env.as_mut(), &a, &mut obs, repeat);
+            let (r, end) = repeat_step(env.as_mut(), &a, &mut obs, repeat);
             ep_act.extend_from_slice(&a);
             ep_rew.push(r);
             ep_obs.extend_from_slice(&obs);
             ret += r as f64;
             agent_step += 1;
-            if done {
+            if let Some(term) = end {
+                terminated = term;
                 break;
             }
         }
-        buffer.add_episode(&ep_obs, &ep_act, &ep_rew)?;
+        buffer.add_episode_ending(&ep_obs, &ep_act, &ep_rew, terminated)?;
         env_step = agent_step * repeat as u64;
         episode += 1;
 

@@ -3,8 +3,8 @@
 //! `actor_every` updates) the actor and the temperature, then (every `target_every`) the Polyak
 //! step of the target critics.
 //!
-//! The tasks it runs on time out but never terminate, so every TD target bootstraps (no
-//! terminal mask).
+//! A transition that ended its episode in a terminal state (a fallen Hopper) does not bootstrap;
+//! one cut by the time limit does.
 use super::networks::SacNets;
 use crate::autodiff::{DeviceParams, Gradients, ParamId, ParamStore, Tape};
 use crate::backend::Pool;
@@ -164,13 +164,16 @@ impl<B: Engine<E = f32> + OptimKernel> SacAgent<B> {
     fn transitions(&self, batch: &ReplayBatch) -> Result<Transitions> {
         let (od, ad) = (self.nets.cfg.obs_dim, self.nets.cfg.act_dim);
         let b = batch.rewards.len();
-        if b == 0 || batch.obs.len() != b * 2 * od || batch.actions.len() != b * ad {
+        let flags_ok = batch.terminal.is_empty() || batch.terminal.len() == b;
+        if b == 0 || batch.obs.len() != b * 2 * od || batch.actions.len() != b * ad || !flags_ok {
             return Err(Error::Shape(format!(
-                "sac: a batch of one-step windows needs obs [B, 2, {od}], actions [B, 1, {ad}] and \
-                 rewards [B, 1]; got {} obs, {} action and {} reward values",
+                "sac: a batch of one-step windows needs obs [B, 2, {od}], actions [B, 1, {ad}], \
+                 rewards [B, 1] and terminal flags [B, 1] (or none); got {} obs, {} action, {} \
+                 reward and {} terminal values",
                 batch.obs.len(),
                 batch.actions.len(),
-                b
+                b,
+                batch.terminal.len()
             )));
         }
         let (mut obs, mut next) = (Vec::with_capacity(b * od), Vec::with_capacity(b * od));
@@ -181,7 +184,7 @@ impl<B: Engine<E = f32> + OptimKernel> SacAgent<B> {
         Ok(Transitions { b, obs, next })
     }
 
-    /// y = r + γ (min Q̄(s', a') − α log π(a'|s')), a' ~ π(s'); and α.
+    /// y = r + γ (1 − terminal) (min Q̄(s', a') − α log π(a'|s')), a' ~ π(s'); and α.
     fn td_targets(&mut self, batch: &ReplayBatch, tr: &Transitions) -> Result<(Vec<f32>, f32)> {
         let c = &self.nets.cfg;
         let (b, od, ad) = (tr.b, c.obs_dim, c.act_dim);
@@ -204,7 +207,10 @@ impl<B: Engine<E = f32> + OptimKernel> SacAgent<B> {
             let (q1, q2) = (tg.fetch(q1)?, tg.fetch(q2)?);
             let gamma = c.gamma as f32;
             let y = (0..b)
-                .map(|i| batch.rewards[i] + gamma * (q1[i].min(q2[i]) - alpha * logp[i]))
+                .map(|i| {
+                    let live = 1.0 - batch.terminal.get(i).copied().unwrap_or(0.0);
+                    batch.rewards[i] + gamma * live * (q1[i].min(q2[i]) - alpha * logp[i])
+                })
                 .collect();
             Ok((y, alpha))
         };
