@@ -273,3 +273,43 @@ fn pixels_need_a_dm_control_task_on_mujoco() {
     assert!(!out.exists());
     std::fs::remove_dir_all(&d).ok();
 }
+
+/// `bench --planner` times the full plan of every planning agent (the non-planning SAC is not
+/// one of them) and writes them to its JSON.
+#[test]
+fn bench_planner_times_every_planning_agent() {
+    let d = tmpdir("bench-planner");
+    let json = d.join("p.json");
+    let out = bin()
+        .args([
+            "bench",
+            "--planner",
+            "--horizons",
+            "1",
+            "--starts",
+            "1",
+            "--outputs",
+            "rewards",
+            "--models",
+            "koopman",
+            "--iters",
+            "1",
+            "--warmup",
+            "0",
+            "--device",
+            "cpu",
+            "--json",
+        ])
+        .arg(&json)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let text = std::fs::read_to_string(&json).unwrap();
+    assert!(
+        text.contains("\"tdmpc\"")
+            && text.contains("\"koopman-tdmpc\"")
+            && !text.contains("\"sac\""),
+        "{text}"
+    );
+}

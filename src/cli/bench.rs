@@ -298,7 +298,7 @@ pub fn run_planner(args: &BenchArgs, host: &Host) -> Result<Vec<PlannerPoint>> {
         "{:<14} {:>4} {:>12} {:>12} {:>12} {:>10} {:>12}",
         "agent", "H", "median ms", "p99 ms", "GFLOP/plan", "GFLOP/s", "GEMM GFLOP/s"
     );
-    for agent in crate::rl::run::AGENTS {
+    for agent in crate::rl::run::PLANNING_AGENTS {
         for &h in &horizons {
             let p = super::tdmpc_plan::measure(host.device, agent, h, iters, warmup)?;
             println!(

@@ -31,6 +31,8 @@ use std::time::Instant;
 
 /// The agents `rl train` knows.
 pub const AGENTS: [&str; 3] = ["tdmpc", "koopman-tdmpc", "sac"];
+/// The agents that plan (`bench --planner` times their plans).
+pub const PLANNING_AGENTS: [&str; 2] = ["tdmpc", "koopman-tdmpc"];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
