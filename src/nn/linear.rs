@@ -56,6 +56,19 @@ impl Linear {
     }
 }
 
+/// Every dense weight of `ps` (a rank-2 parameter named `*.w`) redrawn orthogonal (gain 1): the
+/// initialisation TD-MPC and pytorch_sac give their networks (biases stay as they are).
+pub fn orthogonal_weights(ps: &mut ParamStore, rng: &mut Rng) {
+    let weights: Vec<_> = ps
+        .ids()
+        .filter(|&id| ps.name(id).ends_with(".w") && ps.get(id).shape.rank() == 2)
+        .collect();
+    for id in weights {
+        let shape = ps.get(id).shape;
+        *ps.get_mut(id) = Init::Orthogonal { gain: 1.0 }.make(shape, rng);
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct LayerNorm {
     pub gamma: ParamId,

@@ -11,5 +11,5 @@ pub use gru::Gru;
 pub use koopman_operator::{
     default_dt0, DiagonalKoopman, MuInit, OmegaInit, OperatorConfig, RolloutMode,
 };
-pub use linear::{LayerNorm, Linear};
+pub use linear::{orthogonal_weights, LayerNorm, Linear};
 pub use mlp::Mlp;

@@ -11,6 +11,6 @@ pub mod sac;
 mod sum_tree;
 pub mod tdmpc;
 
-pub use agent_state::AgentState;
+pub use agent_state::{AgentState, Learned};
 pub use replay::{ReplayBatch, ReplayBuffer, ReplayConfig, ReplaySnapshot, Sampling};
 pub use sum_tree::SumTree;

@@ -98,31 +98,15 @@ pub trait MatmulKernel: Backend {
 impl<B: MatmulKernel> Tape<'_, B> {
     /// y[.., M] = x[.., K] · w[K, M] (+ b[M]). Leading axes of x are flattened into rows.
     pub fn matmul(&mut self, x: Var, w: Var, b: Option<Var>) -> Result<Var> {
-        let (xs, ws) = (self.shape(x), self.shape(w));
-        if ws.rank() != 2 || xs.rank() == 0 || xs.last() != ws.dims()[0] {
-            return Err(shape_err!(
-                "matmul: x {xs:?} · w {ws:?} (need x[.., K], w[K, M])"
-            ));
-        }
-        let (n, k, m) = (xs.rows(), ws.dims()[0], ws.dims()[1]);
-        if let Some(b) = b {
-            if self.shape(b).numel() != m {
-                return Err(shape_err!(
-                    "matmul: bias {:?} does not match {m} outputs",
-                    self.shape(b)
-                ));
-            }
-        }
+        let (n, k, m, shape) = self.dense_dims("matmul", x, w, b)?;
         let mut y = self.alloc(n * m)?;
         let be = self.backend();
         be.gemm(&Gemm::new(n, m, k), self.buf(x)?, self.buf(w)?, &mut y)?;
         if let Some(b) = b {
             be.add_bias(&mut y, self.buf(b)?, n, m)?;
         }
-        let mut dims = xs.dims().to_vec();
-        *dims.last_mut().expect("rank checked above") = m;
         let inputs = [x, w, b.unwrap_or(x)];
-        Ok(self.push(Shape::new(&dims), y, Matmul { x, w, b }, &inputs))
+        Ok(self.push(shape, y, Matmul { x, w, b }, &inputs))
     }
 
     /// f(x·w + b): a dense layer and its activation (none when `act` is None). Where a gradient
@@ -146,21 +130,7 @@ impl<B: MatmulKernel> Tape<'_, B> {
                 None => y,
             });
         }
-        let (xs, ws) = (self.shape(x), self.shape(w));
-        if ws.rank() != 2 || xs.rank() == 0 || xs.last() != ws.dims()[0] {
-            return Err(shape_err!(
-                "linear: x {xs:?} · w {ws:?} (need x[.., K], w[K, M])"
-            ));
-        }
-        let (n, k, m) = (xs.rows(), ws.dims()[0], ws.dims()[1]);
-        if let Some(b) = b {
-            if self.shape(b).numel() != m {
-                return Err(shape_err!(
-                    "linear: bias {:?} does not match {m} outputs",
-                    self.shape(b)
-                ));
-            }
-        }
+        let (n, k, m, shape) = self.dense_dims("linear", x, w, b)?;
         let mut y = self.alloc(n * m)?;
         let bb = match b {
             Some(b) => Some(self.buf(b)?),
@@ -168,9 +138,36 @@ impl<B: MatmulKernel> Tape<'_, B> {
         };
         self.backend()
             .linear_fwd(self.buf(x)?, self.buf(w)?, bb, act, &mut y, (n, k, m))?;
+        Ok(self.push_value("linear", shape, y))
+    }
+
+    /// A dense layer's sizes: rows n, inputs k, outputs m, and the output shape x[.., M]; checks
+    /// x[.., K] · w[K, M] and a bias of M.
+    fn dense_dims(
+        &self,
+        op: &str,
+        x: Var,
+        w: Var,
+        b: Option<Var>,
+    ) -> Result<(usize, usize, usize, Shape)> {
+        let (xs, ws) = (self.shape(x), self.shape(w));
+        if ws.rank() != 2 || xs.rank() == 0 || xs.last() != ws.dims()[0] {
+            return Err(shape_err!(
+                "{op}: x {xs:?} · w {ws:?} (need x[.., K], w[K, M])"
+            ));
+        }
+        let (n, k, m) = (xs.rows(), ws.dims()[0], ws.dims()[1]);
+        if let Some(b) = b {
+            if self.shape(b).numel() != m {
+                return Err(shape_err!(
+                    "{op}: bias {:?} does not match {m} outputs",
+                    self.shape(b)
+                ));
+            }
+        }
         let mut dims = xs.dims().to_vec();
         *dims.last_mut().expect("rank checked above") = m;
-        Ok(self.push_value("linear", Shape::new(&dims), y))
+        Ok((n, k, m, Shape::new(&dims)))
     }
 
     /// y[Bt, M, N] = a[Bt, M, K] · b[Bt, K, N], or a · bᵀ with b[Bt, N, K] when `trans_b`.

@@ -6,11 +6,11 @@
 //! A transition that ended its episode in a terminal state (a fallen Hopper) does not bootstrap;
 //! one cut by the time limit does.
 use super::networks::SacNets;
-use crate::autodiff::{DeviceParams, Gradients, ParamId, ParamStore, Tape};
+use crate::autodiff::{Gradients, ParamId, Tape};
 use crate::backend::Pool;
 use crate::ops::Engine;
-use crate::optim::{ema, AdamConfig, EmaScratch, OptimKernel};
-use crate::rl::{AgentState, ReplayBatch};
+use crate::optim::OptimKernel;
+use crate::rl::{AgentState, Learned, ReplayBatch};
 use crate::util::rng::Rng;
 use crate::{Error, Result};
 
@@ -32,19 +32,14 @@ pub struct SacStats {
 pub struct SacAgent<B: Engine<E = f32> + OptimKernel> {
     nets: SacNets,
     be: B,
-    online: DeviceParams<B>,
-    /// The target copy of every parameter; only the critics' are read (TD targets).
-    target: DeviceParams<B>,
-    moments: Vec<(B::Buf, B::Buf)>,
+    /// Online and target parameters and Adam's moments; of the target copy only the critics'
+    /// parameters are read (TD targets).
+    learned: Learned<B>,
     critic_steps: u64,
     actor_steps: u64,
     updates: u64,
     pool: Pool<B>,
     target_pool: Pool<B>,
-    norm: B::Buf,
-    clip: B::Buf,
-    ema: EmaScratch<B>,
-    sizes: Vec<usize>,
     critic_ids: Vec<ParamId>,
     actor_ids: Vec<ParamId>,
     /// Noise of the updates' samples, and of exploration.
@@ -68,32 +63,15 @@ impl<B: Engine<E = f32> + OptimKernel> SacAgent<B> {
     pub fn new(nets: SacNets, backend: B, seed: u64) -> Result<Self> {
         let be = backend;
         let ps = nets.params();
-        let sizes: Vec<usize> = ps.iter().map(|(_, t)| t.numel()).collect();
-        let zeros = |n: usize| -> Result<B::Buf> {
-            let mut b = be.alloc(n)?;
-            be.upload(&vec![0.0; n], &mut b)?;
-            Ok(b)
-        };
-        let moments = sizes
-            .iter()
-            .map(|&n| Ok((zeros(n)?, zeros(n)?)))
-            .collect::<Result<_>>()?;
-        let largest = sizes.iter().copied().max().unwrap_or(1);
         let (actor_ids, critic_ids) = ps.ids().partition(|&id| nets.is_actor(id));
         let mut root = Rng::new(seed);
         Ok(SacAgent {
-            online: DeviceParams::upload(&be, ps)?,
-            target: DeviceParams::upload(&be, ps)?,
-            moments,
+            learned: Learned::new(&be, ps)?,
             critic_steps: 0,
             actor_steps: 0,
             updates: 0,
             pool: Pool::default(),
             target_pool: Pool::default(),
-            norm: be.alloc(1)?,
-            clip: be.alloc(1)?,
-            ema: EmaScratch::new(&be, largest)?,
-            sizes,
             critic_ids,
             actor_ids,
             rng: root.fork(),
@@ -134,7 +112,7 @@ impl<B: Engine<E = f32> + OptimKernel> SacAgent<B> {
         let mut t = Tape::on(
             self.be.clone(),
             self.nets.params(),
-            &self.online,
+            &self.learned.online,
             pool,
             false,
         )?;
@@ -191,9 +169,21 @@ impl<B: Engine<E = f32> + OptimKernel> SacAgent<B> {
         let eps = normals(&mut self.rng, b * ad);
         let nets = &self.nets;
         let pool = std::mem::take(&mut self.pool);
-        let mut on = Tape::on(self.be.clone(), nets.params(), &self.online, pool, false)?;
+        let mut on = Tape::on(
+            self.be.clone(),
+            nets.params(),
+            &self.learned.online,
+            pool,
+            false,
+        )?;
         let tpool = std::mem::take(&mut self.target_pool);
-        let mut tg = Tape::on(self.be.clone(), nets.params(), &self.target, tpool, false)?;
+        let mut tg = Tape::on(
+            self.be.clone(),
+            nets.params(),
+            &self.learned.target,
+            tpool,
+            false,
+        )?;
         let run = |on: &mut Tape<B>, tg: &mut Tape<B>| -> Result<(Vec<f32>, f32)> {
             let s1 = on.constant([b, od], &tr.next)?;
             let (mu, log_std) = nets.actor(on, s1)?;
@@ -230,7 +220,13 @@ impl<B: Engine<E = f32> + OptimKernel> SacAgent<B> {
         // Critics: MSE(Q1, y) + MSE(Q2, y).
         let nets = &self.nets;
         let pool = std::mem::take(&mut self.pool);
-        let mut t = Tape::on(self.be.clone(), nets.params(), &self.online, pool, true)?;
+        let mut t = Tape::on(
+            self.be.clone(),
+            nets.params(),
+            &self.learned.online,
+            pool,
+            true,
+        )?;
         let run = |t: &mut Tape<B>| -> Result<(crate::autodiff::Var, f64)> {
             let s = t.constant([b, od], &tr.obs)?;
             let a = t.constant([b, ad], &batch.actions)?;
@@ -271,14 +267,7 @@ impl<B: Engine<E = f32> + OptimKernel> SacAgent<B> {
         }
         self.updates += 1;
         if self.updates.is_multiple_of(c.target_every) {
-            ema(
-                &self.be,
-                &mut self.target,
-                &self.online,
-                &self.sizes,
-                c.tau,
-                &mut self.ema,
-            )?;
+            self.learned.ema(&self.be, c.tau)?;
         }
         self.last = stats;
         Ok(stats)
@@ -293,7 +282,13 @@ impl<B: Engine<E = f32> + OptimKernel> SacAgent<B> {
         let eps = normals(&mut self.rng, b * ad);
         let nets = &self.nets;
         let pool = std::mem::take(&mut self.pool);
-        let mut t = Tape::on(self.be.clone(), nets.params(), &self.online, pool, true)?;
+        let mut t = Tape::on(
+            self.be.clone(),
+            nets.params(),
+            &self.learned.online,
+            pool,
+            true,
+        )?;
         let run = |t: &mut Tape<B>| -> Result<(crate::autodiff::Var, f64, f64)> {
             let s = t.constant([b, od], &tr.obs)?;
             let (mu, log_std) = nets.actor(t, s)?;
@@ -344,7 +339,7 @@ impl<B: Engine<E = f32> + OptimKernel> SacAgent<B> {
         grads.into_buffers().for_each(|g| self.pool.give(g));
         let mut la = [0f32];
         self.be
-            .download(self.online.get(self.nets.log_alpha()), &mut la)?;
+            .download(self.learned.online.get(self.nets.log_alpha()), &mut la)?;
         Ok((loss, entropy, (la[0] as f64).exp()))
     }
 
@@ -356,54 +351,15 @@ impl<B: Engine<E = f32> + OptimKernel> SacAgent<B> {
         } else {
             &self.critic_ids
         };
-        let with: Vec<(&B::Buf, usize)> = ids
-            .iter()
-            .filter_map(|&id| Some((grads.param(id)?, self.sizes[id.0])))
-            .collect();
-        self.be
-            .grad_norm(&with, f64::INFINITY, &mut self.norm, &mut self.clip)?;
-        let mut host = [0f32];
-        self.be.download(&self.norm, &mut host)?;
-        let norm = host[0] as f64;
-        check_finite("gradient norm", norm, self.updates)?;
-        let adam = AdamConfig::default();
-        for &id in ids.iter() {
-            let Some(g) = grads.param_mut(id) else {
-                continue;
-            };
-            let (m, v) = &mut self.moments[id.0];
-            self.be.adamw(
-                self.online.get_mut(id),
-                m,
-                v,
-                g,
-                &self.clip,
-                self.sizes[id.0],
-                &adam,
-                self.nets.cfg.lr,
-                step,
-            )?;
-        }
-        Ok(norm)
+        let what = format!("sac update {}", self.updates + 1);
+        let lr = self.nets.cfg.lr;
+        self.learned
+            .adam_step(&self.be, grads, ids, f64::INFINITY, lr, step, &what)
     }
 
     /// Everything learned, copied to the host.
     pub fn state(&self) -> Result<AgentState> {
-        let mut online = self.nets.params().clone();
-        self.online.download_into(&self.be, &mut online)?;
-        let mut target = self.nets.params().clone();
-        self.target.download_into(&self.be, &mut target)?;
-        let moments = self
-            .moments
-            .iter()
-            .zip(&self.sizes)
-            .map(|((m, v), &n)| {
-                let (mut hm, mut hv) = (vec![0f32; n], vec![0f32; n]);
-                self.be.download(m, &mut hm)?;
-                self.be.download(v, &mut hv)?;
-                Ok((hm, hv))
-            })
-            .collect::<Result<_>>()?;
+        let (online, target, moments) = self.learned.download(&self.be, self.nets.params())?;
         Ok(AgentState {
             online,
             target,
@@ -417,30 +373,8 @@ impl<B: Engine<E = f32> + OptimKernel> SacAgent<B> {
 
     /// Restores a state from [`SacAgent::state`] (shapes checked against these networks).
     pub fn restore(&mut self, s: &AgentState) -> Result<()> {
-        let same = |ps: &ParamStore| {
-            ps.len() == self.sizes.len()
-                && ps
-                    .iter()
-                    .zip(self.nets.params().iter())
-                    .all(|((na, a), (nb, b))| na == nb && a.shape == b.shape)
-        };
-        let moments_fit = s.moments.len() == self.sizes.len()
-            && s.moments
-                .iter()
-                .zip(&self.sizes)
-                .all(|((m, v), &n)| m.len() == n && v.len() == n);
-        if !(same(&s.online) && same(&s.target) && moments_fit) {
-            return Err(Error::Invalid(
-                "sac state: the parameters or Adam moments do not match this agent's networks"
-                    .into(),
-            ));
-        }
-        self.online = DeviceParams::upload(&self.be, &s.online)?;
-        self.target = DeviceParams::upload(&self.be, &s.target)?;
-        for ((m, v), (hm, hv)) in self.moments.iter_mut().zip(&s.moments) {
-            self.be.upload(hm, m)?;
-            self.be.upload(hv, v)?;
-        }
+        self.learned
+            .upload(&self.be, self.nets.params(), s, "sac")?;
         *self.nets.params_mut() = s.online.clone();
         self.critic_steps = s.model_steps;
         self.actor_steps = s.policy_steps;

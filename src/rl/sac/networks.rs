@@ -3,7 +3,7 @@
 //! them. Each piece is a method on a tape, so updates and acting run the same code on any backend.
 use super::config::SacConfig;
 use crate::autodiff::{ParamId, ParamStore, Tape, Var};
-use crate::nn::Mlp;
+use crate::nn::{orthogonal_weights, Mlp};
 use crate::ops::unary::Unary;
 use crate::ops::Engine;
 use crate::tensor::Init;
@@ -52,14 +52,7 @@ impl SacNets {
             Init::Const(cfg.init_alpha.ln()),
             &mut rng,
         );
-        let weights: Vec<ParamId> = ps
-            .ids()
-            .filter(|&id| ps.name(id).ends_with(".w") && ps.get(id).shape.rank() == 2)
-            .collect();
-        for id in weights {
-            let shape = ps.get(id).shape;
-            *ps.get_mut(id) = Init::Orthogonal { gain: 1.0 }.make(shape, &mut rng);
-        }
+        orthogonal_weights(&mut ps, &mut rng);
         Ok(SacNets {
             cfg,
             params: ps,

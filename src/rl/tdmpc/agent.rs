@@ -4,12 +4,12 @@
 use super::loss::{self, Dims, ToldTerms};
 use super::told::Told;
 use super::world::ToldView;
-use crate::autodiff::{DeviceParams, ParamId, ParamStore, Tape};
+use crate::autodiff::{ParamId, Tape};
 use crate::backend::{Backend, Pool};
 use crate::ops::Engine;
-use crate::optim::{ema, AdamConfig, EmaScratch, OptimKernel};
+use crate::optim::OptimKernel;
 use crate::planner::{PlanStep, Planner, PlannerConfig};
-use crate::rl::{AgentState, ReplayBatch, ReplayBuffer};
+use crate::rl::{AgentState, Learned, ReplayBatch, ReplayBuffer};
 use crate::util::rng::Rng;
 use crate::{Error, Result};
 
@@ -40,19 +40,13 @@ impl<B: Backend> Default for Lane<B> {
 pub struct Agent<B: Engine<E = f32> + OptimKernel> {
     told: Told,
     be: B,
-    online: DeviceParams<B>,
-    target: DeviceParams<B>,
-    moments: Vec<(B::Buf, B::Buf)>,
+    learned: Learned<B>,
     model_steps: u64,
     policy_steps: u64,
     updates: u64,
     pool: Pool<B>,
     /// The target network's tape runs beside an online tape: its buffers have a pool of their own.
     target_pool: Pool<B>,
-    norm: B::Buf,
-    clip: B::Buf,
-    ema: EmaScratch<B>,
-    sizes: Vec<usize>,
     /// TOLD's parameters (the TOLD loss trains them) and π's (its own update), fixed at build.
     model_ids: Vec<ParamId>,
     pi_ids: Vec<ParamId>,
@@ -83,33 +77,16 @@ impl<B: Engine<E = f32> + OptimKernel> Agent<B> {
         )?;
         let be = backend;
         let ps = told.params();
-        let sizes: Vec<usize> = ps.iter().map(|(_, t)| t.numel()).collect();
-        let zeros = |n: usize| -> Result<B::Buf> {
-            let mut b = be.alloc(n)?;
-            be.upload(&vec![0.0; n], &mut b)?;
-            Ok(b)
-        };
-        let moments = sizes
-            .iter()
-            .map(|&n| Ok((zeros(n)?, zeros(n)?)))
-            .collect::<Result<_>>()?;
-        let largest = sizes.iter().copied().max().unwrap_or(1);
         let (pi_ids, model_ids): (Vec<ParamId>, Vec<ParamId>) =
             ps.ids().partition(|&id| told.is_policy(id));
         let mut root = Rng::new(seed);
         Ok(Agent {
-            online: DeviceParams::upload(&be, ps)?,
-            target: DeviceParams::upload(&be, ps)?,
-            moments,
+            learned: Learned::new(&be, ps)?,
             model_steps: 0,
             policy_steps: 0,
             updates: 0,
             pool: Pool::default(),
             target_pool: Pool::default(),
-            norm: be.alloc(1)?,
-            clip: be.alloc(1)?,
-            ema: EmaScratch::new(&be, largest)?,
-            sizes,
             model_ids,
             pi_ids,
             rng: root.fork(),
@@ -162,7 +139,7 @@ impl<B: Engine<E = f32> + OptimKernel> Agent<B> {
         let mut t = Tape::on(
             self.be.clone(),
             self.told.params(),
-            &self.online,
+            &self.learned.online,
             pool,
             false,
         )?;
@@ -182,7 +159,7 @@ impl<B: Engine<E = f32> + OptimKernel> Agent<B> {
         let mut world = ToldView {
             told: &self.told,
             backend: &self.be,
-            params: &self.online,
+            params: &self.learned.online,
             pool: &mut self.world.pool,
             rng: &mut self.world_rng,
             host: &mut self.world.host,
@@ -190,7 +167,7 @@ impl<B: Engine<E = f32> + OptimKernel> Agent<B> {
         let mut policy = ToldView {
             told: &self.told,
             backend: &self.be,
-            params: &self.online,
+            params: &self.learned.online,
             pool: &mut self.proposals.pool,
             rng: &mut self.proposal_rng,
             host: &mut self.proposals.host,
@@ -214,9 +191,15 @@ impl<B: Engine<E = f32> + OptimKernel> Agent<B> {
 
         // Targets: no-grad tapes on the online and the target parameters.
         let pool = std::mem::take(&mut self.pool);
-        let mut on = Tape::on(be.clone(), told.params(), &self.online, pool, false)?;
+        let mut on = Tape::on(be.clone(), told.params(), &self.learned.online, pool, false)?;
         let tpool = std::mem::take(&mut self.target_pool);
-        let mut tg = Tape::on(be.clone(), told.params(), &self.target, tpool, false)?;
+        let mut tg = Tape::on(
+            be.clone(),
+            told.params(),
+            &self.learned.target,
+            tpool,
+            false,
+        )?;
         let targets = loss::targets(told, &mut on, &mut tg, batch, &next, d, &mut self.rng);
         let pool = on.into_pool();
         self.target_pool = tg.into_pool();
@@ -229,7 +212,7 @@ impl<B: Engine<E = f32> + OptimKernel> Agent<B> {
         };
 
         // TOLD loss, gradient, clip and Adam on every parameter but π's.
-        let mut t = Tape::on(be.clone(), told.params(), &self.online, pool, true)?;
+        let mut t = Tape::on(be.clone(), told.params(), &self.learned.online, pool, true)?;
         let out = loss::told_loss(told, &mut t, batch, &first, &targets, d);
         let out = match out {
             Ok(o) => o,
@@ -251,7 +234,7 @@ impl<B: Engine<E = f32> + OptimKernel> Agent<B> {
         // π: maximise min Q over the detached latents, Q frozen.
         let told = &self.told;
         let pool = std::mem::take(&mut self.pool);
-        let mut t = Tape::on(be.clone(), told.params(), &self.online, pool, true)?;
+        let mut t = Tape::on(be.clone(), told.params(), &self.learned.online, pool, true)?;
         let pl = loss::policy_loss(told, &mut t, &out.latents, d.b, d.h + 1, &mut self.rng);
         let (pi_loss, policy) = match pl {
             Ok(x) => x,
@@ -269,14 +252,7 @@ impl<B: Engine<E = f32> + OptimKernel> Agent<B> {
 
         self.updates += 1;
         if self.updates.is_multiple_of(self.told.cfg.update_freq) {
-            ema(
-                &self.be,
-                &mut self.target,
-                &self.online,
-                &self.sizes,
-                self.told.cfg.tau,
-                &mut self.ema,
-            )?;
+            self.learned.ema(&self.be, self.told.cfg.tau)?;
         }
         Ok(UpdateStats {
             terms: out.terms,
@@ -299,59 +275,14 @@ impl<B: Engine<E = f32> + OptimKernel> Agent<B> {
         } else {
             &self.model_ids
         };
-        let with: Vec<(&B::Buf, usize)> = ids
-            .iter()
-            .filter_map(|&id| Some((grads.param(id)?, self.sizes[id.0])))
-            .collect();
-        self.be
-            .grad_norm(&with, c.grad_clip, &mut self.norm, &mut self.clip)?;
-        let mut host = [0f32];
-        self.be.download(&self.norm, &mut host)?;
-        let norm = host[0] as f64;
-        if !norm.is_finite() {
-            return Err(Error::NonFinite(format!(
-                "agent update {}: the gradient norm is {norm}",
-                self.updates + 1
-            )));
-        }
-        let adam = AdamConfig::default();
-        for &id in ids.iter() {
-            let Some(g) = grads.param_mut(id) else {
-                continue;
-            };
-            let (m, v) = &mut self.moments[id.0];
-            self.be.adamw(
-                self.online.get_mut(id),
-                m,
-                v,
-                g,
-                &self.clip,
-                self.sizes[id.0],
-                &adam,
-                c.lr,
-                step,
-            )?;
-        }
-        Ok(norm)
+        let what = format!("agent update {}", self.updates + 1);
+        self.learned
+            .adam_step(&self.be, grads, ids, c.grad_clip, c.lr, step, &what)
     }
 
     /// Everything learned, copied to the host.
     pub fn state(&self) -> Result<AgentState> {
-        let mut online = self.told.params().clone();
-        self.online.download_into(&self.be, &mut online)?;
-        let mut target = self.told.params().clone();
-        self.target.download_into(&self.be, &mut target)?;
-        let moments = self
-            .moments
-            .iter()
-            .zip(&self.sizes)
-            .map(|((m, v), &n)| {
-                let (mut hm, mut hv) = (vec![0f32; n], vec![0f32; n]);
-                self.be.download(m, &mut hm)?;
-                self.be.download(v, &mut hv)?;
-                Ok((hm, hv))
-            })
-            .collect::<Result<_>>()?;
+        let (online, target, moments) = self.learned.download(&self.be, self.told.params())?;
         Ok(AgentState {
             online,
             target,
@@ -370,38 +301,8 @@ impl<B: Engine<E = f32> + OptimKernel> Agent<B> {
 
     /// Restores a state from [`Agent::state`] (shapes checked against this agent's TOLD).
     pub fn restore(&mut self, s: &AgentState) -> Result<()> {
-        let check = |what: &str, ps: &ParamStore| -> Result<()> {
-            let same = ps.len() == self.sizes.len()
-                && ps
-                    .iter()
-                    .zip(self.told.params().iter())
-                    .all(|((na, a), (nb, b))| na == nb && a.shape == b.shape);
-            if same {
-                Ok(())
-            } else {
-                Err(Error::Invalid(format!(
-                    "agent state: the {what} parameters do not match this agent's network"
-                )))
-            }
-        };
-        check("online", &s.online)?;
-        check("target", &s.target)?;
-        if s.moments.len() != self.sizes.len()
-            || s.moments
-                .iter()
-                .zip(&self.sizes)
-                .any(|((m, v), &n)| m.len() != n || v.len() != n)
-        {
-            return Err(Error::Invalid(
-                "agent state: the Adam moments do not match this agent's network".into(),
-            ));
-        }
-        self.online = DeviceParams::upload(&self.be, &s.online)?;
-        self.target = DeviceParams::upload(&self.be, &s.target)?;
-        for ((m, v), (hm, hv)) in self.moments.iter_mut().zip(&s.moments) {
-            self.be.upload(hm, m)?;
-            self.be.upload(hv, v)?;
-        }
+        self.learned
+            .upload(&self.be, self.told.params(), s, "agent")?;
         *self.told.params_mut() = s.online.clone();
         self.model_steps = s.model_steps;
         self.policy_steps = s.policy_steps;

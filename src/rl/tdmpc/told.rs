@@ -7,10 +7,11 @@
 //! backend.
 use super::config::{Dynamics, TdmpcConfig};
 use crate::autodiff::{ParamId, ParamStore, Tape, Var};
-use crate::nn::{DiagonalKoopman, LayerNorm, Linear, Mlp, OmegaInit, OperatorConfig};
+use crate::nn::{
+    orthogonal_weights, DiagonalKoopman, LayerNorm, Linear, Mlp, OmegaInit, OperatorConfig,
+};
 use crate::ops::unary::Unary;
 use crate::ops::Engine;
-use crate::tensor::Init;
 use crate::util::rng::Rng;
 use crate::Result;
 
@@ -126,14 +127,7 @@ impl Told {
             QHead::new(&mut ps, "q2", l + a, w, &mut rng),
         ];
         // TD-MPC's orthogonal_init: every linear weight orthogonal, biases zero (already).
-        let weights: Vec<ParamId> = ps
-            .ids()
-            .filter(|&id| ps.name(id).ends_with(".w") && ps.get(id).shape.rank() == 2)
-            .collect();
-        for id in weights {
-            let shape = ps.get(id).shape;
-            *ps.get_mut(id) = Init::Orthogonal { gain: 1.0 }.make(shape, &mut rng);
-        }
+        orthogonal_weights(&mut ps, &mut rng);
         let mut zero = |l: &Linear| {
             ps.get_mut(l.w).data.fill(0.0);
         };
