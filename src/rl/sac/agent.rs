@@ -6,7 +6,7 @@
 //! A transition that ended its episode in a terminal state (a fallen Hopper) does not bootstrap;
 //! one cut by the time limit does.
 use super::networks::SacNets;
-use crate::autodiff::{Gradients, ParamId, Tape};
+use crate::autodiff::{Gradients, ParamId, Tape, Var};
 use crate::backend::Pool;
 use crate::ops::Engine;
 use crate::optim::OptimKernel;
@@ -218,16 +218,8 @@ impl<B: Engine<E = f32> + OptimKernel> SacAgent<B> {
         let (b, od, ad) = (tr.b, c.obs_dim, c.act_dim);
 
         // Critics: MSE(Q1, y) + MSE(Q2, y).
-        let nets = &self.nets;
-        let pool = std::mem::take(&mut self.pool);
-        let mut t = Tape::on(
-            self.be.clone(),
-            nets.params(),
-            &self.learned.online,
-            pool,
-            true,
-        )?;
-        let run = |t: &mut Tape<B>| -> Result<(crate::autodiff::Var, f64)> {
+        let updates = self.updates;
+        let (critic_loss, grad_norm) = self.train_step(false, |nets, t| {
             let s = t.constant([b, od], &tr.obs)?;
             let a = t.constant([b, ad], &batch.actions)?;
             let yv = t.constant([b, 1], &y)?;
@@ -235,23 +227,9 @@ impl<B: Engine<E = f32> + OptimKernel> SacAgent<B> {
             let (l1, l2) = (t.mse(q1, yv)?, t.mse(q2, yv)?);
             let l = t.add(l1, l2)?;
             let v = t.fetch_item(l)? as f64;
+            check_finite("critic loss", v, updates)?;
             Ok((l, v))
-        };
-        let out = run(&mut t);
-        let (loss, critic_loss) = match out {
-            Ok(x) => x,
-            Err(e) => {
-                self.pool = t.into_pool();
-                return Err(e);
-            }
-        };
-        check_finite("critic loss", critic_loss, self.updates)?;
-        let grads = t.backward(loss);
-        self.pool = t.into_pool();
-        let mut grads = grads?;
-        self.critic_steps += 1;
-        let grad_norm = self.apply(&mut grads, false, self.critic_steps)?;
-        grads.into_buffers().for_each(|g| self.pool.give(g));
+        })?;
 
         let mut stats = SacStats {
             critic_loss,
@@ -280,16 +258,8 @@ impl<B: Engine<E = f32> + OptimKernel> SacAgent<B> {
         let c = self.nets.cfg.clone();
         let (b, od, ad) = (tr.b, c.obs_dim, c.act_dim);
         let eps = normals(&mut self.rng, b * ad);
-        let nets = &self.nets;
-        let pool = std::mem::take(&mut self.pool);
-        let mut t = Tape::on(
-            self.be.clone(),
-            nets.params(),
-            &self.learned.online,
-            pool,
-            true,
-        )?;
-        let run = |t: &mut Tape<B>| -> Result<(crate::autodiff::Var, f64, f64)> {
+        let updates = self.updates;
+        let ((loss, entropy), _) = self.train_step(true, |nets, t| {
             let s = t.constant([b, od], &tr.obs)?;
             let (mu, log_std) = nets.actor(t, s)?;
             let smp = nets.sample(t, mu, log_std, &eps)?;
@@ -320,27 +290,51 @@ impl<B: Engine<E = f32> + OptimKernel> SacAgent<B> {
             let al = nets.alpha(t);
             let al = t.scale(al, k);
             let al = t.sum(al);
-            Ok((t.add(actor, al)?, loss, entropy))
-        };
-        let out = run(&mut t);
-        let (total, loss, entropy) = match out {
+            check_finite("actor loss", loss, updates)?;
+            Ok((t.add(actor, al)?, (loss, entropy)))
+        })?;
+        let mut la = [0f32];
+        self.be
+            .download(self.learned.online.get(self.nets.log_alpha()), &mut la)?;
+        Ok((loss, entropy, (la[0] as f64).exp()))
+    }
+
+    /// One gradient step: `build` makes a loss on a recording tape (and a value to return), then
+    /// backward and an Adam step on the actor's (with log α) or the critics' parameters. Returns
+    /// the value and the gradient norm.
+    fn train_step<T>(
+        &mut self,
+        actor: bool,
+        build: impl FnOnce(&SacNets, &mut Tape<B>) -> Result<(Var, T)>,
+    ) -> Result<(T, f64)> {
+        let pool = std::mem::take(&mut self.pool);
+        let mut t = Tape::on(
+            self.be.clone(),
+            self.nets.params(),
+            &self.learned.online,
+            pool,
+            true,
+        )?;
+        let (loss, value) = match build(&self.nets, &mut t) {
             Ok(x) => x,
             Err(e) => {
                 self.pool = t.into_pool();
                 return Err(e);
             }
         };
-        check_finite("actor loss", loss, self.updates)?;
-        let grads = t.backward(total);
+        let grads = t.backward(loss);
         self.pool = t.into_pool();
         let mut grads = grads?;
-        self.actor_steps += 1;
-        self.apply(&mut grads, true, self.actor_steps)?;
+        let step = if actor {
+            self.actor_steps += 1;
+            self.actor_steps
+        } else {
+            self.critic_steps += 1;
+            self.critic_steps
+        };
+        let norm = self.apply(&mut grads, actor, step)?;
         grads.into_buffers().for_each(|g| self.pool.give(g));
-        let mut la = [0f32];
-        self.be
-            .download(self.learned.online.get(self.nets.log_alpha()), &mut la)?;
-        Ok((loss, entropy, (la[0] as f64).exp()))
+        Ok((value, norm))
     }
 
     /// An Adam step on the actor's (with log α) or the critics' parameters; returns their gradient
