@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The recipe for D4RL-style datasets made from the project's own agents (the paper's §4.1 data,
-# which cannot be downloaded here): train a TD-MPC agent on ENV, then write
+# which cannot be downloaded here): train an agent on ENV (TD-MPC, or AGENT=sac), then write
 #   runs/datasets/ENV/expert.npz       the agent's noise-free episodes (D4RL "expert")
 #   runs/datasets/ENV/noisy.npz        the same agent with N(0, σ²) action noise (σ = NOISE)
 #   runs/datasets/ENV/full-replay.npz  every episode the agent trained on (D4RL "full-replay";
@@ -8,9 +8,10 @@
 # and compare the four dynamics models on each. The datasets stay out of the repository.
 #
 #   scripts/make-datasets.sh cartpole-swingup 100000        # pure Rust, ~1 h on 2 cores
-#   FEATURES=mujoco scripts/make-datasets.sh hopper 1000000 # needs scripts/setup-mujoco.sh first
+#   FEATURES=mujoco AGENT=sac scripts/make-datasets.sh hopper 1000000 # needs scripts/setup-mujoco.sh first
 #
-# Environment: EPISODES (default 40), NOISE (0.3), SEED (0), AGENT_ARGS (extra `rl train` flags,
+# Environment: AGENT (tdmpc, koopman-tdmpc or sac; default tdmpc), EPISODES (default 40), NOISE
+# (0.3), SEED (0), AGENT_ARGS (extra `rl train` flags,
 # e.g. "--mlp-dim 256 --batch 256" as in EXPERIMENTS.md), COMPARE_ARGS (extra `compare` flags, e.g.
 # "--preset small --steps 600"), FEATURES (cargo features).
 set -euo pipefail
@@ -20,7 +21,8 @@ STEPS="${2:-100000}"
 EPISODES="${EPISODES:-40}"
 NOISE="${NOISE:-0.3}"
 SEED="${SEED:-0}"
-RUN="runs/agents/tdmpc-$ENV-s$SEED"
+AGENT="${AGENT:-tdmpc}"
+RUN="runs/agents/$AGENT-$ENV-s$SEED"
 OUT="runs/datasets/$ENV"
 mkdir -p "$OUT"
 
@@ -29,7 +31,7 @@ K=target/release/koopman
 RESUME=""
 if [ -f "$RUN/checkpoint.safetensors" ]; then RESUME="--resume"; fi
 # shellcheck disable=SC2086
-"$K" rl train --agent tdmpc --env "$ENV" --steps "$STEPS" --seed "$SEED" --checkpoint-every 5 \
+"$K" rl train --agent "$AGENT" --env "$ENV" --steps "$STEPS" --seed "$SEED" --checkpoint-every 5 \
     --out "$RUN" $RESUME ${AGENT_ARGS:-}
 "$K" collect --policy "$RUN" --episodes "$EPISODES" --seed 1 --out "$OUT/expert.npz"
 "$K" collect --policy "$RUN" --episodes "$EPISODES" --seed 2 --noise "$NOISE" --out "$OUT/noisy.npz"
