@@ -4,6 +4,7 @@
 //! reported with.
 mod agent_state;
 pub mod augment;
+mod observation;
 mod replay;
 pub mod rliable;
 pub mod run;
@@ -12,5 +13,6 @@ mod sum_tree;
 pub mod tdmpc;
 
 pub use agent_state::{AgentState, Learned};
+pub use observation::check_observation;
 pub use replay::{ReplayBatch, ReplayBuffer, ReplayConfig, ReplaySnapshot, Sampling};
 pub use sum_tree::SumTree;

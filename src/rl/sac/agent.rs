@@ -10,7 +10,7 @@ use crate::autodiff::{Gradients, ParamId, Tape, Var};
 use crate::backend::Pool;
 use crate::ops::Engine;
 use crate::optim::OptimKernel;
-use crate::rl::{AgentState, Learned, ReplayBatch};
+use crate::rl::{check_observation, AgentState, Learned, ReplayBatch};
 use crate::util::rng::Rng;
 use crate::{Error, Result};
 
@@ -94,20 +94,7 @@ impl<B: Engine<E = f32> + OptimKernel> SacAgent<B> {
 
     /// An action for one observation: tanh(μ) when evaluating, a sample of π when exploring.
     pub fn act(&mut self, obs: &[f32], explore: bool) -> Result<Vec<f32>> {
-        let c = &self.nets.cfg;
-        if obs.len() != c.obs_dim {
-            return Err(Error::Shape(format!(
-                "sac: observation has {} values, the agent takes {}",
-                obs.len(),
-                c.obs_dim
-            )));
-        }
-        if let Some(i) = obs.iter().position(|x| !x.is_finite()) {
-            return Err(Error::NonFinite(format!(
-                "sac: observation value {i} is {}",
-                obs[i]
-            )));
-        }
+        check_observation(obs, self.nets.cfg.obs_dim, "sac")?;
         let pool = std::mem::take(&mut self.pool);
         let mut t = Tape::on(
             self.be.clone(),

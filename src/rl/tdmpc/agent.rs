@@ -9,7 +9,7 @@ use crate::backend::{Backend, Pool};
 use crate::ops::Engine;
 use crate::optim::OptimKernel;
 use crate::planner::{PlanStep, Planner, PlannerConfig};
-use crate::rl::{AgentState, Learned, ReplayBatch, ReplayBuffer};
+use crate::rl::{check_observation, AgentState, Learned, ReplayBatch, ReplayBuffer};
 use crate::util::rng::Rng;
 use crate::{Error, Result};
 
@@ -121,20 +121,7 @@ impl<B: Engine<E = f32> + OptimKernel> Agent<B> {
 
     /// z = h(obs) for one observation.
     pub fn encode(&mut self, obs: &[f32]) -> Result<Vec<f32>> {
-        let c = &self.told.cfg;
-        if obs.len() != c.obs_dim {
-            return Err(Error::Shape(format!(
-                "agent: observation has {} values, the agent takes {}",
-                obs.len(),
-                c.obs_dim
-            )));
-        }
-        if let Some(i) = obs.iter().position(|x| !x.is_finite()) {
-            return Err(Error::NonFinite(format!(
-                "agent: observation value {i} is {}",
-                obs[i]
-            )));
-        }
+        check_observation(obs, self.told.cfg.obs_dim, "agent")?;
         let pool = std::mem::take(&mut self.pool);
         let mut t = Tape::on(
             self.be.clone(),
