@@ -19,6 +19,7 @@ fn buffer(capacity: usize, horizon: usize, sampling: Sampling, seed: u64) -> Rep
         horizon,
         sampling,
         seed,
+        pixels: false,
     })
     .unwrap()
 }
@@ -304,4 +305,45 @@ fn terminal_flags_mark_the_last_transition_of_a_terminated_episode() {
     }
     let s = b.sample(200).unwrap();
     assert!(s.terminal.iter().all(|&t| t == 0.0));
+}
+
+/// A pixel buffer keeps bytes: integers 0–255 come back exactly, anything else is refused with
+/// the value named, and its snapshot does not load into an f32 buffer.
+#[test]
+fn pixel_observations_are_stored_as_bytes() {
+    let cfg = ReplayConfig {
+        capacity: 16,
+        horizon: 1,
+        sampling: Sampling::Uniform,
+        pixels: true,
+        ..ReplayConfig::new(3, 1)
+    };
+    let mut rb = ReplayBuffer::new(cfg.clone()).unwrap();
+    let obs = [0.0, 128.0, 255.0, 1.0, 2.0, 3.0, 7.0, 8.0, 9.0];
+    rb.add_episode(&obs, &[0.5, -0.5], &[1.0, 2.0]).unwrap();
+    let b = rb.sample(8).unwrap();
+    for w in b.obs.chunks_exact(6) {
+        assert!(w == &obs[..6] || w == &obs[3..], "{w:?}");
+    }
+    let snap = rb.snapshot();
+    assert!(snap.obs.is_bytes());
+    let again = ReplayBuffer::from_snapshot(cfg.clone(), snap.clone()).unwrap();
+    assert_eq!(again.snapshot(), snap);
+    let e = ReplayBuffer::from_snapshot(
+        ReplayConfig {
+            pixels: false,
+            ..cfg
+        },
+        snap,
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(e.contains("stored as bytes"), "{e}");
+    for (bad, what) in [(0.5f32, "0.5"), (256.0, "256"), (-1.0, "-1"), (f32::NAN, "NaN")] {
+        let mut o = obs;
+        o[4] = bad;
+        let e = rb.add_episode(&o, &[0.5, -0.5], &[1.0, 2.0]).unwrap_err().to_string();
+        assert!(e.contains(&format!("value 4 is {what}")), "{e}");
+    }
 }

@@ -16,6 +16,7 @@ mod limit;
 #[cfg(feature = "mujoco")]
 pub mod mujoco;
 mod no_termination;
+pub mod pixels;
 pub mod pendulum;
 pub mod point_mass;
 pub mod tolerance;
@@ -23,6 +24,7 @@ pub mod tolerance;
 pub use acrobot::Acrobot;
 pub use cartpole::Cartpole;
 pub use no_termination::NoTermination;
+pub use pixels::{make_pixels, Camera, PixelEnv};
 pub use pendulum::Pendulum;
 pub use point_mass::PointMass;
 
@@ -95,6 +97,11 @@ pub trait Env: Send {
     /// Applies `action` for one control step, writes the next observation, and returns
     /// `(reward, terminated, truncated)`.
     fn step_into(&mut self, action: &[f32], obs: &mut [f32]) -> (f32, bool, bool);
+    /// A failure since the last call that the infallible steps could not return (a pixel task's
+    /// camera); callers check it after each step.
+    fn take_error(&mut self) -> Option<String> {
+        None
+    }
 
     /// Allocating form of [`Env::reset_into`].
     fn reset(&mut self, seed: u64) -> Vec<f32> {

@@ -20,6 +20,9 @@ impl Env for NoTermination {
         let (reward, _, truncated) = self.0.step_into(action, obs);
         (reward, false, truncated)
     }
+    fn take_error(&mut self) -> Option<String> {
+        self.0.take_error()
+    }
 }
 
 #[cfg(test)]

@@ -43,7 +43,16 @@ impl AgentBehaviour {
                 "--noise {noise}: σ must be a finite number ≥ 0 (e.g. 0.1)"
             )));
         }
-        let c = load_checkpoint(&checkpoint_file(path))?;
+        let file = checkpoint_file(path);
+        let c = load_checkpoint(&file)?;
+        if c.run.pixels() {
+            return Err(Error::Invalid(format!(
+                "{}: agent '{}' learned from pixels; --policy drives the task from its state \
+                 observations, so it takes an agent trained on states",
+                file.display(),
+                c.run.agent
+            )));
+        }
         Ok(AgentBehaviour {
             agent: c.agent(Cpu::default(), seed)?,
             repeat: c.run.action_repeat,

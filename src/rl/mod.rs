@@ -4,6 +4,7 @@
 //! reported with.
 mod agent_state;
 pub mod augment;
+mod obs_store;
 mod observation;
 mod replay;
 pub mod rliable;
@@ -13,6 +14,7 @@ mod sum_tree;
 pub mod tdmpc;
 
 pub use agent_state::{AgentState, Learned};
+pub use obs_store::ObsStore;
 pub use observation::check_observation;
 pub use replay::{ReplayBatch, ReplayBuffer, ReplayConfig, ReplaySnapshot, Sampling};
 pub use sum_tree::SumTree;

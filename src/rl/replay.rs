@@ -7,6 +7,7 @@
 //! final observation has a slot of its own, with no action). When a new episode needs room, the
 //! oldest episodes are dropped whole. Every slot written gets a new id (`next_id` counts them), so
 //! a priority update for a window whose slot has since been overwritten is recognised and skipped.
+use super::obs_store::ObsStore;
 use super::sum_tree::SumTree;
 use crate::data::Dataset;
 use crate::util::rng::Rng;
@@ -40,6 +41,8 @@ pub struct ReplayConfig {
     pub horizon: usize,
     pub sampling: Sampling,
     pub seed: u64,
+    /// Observations are pixels (integers 0–255), stored as bytes.
+    pub pixels: bool,
 }
 
 impl ReplayConfig {
@@ -52,6 +55,7 @@ impl ReplayConfig {
             horizon: 5,
             sampling: Sampling::TDMPC_PER,
             seed: 0,
+            pixels: false,
         }
     }
 
@@ -96,7 +100,7 @@ pub struct ReplayBatch {
 /// buffer (same samples from the same state).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplaySnapshot {
-    pub obs: Vec<f32>,
+    pub obs: ObsStore,
     pub actions: Vec<f32>,
     pub rewards: Vec<f32>,
     pub slot_id: Vec<u64>,
@@ -120,7 +124,7 @@ struct Episode {
 
 pub struct ReplayBuffer {
     cfg: ReplayConfig,
-    obs: Vec<f32>,
+    obs: ObsStore,
     actions: Vec<f32>,
     rewards: Vec<f32>,
     /// The id written in each slot, `u64::MAX` when the slot holds no live data.
@@ -146,7 +150,7 @@ impl ReplayBuffer {
         cfg.validate()?;
         let c = cfg.capacity;
         Ok(ReplayBuffer {
-            obs: vec![0.0; c * cfg.obs_dim],
+            obs: ObsStore::zeros(c * cfg.obs_dim, cfg.pixels),
             actions: vec![0.0; c * cfg.act_dim],
             rewards: vec![0.0; c],
             slot_id: vec![u64::MAX; c],
@@ -190,6 +194,13 @@ impl ReplayBuffer {
         let mut b = ReplayBuffer::new(cfg)?;
         let c = b.cfg.capacity;
         let bad = |m: String| Err(Error::Invalid(format!("replay snapshot: {m}")));
+        if s.obs.is_bytes() != b.cfg.pixels {
+            return bad(format!(
+                "observations stored as {}, this buffer keeps {}",
+                if s.obs.is_bytes() { "bytes" } else { "f32" },
+                if b.cfg.pixels { "pixels (bytes)" } else { "f32 values" }
+            ));
+        }
         if s.obs.len() != c * b.cfg.obs_dim
             || s.actions.len() != c * b.cfg.act_dim
             || s.rewards.len() != c
@@ -321,8 +332,9 @@ impl ReplayBuffer {
                 l + 1
             )));
         }
+        self.obs
+            .check(obs, "replay buffer: the episode's observations")?;
         for (name, v) in [
-            ("observation", obs),
             ("action", actions),
             ("reward", rewards),
         ] {
@@ -357,7 +369,7 @@ impl ReplayBuffer {
             let id = first + t as u64;
             let s = (id % cap as u64) as usize;
             self.slot_id[s] = id;
-            self.obs[s * ds..(s + 1) * ds].copy_from_slice(&obs[t * ds..(t + 1) * ds]);
+            self.obs.write(s * ds, &obs[t * ds..(t + 1) * ds]);
             if t < l {
                 self.actions[s * da..(s + 1) * da].copy_from_slice(&actions[t * da..(t + 1) * da]);
                 self.rewards[s] = rewards[t];
@@ -440,7 +452,7 @@ impl ReplayBuffer {
             for k in 0..=h {
                 let sk = ((id + k as u64) % cap) as usize;
                 let o = (b * (h + 1) + k) * ds;
-                out.obs[o..o + ds].copy_from_slice(&self.obs[sk * ds..(sk + 1) * ds]);
+                self.obs.read(sk * ds, &mut out.obs[o..o + ds]);
                 if k < h {
                     let a = (b * h + k) * da;
                     out.actions[a..a + da].copy_from_slice(&self.actions[sk * da..(sk + 1) * da]);
@@ -522,13 +534,12 @@ impl ReplayBuffer {
         for e in &self.episodes {
             for k in 0..e.len as u64 {
                 let (s, n) = (slot(e.first_id + k), slot(e.first_id + k + 1));
-                ds.observations
-                    .extend_from_slice(&self.obs[s * od..(s + 1) * od]);
+                self.obs.extend_into(s * od, od, &mut ds.observations);
                 ds.actions
                     .extend_from_slice(&self.actions[s * ad..(s + 1) * ad]);
                 ds.rewards.push(self.rewards[s]);
                 if let Some(next) = ds.next_observations.as_mut() {
-                    next.extend_from_slice(&self.obs[n * od..(n + 1) * od]);
+                    self.obs.extend_into(n * od, od, next);
                 }
                 let last = k + 1 == e.len as u64;
                 // The flag where it was recorded; a short episode ended in a terminal state either way.

@@ -1,8 +1,7 @@
 //! `koopman rl eval`: replays a trained agent from a run checkpoint.
-use crate::envs;
 use crate::experiment::checkpoint_file;
 use crate::rl::run::{self, load_checkpoint};
-use crate::{Error, Result};
+use crate::Result;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -26,7 +25,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     super::super::at_least_one("--episodes", a.episodes, "an evaluation needs episodes")?;
     let c = load_checkpoint(&path)?;
     let device = super::super::device(&a.device)?;
-    let mut env = envs::make(&c.run.task).map_err(Error::Invalid)?;
+    let (mut env, step_repeat) = run::make_env(&c.run)?;
     let step = c.progress.agent_step;
     let (mean, std) = crate::with_backend!(device, |b| {
         let mut agent = c.agent(b, a.seed)?;
@@ -34,6 +33,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
             &mut agent,
             env.as_mut(),
             c.run.action_repeat,
+            step_repeat,
             a.episodes,
             step,
             a.seed,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct TrainArgs {
-    /// tdmpc, koopman-tdmpc or sac (from states).
+    /// tdmpc, koopman-tdmpc or sac (from states; from pixels with --pixels).
     #[arg(long, default_value = "tdmpc")]
     pub agent: String,
     /// Task (see `koopman collect --help` for the list), e.g. cartpole-swingup.
@@ -70,6 +70,11 @@ pub struct TrainArgs {
     /// Planner π trajectories (25).
     #[arg(long)]
     pub policy_trajectories: Option<usize>,
+    /// SAC from pixels: stacks of 3 84×84 frames of the task's camera, DrQ's encoder and
+    /// settings (batch 128, lr 1e-3, τ 0.01, random shifts). The dm_control tasks on MuJoCo
+    /// (feature `mujoco`), e.g. dmc-cartpole-swingup.
+    #[arg(long)]
+    pub pixels: bool,
     /// Uniform replay instead of PER (SAC always samples uniformly).
     #[arg(long)]
     pub uniform: bool,
@@ -102,6 +107,9 @@ pub fn config(a: &TrainArgs) -> Result<RunConfig> {
     }
     if let Some(v) = a.eval_episodes {
         c.eval_episodes = v;
+    }
+    if a.pixels {
+        c.use_pixels()?;
     }
     if let Some(sac) = c.sac.as_mut() {
         c.prioritized = false;

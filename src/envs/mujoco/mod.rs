@@ -95,6 +95,7 @@ macro_rules! planar_task {
 #[macro_use]
 pub mod dmc;
 pub mod dmc_acrobot;
+pub mod dmc_camera;
 pub mod dmc_cartpole;
 pub mod dmc_cheetah;
 pub mod dmc_quadruped;
@@ -106,6 +107,7 @@ pub mod render;
 pub mod walker2d;
 
 pub use dmc_acrobot::DmcAcrobotSwingup;
+pub use dmc_camera::DmcCamera;
 pub use dmc_cartpole::DmcCartpoleSwingup;
 pub use dmc_cheetah::DmcCheetahRun;
 pub use dmc_quadruped::{DmcQuadruped, QuadrupedTask};

@@ -12,7 +12,7 @@ use crate::ops::Engine;
 use crate::optim::OptimKernel;
 use crate::rl::sac::SacNets;
 use crate::rl::tdmpc::Told;
-use crate::rl::{AgentState, ReplaySnapshot};
+use crate::rl::{AgentState, ObsStore, ReplaySnapshot};
 use crate::util::files;
 use crate::{Error, Result};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
@@ -134,13 +134,17 @@ pub fn save(path: &Path, c: &RunCheckpoint) -> Result<()> {
     let r = &c.replay;
     let cap = r.rewards.len();
     let (od, ad) = c.run.dims()?;
+    let (obs_dtype, obs_bytes): (Dtype, &[u8]) = match &r.obs {
+        ObsStore::F32(v) => (Dtype::F32, bytemuck::cast_slice(v)),
+        ObsStore::U8(v) => (Dtype::U8, v),
+    };
     push(
         path,
         &mut views,
         "replay.obs".into(),
-        Dtype::F32,
+        obs_dtype,
         vec![cap, od],
-        bytemuck::cast_slice(&r.obs),
+        obs_bytes,
     )?;
     push(
         path,
@@ -288,7 +292,11 @@ pub fn load(path: &Path) -> Result<RunCheckpoint> {
     let (od, ad) = meta.run.dims().map_err(|e| err(path, "run", e))?;
     let p = &meta.progress;
     let replay = ReplaySnapshot {
-        obs: f32s(read("replay.obs", Dtype::F32, &[cap, od])?),
+        obs: if meta.run.pixels() {
+            ObsStore::U8(read("replay.obs", Dtype::U8, &[cap, od])?)
+        } else {
+            ObsStore::F32(f32s(read("replay.obs", Dtype::F32, &[cap, od])?))
+        },
         actions: f32s(read("replay.actions", Dtype::F32, &[cap, ad])?),
         rewards: f32s(read("replay.rewards", Dtype::F32, &[cap])?),
         slot_id: read("replay.slot_id", Dtype::U64, &[cap])?

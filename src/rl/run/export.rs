@@ -11,6 +11,13 @@ use crate::{Error, Result};
 /// row per agent step (with action repeat k, a row spans k env steps and its reward is their sum,
 /// as the agent saw it).
 pub fn replay_dataset(run: &RunConfig, replay: ReplaySnapshot) -> Result<Dataset> {
+    if run.pixels() {
+        return Err(Error::Invalid(format!(
+            "rl export: the run of '{}' on '{}' learned from pixels; the D4RL layout holds state \
+             observations (export a state-based run, or use `collect --policy` on its states)",
+            run.agent, run.task
+        )));
+    }
     let env = envs::make(&run.task).map_err(Error::Invalid)?;
     let spec = env.spec();
     let cfg = ReplayConfig {
@@ -24,6 +31,7 @@ pub fn replay_dataset(run: &RunConfig, replay: ReplaySnapshot) -> Result<Dataset
             Sampling::Uniform
         },
         seed: 0,
+        pixels: false,
     };
     let buffer = ReplayBuffer::from_snapshot(cfg, replay)?;
     let ds = buffer.to_dataset(episode_agent_steps(run.action_repeat));

@@ -20,7 +20,7 @@ use crate::envs::{self, Env};
 use crate::ops::Engine;
 use crate::optim::OptimKernel;
 use crate::planner::{PlanStep, PlannerConfig};
-use crate::rl::sac::SacConfig;
+use crate::rl::sac::{PixelConfig, SacConfig};
 use crate::rl::tdmpc::{TdmpcConfig, UpdateStats};
 use crate::rl::{ReplayBatch, ReplayBuffer, ReplayConfig, Sampling};
 use crate::util::rng::Rng;
@@ -131,6 +131,25 @@ impl RunConfig {
     }
     fn is_sac(&self) -> bool {
         self.agent == "sac"
+    }
+    /// Whether the agent learns from pixels (stacked frames of the task's camera).
+    pub fn pixels(&self) -> bool {
+        self.sac.as_ref().is_some_and(|s| s.pixels.is_some())
+    }
+    /// Makes a SAC run learn from pixels, with DrQ's settings ([`SacConfig::pixels`]).
+    pub fn use_pixels(&mut self) -> Result<()> {
+        let act_dim = self
+            .sac
+            .as_ref()
+            .map(|s| s.act_dim)
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "pixels: agent '{}' learns from states; pixel observations are for --agent sac",
+                    self.agent
+                ))
+            })?;
+        self.sac = Some(SacConfig::pixels(act_dim, PixelConfig::drq()));
+        Ok(())
     }
 
     /// Observation and action widths the agent was built for.
@@ -246,10 +265,14 @@ pub struct RunOptions {
 }
 
 /// Evaluates the agent: `episodes` noise-free episodes, returns (mean, std) of their returns.
+/// `repeat` is the task's action repeat (the episode's length in agent steps follows from it);
+/// `step_repeat` the env steps this runner applies per agent step ([`make_env`]).
+#[allow(clippy::too_many_arguments)]
 pub fn evaluate<B: Engine<E = f32> + OptimKernel>(
     agent: &mut Learner<B>,
     env: &mut dyn Env,
     repeat: usize,
+    step_repeat: usize,
     episodes: usize,
     step: u64,
     seed: u64,
@@ -258,6 +281,7 @@ pub fn evaluate<B: Engine<E = f32> + OptimKernel>(
     let mut obs = vec![0f32; env.spec().obs_dim];
     for e in 0..episodes {
         env.reset_into(seed.wrapping_add(e as u64), &mut obs);
+        env_ok(env)?;
         let mut ret = 0.0f64;
         for t in 0..episode_agent_steps(repeat) {
             let at = PlanStep {
@@ -266,7 +290,7 @@ pub fn evaluate<B: Engine<E = f32> + OptimKernel>(
                 explore: false,
             };
             let a = agent.act(&obs, at)?;
-            let (r, end) = repeat_step(env, &a, &mut obs, repeat);
+            let (r, end) = repeat_step(env, &a, &mut obs, step_repeat)?;
             ret += r as f64;
             if end.is_some() {
                 break;
@@ -287,16 +311,49 @@ fn repeat_step(
     a: &[f32],
     obs: &mut [f32],
     repeat: usize,
-) -> (f32, Option<bool>) {
+) -> Result<(f32, Option<bool>)> {
     let mut total = 0.0;
     for _ in 0..repeat {
         let (r, term, trunc) = env.step_into(a, obs);
+        env_ok(env)?;
         total += r;
         if term || trunc {
-            return (total, Some(term));
+            return Ok((total, Some(term)));
         }
     }
-    (total, None)
+    Ok((total, None))
+}
+
+/// A failure the environment could not return from its step (a pixel task's renderer).
+fn env_ok(env: &mut dyn Env) -> Result<()> {
+    match env.take_error() {
+        Some(e) => Err(Error::Invalid(format!("task '{}': {e}", env.name()))),
+        None => Ok(()),
+    }
+}
+
+/// The run's environment and the env steps the runner applies per agent step: the task itself
+/// and the action repeat, or (pixels) the task seen through its camera with the action repeat
+/// inside, one frame per agent step.
+pub fn make_env(cfg: &RunConfig) -> Result<(Box<dyn Env>, usize)> {
+    match cfg.sac.as_ref().and_then(|s| s.pixels.as_ref()) {
+        Some(p) => {
+            let env = envs::make_pixels(&cfg.task, cfg.action_repeat, p.frames)
+                .map_err(Error::Invalid)?;
+            if env.side() != p.side {
+                return Err(Error::Shape(format!(
+                    "pixels: task '{}' renders {}×{} frames, the encoder takes {}×{}",
+                    cfg.task,
+                    env.side(),
+                    env.side(),
+                    p.side,
+                    p.side
+                )));
+            }
+            Ok((Box::new(env), 1))
+        }
+        None => Ok((envs::make(&cfg.task).map_err(Error::Invalid)?, cfg.action_repeat)),
+    }
 }
 
 fn checkpoint_path(out: &Path) -> PathBuf {
@@ -334,8 +391,8 @@ pub fn train<B: Engine<E = f32> + OptimKernel>(
         None
     };
 
-    let mut env = envs::make(&cfg.task).map_err(Error::Invalid)?;
-    let mut eval_env = envs::make(&cfg.task).map_err(Error::Invalid)?;
+    let (mut env, step_repeat) = make_env(&cfg)?;
+    let (mut eval_env, _) = make_env(&cfg)?;
     let spec = env.spec();
     let (od, ad) = cfg.dims()?;
     if spec.obs_dim != od || spec.act_dim != ad {
@@ -348,7 +405,9 @@ pub fn train<B: Engine<E = f32> + OptimKernel>(
     let ep_len = episode_agent_steps(repeat);
     let total_agent = cfg.agent_steps();
     let episodes_total = total_agent.div_ceil(ep_len as u64);
-    let capacity = ((total_agent + episodes_total + 1) as usize).clamp(ep_len + 2, 1_000_000);
+    // Pixel runs keep DrQ's 100k transitions (100k stacks of 84×84 frames are 6.4 GB of bytes).
+    let max_capacity = if cfg.pixels() { 100_000 } else { 1_000_000 };
+    let capacity = ((total_agent + episodes_total + 1) as usize).clamp(ep_len + 2, max_capacity);
     let replay_cfg = ReplayConfig {
         capacity,
         obs_dim: spec.obs_dim,
@@ -360,6 +419,7 @@ pub fn train<B: Engine<E = f32> + OptimKernel>(
             Sampling::Uniform
         },
         seed: cfg.seed ^ 0x7265_706c,
+        pixels: cfg.pixels(),
     };
     let mut agent = Learner::new(&cfg, backend, cfg.seed, cfg.seed)?;
     let mut rng = Rng::new(cfg.seed ^ 0x7275_6e6e);
@@ -431,6 +491,7 @@ pub fn train<B: Engine<E = f32> + OptimKernel>(
             &mut agent,
             eval_env.as_mut(),
             repeat,
+            step_repeat,
             cfg.eval_episodes,
             agent_step,
             eval_seed(&cfg, 0),
@@ -455,6 +516,7 @@ pub fn train<B: Engine<E = f32> + OptimKernel>(
         // One episode, acting with the agent step at its start (as TD-MPC does).
         let step0 = agent_step;
         env.reset_into(rng.next_u64(), &mut obs);
+        env_ok(env.as_mut())?;
         ep_obs.clear();
         ep_act.clear();
         ep_rew.clear();
@@ -475,7 +537,7 @@ pub fn train<B: Engine<E = f32> + OptimKernel>(
                 plan_s += t0.elapsed().as_secs_f64();
                 a
             };
-            let (r, end) = repeat_step(env.as_mut(), &a, &mut obs, repeat);
+            let (r, end) = repeat_step(env.as_mut(), &a, &mut obs, step_repeat)?;
             ep_act.extend_from_slice(&a);
             ep_rew.push(r);
             ep_obs.extend_from_slice(&obs);
@@ -539,6 +601,7 @@ pub fn train<B: Engine<E = f32> + OptimKernel>(
                 &mut agent,
                 eval_env.as_mut(),
                 repeat,
+                step_repeat,
                 cfg.eval_episodes,
                 agent_step,
                 eval_seed(&cfg, evals_due),

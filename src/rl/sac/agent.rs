@@ -5,7 +5,13 @@
 //!
 //! A transition that ended its episode in a terminal state (a fallen Hopper) does not bootstrap;
 //! one cut by the time limit does.
-use super::networks::SacNets;
+//!
+//! From pixels (DrQ with one augmentation per observation, i.e. RAD's random shift): both
+//! observations of every sampled transition are shifted at random; the critics' loss trains the
+//! convolutions, the actor's reads them with the gradient stopped, and the target critics have
+//! their own Polyak copy of the encoder.
+use super::networks::{Head, SacNets};
+use crate::rl::augment::{random_shift, Frames};
 use crate::autodiff::{Gradients, ParamId, Tape, Var};
 use crate::backend::Pool;
 use crate::ops::Engine;
@@ -45,6 +51,8 @@ pub struct SacAgent<B: Engine<E = f32> + OptimKernel> {
     /// Noise of the updates' samples, and of exploration.
     rng: Rng,
     act_rng: Rng,
+    /// The random shifts of pixel batches.
+    aug_rng: Rng,
     last: SacStats,
 }
 
@@ -76,6 +84,7 @@ impl<B: Engine<E = f32> + OptimKernel> SacAgent<B> {
             actor_ids,
             rng: root.fork(),
             act_rng: root.fork(),
+            aug_rng: root.fork(),
             last: SacStats::default(),
             nets,
             be,
@@ -106,7 +115,8 @@ impl<B: Engine<E = f32> + OptimKernel> SacAgent<B> {
         let nets = &self.nets;
         let run = |t: &mut Tape<B>| -> Result<(Vec<f32>, Vec<f32>)> {
             let o = t.constant([1, obs.len()], obs)?;
-            let (mu, log_std) = nets.actor(t, o)?;
+            let f = nets.features(t, o, Head::Actor)?;
+            let (mu, log_std) = nets.actor(t, f)?;
             Ok((t.fetch(mu)?, t.fetch(log_std)?))
         };
         let out = run(&mut t);
@@ -126,7 +136,7 @@ impl<B: Engine<E = f32> + OptimKernel> SacAgent<B> {
             .collect())
     }
 
-    fn transitions(&self, batch: &ReplayBatch) -> Result<Transitions> {
+    fn transitions(&mut self, batch: &ReplayBatch) -> Result<Transitions> {
         let (od, ad) = (self.nets.cfg.obs_dim, self.nets.cfg.act_dim);
         let b = batch.rewards.len();
         let flags_ok = batch.terminal.is_empty() || batch.terminal.len() == b;
@@ -145,6 +155,14 @@ impl<B: Engine<E = f32> + OptimKernel> SacAgent<B> {
         for w in batch.obs.chunks_exact(2 * od) {
             obs.extend_from_slice(&w[..od]);
             next.extend_from_slice(&w[od..]);
+        }
+        if let Some(p) = self.nets.cfg.pixels.as_ref().filter(|p| p.shift > 0) {
+            let f = Frames::new(b, p.channels(), p.side, p.side);
+            let mut shifted = vec![0f32; obs.len()];
+            for x in [&mut obs, &mut next] {
+                random_shift(x, &mut shifted, f, p.shift, &mut self.aug_rng)?;
+                std::mem::swap(x, &mut shifted);
+            }
         }
         Ok(Transitions { b, obs, next })
     }
@@ -173,14 +191,16 @@ impl<B: Engine<E = f32> + OptimKernel> SacAgent<B> {
         )?;
         let run = |on: &mut Tape<B>, tg: &mut Tape<B>| -> Result<(Vec<f32>, f32)> {
             let s1 = on.constant([b, od], &tr.next)?;
-            let (mu, log_std) = nets.actor(on, s1)?;
+            let f1 = nets.features(on, s1, Head::Actor)?;
+            let (mu, log_std) = nets.actor(on, f1)?;
             let smp = nets.sample(on, mu, log_std, &eps)?;
             let (a1, logp) = (on.fetch(smp.action)?, on.fetch(smp.log_prob)?);
             let al = nets.alpha(on);
             let alpha = on.fetch_item(al)?;
             let s1t = tg.constant([b, od], &tr.next)?;
             let a1t = tg.constant([b, ad], &a1)?;
-            let (q1, q2) = nets.q(tg, s1t, a1t, false)?;
+            let f1t = nets.features(tg, s1t, Head::Critic)?;
+            let (q1, q2) = nets.q(tg, f1t, a1t, false)?;
             let (q1, q2) = (tg.fetch(q1)?, tg.fetch(q2)?);
             let gamma = c.gamma as f32;
             let y = (0..b)
@@ -210,7 +230,8 @@ impl<B: Engine<E = f32> + OptimKernel> SacAgent<B> {
             let s = t.constant([b, od], &tr.obs)?;
             let a = t.constant([b, ad], &batch.actions)?;
             let yv = t.constant([b, 1], &y)?;
-            let (q1, q2) = nets.q(t, s, a, false)?;
+            let f = nets.features(t, s, Head::Critic)?;
+            let (q1, q2) = nets.q(t, f, a, false)?;
             let (l1, l2) = (t.mse(q1, yv)?, t.mse(q2, yv)?);
             let l = t.add(l1, l2)?;
             let v = t.fetch_item(l)? as f64;
@@ -248,9 +269,15 @@ impl<B: Engine<E = f32> + OptimKernel> SacAgent<B> {
         let updates = self.updates;
         let ((loss, entropy), _) = self.train_step(true, |nets, t| {
             let s = t.constant([b, od], &tr.obs)?;
-            let (mu, log_std) = nets.actor(t, s)?;
+            // The convolutions with the gradient stopped; the critics' feature is a constant.
+            let h = nets.conv(t, s)?;
+            let h = t.detach(h);
+            let fa = nets.head(t, h, Head::Actor)?;
+            let fc = nets.head(t, h, Head::Critic)?;
+            let fc = t.detach(fc);
+            let (mu, log_std) = nets.actor(t, fa)?;
             let smp = nets.sample(t, mu, log_std, &eps)?;
-            let (q1, q2) = nets.q(t, s, smp.action, true)?;
+            let (q1, q2) = nets.q(t, fc, smp.action, true)?;
             let (q1v, q2v, logp) = (t.fetch(q1)?, t.fetch(q2)?, t.fetch(smp.log_prob)?);
             // min(Q1, Q2) through masks chosen on the host: −1/B on the smaller critic's row.
             let (mut w1, mut w2) = (vec![0f32; b], vec![0f32; b]);
@@ -348,7 +375,12 @@ impl<B: Engine<E = f32> + OptimKernel> SacAgent<B> {
             model_steps: self.critic_steps,
             policy_steps: self.actor_steps,
             updates: self.updates,
-            rngs: [self.rng.state(), self.act_rng.state(), [0; 4], [0; 4]],
+            rngs: [
+                self.rng.state(),
+                self.act_rng.state(),
+                self.aug_rng.state(),
+                [0; 4],
+            ],
         })
     }
 
@@ -362,6 +394,9 @@ impl<B: Engine<E = f32> + OptimKernel> SacAgent<B> {
         self.updates = s.updates;
         self.rng = Rng::from_state(s.rngs[0]);
         self.act_rng = Rng::from_state(s.rngs[1]);
+        if self.nets.cfg.pixels.is_some() {
+            self.aug_rng = Rng::from_state(s.rngs[2]);
+        }
         Ok(())
     }
 }

@@ -1,10 +1,11 @@
 //! Soft actor-critic (Haarnoja et al. 2018, with the learned temperature), the model-free
-//! baseline of the paper's §4.2.2, from states: a tanh-Gaussian actor, twin critics with Polyak
-//! targets, and the entropy temperature trained toward −|A|.
+//! baseline of the paper's §4.2.2, from states or from pixels (DrQ's conv encoder and random
+//! shifts): a tanh-Gaussian actor, twin critics with Polyak targets, and the entropy temperature
+//! trained toward −|A|.
 mod agent;
 mod config;
 mod networks;
 
 pub use agent::{SacAgent, SacStats};
-pub use config::SacConfig;
-pub use networks::{SacNets, Sampled};
+pub use config::{PixelConfig, SacConfig};
+pub use networks::{Head, SacNets, Sampled};

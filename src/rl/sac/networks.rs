@@ -1,12 +1,18 @@
 //! SAC's networks on one parameter store: the tanh-Gaussian actor π(a|s), twin critics Q1, Q2
-//! and the log-temperature log α. Orthogonal weights and zero biases, as pytorch_sac initialises
-//! them. Each piece is a method on a tape, so updates and acting run the same code on any backend.
-use super::config::SacConfig;
+//! and the log-temperature log α; from pixels also the conv encoder and a feature head per
+//! network. Orthogonal weights (delta-orthogonal convolutions) and zero biases, as pytorch_sac
+//! and DrQ initialise them. Each piece is a method on a tape, so updates and acting run the same
+//! code on any backend.
+//!
+//! Observations reach the networks in two steps: [`SacNets::conv`] (the shared convolutions;
+//! states pass through) and [`SacNets::head`] (the critic's or the actor's dense layer, LayerNorm
+//! and tanh; states pass through).
+use super::config::{PixelConfig, SacConfig};
 use crate::autodiff::{ParamId, ParamStore, Tape, Var};
-use crate::nn::{orthogonal_weights, Mlp};
+use crate::nn::{orthogonal_weights, LayerNorm, Linear, Mlp};
 use crate::ops::unary::Unary;
 use crate::ops::Engine;
-use crate::tensor::Init;
+use crate::tensor::{Init, Tensor};
 use crate::util::rng::Rng;
 use crate::Result;
 
@@ -21,10 +27,29 @@ pub struct Sampled {
     pub log_prob: Var,
 }
 
+/// Which network's feature head reads the convolutions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Head {
+    Critic,
+    Actor,
+}
+
+/// The pixel encoder's parameters.
+#[derive(Clone, Debug)]
+struct Encoder {
+    cfg: PixelConfig,
+    /// (weight [F, C, 3, 3], bias [F]) per convolution.
+    convs: Vec<(ParamId, ParamId)>,
+    /// Dense layer and LayerNorm of the critic's and of the actor's feature.
+    critic: (Linear, LayerNorm),
+    actor: (Linear, LayerNorm),
+}
+
 #[derive(Clone, Debug)]
 pub struct SacNets {
     pub cfg: SacConfig,
     params: ParamStore,
+    encoder: Option<Encoder>,
     actor: Mlp,
     q: [Mlp; 2],
     log_alpha: ParamId,
@@ -39,7 +64,13 @@ impl SacNets {
         cfg.validate()?;
         let mut rng = Rng::new(seed);
         let mut ps = ParamStore::new();
-        let (o, a, h) = (cfg.obs_dim, cfg.act_dim, cfg.hidden);
+        let (a, h) = (cfg.act_dim, cfg.hidden);
+        let encoder = cfg
+            .pixels
+            .as_ref()
+            .map(|p| Encoder::new(&mut ps, p, &mut rng));
+        // What the actor and the critics read: the observation, or a pixel feature.
+        let o = cfg.pixels.as_ref().map_or(cfg.obs_dim, |p| p.feature);
         let relu = Unary::Relu;
         let actor = Mlp::new(&mut ps, "actor", &[o, h, h, 2 * a], relu, &mut rng);
         let q = [
@@ -56,6 +87,7 @@ impl SacNets {
         Ok(SacNets {
             cfg,
             params: ps,
+            encoder,
             actor,
             q,
             log_alpha,
@@ -78,11 +110,56 @@ impl SacNets {
         self.log_alpha
     }
 
-    /// π's mean μ and log σ [B, A] from observations [B, obs]; log σ is squashed into the
-    /// configured bounds: lo + ½(hi − lo)(tanh(raw) + 1).
-    pub fn actor<B: Engine<E = f32>>(&self, t: &mut Tape<B>, obs: Var) -> Result<(Var, Var)> {
+    /// The convolutions' output [B, conv_dim] for observations [B, obs] (pixels 0–255); the
+    /// observations themselves when learning from states.
+    pub fn conv<B: Engine<E = f32>>(&self, t: &mut Tape<B>, obs: Var) -> Result<Var> {
+        let Some(e) = &self.encoder else {
+            return Ok(obs);
+        };
+        let p = &e.cfg;
+        let b = t.dims(obs)[0];
+        let x = t.reshape(obs, &[b, p.channels(), p.side, p.side])?;
+        let mut h = t.scale(x, 1.0 / 255.0);
+        for (i, &(w, bias)) in e.convs.iter().enumerate() {
+            let (w, bias) = (t.param(w), t.param(bias));
+            let stride = if i == 0 { 2 } else { 1 };
+            let y = t.conv2d(h, w, Some(bias), stride, 0)?;
+            h = t.relu(y);
+        }
+        t.reshape(h, &[b, p.conv_dim()])
+    }
+
+    /// The critic's or the actor's feature from [`SacNets::conv`]'s output: tanh(LN(h·w + b))
+    /// [B, feature]; `h` itself when learning from states.
+    pub fn head<B: Engine<E = f32>>(&self, t: &mut Tape<B>, h: Var, which: Head) -> Result<Var> {
+        let Some(e) = &self.encoder else {
+            return Ok(h);
+        };
+        let (fc, ln) = match which {
+            Head::Critic => &e.critic,
+            Head::Actor => &e.actor,
+        };
+        let y = fc.forward(t, h)?;
+        let y = ln.forward(t, y)?;
+        Ok(t.tanh(y))
+    }
+
+    /// The critic's (or actor's) feature of observations [B, obs]: `head(conv(obs))`.
+    pub fn features<B: Engine<E = f32>>(
+        &self,
+        t: &mut Tape<B>,
+        obs: Var,
+        which: Head,
+    ) -> Result<Var> {
+        let h = self.conv(t, obs)?;
+        self.head(t, h, which)
+    }
+
+    /// π's mean μ and log σ [B, A] from the actor's features [B, feature] ([`SacNets::head`]);
+    /// log σ is squashed into the configured bounds: lo + ½(hi − lo)(tanh(raw) + 1).
+    pub fn actor<B: Engine<E = f32>>(&self, t: &mut Tape<B>, feat: Var) -> Result<(Var, Var)> {
         let a = self.cfg.act_dim;
-        let out = self.actor.forward(t, obs)?;
+        let out = self.actor.forward(t, feat)?;
         let parts = t.split(out, 1, &[a, a])?;
         let (lo, hi) = (self.cfg.log_std_min, self.cfg.log_std_max);
         let raw = t.tanh(parts[1]);
@@ -129,8 +206,8 @@ impl SacNets {
         Ok(Sampled { action, log_prob })
     }
 
-    /// (Q1, Q2)(s, a) [B, 1] each; `frozen`: the critic weights enter as constants, so the actor's
-    /// update differentiates through Q without training it.
+    /// (Q1, Q2)(s, a) [B, 1] each from the critic's features of s; `frozen`: the critic weights
+    /// enter as constants, so the actor's update differentiates through Q without training it.
     pub fn q<B: Engine<E = f32>>(
         &self,
         t: &mut Tape<B>,
@@ -160,5 +237,46 @@ impl SacNets {
     pub fn alpha<B: Engine<E = f32>>(&self, t: &mut Tape<B>) -> Var {
         let la = t.param(self.log_alpha);
         t.exp(la)
+    }
+}
+
+impl Encoder {
+    fn new(ps: &mut ParamStore, p: &PixelConfig, rng: &mut Rng) -> Self {
+        let mut convs = Vec::with_capacity(p.layers);
+        let mut c = p.channels();
+        for i in 0..p.layers {
+            let name = format!("encoder.conv{i}");
+            let w = ps.add(format!("{name}.w"), delta_orthogonal(p.filters, c, rng));
+            let b = ps.init(format!("{name}.b"), [p.filters], Init::Zeros, rng);
+            convs.push((w, b));
+            c = p.filters;
+        }
+        let mut head = |name: &str| {
+            let fc = Linear::new(ps, &format!("{name}.fc"), p.conv_dim(), p.feature, true, rng);
+            (fc, LayerNorm::new(ps, &format!("{name}.ln"), p.feature, rng))
+        };
+        Encoder {
+            cfg: p.clone(),
+            critic: head("critic"),
+            actor: head("actor"),
+            convs,
+        }
+    }
+}
+
+/// DrQ's convolution init: zero except the centre tap, an orthogonal [O, C] matrix with ReLU's
+/// gain √2.
+fn delta_orthogonal(o: usize, c: usize, rng: &mut Rng) -> Tensor<f32> {
+    let centre: Tensor<f32> = Init::Orthogonal {
+        gain: std::f64::consts::SQRT_2,
+    }
+    .make([o, c], rng);
+    let mut data = vec![0f32; o * c * 9];
+    for (i, &v) in centre.data.iter().enumerate() {
+        data[i * 9 + 4] = v;
+    }
+    Tensor {
+        shape: [o, c, 3, 3].into(),
+        data,
     }
 }
