@@ -274,6 +274,87 @@ fn pixels_need_a_dm_control_task_on_mujoco() {
     std::fs::remove_dir_all(&d).ok();
 }
 
+/// `rl train --pixels`: only SAC learns from pixels, only a dm_control task on MuJoCo renders, a
+/// state run's checkpoint does not resume as a pixel run; nothing is written for a refused run.
+#[test]
+fn pixel_agents_refuse_what_cannot_render_or_does_not_match() {
+    let d = tmpdir("pixel-agents");
+    let out = d.join("run");
+    let o = out.display().to_string();
+    let e = fails(&["rl", "train", "--agent", "tdmpc", "--pixels", "--out", &o]);
+    assert!(e.contains("pixel observations are for --agent sac"), "{e}");
+    let e = fails(&[
+        "rl",
+        "train",
+        "--agent",
+        "sac",
+        "--pixels",
+        "--env",
+        "cartpole-swingup",
+        "--out",
+        &o,
+    ]);
+    if cfg!(feature = "mujoco") {
+        assert!(
+            e.contains("\"cartpole-swingup\" is not a dm_control task on MuJoCo")
+                && e.contains("dmc-cartpole-swingup"),
+            "{e}"
+        );
+    } else {
+        assert!(e.contains("--features mujoco"), "{e}");
+    }
+    assert!(!out.exists());
+    // A state-based SAC run, then the same folder resumed as a pixel run.
+    let ok = bin()
+        .args([
+            "rl",
+            "train",
+            "--agent",
+            "sac",
+            "--env",
+            "point_mass-easy",
+            "--steps",
+            "2000",
+            "--seed-steps",
+            "500",
+            "--batch",
+            "8",
+            "--mlp-dim",
+            "8",
+            "--eval-episodes",
+            "1",
+            "--quiet",
+            "--device",
+            "cpu",
+            "--out",
+            &o,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let e = fails(&[
+        "rl",
+        "train",
+        "--agent",
+        "sac",
+        "--pixels",
+        "--env",
+        "point_mass-easy",
+        "--resume",
+        "--out",
+        &o,
+    ]);
+    assert!(
+        e.contains("learned from states, this run learns from pixels"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&d).ok();
+}
+
 /// `bench --planner` times the full plan of every planning agent (the non-planning SAC is not
 /// one of them) and writes them to its JSON.
 #[test]

@@ -340,10 +340,18 @@ fn pixel_observations_are_stored_as_bytes() {
     .unwrap()
     .to_string();
     assert!(e.contains("stored as bytes"), "{e}");
-    for (bad, what) in [(0.5f32, "0.5"), (256.0, "256"), (-1.0, "-1"), (f32::NAN, "NaN")] {
+    for (bad, what) in [
+        (0.5f32, "0.5"),
+        (256.0, "256"),
+        (-1.0, "-1"),
+        (f32::NAN, "NaN"),
+    ] {
         let mut o = obs;
         o[4] = bad;
-        let e = rb.add_episode(&o, &[0.5, -0.5], &[1.0, 2.0]).unwrap_err().to_string();
+        let e = rb
+            .add_episode(&o, &[0.5, -0.5], &[1.0, 2.0])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(&format!("value 4 is {what}")), "{e}");
     }
 }

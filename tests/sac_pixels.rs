@@ -31,8 +31,7 @@ fn tiny(act: usize) -> SacConfig {
 fn batch(rng: &mut Rng, b: usize, od: usize, ad: usize) -> ReplayBatch {
     let mut out = ReplayBatch::default();
     for _ in 0..b {
-        out.obs
-            .extend((0..2 * od).map(|_| rng.below(256) as f32));
+        out.obs.extend((0..2 * od).map(|_| rng.below(256) as f32));
         out.actions
             .extend((0..ad).map(|_| rng.range(-1.0, 1.0) as f32));
         out.rewards.push(rng.range(-1.0, 1.0) as f32);
@@ -43,7 +42,10 @@ fn batch(rng: &mut Rng, b: usize, od: usize, ad: usize) -> ReplayBatch {
 }
 
 fn param<'a>(s: &'a AgentState, name: &str) -> &'a [f32] {
-    let id = s.online.find(name).unwrap_or_else(|| panic!("no parameter {name}"));
+    let id = s
+        .online
+        .find(name)
+        .unwrap_or_else(|| panic!("no parameter {name}"));
     &s.online.get(id).data
 }
 
@@ -67,7 +69,10 @@ fn the_critic_trains_the_convolutions_and_the_actor_only_its_own_head() {
         assert_eq!(nets.is_actor(id), actor, "{name}");
     }
     // Delta-orthogonal convolutions: only the centre tap of each 3×3 kernel is set.
-    let w0 = &nets.params().get(nets.params().find("encoder.conv0.w").unwrap()).data;
+    let w0 = &nets
+        .params()
+        .get(nets.params().find("encoder.conv0.w").unwrap())
+        .data;
     assert!(w0.iter().enumerate().all(|(i, &v)| i % 9 == 4 || v == 0.0));
     assert!(w0.iter().any(|&v| v != 0.0));
 
@@ -79,7 +84,12 @@ fn the_critic_trains_the_convolutions_and_the_actor_only_its_own_head() {
     let s1 = agent.state().unwrap();
     agent.update(&b).unwrap(); // critics only
     let s2 = agent.state().unwrap();
-    for name in ["encoder.conv0.w", "encoder.conv1.w", "critic.fc.w", "q1.2.w"] {
+    for name in [
+        "encoder.conv0.w",
+        "encoder.conv1.w",
+        "critic.fc.w",
+        "q1.2.w",
+    ] {
         assert_ne!(param(&s0, name), param(&s1, name), "{name} after update 1");
         assert_ne!(param(&s1, name), param(&s2, name), "{name} after update 2");
     }
@@ -180,7 +190,10 @@ fn learns_the_best_action_from_pixels() {
         let a = agent.act(&image(s0), false).unwrap()[0];
         worst = worst.max((a - 0.5 * s0).abs());
     }
-    assert!(worst < 0.15, "the greedy action is off the best one by up to {worst}");
+    assert!(
+        worst < 0.15,
+        "the greedy action is off the best one by up to {worst}"
+    );
 }
 
 #[test]
@@ -197,7 +210,10 @@ fn bad_pixel_configurations_and_frames_are_clear_errors() {
     )
     .unwrap_err()
     .to_string();
-    assert!(e.contains("4 convolutions leave nothing of a 10×10 frame"), "{e}");
+    assert!(
+        e.contains("4 convolutions leave nothing of a 10×10 frame"),
+        "{e}"
+    );
     let e = SacNets::new(
         SacConfig {
             obs_dim: 17,

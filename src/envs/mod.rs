@@ -16,16 +16,16 @@ mod limit;
 #[cfg(feature = "mujoco")]
 pub mod mujoco;
 mod no_termination;
-pub mod pixels;
 pub mod pendulum;
+pub mod pixels;
 pub mod point_mass;
 pub mod tolerance;
 
 pub use acrobot::Acrobot;
 pub use cartpole::Cartpole;
 pub use no_termination::NoTermination;
-pub use pixels::{make_pixels, Camera, PixelEnv};
 pub use pendulum::Pendulum;
+pub use pixels::{make_pixels, Camera, PixelEnv};
 pub use point_mass::PointMass;
 
 /// Control steps per episode (dm_control's time limit divided by the control timestep).

@@ -9,8 +9,9 @@ use super::{Env, Spec};
 
 /// A task that can draw its current state as an RGB frame.
 pub trait Camera: Send {
-    fn env(&mut self) -> &mut dyn Env;
-    fn env_ref(&self) -> &dyn Env;
+    /// The task (None once a failure has lost it).
+    fn env(&mut self) -> Option<&mut dyn Env>;
+    fn env_ref(&self) -> Option<&dyn Env>;
     /// Side of the square frames.
     fn side(&self) -> usize;
     /// The current state's frame: `side · side · 3` bytes, row-major RGB (HWC).
@@ -19,6 +20,8 @@ pub trait Camera: Send {
 
 pub struct PixelEnv {
     cam: Box<dyn Camera>,
+    name: &'static str,
+    act_dim: usize,
     repeat: usize,
     frames: usize,
     /// The stacked observation, oldest frame first.
@@ -38,8 +41,14 @@ impl PixelEnv {
             ));
         }
         let side = cam.side();
-        let state = vec![0.0; cam.env_ref().spec().obs_dim];
+        let env = cam
+            .env_ref()
+            .ok_or_else(|| "pixels: the camera has no task".to_string())?;
+        let (name, spec) = (env.name(), env.spec());
+        let state = vec![0.0; spec.obs_dim];
         Ok(PixelEnv {
+            name,
+            act_dim: spec.act_dim,
             stack: vec![0.0; frames * 3 * side * side],
             state,
             cam,
@@ -58,6 +67,11 @@ impl PixelEnv {
     /// The env steps one agent step takes.
     pub fn repeat(&self) -> usize {
         self.repeat
+    }
+
+    fn lost(&mut self) {
+        self.error
+            .get_or_insert_with(|| "pixels: the camera lost its task".into());
     }
 
     /// Renders the current state into the newest slot of the stack (`fill`: into every slot).
@@ -102,16 +116,19 @@ impl PixelEnv {
 
 impl Env for PixelEnv {
     fn name(&self) -> &'static str {
-        self.cam.env_ref().name()
+        self.name
     }
     fn spec(&self) -> Spec {
         Spec {
             obs_dim: self.stack.len(),
-            act_dim: self.cam.env_ref().spec().act_dim,
+            act_dim: self.act_dim,
         }
     }
     fn reset_into(&mut self, seed: u64, obs: &mut [f32]) {
-        self.cam.env().reset_into(seed, &mut self.state);
+        match self.cam.env() {
+            Some(env) => env.reset_into(seed, &mut self.state),
+            None => self.lost(),
+        }
         self.push_frame(true);
         obs.copy_from_slice(&self.stack);
     }
@@ -120,7 +137,12 @@ impl Env for PixelEnv {
         let mut total = 0.0;
         let mut end = (false, false);
         for _ in 0..self.repeat {
-            let (r, term, trunc) = self.cam.env().step_into(action, &mut self.state);
+            let Some(env) = self.cam.env() else {
+                self.lost();
+                end = (false, true);
+                break;
+            };
+            let (r, term, trunc) = env.step_into(action, &mut self.state);
             total += r;
             if term || trunc {
                 end = (term, trunc);
@@ -168,12 +190,12 @@ mod tests {
         fail: bool,
     }
     impl Camera for Counter {
-        fn env(&mut self) -> &mut dyn Env {
+        fn env(&mut self) -> Option<&mut dyn Env> {
             self.steps = self.steps.wrapping_add(1);
-            &mut self.env
+            Some(&mut self.env)
         }
-        fn env_ref(&self) -> &dyn Env {
-            &self.env
+        fn env_ref(&self) -> Option<&dyn Env> {
+            Some(&self.env)
         }
         fn side(&self) -> usize {
             2
@@ -204,10 +226,7 @@ mod tests {
         let mut obs = vec![0.0; 24];
         e.reset_into(0, &mut obs);
         // One env() call for the reset: every byte 10 + channel, both slots the same frame.
-        let frame1: Vec<f32> = [10.0, 11.0, 12.0]
-            .iter()
-            .flat_map(|&v| [v; 4])
-            .collect();
+        let frame1: Vec<f32> = [10.0, 11.0, 12.0].iter().flat_map(|&v| [v; 4]).collect();
         assert_eq!(&obs[..12], &frame1[..]);
         assert_eq!(&obs[12..], &frame1[..]);
         e.step_into(&[0.0, 0.0], &mut obs);
@@ -227,12 +246,16 @@ mod tests {
         assert!(obs.iter().all(|&v| v == 0.0));
         assert!(e.take_error().unwrap().contains("no display"));
         assert!(e.take_error().is_none());
-        assert!(PixelEnv::new(Box::new(Counter {
-            env: PointMass::new(),
-            steps: 0,
-            buf: vec![],
-            fail: false
-        }), 0, 3)
+        assert!(PixelEnv::new(
+            Box::new(Counter {
+                env: PointMass::new(),
+                steps: 0,
+                buf: vec![],
+                fail: false
+            }),
+            0,
+            3
+        )
         .is_err());
     }
 }

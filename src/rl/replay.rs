@@ -198,7 +198,11 @@ impl ReplayBuffer {
             return bad(format!(
                 "observations stored as {}, this buffer keeps {}",
                 if s.obs.is_bytes() { "bytes" } else { "f32" },
-                if b.cfg.pixels { "pixels (bytes)" } else { "f32 values" }
+                if b.cfg.pixels {
+                    "pixels (bytes)"
+                } else {
+                    "f32 values"
+                }
             ));
         }
         if s.obs.len() != c * b.cfg.obs_dim
@@ -334,10 +338,7 @@ impl ReplayBuffer {
         }
         self.obs
             .check(obs, "replay buffer: the episode's observations")?;
-        for (name, v) in [
-            ("action", actions),
-            ("reward", rewards),
-        ] {
+        for (name, v) in [("action", actions), ("reward", rewards)] {
             if let Some(i) = v.iter().position(|x| !x.is_finite()) {
                 return Err(Error::NonFinite(format!(
                     "replay buffer: {name} value {i} of the episode is {}",

@@ -138,16 +138,12 @@ impl RunConfig {
     }
     /// Makes a SAC run learn from pixels, with DrQ's settings ([`SacConfig::pixels`]).
     pub fn use_pixels(&mut self) -> Result<()> {
-        let act_dim = self
-            .sac
-            .as_ref()
-            .map(|s| s.act_dim)
-            .ok_or_else(|| {
-                Error::Invalid(format!(
-                    "pixels: agent '{}' learns from states; pixel observations are for --agent sac",
-                    self.agent
-                ))
-            })?;
+        let act_dim = self.sac.as_ref().map(|s| s.act_dim).ok_or_else(|| {
+            Error::Invalid(format!(
+                "pixels: agent '{}' learns from states; pixel observations are for --agent sac",
+                self.agent
+            ))
+        })?;
         self.sac = Some(SacConfig::pixels(act_dim, PixelConfig::drq()));
         Ok(())
     }
@@ -352,7 +348,10 @@ pub fn make_env(cfg: &RunConfig) -> Result<(Box<dyn Env>, usize)> {
             }
             Ok((Box::new(env), 1))
         }
-        None => Ok((envs::make(&cfg.task).map_err(Error::Invalid)?, cfg.action_repeat)),
+        None => Ok((
+            envs::make(&cfg.task).map_err(Error::Invalid)?,
+            cfg.action_repeat,
+        )),
     }
 }
 
@@ -373,6 +372,15 @@ pub fn train<B: Engine<E = f32> + OptimKernel>(
         let c = checkpoint::load(&ckpt_path)?;
         let mut mine = cfg.clone();
         mine.env_steps = c.run.env_steps;
+        let seen = |p: bool| if p { "pixels" } else { "states" };
+        if c.run.pixels() != cfg.pixels() {
+            return Err(Error::Invalid(format!(
+                "{}: the checkpoint's agent learned from {}, this run learns from {}",
+                ckpt_path.display(),
+                seen(c.run.pixels()),
+                seen(cfg.pixels())
+            )));
+        }
         if mine != c.run {
             return Err(Error::Invalid(format!(
                 "{}: the checkpoint was written by a different run (agent '{}', task '{}', seed \

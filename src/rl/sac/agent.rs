@@ -11,11 +11,11 @@
 //! convolutions, the actor's reads them with the gradient stopped, and the target critics have
 //! their own Polyak copy of the encoder.
 use super::networks::{Head, SacNets};
-use crate::rl::augment::{random_shift, Frames};
 use crate::autodiff::{Gradients, ParamId, Tape, Var};
 use crate::backend::Pool;
 use crate::ops::Engine;
 use crate::optim::OptimKernel;
+use crate::rl::augment::{random_shift, Frames};
 use crate::rl::{check_observation, AgentState, Learned, ReplayBatch};
 use crate::util::rng::Rng;
 use crate::{Error, Result};

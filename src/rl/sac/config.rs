@@ -164,7 +164,10 @@ impl SacConfig {
                 ));
             }
             if p.shift >= p.side {
-                return bad(format!("shift {} must be below the side {}", p.shift, p.side));
+                return bad(format!(
+                    "shift {} must be below the side {}",
+                    p.shift, p.side
+                ));
             }
         }
         if !(self.log_std_min.is_finite()

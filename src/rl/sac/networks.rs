@@ -118,10 +118,14 @@ impl SacNets {
         };
         let p = &e.cfg;
         let b = t.dims(obs)[0];
-        let x = t.reshape(obs, &[b, p.channels(), p.side, p.side])?;
-        let mut h = t.scale(x, 1.0 / 255.0);
+        let mut h = t.reshape(obs, &[b, p.channels(), p.side, p.side])?;
         for (i, &(w, bias)) in e.convs.iter().enumerate() {
-            let (w, bias) = (t.param(w), t.param(bias));
+            let (mut w, bias) = (t.param(w), t.param(bias));
+            // Pixels / 255 through the first layer's weights: conv(x/255, w) = conv(x, w/255)
+            // scales 2.6k weights instead of the batch's 8M pixels.
+            if i == 0 {
+                w = t.scale(w, 1.0 / 255.0);
+            }
             let stride = if i == 0 { 2 } else { 1 };
             let y = t.conv2d(h, w, Some(bias), stride, 0)?;
             h = t.relu(y);
@@ -252,8 +256,18 @@ impl Encoder {
             c = p.filters;
         }
         let mut head = |name: &str| {
-            let fc = Linear::new(ps, &format!("{name}.fc"), p.conv_dim(), p.feature, true, rng);
-            (fc, LayerNorm::new(ps, &format!("{name}.ln"), p.feature, rng))
+            let fc = Linear::new(
+                ps,
+                &format!("{name}.fc"),
+                p.conv_dim(),
+                p.feature,
+                true,
+                rng,
+            );
+            (
+                fc,
+                LayerNorm::new(ps, &format!("{name}.ln"), p.feature, rng),
+            )
         };
         Encoder {
             cfg: p.clone(),
