@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Records the dm_control cheetah-run, walker-walk, quadruped-walk, quadruped-run, acrobot-swingup
-and cartpole-swingup trajectories that tests/mujoco_dmc.rs replays in Rust.
+"""Records the dm_control cheetah-run, walker-walk, quadruped-walk, quadruped-run, acrobot-swingup,
+cartpole-swingup, ball_in_cup-catch and finger-spin trajectories that tests/mujoco_dmc.rs replays
+in Rust.
 
 Pinned: dm_control==1.0.50, mujoco==3.17.0 (the library the `mujoco` feature links). Run in a venv:
 
@@ -23,6 +24,13 @@ way), with the actions clipped to [-1, 1] so that both sides compute the same co
 40 steps to keep the fixture small (78-dim observations). The cheetah fixture also holds
 `settle`: its initialize_episode settling (Physics.step(200) inside reset_context) from a joint
 draw of RandomState(1).
+
+Both ball_in_cup-catch and finger-spin have sparse rewards that random actions from a reset never
+earn, so their trajectories start from a state of START instead (written inside reset_context over
+the seeded reset, as the Rust `reset_to` does): the ball resting in the cup, which the actions
+later shake out; the spinner turning at -40 rad/s next to the finger, with each action held for 5
+steps (HOLD) so that the finger presses on the spinner (non-zero touch sensors) and slows it down
+below the spin threshold.
 """
 import json
 import struct
@@ -45,7 +53,16 @@ TASKS = {
     ("quadruped", "run"): ("quadruped-run", "dmc_quadruped_run.json", 40, True),
     ("acrobot", "swingup"): ("dmc-acrobot-swingup", "dmc_acrobot_swingup.json", 100, False),
     ("cartpole", "swingup"): ("dmc-cartpole-swingup", "dmc_cartpole_swingup.json", 100, False),
+    ("ball_in_cup", "catch"): ("ball_in_cup-catch", "dmc_ball_in_cup_catch.json", 100, False),
+    ("finger", "spin"): ("finger-spin", "dmc_finger_spin.json", 100, False),
 }
+# Start states (qpos, qvel) replacing the seeded reset's, for the sparse-reward tasks.
+START = {
+    "ball_in_cup-catch": ([0.0, 0.0, 0.0, 0.35], [0.0, 0.0, 0.0, 0.0]),
+    "finger-spin": ([-0.2, -0.6, 1.6], [0.0, 0.0, -40.0]),
+}
+# Each random action is held for this many steps (default 1).
+HOLD = {"finger-spin": 5}
 
 
 def bits(xs):
@@ -64,13 +81,19 @@ def record(domain, task, name, out, steps_n, scaled):
     physics = env.physics
     qpos0 = physics.data.qpos.copy()
     qvel0 = physics.data.qvel.copy()
+    if name in START:
+        qpos0[:], qvel0[:] = START[name]
     with physics.reset_context():
         physics.data.qpos[:] = qpos0
         physics.data.qvel[:] = qvel0
+    if name in START:
+        obs0 = flat(env.task.get_observation(physics))
     # Re-applying the state reproduces the reset observation (the Rust replay starts here).
     assert np.array_equal(flat(env.task.get_observation(physics)), obs0)
     nu = env.action_spec().shape[0]
-    actions = np.random.default_rng(4321).uniform(-1.2, 1.2, (steps_n, nu))
+    hold = HOLD.get(name, 1)
+    actions = np.random.default_rng(4321).uniform(-1.2, 1.2, (steps_n // hold, nu))
+    actions = np.repeat(actions, hold, axis=0)
     if scaled:
         actions = np.clip(actions, -1.0, 1.0)
     actions = actions.astype(np.float32).astype(np.float64)

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Records the 84x84 frames of dm_control cheetah-run, walker-walk, acrobot-swingup and
-cartpole-swingup (camera 0) and quadruped-walk (camera 2, the one pixel-based agents use) that
-tests/mujoco_render.rs renders in Rust and compares pixel for pixel.
+"""Records the 84x84 frames of dm_control cheetah-run, walker-walk, acrobot-swingup,
+cartpole-swingup, ball_in_cup-catch and finger-spin (camera 0) and quadruped-walk (camera 2, the one
+pixel-based agents use) that tests/mujoco_render.rs renders in Rust and compares pixel for pixel.
+Finger-spin's frames show its reset's model edits (target and tip sites hidden).
 
 Pinned: dm_control==1.0.50, mujoco==3.17.0 (the library the `mujoco` feature links), rendered
 headless with MUJOCO_GL=egl on Mesa's llvmpipe (Debian: libegl1 libegl-mesa0 libgl1-mesa-dri).
@@ -48,6 +49,8 @@ TASKS = {
     ("quadruped", "walk"): ("quadruped-walk", "dmc_quadruped_walk_pixels.npz", 2, True),
     ("acrobot", "swingup"): ("dmc-acrobot-swingup", "dmc_acrobot_swingup_pixels.npz", 0, False),
     ("cartpole", "swingup"): ("dmc-cartpole-swingup", "dmc_cartpole_swingup_pixels.npz", 0, False),
+    ("ball_in_cup", "catch"): ("ball_in_cup-catch", "dmc_ball_in_cup_catch_pixels.npz", 0, False),
+    ("finger", "spin"): ("finger-spin", "dmc_finger_spin_pixels.npz", 0, False),
 }
 
 

@@ -28,7 +28,7 @@ fn every_name_builds_and_matches_its_spec() {
     assert_eq!(DMC.len(), expected.len());
     assert_eq!(
         NAMES.len(),
-        DMC.len() + if cfg!(feature = "mujoco") { 9 } else { 0 }
+        DMC.len() + if cfg!(feature = "mujoco") { 11 } else { 0 }
     );
     for (name, obs_dim, act_dim) in expected {
         assert!(NAMES.contains(&name));

@@ -1,15 +1,16 @@
 //! The dm_control suite tasks on MuJoCo (cheetah-run, walker-walk, quadruped-walk/run, acrobot- and
-//! cartpole-swingup) against dm_control itself (feature `mujoco`; run `scripts/setup-mujoco.sh`
+//! cartpole-swingup, ball_in_cup-catch, finger-spin) against dm_control itself (feature `mujoco`; run `scripts/setup-mujoco.sh`
 //! first). The fixtures are written by `scripts/record_dmc_fixtures.py` with dm_control 1.0.50
 //! and mujoco 3.17.0: same XML, same library, same start state (set with `reset_context`) and
 //! actions ⇒ the Rust port must reproduce qpos, qvel, observations and rewards bit for bit.
 #![cfg(feature = "mujoco")]
 
 use koopman::envs::mujoco::{
-    DmcAcrobotSwingup, DmcCartpoleSwingup, DmcCheetahRun, DmcQuadruped, DmcWalkerWalk,
-    QuadrupedTask, StepF64,
+    DmcAcrobotSwingup, DmcBallInCupCatch, DmcCartpoleSwingup, DmcCheetahRun, DmcFingerSpin,
+    DmcQuadruped, DmcWalkerWalk, QuadrupedTask, StepF64,
 };
 use koopman::envs::{make, Env, EPISODE_STEPS, NAMES};
+use koopman::rl::run::action_repeat;
 use serde_json::Value;
 
 fn f64s(v: &Value) -> Vec<f64> {
@@ -47,15 +48,20 @@ trait Port: Env + Sized {
 
 macro_rules! port {
     ($ty:ty, $file:literal) => {
-        port!($ty, $file, <$ty>::new().unwrap(), 0);
+        port!($ty, $file, <$ty>::new().unwrap(), 0, 0..0, 0);
     };
     ($ty:ty, $file:literal, reward_ulps = $ulps:literal) => {
-        port!($ty, $file, <$ty>::new().unwrap(), $ulps);
+        port!($ty, $file, <$ty>::new().unwrap(), $ulps, 0..0, 0);
     };
-    ($ty:ty, $file:literal, $load:expr, $ulps:literal) => {
+    ($ty:ty, $file:literal, loose = $loose:expr, loose_ulps = $loose_ulps:literal) => {
+        port!($ty, $file, <$ty>::new().unwrap(), 0, $loose, $loose_ulps);
+    };
+    ($ty:ty, $file:literal, $load:expr, $ulps:literal, $loose:expr, $loose_ulps:literal) => {
         impl Port for $ty {
             const FIXTURE: &'static str = $file;
             const REWARD_ULPS: u64 = $ulps;
+            const LOOSE: std::ops::Range<usize> = $loose;
+            const LOOSE_ULPS: u64 = $loose_ulps;
             fn load() -> Self {
                 $load
             }
@@ -94,6 +100,15 @@ port!(
     DmcCartpoleSwingup,
     "dmc_cartpole_swingup.json",
     reward_ulps = 4
+);
+port!(DmcBallInCupCatch, "dmc_ball_in_cup_catch.json");
+// `touch` (obs 7..9) is `log1p` of the touch sensors: NumPy's SIMD `log1p` and glibc's (Rust's
+// `ln_1p`) differ in the last bit for some arguments; everything else is bit for bit.
+port!(
+    DmcFingerSpin,
+    "dmc_finger_spin.json",
+    loose = 7..9,
+    loose_ulps = 2
 );
 
 /// Quadruped walk and run are one type; the fixture's task picks the model.
@@ -256,6 +271,31 @@ fn cartpole_swingup_matches_dm_control() {
     assert_eq!(replay::<DmcCartpoleSwingup>("dmc-cartpole-swingup").0, 100);
 }
 
+/// From the ball resting in the cup (the fixture's start), until the actions shake it out: the
+/// reward is 1 on 93 of the 100 steps, 0 on the others.
+#[test]
+fn ball_in_cup_catch_matches_dm_control_bit_for_bit() {
+    assert_eq!(
+        replay_bit_for_bit::<DmcBallInCupCatch>("ball_in_cup-catch"),
+        93
+    );
+}
+
+/// From the spinner turning at −40 rad/s (the fixture's start): spinning for 18 steps, then
+/// slowed below 15 rad/s (by the task's hinge damping 0.03, its friction loss and the finger).
+/// The touch observations are non-zero at 30 entries (the finger presses on the spinner).
+#[test]
+fn finger_spin_matches_dm_control() {
+    let (rewarded, _) = replay::<DmcFingerSpin>("finger-spin");
+    assert_eq!(rewarded, 18);
+    let fx = fixture(DmcFingerSpin::FIXTURE);
+    let touches = fx["steps"].as_array().unwrap().iter();
+    let touched: usize = touches
+        .map(|s| f64s(&s["obs"])[7..9].iter().filter(|&&x| x > 0.0).count())
+        .sum();
+    assert_eq!(touched, 30);
+}
+
 #[test]
 fn quadruped_walk_matches_dm_control() {
     let (rewarded, _) = replay::<Walk>("quadruped-walk");
@@ -278,6 +318,8 @@ fn registry_reset_and_episode() {
         ("quadruped-run", 78, 12),
         ("dmc-acrobot-swingup", 6, 1),
         ("dmc-cartpole-swingup", 5, 1),
+        ("ball_in_cup-catch", 8, 2),
+        ("finger-spin", 9, 2),
     ] {
         assert!(NAMES.contains(&name));
         let mut env = make(name).unwrap();
@@ -307,6 +349,23 @@ fn registry_reset_and_episode() {
             }
         }
         assert_eq!(t, EPISODE_STEPS, "{name}");
+    }
+}
+
+/// TD-MPC's action repeats (`cfgs/tasks/*.yaml`) for the dm_control tasks on MuJoCo.
+#[test]
+fn action_repeats_are_tdmpcs() {
+    for (name, repeat) in [
+        ("cheetah-run", 4),
+        ("walker-walk", 2),
+        ("quadruped-walk", 4),
+        ("quadruped-run", 4),
+        ("dmc-acrobot-swingup", 4),
+        ("dmc-cartpole-swingup", 8),
+        ("ball_in_cup-catch", 4),
+        ("finger-spin", 2),
+    ] {
+        assert_eq!(action_repeat(name), repeat, "{name}");
     }
 }
 
@@ -368,6 +427,8 @@ fn f32_interface_matches_f64() {
     check::<DmcWalkerWalk>();
     check::<DmcAcrobotSwingup>();
     check::<DmcCartpoleSwingup>();
+    check::<DmcBallInCupCatch>();
+    check::<DmcFingerSpin>();
     check::<Walk>();
     check::<Run>();
 }
@@ -460,7 +521,9 @@ fn seeded_resets<E: Port>(name: &str, fx: &Value) -> u64 {
 
 /// `reset_into(seed)` starts exactly where dm_control 1.0.50 starts for `random=seed` (seeds
 /// 0..3 and 2³² − 1), for every task: NumPy's legacy `RandomState` draws replayed in
-/// dm_control's order, then the same physics (cheetah's settling, quadruped's height search).
+/// dm_control's order, then the same physics (cheetah's settling, quadruped's height search,
+/// the redraws of ball_in_cup's ball (seeds 1 and 3) and finger's joints (seed 1) while they
+/// penetrate).
 #[test]
 fn dmc_seeded_resets_match_dm_control() {
     let fx = fixture("dmc_resets.json");
@@ -471,6 +534,8 @@ fn dmc_seeded_resets_match_dm_control() {
         seeded_resets::<Run>("quadruped-run", &fx),
         seeded_resets::<DmcAcrobotSwingup>("dmc-acrobot-swingup", &fx),
         seeded_resets::<DmcCartpoleSwingup>("dmc-cartpole-swingup", &fx),
+        seeded_resets::<DmcBallInCupCatch>("ball_in_cup-catch", &fx),
+        seeded_resets::<DmcFingerSpin>("finger-spin", &fx),
     ];
     eprintln!("largest ulp distance in the loose observation components: {worst:?}");
 }

@@ -1,7 +1,7 @@
 //! 84×84 frames of the dm_control tasks the crate has against dm_control itself (feature
-//! `mujoco`; run `scripts/setup-mujoco.sh` first): cheetah-run, walker-walk, dmc-acrobot-swingup
-//! and dmc-cartpole-swingup from camera 0, quadruped-walk from camera 2 (each task's
-//! `pixel_camera()`). The fixtures are written by `scripts/record_dmc_pixels.py` with
+//! `mujoco`; run `scripts/setup-mujoco.sh` first): cheetah-run, walker-walk, dmc-acrobot-swingup,
+//! dmc-cartpole-swingup, ball_in_cup-catch and finger-spin from camera 0, quadruped-walk from
+//! camera 2 (each task's `pixel_camera()`). The fixtures are written by `scripts/record_dmc_pixels.py` with
 //! dm_control 1.0.50, mujoco 3.17.0 and Mesa's llvmpipe (MUJOCO_GL=egl): same library, XML, start
 //! state and actions ⇒ the same scene, and MuJoCo's renderer on the same GL implementation draws
 //! the same pixels, so frames must match exactly, at DMC's quality and at the fast one (no
@@ -17,8 +17,8 @@ use koopman::data::npy::NpyArray;
 use koopman::data::npz;
 use koopman::envs::mujoco::render::{Quality, EGL_HINT, PIXELS};
 use koopman::envs::mujoco::{
-    DmcAcrobotSwingup, DmcCartpoleSwingup, DmcCheetahRun, DmcQuadruped, DmcTask, DmcWalkerWalk,
-    QuadrupedTask, Renderer,
+    DmcAcrobotSwingup, DmcBallInCupCatch, DmcCartpoleSwingup, DmcCheetahRun, DmcFingerSpin,
+    DmcQuadruped, DmcTask, DmcWalkerWalk, QuadrupedTask, Renderer,
 };
 use koopman::experiment::{collect, collect_pixels, Policy};
 use std::collections::HashMap;
@@ -170,6 +170,24 @@ fn cartpole_frames_equal_dm_control() {
     both_qualities(
         || DmcCartpoleSwingup::new().unwrap(),
         "dmc_cartpole_swingup_pixels.npz",
+    );
+}
+
+#[test]
+fn ball_in_cup_frames_equal_dm_control() {
+    both_qualities(
+        || DmcBallInCupCatch::new().unwrap(),
+        "dmc_ball_in_cup_catch_pixels.npz",
+    );
+}
+
+/// The frames show the spin task's model edits: its target and tip sites are hidden (drawn, they
+/// change 123 bytes of the first frame under dm_control).
+#[test]
+fn finger_frames_equal_dm_control() {
+    both_qualities(
+        || DmcFingerSpin::new().unwrap(),
+        "dmc_finger_spin_pixels.npz",
     );
 }
 

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 pub struct CollectArgs {
     /// Environment: pendulum-swingup, acrobot-swingup, cartpole-swingup, point_mass-easy; with the
     /// `mujoco` feature also hopper, walker2d, halfcheetah, cheetah-run, walker-walk,
-    /// quadruped-walk, quadruped-run, dmc-acrobot-swingup, dmc-cartpole-swingup. With an agent
-    /// --policy, the agent's task (the default)
+    /// quadruped-walk, quadruped-run, dmc-acrobot-swingup, dmc-cartpole-swingup,
+    /// ball_in_cup-catch, finger-spin. With an agent --policy, the agent's task (the default)
     #[arg(long)]
     pub env: Option<String>,
     /// Behaviour policy: random, ou, sine, or a trained agent: a `koopman rl train` run folder or
@@ -41,9 +41,9 @@ pub struct CollectArgs {
     /// Also store the 84×84 RGB frame of every observation (`pixels`, uint8 [N, 84, 84, 3], row i
     /// the frame of `observations[i]`),
     /// rendered headless from camera 0 at DMC's default quality. dm_control tasks on MuJoCo
-    /// only (cheetah-run, walker-walk, quadruped-walk/run, dmc-acrobot-swingup, dmc-cartpole-swingup;
-    /// feature `mujoco`; quadruped renders from camera 2); needs EGL (libegl1, libegl-mesa0,
-    /// libgl1-mesa-dri).
+    /// only (cheetah-run, walker-walk, quadruped-walk/run, dmc-acrobot-swingup, dmc-cartpole-swingup,
+    /// ball_in_cup-catch, finger-spin; feature `mujoco`; quadruped renders from camera 2); needs
+    /// EGL (libegl1, libegl-mesa0, libgl1-mesa-dri).
     #[arg(long)]
     pub pixels: bool,
     /// Run every episode to the step limit, ignoring the task's termination (Gymnasium's

@@ -36,8 +36,9 @@ pub(crate) const GRAVITY: f64 = 9.81;
 
 /// Names accepted by [`make`]; `hopper`, `walker2d` and `halfcheetah` (Gymnasium Hopper-v5,
 /// Walker2d-v5 and HalfCheetah-v5) and `cheetah-run`, `walker-walk`, `quadruped-walk`,
-/// `quadruped-run`, `dmc-acrobot-swingup`, `dmc-cartpole-swingup` (dm_control on MuJoCo; the
-/// `dmc-` prefix tells them from the pure-Rust ports) only with the `mujoco` feature.
+/// `quadruped-run`, `dmc-acrobot-swingup`, `dmc-cartpole-swingup`, `ball_in_cup-catch`,
+/// `finger-spin` (dm_control on MuJoCo; the `dmc-` prefix tells them from the pure-Rust ports)
+/// only with the `mujoco` feature.
 pub const NAMES: &[&str] = &[
     "pendulum-swingup",
     "acrobot-swingup",
@@ -61,6 +62,10 @@ pub const NAMES: &[&str] = &[
     "dmc-acrobot-swingup",
     #[cfg(feature = "mujoco")]
     "dmc-cartpole-swingup",
+    #[cfg(feature = "mujoco")]
+    "ball_in_cup-catch",
+    #[cfg(feature = "mujoco")]
+    "finger-spin",
 ];
 
 /// Observation and action sizes of a task.
@@ -152,6 +157,10 @@ pub fn make(name: &str) -> Result<Box<dyn Env>, String> {
         "dmc-acrobot-swingup" => Ok(Box::new(mujoco::DmcAcrobotSwingup::new()?)),
         #[cfg(feature = "mujoco")]
         "dmc-cartpole-swingup" => Ok(Box::new(mujoco::DmcCartpoleSwingup::new()?)),
+        #[cfg(feature = "mujoco")]
+        "ball_in_cup-catch" => Ok(Box::new(mujoco::DmcBallInCupCatch::new()?)),
+        #[cfg(feature = "mujoco")]
+        "finger-spin" => Ok(Box::new(mujoco::DmcFingerSpin::new()?)),
         _ => Err(format!(
             "unknown environment {name:?}; known: {}",
             NAMES.join(", ")

@@ -14,7 +14,7 @@
 use super::Sim;
 use crate::envs::tick;
 use crate::util::numpy_random_state::RandomState;
-use mujoco_rs::prelude::{MjtDisableBit, MjtIntegrator, MjtJoint};
+use mujoco_rs::prelude::{MjModel, MjtDisableBit, MjtIntegrator, MjtJoint};
 
 /// dm_control 1.0.50's `suite/common/*.xml` (Apache-2.0; see `assets/dmc/LICENSE`).
 const COMMON: [(&str, &str); 3] = [
@@ -126,10 +126,22 @@ impl DmcSim {
     pub fn new(
         xml: &str,
         name: &str,
-        (nq, nv, nu): (usize, usize, usize),
+        sizes: (usize, usize, usize),
         n_sub_steps: usize,
     ) -> Result<Self, String> {
-        let sim = Sim::from_xml(&standalone(xml)?)?;
+        Self::new_edited(xml, name, sizes, n_sub_steps, |_| Ok(()))
+    }
+
+    /// [`DmcSim::new`] with the model values a task's `initialize_episode` sets on every reset
+    /// (the same each time) set once, by `edit`, before the state is made.
+    pub fn new_edited(
+        xml: &str,
+        name: &str,
+        (nq, nv, nu): (usize, usize, usize),
+        n_sub_steps: usize,
+        edit: impl FnOnce(&mut MjModel) -> Result<(), String>,
+    ) -> Result<Self, String> {
+        let sim = Sim::from_xml_edited(&standalone(xml)?, edit)?;
         let m = sim.model().ffi();
         if (m.nq as usize, m.nv as usize, m.nu as usize) != (nq, nv, nu) {
             return Err(format!(

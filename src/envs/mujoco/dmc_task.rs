@@ -2,8 +2,8 @@
 //! constructor by name (for `collect --pixels`).
 
 use super::{
-    DmcAcrobotSwingup, DmcCartpoleSwingup, DmcCheetahRun, DmcQuadruped, DmcWalkerWalk,
-    QuadrupedTask, Sim,
+    DmcAcrobotSwingup, DmcBallInCupCatch, DmcCartpoleSwingup, DmcCheetahRun, DmcFingerSpin,
+    DmcQuadruped, DmcWalkerWalk, QuadrupedTask, Sim,
 };
 use crate::envs::Env;
 
@@ -34,9 +34,12 @@ pub fn make_dmc(name: &str) -> Result<Box<dyn DmcTask>, String> {
         "quadruped-run" => Ok(Box::new(DmcQuadruped::new(QuadrupedTask::Run)?)),
         "dmc-acrobot-swingup" => Ok(Box::new(DmcAcrobotSwingup::new()?)),
         "dmc-cartpole-swingup" => Ok(Box::new(DmcCartpoleSwingup::new()?)),
+        "ball_in_cup-catch" => Ok(Box::new(DmcBallInCupCatch::new()?)),
+        "finger-spin" => Ok(Box::new(DmcFingerSpin::new()?)),
         _ => Err(format!(
             "{name:?} is not a dm_control task on MuJoCo (those render: cheetah-run, walker-walk, \
-             quadruped-walk, quadruped-run, dmc-acrobot-swingup, dmc-cartpole-swingup)"
+             quadruped-walk, quadruped-run, dmc-acrobot-swingup, dmc-cartpole-swingup, \
+             ball_in_cup-catch, finger-spin)"
         )),
     }
 }

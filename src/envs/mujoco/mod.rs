@@ -6,13 +6,15 @@
 //! The same library and XML give the same trajectories as Python (`tests/mujoco_envs.rs`).
 //!
 //! Vendored models live in `assets/` (Gymnasium's, MIT; see `assets/LICENSE-gymnasium`).
-//! `assets/dmc/` holds dm_control 1.0.50's acrobot, pendulum, cartpole, cheetah and walker models
-//! and quadruped's `make_model` output for walk and run (Apache-2.0; see `assets/dmc/LICENSE`).
-//! Acrobot and pendulum check the pure-Rust ports (`tests/mujoco_ports.rs`); the dm_control tasks
-//! `cheetah-run`, `walker-walk`, `quadruped-walk`, `quadruped-run`, `dmc-acrobot-swingup` and
-//! `dmc-cartpole-swingup` ([`dmc_cheetah`], [`dmc_walker`], [`dmc_quadruped`], [`dmc_acrobot`],
-//! [`dmc_cartpole`]; task logic ported from `suite/*.py`, stepping and resets shared in [`dmc`])
-//! are checked against dm_control by `tests/mujoco_dmc.rs`.
+//! `assets/dmc/` holds dm_control 1.0.50's acrobot, pendulum, cartpole, cheetah, walker,
+//! ball_in_cup and finger models and quadruped's `make_model` output for walk and run
+//! (Apache-2.0; see `assets/dmc/LICENSE`). Acrobot and pendulum check the pure-Rust ports
+//! (`tests/mujoco_ports.rs`); the dm_control tasks `cheetah-run`, `walker-walk`,
+//! `quadruped-walk`, `quadruped-run`, `dmc-acrobot-swingup`, `dmc-cartpole-swingup`,
+//! `ball_in_cup-catch` and `finger-spin` ([`dmc_cheetah`], [`dmc_walker`], [`dmc_quadruped`],
+//! [`dmc_acrobot`], [`dmc_cartpole`], [`dmc_ball_in_cup`], [`dmc_finger`]; task logic ported from
+//! `suite/*.py`, stepping and resets shared in [`dmc`]) are checked against dm_control by
+//! `tests/mujoco_dmc.rs`.
 //! [`render`] draws their frames headless (EGL), as dm_control does, pixel for pixel
 //! (`tests/mujoco_render.rs`).
 
@@ -95,9 +97,11 @@ macro_rules! planar_task {
 #[macro_use]
 pub mod dmc;
 pub mod dmc_acrobot;
+pub mod dmc_ball_in_cup;
 pub mod dmc_camera;
 pub mod dmc_cartpole;
 pub mod dmc_cheetah;
+pub mod dmc_finger;
 pub mod dmc_quadruped;
 pub mod dmc_task;
 pub mod dmc_walker;
@@ -107,9 +111,11 @@ pub mod render;
 pub mod walker2d;
 
 pub use dmc_acrobot::DmcAcrobotSwingup;
+pub use dmc_ball_in_cup::DmcBallInCupCatch;
 pub use dmc_camera::DmcCamera;
 pub use dmc_cartpole::DmcCartpoleSwingup;
 pub use dmc_cheetah::DmcCheetahRun;
+pub use dmc_finger::DmcFingerSpin;
 pub use dmc_quadruped::{DmcQuadruped, QuadrupedTask};
 pub use dmc_task::{make_dmc, DmcTask};
 pub use dmc_walker::DmcWalkerWalk;
@@ -149,9 +155,19 @@ pub struct Sim {
 impl Sim {
     /// Compiles an MJCF document (no external files) after checking the library version.
     pub fn from_xml(xml: &str) -> Result<Self, String> {
+        Self::from_xml_edited(xml, |_| Ok(()))
+    }
+
+    /// [`Sim::from_xml`], with `edit` changing model values (colours, damping, ...) before the
+    /// state is made, as a task's `initialize_episode` does to `physics.model`.
+    pub fn from_xml_edited(
+        xml: &str,
+        edit: impl FnOnce(&mut MjModel) -> Result<(), String>,
+    ) -> Result<Self, String> {
         check_library()?;
-        let model = MjModel::from_xml_string(xml)
+        let mut model = MjModel::from_xml_string(xml)
             .map_err(|e| format!("MuJoCo could not load the model: {e}"))?;
+        edit(&mut model)?;
         let data = MjData::new(Box::new(model));
         Ok(Self { data })
     }
