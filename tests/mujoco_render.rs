@@ -20,6 +20,7 @@ use koopman::envs::mujoco::{
     DmcAcrobotSwingup, DmcBallInCupCatch, DmcCartpoleSwingup, DmcCheetahRun, DmcFingerSpin,
     DmcQuadruped, DmcTask, DmcWalkerWalk, QuadrupedTask, Renderer,
 };
+use koopman::envs::{make_pixels, Env};
 use koopman::experiment::{collect, collect_pixels, Policy};
 use std::collections::HashMap;
 use std::path::Path;
@@ -230,4 +231,48 @@ fn collected_pixels_are_the_observations_frames() {
 
     let e = collect_pixels("pendulum-swingup", Policy::Random, 1, 0, true).unwrap_err();
     assert!(e.to_string().contains("cheetah-run"), "{e}");
+}
+
+/// A frame as the pixel agents see it: channels first, f32 values 0–255.
+fn chw(rgb: &[u8]) -> Vec<f32> {
+    (0..3)
+        .flat_map(|c| rgb.iter().skip(c).step_by(3).map(|&v| v as f32))
+        .collect()
+}
+
+/// `make_pixels` (the pixel agents' environment): a reset stacks the first frame 3 times; each
+/// agent step applies the action `repeat` times, sums the rewards, and pushes the frame the task's
+/// own renderer draws of the new state (at DMC's quality, the camera of `pixel_camera`).
+#[test]
+fn pixel_env_stacks_the_frames_of_each_agent_step() {
+    let mut direct = DmcCartpoleSwingup::new().unwrap();
+    let Some(mut r) = renderer(&direct, Quality::Dmc) else {
+        return;
+    };
+    let mut px = make_pixels("dmc-cartpole-swingup", 2, 3).unwrap();
+    let frame = 3 * PIXELS * PIXELS;
+    assert_eq!(px.spec().obs_dim, 3 * frame);
+    assert_eq!(px.spec().act_dim, 1);
+    let mut obs = vec![0.0; 3 * frame];
+    let mut state = vec![0.0; direct.spec().obs_dim];
+    px.reset_into(5, &mut obs);
+    direct.reset_into(5, &mut state);
+    let mut want: Vec<Vec<f32>> = vec![chw(r.render(direct.sim_mut()).unwrap()); 3];
+    assert_eq!(obs, want.concat());
+    for k in 0..3 {
+        let a = [if k % 2 == 0 { 0.7f32 } else { -0.4 }];
+        let (reward, term, trunc) = px.step_into(&a, &mut obs);
+        let mut sum = 0.0;
+        for _ in 0..2 {
+            sum += direct.step_into(&a, &mut state).0;
+        }
+        assert_eq!((reward, term, trunc), (sum, false, false), "step {k}");
+        want.remove(0);
+        want.push(chw(r.render(direct.sim_mut()).unwrap()));
+        assert_eq!(obs, want.concat(), "step {k}");
+        assert!(px.take_error().is_none());
+    }
+    assert_ne!(want[0], want[2]);
+    let e = make_pixels("cartpole-swingup", 8, 3).err().unwrap();
+    assert!(e.contains("dmc-cartpole-swingup"), "{e}");
 }

@@ -25,7 +25,7 @@ pub use acrobot::Acrobot;
 pub use cartpole::Cartpole;
 pub use no_termination::NoTermination;
 pub use pendulum::Pendulum;
-pub use pixels::{make_pixels, Camera, PixelEnv};
+pub use pixels::{check_pixel_task, make_pixels, Camera, PixelEnv};
 pub use point_mass::PointMass;
 
 /// Control steps per episode (dm_control's time limit divided by the control timestep).

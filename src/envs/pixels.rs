@@ -170,11 +170,31 @@ pub fn make_pixels(task: &str, repeat: usize, frames: usize) -> Result<PixelEnv,
     #[cfg(not(feature = "mujoco"))]
     {
         let _ = (repeat, frames);
-        Err(format!(
-            "pixels: task '{task}' cannot be drawn: pixel observations render the dm_control \
-             tasks on MuJoCo; rebuild with --features mujoco"
-        ))
+        Err(not_drawable(task))
     }
+}
+
+/// Whether [`make_pixels`] knows `task` (without opening a renderer): the error it would give
+/// for an unknown task or a build without MuJoCo.
+pub fn check_pixel_task(task: &str) -> Result<(), String> {
+    #[cfg(feature = "mujoco")]
+    {
+        super::mujoco::make_dmc(task)
+            .map(|_| ())
+            .map_err(|e| format!("pixels: {e}"))
+    }
+    #[cfg(not(feature = "mujoco"))]
+    {
+        Err(not_drawable(task))
+    }
+}
+
+#[cfg(not(feature = "mujoco"))]
+fn not_drawable(task: &str) -> String {
+    format!(
+        "pixels: task '{task}' cannot be drawn: pixel observations render the dm_control tasks \
+         on MuJoCo; rebuild with --features mujoco"
+    )
 }
 
 #[cfg(test)]

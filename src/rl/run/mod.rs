@@ -203,6 +203,9 @@ impl RunConfig {
                 return bad("agent 'sac' samples its replay uniformly (prioritized: false)".into());
             }
             self.sac()?.validate()?;
+            if self.pixels() {
+                envs::check_pixel_task(&self.task).map_err(Error::Invalid)?;
+            }
         } else {
             if self.sac.is_some() {
                 return bad(format!("agent '{}' takes no 'sac' section", self.agent));
