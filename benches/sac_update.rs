@@ -13,8 +13,7 @@ use std::time::Duration;
 
 fn batch(cfg: &SacConfig, pixels: bool, rng: &mut Rng) -> ReplayBatch {
     let (b, od, ad) = (cfg.batch, cfg.obs_dim, cfg.act_dim);
-    let mut out = ReplayBatch::default();
-    out.obs = (0..b * 2 * od)
+    let obs = (0..b * 2 * od)
         .map(|_| {
             if pixels {
                 rng.below(256) as f32
@@ -23,11 +22,14 @@ fn batch(cfg: &SacConfig, pixels: bool, rng: &mut Rng) -> ReplayBatch {
             }
         })
         .collect();
-    out.actions = (0..b * ad).map(|_| rng.range(-1.0, 1.0) as f32).collect();
-    out.rewards = (0..b).map(|_| rng.uniform() as f32).collect();
-    out.weights = vec![1.0; b];
-    out.indices = vec![0; b];
-    out
+    ReplayBatch {
+        obs,
+        actions: (0..b * ad).map(|_| rng.range(-1.0, 1.0) as f32).collect(),
+        rewards: (0..b).map(|_| rng.uniform() as f32).collect(),
+        terminal: Vec::new(),
+        weights: vec![1.0; b],
+        indices: vec![0; b],
+    }
 }
 
 fn sac_update(c: &mut Criterion) {
