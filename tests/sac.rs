@@ -162,7 +162,7 @@ fn bad_input_is_a_clear_error() {
     let mut b = batch(&mut Rng::new(1), 4, 3, 2, |_, _| 0.0);
     b.obs.truncate(10);
     let e = agent.update(&b).unwrap_err().to_string();
-    assert!(e.contains("one-step windows"), "{e}");
+    assert!(e.contains("1-step windows"), "{e}");
     let e = SacNets::new(
         SacConfig {
             tau: 1.5,

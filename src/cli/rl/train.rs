@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct TrainArgs {
-    /// tdmpc, koopman-tdmpc or sac (from states; from pixels with --pixels).
+    /// tdmpc, koopman-tdmpc, sac, sac-spr or koopman-spr (the SAC agents from states, or from
+    /// pixels with --pixels).
     #[arg(long, default_value = "tdmpc")]
     pub agent: String,
     /// Task (see `koopman collect --help` for the list), e.g. cartpole-swingup.
@@ -132,7 +133,8 @@ pub fn config(a: &TrainArgs) -> Result<RunConfig> {
         ];
         if let Some((flag, _)) = tdmpc_only.iter().find(|(_, given)| *given) {
             return Err(crate::Error::Invalid(format!(
-                "{flag} applies to the TD-MPC agents, not --agent sac"
+                "{flag} applies to the TD-MPC agents, not --agent {}",
+                a.agent
             )));
         }
         c.validate()?;

@@ -44,7 +44,7 @@ impl<B: Engine<E = f32> + OptimKernel> Learner<B> {
     }
 
     /// One update; TD-MPC also writes the batch's new priorities into `buffer`. SAC's losses
-    /// report as `value` (critics) and `policy` (actor).
+    /// report as `value` (critics), `policy` (actor) and `consistency` (SPR's prediction).
     pub fn update(
         &mut self,
         batch: &ReplayBatch,
@@ -60,6 +60,7 @@ impl<B: Engine<E = f32> + OptimKernel> Learner<B> {
                     ..UpdateStats::default()
                 };
                 out.terms.value = s.critic_loss;
+                out.terms.consistency = s.spr_loss;
                 Ok(out)
             }
         }

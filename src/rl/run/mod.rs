@@ -20,7 +20,7 @@ use crate::envs::{self, Env};
 use crate::ops::Engine;
 use crate::optim::OptimKernel;
 use crate::planner::{PlanStep, PlannerConfig};
-use crate::rl::sac::{PixelConfig, SacConfig};
+use crate::rl::sac::{PixelConfig, SacConfig, SprConfig};
 use crate::rl::tdmpc::{TdmpcConfig, UpdateStats};
 use crate::rl::{ReplayBatch, ReplayBuffer, ReplayConfig, Sampling};
 use crate::util::rng::Rng;
@@ -30,7 +30,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// The agents `rl train` knows.
-pub const AGENTS: [&str; 3] = ["tdmpc", "koopman-tdmpc", "sac"];
+pub const AGENTS: [&str; 5] = ["tdmpc", "koopman-tdmpc", "sac", "sac-spr", "koopman-spr"];
+/// The SAC agents: plain, with SPR's MLP latent model, with the Koopman one.
+pub const SAC_AGENTS: [&str; 3] = ["sac", "sac-spr", "koopman-spr"];
 /// The agents that plan (`bench --planner` times their plans).
 pub const PLANNING_AGENTS: [&str; 2] = ["tdmpc", "koopman-tdmpc"];
 
@@ -74,7 +76,18 @@ impl RunConfig {
                 Some(TdmpcConfig::koopman_tdmpc(spec.obs_dim, spec.act_dim)),
                 None,
             ),
-            "sac" => (None, Some(SacConfig::new(spec.obs_dim, spec.act_dim))),
+            "sac" | "sac-spr" | "koopman-spr" => {
+                let spr = match agent {
+                    "sac-spr" => Some(SprConfig::mlp()),
+                    "koopman-spr" => Some(SprConfig::koopman()),
+                    _ => None,
+                };
+                let sac = SacConfig {
+                    spr,
+                    ..SacConfig::new(spec.obs_dim, spec.act_dim)
+                };
+                (None, Some(sac))
+            }
             other => {
                 return Err(Error::Invalid(format!(
                     "unknown agent '{other}' (known: {})",
@@ -130,7 +143,7 @@ impl RunConfig {
         ))
     }
     fn is_sac(&self) -> bool {
-        self.agent == "sac"
+        SAC_AGENTS.contains(&self.agent.as_str())
     }
     /// Whether the agent learns from pixels (stacked frames of the task's camera).
     pub fn pixels(&self) -> bool {
@@ -144,7 +157,11 @@ impl RunConfig {
                 self.agent
             ))
         })?;
-        self.sac = Some(SacConfig::pixels(act_dim, PixelConfig::drq()));
+        let spr = self.sac.as_ref().and_then(|s| s.spr.clone());
+        self.sac = Some(SacConfig {
+            spr,
+            ..SacConfig::pixels(act_dim, PixelConfig::drq())
+        });
         Ok(())
     }
 
@@ -158,10 +175,10 @@ impl RunConfig {
             Ok((t.obs_dim, t.act_dim))
         }
     }
-    /// Steps per replay window: TD-MPC's horizon, SAC's single transition.
+    /// Steps per replay window: TD-MPC's horizon, SAC's single transition, SPR's K.
     pub fn horizon(&self) -> Result<usize> {
         if self.is_sac() {
-            Ok(1)
+            Ok(self.sac()?.horizon())
         } else {
             Ok(self.told()?.horizon)
         }
@@ -197,12 +214,33 @@ impl RunConfig {
         }
         if self.is_sac() {
             if self.told.is_some() || self.planner.is_some() {
-                return bad("agent 'sac' takes no 'told' or 'planner' section".into());
+                return bad(format!(
+                    "agent '{}' takes no 'told' or 'planner' section",
+                    self.agent
+                ));
             }
             if self.prioritized {
-                return bad("agent 'sac' samples its replay uniformly (prioritized: false)".into());
+                return bad(format!(
+                    "agent '{}' samples its replay uniformly (prioritized: false)",
+                    self.agent
+                ));
             }
-            self.sac()?.validate()?;
+            let sac = self.sac()?;
+            sac.validate()?;
+            let spr_wanted = self.agent != "sac";
+            if sac.spr.is_some() != spr_wanted {
+                return bad(format!(
+                    "agent '{}' {} an 'spr' section",
+                    self.agent,
+                    if spr_wanted { "needs" } else { "takes no" }
+                ));
+            }
+            let (h, ep) = (sac.horizon(), episode_agent_steps(self.action_repeat));
+            if h > ep {
+                return bad(format!(
+                    "SPR's horizon {h} is longer than an episode of {ep} agent steps"
+                ));
+            }
             if self.pixels() {
                 envs::check_pixel_task(&self.task).map_err(Error::Invalid)?;
             }

@@ -33,6 +33,8 @@ pub struct SacStats {
     pub entropy: f64,
     /// The critics' gradient norm.
     pub grad_norm: f64,
+    /// SPR's prediction loss (unweighted; 0 without SPR).
+    pub spr_loss: f64,
 }
 
 pub struct SacAgent<B: Engine<E = f32> + OptimKernel> {
@@ -56,11 +58,16 @@ pub struct SacAgent<B: Engine<E = f32> + OptimKernel> {
     last: SacStats,
 }
 
-/// The batch's (s, a, r, s') as [B, obs], [B, act], [B, 1], [B, obs] (windows of one step).
+/// The batch's first transitions (s, a, r, s', terminal) as [B, obs], [B, act], [B], [B, obs],
+/// [B]; with SPR also o₁..o_K [B·K, obs] and a₀..a_{K−1} [B, K, act] (`next` is o₁).
 struct Transitions {
     b: usize,
     obs: Vec<f32>,
     next: Vec<f32>,
+    actions: Vec<f32>,
+    rewards: Vec<f32>,
+    terminal: Vec<f32>,
+    future: Option<Vec<f32>>,
 }
 
 fn normals(rng: &mut Rng, n: usize) -> Vec<f32> {
@@ -137,38 +144,71 @@ impl<B: Engine<E = f32> + OptimKernel> SacAgent<B> {
     }
 
     fn transitions(&mut self, batch: &ReplayBatch) -> Result<Transitions> {
-        let (od, ad) = (self.nets.cfg.obs_dim, self.nets.cfg.act_dim);
-        let b = batch.rewards.len();
-        let flags_ok = batch.terminal.is_empty() || batch.terminal.len() == b;
-        if b == 0 || batch.obs.len() != b * 2 * od || batch.actions.len() != b * ad || !flags_ok {
+        let c = &self.nets.cfg;
+        let (od, ad, h) = (c.obs_dim, c.act_dim, c.horizon());
+        let b = batch.rewards.len() / h;
+        let flags_ok = batch.terminal.is_empty() || batch.terminal.len() == b * h;
+        if b == 0
+            || batch.rewards.len() != b * h
+            || batch.obs.len() != b * (h + 1) * od
+            || batch.actions.len() != b * h * ad
+            || !flags_ok
+        {
             return Err(Error::Shape(format!(
-                "sac: a batch of one-step windows needs obs [B, 2, {od}], actions [B, 1, {ad}], \
-                 rewards [B, 1] and terminal flags [B, 1] (or none); got {} obs, {} action, {} \
+                "sac: a batch of {h}-step windows needs obs [B, {}, {od}], actions [B, {h}, {ad}], \
+                 rewards [B, {h}] and terminal flags [B, {h}] (or none); got {} obs, {} action, {} \
                  reward and {} terminal values",
+                h + 1,
                 batch.obs.len(),
                 batch.actions.len(),
-                b,
+                batch.rewards.len(),
                 batch.terminal.len()
             )));
         }
-        let (mut obs, mut next) = (Vec::with_capacity(b * od), Vec::with_capacity(b * od));
-        for w in batch.obs.chunks_exact(2 * od) {
+        let mut obs = Vec::with_capacity(b * od);
+        let mut future = Vec::with_capacity(b * h * od);
+        for w in batch.obs.chunks_exact((h + 1) * od) {
             obs.extend_from_slice(&w[..od]);
-            next.extend_from_slice(&w[od..]);
+            future.extend_from_slice(&w[od..]);
         }
-        if let Some(p) = self.nets.cfg.pixels.as_ref().filter(|p| p.shift > 0) {
-            let f = Frames::new(b, p.channels(), p.side, p.side);
+        if let Some(p) = c.pixels.as_ref().filter(|p| p.shift > 0) {
             let mut shifted = vec![0f32; obs.len()];
-            for x in [&mut obs, &mut next] {
-                random_shift(x, &mut shifted, f, p.shift, &mut self.aug_rng)?;
-                std::mem::swap(x, &mut shifted);
-            }
+            let f = Frames::new(b, p.channels(), p.side, p.side);
+            random_shift(&obs, &mut shifted, f, p.shift, &mut self.aug_rng)?;
+            obs = shifted;
+            let mut shifted = vec![0f32; future.len()];
+            let f = Frames::new(b * h, p.channels(), p.side, p.side);
+            random_shift(&future, &mut shifted, f, p.shift, &mut self.aug_rng)?;
+            future = shifted;
         }
-        Ok(Transitions { b, obs, next })
+        let first = |v: &[f32], per: usize| -> Vec<f32> {
+            v.chunks_exact(h * per)
+                .flat_map(|w| w[..per].iter().copied())
+                .collect()
+        };
+        let next = if h == 1 {
+            std::mem::take(&mut future)
+        } else {
+            first(&future, od)
+        };
+        Ok(Transitions {
+            b,
+            obs,
+            next,
+            actions: first(&batch.actions, ad),
+            rewards: first(&batch.rewards, 1),
+            terminal: if batch.terminal.is_empty() {
+                vec![0.0; b]
+            } else {
+                first(&batch.terminal, 1)
+            },
+            future: (h > 1).then_some(future),
+        })
     }
 
-    /// y = r + γ (1 − terminal) (min Q̄(s', a') − α log π(a'|s')), a' ~ π(s'); and α.
-    fn td_targets(&mut self, batch: &ReplayBatch, tr: &Transitions) -> Result<(Vec<f32>, f32)> {
+    /// y = r + γ (1 − terminal) (min Q̄(s', a') − α log π(a'|s')), a' ~ π(s'); α; and with SPR
+    /// the targets z̃₁..z̃_K [B, K, feature]: the online critic features of o₁..o_K.
+    fn td_targets(&mut self, tr: &Transitions) -> Result<(Vec<f32>, f32, Option<Vec<f32>>)> {
         let c = &self.nets.cfg;
         let (b, od, ad) = (tr.b, c.obs_dim, c.act_dim);
         let eps = normals(&mut self.rng, b * ad);
@@ -189,28 +229,37 @@ impl<B: Engine<E = f32> + OptimKernel> SacAgent<B> {
             tpool,
             false,
         )?;
-        let run = |on: &mut Tape<B>, tg: &mut Tape<B>| -> Result<(Vec<f32>, f32)> {
-            let s1 = on.constant([b, od], &tr.next)?;
-            let f1 = nets.features(on, s1, Head::Actor)?;
-            let (mu, log_std) = nets.actor(on, f1)?;
-            let smp = nets.sample(on, mu, log_std, &eps)?;
-            let (a1, logp) = (on.fetch(smp.action)?, on.fetch(smp.log_prob)?);
-            let al = nets.alpha(on);
-            let alpha = on.fetch_item(al)?;
-            let s1t = tg.constant([b, od], &tr.next)?;
-            let a1t = tg.constant([b, ad], &a1)?;
-            let f1t = nets.features(tg, s1t, Head::Critic)?;
-            let (q1, q2) = nets.q(tg, f1t, a1t, false)?;
-            let (q1, q2) = (tg.fetch(q1)?, tg.fetch(q2)?);
-            let gamma = c.gamma as f32;
-            let y = (0..b)
-                .map(|i| {
-                    let live = 1.0 - batch.terminal.get(i).copied().unwrap_or(0.0);
-                    batch.rewards[i] + gamma * live * (q1[i].min(q2[i]) - alpha * logp[i])
-                })
-                .collect();
-            Ok((y, alpha))
-        };
+        let run =
+            |on: &mut Tape<B>, tg: &mut Tape<B>| -> Result<(Vec<f32>, f32, Option<Vec<f32>>)> {
+                let s1 = on.constant([b, od], &tr.next)?;
+                let f1 = nets.features(on, s1, Head::Actor)?;
+                let (mu, log_std) = nets.actor(on, f1)?;
+                let smp = nets.sample(on, mu, log_std, &eps)?;
+                let (a1, logp) = (on.fetch(smp.action)?, on.fetch(smp.log_prob)?);
+                let al = nets.alpha(on);
+                let alpha = on.fetch_item(al)?;
+                let s1t = tg.constant([b, od], &tr.next)?;
+                let a1t = tg.constant([b, ad], &a1)?;
+                let f1t = nets.features(tg, s1t, Head::Critic)?;
+                let (q1, q2) = nets.q(tg, f1t, a1t, false)?;
+                let (q1, q2) = (tg.fetch(q1)?, tg.fetch(q2)?);
+                let gamma = c.gamma as f32;
+                let y = (0..b)
+                    .map(|i| {
+                        let live = 1.0 - tr.terminal[i];
+                        tr.rewards[i] + gamma * live * (q1[i].min(q2[i]) - alpha * logp[i])
+                    })
+                    .collect();
+                let spr_targets = match &tr.future {
+                    Some(fut) => {
+                        let o = on.constant([fut.len() / od, od], fut)?;
+                        let z = nets.features(on, o, Head::Critic)?;
+                        Some(on.fetch(z)?)
+                    }
+                    None => None,
+                };
+                Ok((y, alpha, spr_targets))
+            };
         let out = run(&mut on, &mut tg);
         self.pool = on.into_pool();
         self.target_pool = tg.into_pool();
@@ -220,15 +269,15 @@ impl<B: Engine<E = f32> + OptimKernel> SacAgent<B> {
     /// One SAC update from a batch of one-step windows (`ReplayBuffer` with horizon 1).
     pub fn update(&mut self, batch: &ReplayBatch) -> Result<SacStats> {
         let tr = self.transitions(batch)?;
-        let (y, alpha) = self.td_targets(batch, &tr)?;
+        let (y, alpha, spr_targets) = self.td_targets(&tr)?;
         let c = self.nets.cfg.clone();
         let (b, od, ad) = (tr.b, c.obs_dim, c.act_dim);
 
-        // Critics: MSE(Q1, y) + MSE(Q2, y).
+        // Critics: MSE(Q1, y) + MSE(Q2, y), plus SPR's weighted prediction loss.
         let updates = self.updates;
-        let (critic_loss, grad_norm) = self.train_step(false, |nets, t| {
+        let ((critic_loss, spr_loss), grad_norm) = self.train_step(false, |nets, t| {
             let s = t.constant([b, od], &tr.obs)?;
-            let a = t.constant([b, ad], &batch.actions)?;
+            let a = t.constant([b, ad], &tr.actions)?;
             let yv = t.constant([b, 1], &y)?;
             let f = nets.features(t, s, Head::Critic)?;
             let (q1, q2) = nets.q(t, f, a, false)?;
@@ -236,11 +285,22 @@ impl<B: Engine<E = f32> + OptimKernel> SacAgent<B> {
             let l = t.add(l1, l2)?;
             let v = t.fetch_item(l)? as f64;
             check_finite("critic loss", v, updates)?;
-            Ok((l, v))
+            let (Some(spr), Some(zt)) = (nets.spr(), &spr_targets) else {
+                return Ok((l, (v, 0.0)));
+            };
+            let k = spr.cfg.horizon;
+            let zt = t.constant([b, k, zt.len() / (b * k)], zt)?;
+            let acts = t.constant([b, k, ad], &batch.actions)?;
+            let ls = spr.loss(t, f, acts, zt)?;
+            let sv = t.fetch_item(ls)? as f64;
+            check_finite("SPR loss", sv, updates)?;
+            let ls = t.scale(ls, spr.cfg.weight as f32);
+            Ok((t.add(l, ls)?, (v, sv)))
         })?;
 
         let mut stats = SacStats {
             critic_loss,
+            spr_loss,
             grad_norm,
             alpha: alpha as f64,
             ..self.last

@@ -1,6 +1,7 @@
 //! SAC's settings, with the defaults of `denisyarats/pytorch_sac` for DMC from states (the
 //! reference implementation of the SAC numbers in the DMC literature) and of `denisyarats/drq`
 //! from pixels.
+use super::spr::SprConfig;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +30,9 @@ pub struct SacConfig {
     /// Observations are stacked frames, read through a conv encoder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pixels: Option<PixelConfig>,
+    /// SAC + SPR or Koopman SPR: the prediction loss beside the critics'.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spr: Option<SprConfig>,
 }
 
 /// The pixel encoder of DrQ and SAC-AE: `frames` stacked RGB frames of `side` × `side` (values
@@ -98,7 +102,17 @@ impl SacConfig {
             log_std_min: -5.0,
             log_std_max: 2.0,
             pixels: None,
+            spr: None,
         }
+    }
+
+    /// Steps per replay window: one transition, or SPR's K.
+    pub fn horizon(&self) -> usize {
+        self.spr.as_ref().map_or(1, |s| s.horizon)
+    }
+    /// Width of what the actor and critics read: the pixel feature, or the observation.
+    pub fn feature_dim(&self) -> usize {
+        self.pixels.as_ref().map_or(self.obs_dim, |p| p.feature)
     }
 
     /// SAC from pixels with DrQ's settings (`denisyarats/drq` `config.yaml`): its encoder, lr
@@ -140,6 +154,9 @@ impl SacConfig {
         }
         if self.target_every == 0 || self.actor_every == 0 {
             return bad("target_every and actor_every must be ≥ 1".into());
+        }
+        if let Some(s) = &self.spr {
+            s.validate()?;
         }
         if let Some(p) = &self.pixels {
             if p.frames == 0 || p.filters == 0 || p.layers == 0 || p.feature == 0 {

@@ -8,6 +8,7 @@
 //! states pass through) and [`SacNets::head`] (the critic's or the actor's dense layer, LayerNorm
 //! and tanh; states pass through).
 use super::config::{PixelConfig, SacConfig};
+use super::spr::SprNets;
 use crate::autodiff::{ParamId, ParamStore, Tape, Var};
 use crate::nn::{orthogonal_weights, LayerNorm, Linear, Mlp};
 use crate::ops::unary::Unary;
@@ -50,6 +51,7 @@ pub struct SacNets {
     pub cfg: SacConfig,
     params: ParamStore,
     encoder: Option<Encoder>,
+    spr: Option<SprNets>,
     actor: Mlp,
     q: [Mlp; 2],
     log_alpha: ParamId,
@@ -83,11 +85,16 @@ impl SacNets {
             Init::Const(cfg.init_alpha.ln()),
             &mut rng,
         );
+        let spr = cfg
+            .spr
+            .as_ref()
+            .map(|s| SprNets::new(&mut ps, s, o, a, &mut rng));
         orthogonal_weights(&mut ps, &mut rng);
         Ok(SacNets {
             cfg,
             params: ps,
             encoder,
+            spr,
             actor,
             q,
             log_alpha,
@@ -108,6 +115,10 @@ impl SacNets {
     }
     pub fn log_alpha(&self) -> ParamId {
         self.log_alpha
+    }
+    /// The SPR model, when the agent has one.
+    pub fn spr(&self) -> Option<&SprNets> {
+        self.spr.as_ref()
     }
 
     /// The convolutions' output [B, conv_dim] for observations [B, obs] (pixels 0–255); the
