@@ -1,19 +1,19 @@
 //! One SAC update (critics, actor every 2 from pixels, Polyak targets) on random batches:
-//! from pixels with DrQ's encoder at batch 128 (3 stacked 84 × 84 frames, the and
-//! SAC-AE's batch), and from states at pytorch_sac's sizes on cartpole's dimensions for
-//! reference. Throughput is updates per second.
+//! from pixels with DrQ's encoder at batch 128 (3 stacked 84 × 84 frames, SAC-AE's batch), plain
+//! and with SPR's or Koopman SPR's K = 5 prediction loss, and from states at pytorch_sac's sizes
+//! on cartpole's dimensions for reference.
 //!
 //! `cargo bench --bench sac_update`; one case: `-- sac_update/pixels`.
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
 use koopman::backend::Cpu;
-use koopman::rl::sac::{PixelConfig, SacAgent, SacConfig, SacNets};
+use koopman::rl::sac::{PixelConfig, SacAgent, SacConfig, SacNets, SprConfig};
 use koopman::rl::ReplayBatch;
 use koopman::util::rng::Rng;
 use std::time::Duration;
 
 fn batch(cfg: &SacConfig, pixels: bool, rng: &mut Rng) -> ReplayBatch {
-    let (b, od, ad) = (cfg.batch, cfg.obs_dim, cfg.act_dim);
-    let obs = (0..b * 2 * od)
+    let (b, od, ad, h) = (cfg.batch, cfg.obs_dim, cfg.act_dim, cfg.horizon());
+    let obs = (0..b * (h + 1) * od)
         .map(|_| {
             if pixels {
                 rng.below(256) as f32
@@ -24,8 +24,10 @@ fn batch(cfg: &SacConfig, pixels: bool, rng: &mut Rng) -> ReplayBatch {
         .collect();
     ReplayBatch {
         obs,
-        actions: (0..b * ad).map(|_| rng.range(-1.0, 1.0) as f32).collect(),
-        rewards: (0..b).map(|_| rng.uniform() as f32).collect(),
+        actions: (0..b * h * ad)
+            .map(|_| rng.range(-1.0, 1.0) as f32)
+            .collect(),
+        rewards: (0..b * h).map(|_| rng.uniform() as f32).collect(),
         terminal: Vec::new(),
         weights: vec![1.0; b],
         indices: vec![0; b],
