@@ -40,12 +40,18 @@ fn sac_update(c: &mut Criterion) {
         .sample_size(10)
         .warm_up_time(Duration::from_secs(2))
         .measurement_time(Duration::from_secs(20));
+    let spr = |s: SprConfig| SacConfig {
+        spr: Some(s),
+        ..SacConfig::pixels(1, PixelConfig::drq())
+    };
     let cases = [
         (
             "pixels_b128",
             SacConfig::pixels(1, PixelConfig::drq()),
             true,
         ),
+        ("sac_spr_pixels_b128", spr(SprConfig::mlp()), true),
+        ("koopman_spr_pixels_b128", spr(SprConfig::koopman()), true),
         ("states_b1024", SacConfig::new(5, 1), false),
     ];
     for (name, cfg, pixels) in cases {
