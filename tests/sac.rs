@@ -214,38 +214,9 @@ fn learns_the_best_action_of_a_one_step_task() {
 #[cfg(feature = "cuda")]
 #[test]
 fn update_and_act_on_cuda_match_the_cpu() {
-    let Some(dev) = common::cuda_device() else {
-        return;
-    };
     let nets = SacNets::new(small(3, 2), 21).unwrap();
-    let mut cpu = SacAgent::new(nets.clone(), Cpu::default(), 22).unwrap();
-    let mut gpu = SacAgent::new(nets, koopman::backend::Cuda::new(dev), 22).unwrap();
     let b = batch(&mut Rng::new(23), 16, 3, 2, |s, a| s[0] * a[0] - a[1]);
-    for _ in 0..2 {
-        let (x, y) = (cpu.update(&b).unwrap(), gpu.update(&b).unwrap());
-        for (name, p, q) in [
-            ("critic loss", x.critic_loss, y.critic_loss),
-            ("actor loss", x.actor_loss, y.actor_loss),
-            ("alpha", x.alpha, y.alpha),
-            ("entropy", x.entropy, y.entropy),
-        ] {
-            assert!(
-                (p - q).abs() <= 1e-4 * p.abs().max(1.0),
-                "{name}: cpu {p}, cuda {q}"
-            );
-        }
-    }
-    let (sa, sb) = (cpu.state().unwrap(), gpu.state().unwrap());
-    for ((name, x), (_, y)) in sa.online.iter().zip(sb.online.iter()) {
-        common::assert_scaled(name, &y.data, &x.data, 1e-3);
-    }
-    let obs = [0.3, -0.2, 0.9];
-    common::assert_scaled(
-        "greedy action",
-        &gpu.act(&obs, false).unwrap(),
-        &cpu.act(&obs, false).unwrap(),
-        1e-4,
-    );
+    common::sac_cuda_parity(nets, &b, &[0.3, -0.2, 0.9]);
 }
 
 /// A terminal transition does not bootstrap: with every transition terminal, the update equals

@@ -235,36 +235,9 @@ fn bad_pixel_configurations_and_frames_are_clear_errors() {
 #[cfg(feature = "cuda")]
 #[test]
 fn pixel_update_and_act_on_cuda_match_the_cpu() {
-    let Some(dev) = common::cuda_device() else {
-        return;
-    };
     let nets = SacNets::new(tiny(2), 21).unwrap();
     let od = nets.cfg.obs_dim;
-    let mut cpu = SacAgent::new(nets.clone(), Cpu::default(), 22).unwrap();
-    let mut gpu = SacAgent::new(nets, koopman::backend::Cuda::new(dev), 22).unwrap();
     let b = batch(&mut Rng::new(23), 8, od, 2);
-    for _ in 0..2 {
-        let (x, y) = (cpu.update(&b).unwrap(), gpu.update(&b).unwrap());
-        for (name, p, q) in [
-            ("critic loss", x.critic_loss, y.critic_loss),
-            ("actor loss", x.actor_loss, y.actor_loss),
-            ("alpha", x.alpha, y.alpha),
-        ] {
-            assert!(
-                (p - q).abs() <= 1e-4 * p.abs().max(1.0),
-                "{name}: cpu {p}, cuda {q}"
-            );
-        }
-    }
-    let (sa, sb) = (cpu.state().unwrap(), gpu.state().unwrap());
-    for ((name, x), (_, y)) in sa.online.iter().zip(sb.online.iter()) {
-        common::assert_scaled(name, &y.data, &x.data, 1e-3);
-    }
     let obs: Vec<f32> = (0..od).map(|i| (i * 37 % 256) as f32).collect();
-    common::assert_scaled(
-        "greedy action",
-        &gpu.act(&obs, false).unwrap(),
-        &cpu.act(&obs, false).unwrap(),
-        1e-4,
-    );
+    common::sac_cuda_parity(nets, &b, &obs);
 }

@@ -7,6 +7,7 @@ use koopman::rl::sac::{PixelConfig, SacAgent, SacConfig, SacNets, SprConfig, Spr
 use koopman::rl::ReplayBatch;
 use koopman::util::rng::Rng;
 use koopman::Tape;
+mod common;
 
 /// x·w + b for x [n, i], w [i, o] (the crate's layout).
 fn dense(x: &[f64], ps: &ParamStore, name: &str) -> Vec<f64> {
@@ -281,4 +282,18 @@ fn spr_agents_need_windows_of_k_steps() {
     .unwrap_err()
     .to_string();
     assert!(e.contains("spr: horizon 0"), "{e}");
+}
+
+/// SAC + SPR and Koopman SPR updates from pixels on the CUDA backend (a GPU, or the emulated
+/// device under KOOPMAN_CUDA=emu) against the CPU.
+#[cfg(feature = "cuda")]
+#[test]
+fn spr_updates_on_cuda_match_the_cpu() {
+    for kind in [SprKind::Mlp, SprKind::Koopman] {
+        let nets = SacNets::new(pixel_spr(kind, 1.0), 6).unwrap();
+        let od = nets.cfg.obs_dim;
+        let b = windows(&mut Rng::new(7), 4, 3, od, 2);
+        let obs: Vec<f32> = (0..od).map(|i| (i * 53 % 256) as f32).collect();
+        common::sac_cuda_parity(nets, &b, &obs);
+    }
 }

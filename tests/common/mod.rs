@@ -179,3 +179,45 @@ pub fn device_parity(
         assert_scaled(&format!("{name} d input {i}"), g, w, RTOL);
     }
 }
+
+/// Two SAC updates and a greedy action on the CUDA backend (a GPU, or the emulated device under
+/// KOOPMAN_CUDA=emu) against the CPU, from the same networks: the same losses, α, entropy,
+/// parameters and action.
+#[cfg(feature = "cuda")]
+pub fn sac_cuda_parity(
+    nets: koopman::rl::sac::SacNets,
+    batch: &koopman::rl::ReplayBatch,
+    obs: &[f32],
+) {
+    use koopman::rl::sac::SacAgent;
+    let Some(dev) = cuda_device() else {
+        return;
+    };
+    let mut cpu = SacAgent::new(nets.clone(), Cpu::default(), 22).unwrap();
+    let mut gpu = SacAgent::new(nets, koopman::backend::Cuda::new(dev), 22).unwrap();
+    for _ in 0..2 {
+        let (x, y) = (cpu.update(batch).unwrap(), gpu.update(batch).unwrap());
+        for (name, p, q) in [
+            ("critic loss", x.critic_loss, y.critic_loss),
+            ("actor loss", x.actor_loss, y.actor_loss),
+            ("alpha", x.alpha, y.alpha),
+            ("entropy", x.entropy, y.entropy),
+            ("SPR loss", x.spr_loss, y.spr_loss),
+        ] {
+            assert!(
+                (p - q).abs() <= 1e-4 * p.abs().max(1.0),
+                "{name}: cpu {p}, cuda {q}"
+            );
+        }
+    }
+    let (sa, sb) = (cpu.state().unwrap(), gpu.state().unwrap());
+    for ((name, x), (_, y)) in sa.online.iter().zip(sb.online.iter()) {
+        assert_scaled(name, &y.data, &x.data, 1e-3);
+    }
+    assert_scaled(
+        "greedy action",
+        &gpu.act(obs, false).unwrap(),
+        &cpu.act(obs, false).unwrap(),
+        1e-4,
+    );
+}
