@@ -58,15 +58,8 @@ impl PixelEnv {
         })
     }
 
-    pub fn frames(&self) -> usize {
-        self.frames
-    }
     pub fn side(&self) -> usize {
         self.cam.side()
-    }
-    /// The env steps one agent step takes.
-    pub fn repeat(&self) -> usize {
-        self.repeat
     }
 
     fn lost(&mut self) {

@@ -110,10 +110,6 @@ impl SacConfig {
     pub fn horizon(&self) -> usize {
         self.spr.as_ref().map_or(1, |s| s.horizon)
     }
-    /// Width of what the actor and critics read: the pixel feature, or the observation.
-    pub fn feature_dim(&self) -> usize {
-        self.pixels.as_ref().map_or(self.obs_dim, |p| p.feature)
-    }
 
     /// SAC from pixels with DrQ's settings (`denisyarats/drq` `config.yaml`): its encoder, lr
     /// 1e-3, critic τ 0.01, actor and target updates every 2, log σ in [−10, 2]; batch 128 (DrQ:
