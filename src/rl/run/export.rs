@@ -14,7 +14,7 @@ pub fn replay_dataset(run: &RunConfig, replay: ReplaySnapshot) -> Result<Dataset
     if run.pixels() {
         return Err(Error::Invalid(format!(
             "rl export: the run of '{}' on '{}' learned from pixels; the D4RL layout holds state \
-             observations (export a state-based run, or use `collect --policy` on its states)",
+             observations, so only a state-based run exports",
             run.agent, run.task
         )));
     }
