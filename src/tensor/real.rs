@@ -50,20 +50,7 @@ impl Real for f32 {
     }
     #[inline(always)]
     fn fast_exp_m1(self) -> Self {
-        // Near 0, e^x − 1 cancels: use the Taylor series there (|x| < 0.5, 8 terms: < 1e-9 rel).
-        let x = self;
-        let p = x
-            * (1.0
-                + x * (0.5
-                    + x * (1.0 / 6.0
-                        + x * (1.0 / 24.0
-                            + x * (1.0 / 120.0
-                                + x * (1.0 / 720.0 + x * (1.0 / 5040.0 + x * (1.0 / 40320.0))))))));
-        if x.abs() < 0.5 {
-            p
-        } else {
-            exp_f32(x) - 1.0
-        }
+        exp_m1_f32(self)
     }
     #[inline(always)]
     fn fast_tanh(self) -> Self {
@@ -76,19 +63,54 @@ impl Real for f32 {
     }
 }
 
+/// n = round(x / ln 2) for |x| < 2^21, as a float and as the integer bits of a float: adding
+/// 1.5 · 2^23 rounds to an integer in the mantissa (to nearest), whose low bits then hold n. Unlike
+/// `n as i32` (a saturating conversion, one scalar instruction per lane), this vectorises.
+#[inline(always)]
+fn split_ln2(x: f32) -> (f32, i32) {
+    const MAGIC: f32 = 12_582_912.0; // 1.5 · 2^23
+    let t = x * std::f32::consts::LOG2_E + MAGIC;
+    (t - MAGIC, t.to_bits().wrapping_sub(MAGIC.to_bits()) as i32)
+}
+
+/// 2^k for integer k in [−126, 127], from the exponent bits.
+#[inline(always)]
+fn pow2(k: i32) -> f32 {
+    f32::from_bits((k.wrapping_add(127) as u32) << 23)
+}
+
 /// e^x = 2^n · e^r with n = round(x / ln 2), |r| ≤ ln2/2, e^r by a degree-6 polynomial; 2^n built from
 /// the exponent bits. Plain arithmetic only, so loops over it vectorise.
 #[inline(always)]
 fn exp_f32(x: f32) -> f32 {
     let x = x.clamp(-87.3, 88.7);
-    let n = (x * std::f32::consts::LOG2_E).round();
+    let (n, k) = split_ln2(x);
     // Cody-Waite split of ln 2 keeps r accurate.
     let r = x - n * 0.693_145_75 - n * 1.428_606_8e-6;
     let p = 1.0
         + r * (1.0
             + r * (0.5
                 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
-    p * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    // 2^n in two factors: n = 128 (x near 88.7) and −126 have no normal exponent bits of their own.
+    p * pow2(k >> 1) * pow2(k - (k >> 1))
+}
+
+/// e^x − 1 = 2^n (e^r − 1) + (2^n − 1) with the split of `exp_f32`: one polynomial (e^r − 1 to r⁷,
+/// < 2e-8 relative on |r| ≤ ln2/2) and no cancellation at n = 0, where the result is the polynomial
+/// itself. 2^n is built as 2 · 2^(n−1) (n ≤ 128 at x ≤ 88.7); below −80 the result is −1 in f32.
+#[inline(always)]
+fn exp_m1_f32(x: f32) -> f32 {
+    let x = x.clamp(-80.0, 88.7);
+    let (n, k) = split_ln2(x);
+    let r = x - n * 0.693_145_75 - n * 1.428_606_8e-6;
+    let p = r
+        * (1.0
+            + r * (0.5
+                + r * (1.0 / 6.0
+                    + r * (1.0 / 24.0
+                        + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
+    let half = pow2(k - 1);
+    2.0 * (half * p + (half - 0.5))
 }
 
 impl Real for f64 {
@@ -160,14 +182,17 @@ mod tests {
             worst.0,
             worst.1
         );
-        let mut x = -20.0f32;
-        while x < 20.0 {
+        let mut x = -100.0f32;
+        while x < 88.7 {
             let (a, b) = (x.fast_exp_m1() as f64, (x as f64).exp_m1());
-            assert!(
-                ((a - b) / b).abs() < 5e-7 || (a - b).abs() < 1e-12,
-                "expm1 at {x}: {a} vs {b}"
-            );
-            x += 0.00731;
+            assert!(((a - b) / b).abs() < 5e-7, "expm1 at {x}: {a} vs {b}");
+            x += if x.abs() < 1.0 { 0.000731 } else { 0.00731 };
         }
+        for x in [1e-30f32, -1e-20, 1e-7, -3e-6, 0.346, -0.347, 0.35, -0.35] {
+            let (a, b) = (x.fast_exp_m1() as f64, (x as f64).exp_m1());
+            assert!(((a - b) / b).abs() < 2e-7, "expm1 at {x}: {a} vs {b}");
+        }
+        assert_eq!(0.0f32.fast_exp_m1(), 0.0);
+        assert!(f32::NAN.fast_exp_m1().is_nan());
     }
 }
