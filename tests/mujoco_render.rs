@@ -13,6 +13,9 @@
 //! `REQUIRE_EGL=1`, which CI sets so that a missing library fails instead.
 #![cfg(feature = "mujoco")]
 
+#[path = "common/cli.rs"]
+mod common_cli;
+use common_cli::{fails, succeeds, Scratch};
 use koopman::data::npy::NpyArray;
 use koopman::data::npz;
 use koopman::envs::mujoco::render::{Quality, EGL_HINT, PIXELS};
@@ -277,61 +280,63 @@ fn pixel_env_stacks_the_frames_of_each_agent_step() {
     assert!(e.contains("dmc-cartpole-swingup"), "{e}");
 }
 
-/// `collect --policy` and `rl export` write state datasets, so both refuse a pixel agent's run,
-/// with a message that names it, and leave no output behind.
+/// `collect --policy` and `rl export` write state datasets, so both refuse a pixel agent's run
+/// with a clean error that names it, and leave no output behind.
 #[test]
 fn a_pixel_run_is_refused_by_collect_and_export() {
     let task = DmcCartpoleSwingup::new().unwrap();
     if renderer(&task, Quality::Dmc).is_none() {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("koopman-pixel-refusals-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (run, data) = (dir.join("run"), dir.join("data.npz"));
-    let koopman = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_koopman"))
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    let (r, d) = (run.display().to_string(), data.display().to_string());
-    let trained = koopman(&[
-        "rl",
-        "train",
-        "--agent",
-        "sac",
-        "--pixels",
-        "--env",
-        "dmc-cartpole-swingup",
-        "--steps",
-        "160",
-        "--seed-steps",
-        "80",
-        "--batch",
-        "4",
-        "--mlp-dim",
-        "8",
-        "--eval-episodes",
-        "1",
-        "--quiet",
-        "--device",
-        "cpu",
-        "--out",
-        &r,
-    ]);
-    let stderr = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(trained.status.success(), "{}", stderr(&trained));
-    let refused = [
-        koopman(&["collect", "--policy", &r, "--episodes", "1", "--out", &d]),
-        koopman(&["rl", "export", "--ckpt", &r, "--out", &d]),
-    ];
-    for (o, want) in refused.iter().zip([
-        "agent 'sac' learned from pixels; --policy drives the task from its state",
-        "rl export: the run of 'sac' on 'dmc-cartpole-swingup' learned from pixels",
-    ]) {
-        assert!(!o.status.success());
-        assert!(stderr(o).contains(want), "{}", stderr(o));
-    }
-    assert!(!data.exists());
-    std::fs::remove_dir_all(&dir).ok();
+    let dir = Scratch::new("pixel-refusals");
+    let (run, data) = (dir.s("run"), dir.s("data.npz"));
+    succeeds(
+        &dir.0,
+        &[
+            "rl",
+            "train",
+            "--agent",
+            "sac",
+            "--pixels",
+            "--env",
+            "dmc-cartpole-swingup",
+            "--steps",
+            "160",
+            "--seed-steps",
+            "80",
+            "--batch",
+            "4",
+            "--mlp-dim",
+            "8",
+            "--eval-episodes",
+            "1",
+            "--quiet",
+            "--device",
+            "cpu",
+            "--out",
+            &run,
+        ],
+    );
+    let e = fails(
+        &dir.0,
+        &[
+            "collect",
+            "--policy",
+            &run,
+            "--episodes",
+            "1",
+            "--out",
+            &data,
+        ],
+    );
+    assert!(
+        e.contains("agent 'sac' learned from pixels; --policy drives the task from its state"),
+        "{e}"
+    );
+    let e = fails(&dir.0, &["rl", "export", "--ckpt", &run, "--out", &data]);
+    assert!(
+        e.contains("rl export: the run of 'sac' on 'dmc-cartpole-swingup' learned from pixels"),
+        "{e}"
+    );
+    assert_eq!(dir.names(), ["run"]);
 }
