@@ -784,7 +784,8 @@ fn sac_return_rises_above_random_on_cartpole_swingup() {
 
 /// SAC + SPR and Koopman SPR from states: the runner's K-step windows and the prediction loss
 /// beside SAC's (from states it shapes no encoder, so this checks the plumbing and that SAC still
-/// learns: random play scores ≈ 10–80 here).
+/// learns). The untrained greedy policy scores ≈ 10–80 here; uniform random actions score more
+/// (98–245 in the 100k runs' first five seed episodes), so 150 checks learning, not mastery.
 fn spr_rises_above_random(agent: &str) {
     let (before, after) = learn(agent);
     assert!(
