@@ -15,7 +15,7 @@
 
 #[path = "common/cli.rs"]
 mod common_cli;
-use common_cli::{fails, run_in, succeeds, Scratch};
+use common_cli::{fails, run_in, Scratch};
 use koopman::data::npy::NpyArray;
 use koopman::data::npz;
 use koopman::envs::mujoco::render::{Quality, EGL_HINT, PIXELS};
@@ -280,43 +280,55 @@ fn pixel_env_stacks_the_frames_of_each_agent_step() {
     assert!(e.contains("dmc-cartpole-swingup"), "{e}");
 }
 
+/// `rl train --agent sac --pixels` on dmc-cartpole-swingup into `dir/run` (with `extra` flags), or
+/// `None` (test skipped) when EGL is missing and not required.
+fn pixel_sac_run(dir: &Scratch, extra: &[&str]) -> Option<common_cli::Out> {
+    renderer(&DmcCartpoleSwingup::new().unwrap(), Quality::Dmc)?;
+    let run = dir.s("run");
+    let mut args = vec![
+        "rl",
+        "train",
+        "--agent",
+        "sac",
+        "--pixels",
+        "--env",
+        "dmc-cartpole-swingup",
+        "--quiet",
+        "--device",
+        "cpu",
+        "--out",
+        &run,
+    ];
+    args.extend_from_slice(extra);
+    Some(run_in(
+        &dir.0,
+        &args,
+        std::time::Duration::from_secs(1200),
+        None,
+    ))
+}
+
 /// `collect --policy` and `rl export` write state datasets, so both refuse a pixel agent's run
 /// with a clean error that names it, and leave no output behind.
 #[test]
 fn a_pixel_run_is_refused_by_collect_and_export() {
-    let task = DmcCartpoleSwingup::new().unwrap();
-    if renderer(&task, Quality::Dmc).is_none() {
-        return;
-    }
     let dir = Scratch::new("pixel-refusals");
     let (run, data) = (dir.s("run"), dir.s("data.npz"));
-    succeeds(
-        &dir.0,
-        &[
-            "rl",
-            "train",
-            "--agent",
-            "sac",
-            "--pixels",
-            "--env",
-            "dmc-cartpole-swingup",
-            "--steps",
-            "160",
-            "--seed-steps",
-            "80",
-            "--batch",
-            "4",
-            "--mlp-dim",
-            "8",
-            "--eval-episodes",
-            "1",
-            "--quiet",
-            "--device",
-            "cpu",
-            "--out",
-            &run,
-        ],
-    );
+    let extra = [
+        "--steps",
+        "160",
+        "--seed-steps",
+        "80",
+        "--batch",
+        "4",
+        "--mlp-dim",
+        "8",
+    ];
+    let Some(trained) = pixel_sac_run(&dir, &[&extra[..], &["--eval-episodes", "1"]].concat())
+    else {
+        return;
+    };
+    assert!(trained.ok(), "{:?}: {}", trained.status, trained.stderr);
     let e = fails(
         &dir.0,
         &[
@@ -347,39 +359,20 @@ fn a_pixel_run_is_refused_by_collect_and_export() {
 /// earlier one, so the margin asked for is 50.
 #[test]
 fn pixel_sac_rises_above_random_in_a_short_run() {
-    let task = DmcCartpoleSwingup::new().unwrap();
-    if renderer(&task, Quality::Dmc).is_none() {
-        return;
-    }
     let dir = Scratch::new("pixel-smoke");
-    let run = dir.s("run");
-    let out = run_in(
-        &dir.0,
-        &[
-            "rl",
-            "train",
-            "--agent",
-            "sac",
-            "--pixels",
-            "--env",
-            "dmc-cartpole-swingup",
-            "--steps",
-            "5000",
-            "--seed-steps",
-            "125",
-            "--batch",
-            "32",
-            "--eval-episodes",
-            "2",
-            "--quiet",
-            "--device",
-            "cpu",
-            "--out",
-            &run,
-        ],
-        std::time::Duration::from_secs(1200),
-        None,
-    );
+    let extra = [
+        "--steps",
+        "5000",
+        "--seed-steps",
+        "125",
+        "--batch",
+        "32",
+        "--eval-episodes",
+        "2",
+    ];
+    let Some(out) = pixel_sac_run(&dir, &extra) else {
+        return;
+    };
     assert!(out.ok(), "{:?}: {}", out.status, out.stderr);
     let evals = std::fs::read_to_string(dir.path("run").join("eval.csv")).unwrap();
     let returns: Vec<f64> = evals
