@@ -529,3 +529,53 @@ fn conv2d_cpu_single_sample_on_the_pool_matches_one_thread() {
         .zip(&run(2))
         .all(|(a, b)| a.to_bits() == b.to_bits()));
 }
+
+#[test]
+fn conv2d_f32_kernels_match_f64() {
+    // The f32 CPU path (AVX-512 kernels with no im2col where the CPU has them) against the f64
+    // path (im2col + GEMM), over strides, paddings, odd channel counts, filters that fill no
+    // whole register (5, 20, 50) and a 1 × 1 kernel with more filters than im2col rows.
+    use koopman::ops::conv2d::{cpu, Conv2dGeom};
+    let r = &mut rng();
+    let cases = [
+        ([3, 3, 11, 10], [5, 3, 3, 3], 2, 1),
+        ([2, 7, 9, 13], [20, 7, 3, 2], 1, 0),
+        ([2, 2, 17, 17], [50, 2, 4, 4], 3, 2),
+        ([2, 3, 6, 6], [9, 3, 1, 1], 1, 0),
+        ([5, 32, 20, 20], [32, 32, 3, 3], 1, 0),
+    ];
+    for (xd, wd, s, p) in cases {
+        let g = Conv2dGeom::new(&xd, &wd, s, p).unwrap();
+        let x = randn(&[g.n() * g.x_len()], r).data;
+        let w = randn(&[g.o() * g.ckk()], r).data;
+        let b = randn(&[g.o()], r).data;
+        let dy = randn(&[g.n() * g.y_len()], r).data;
+        let dx0 = randn(&[x.len()], r).data;
+        let dw0 = randn(&[w.len()], r).data;
+        fn run<E: koopman::Real>(
+            g: &Conv2dGeom,
+            [x, w, b, dy, dx0, dw0]: [&[f64]; 6],
+        ) -> [Vec<f64>; 3] {
+            let e = |v: &[f64]| v.iter().map(|v| E::of(*v)).collect::<Vec<E>>();
+            let (x, w, b, dy) = (e(x), e(w), e(b), e(dy));
+            let (mut dx, mut dw) = (e(dx0), e(dw0));
+            let mut y = vec![E::zero(); dy.len()];
+            let mut scratch = vec![E::zero(); 1 << 20];
+            cpu::forward(g, &x, &w, Some(&b), &mut y, &mut scratch).unwrap();
+            cpu::data_grad(g, &w, &dy, &mut dx, true, &mut scratch).unwrap();
+            cpu::params_grad(g, &x, &dy, Some((&mut dw, true)), None, &mut scratch).unwrap();
+            [y, dx, dw].map(|v| v.iter().map(|v| v.f64()).collect())
+        }
+        let ops = [&x[..], &w, &b, &dy, &dx0, &dw0];
+        let (single, double) = (run::<f32>(&g, ops), run::<f64>(&g, ops));
+        for (what, (a, e)) in ["y", "dx", "dw"].iter().zip(single.iter().zip(&double)) {
+            let scale = e.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+            for (i, (a, e)) in a.iter().zip(e).enumerate() {
+                assert!(
+                    (a - e).abs() <= 1e-5 * scale,
+                    "x {xd:?} w {wd:?} stride {s} pad {p}: {what}[{i}] = {a}, want {e}"
+                );
+            }
+        }
+    }
+}

@@ -30,10 +30,15 @@ pub trait Real:
     fn fast_tanh(self) -> Self;
     /// The slice as f32 when `Self` is f32 (device uploads need no conversion copy).
     fn as_f32s(s: &[Self]) -> Option<&[f32]>;
+    /// The same for a slice to write (f32-only kernels).
+    fn as_f32s_mut(s: &mut [Self]) -> Option<&mut [f32]>;
 }
 
 impl Real for f32 {
     fn as_f32s(s: &[Self]) -> Option<&[f32]> {
+        Some(s)
+    }
+    fn as_f32s_mut(s: &mut [Self]) -> Option<&mut [f32]> {
         Some(s)
     }
     #[inline(always)]
@@ -115,6 +120,9 @@ fn exp_m1_f32(x: f32) -> f32 {
 
 impl Real for f64 {
     fn as_f32s(_: &[Self]) -> Option<&[f32]> {
+        None
+    }
+    fn as_f32s_mut(_: &mut [Self]) -> Option<&mut [f32]> {
         None
     }
     #[inline(always)]

@@ -1,5 +1,5 @@
-//! Convolution on the CPU: im2col + the project's GEMM (`ops::matmul::cpu`), in parallel over the
-//! batch. The batch is cut into one contiguous part per thread slot, each with its own scratch;
+//! Convolution on the CPU: im2col + the project's GEMM (`ops::matmul::cpu`), or in f32 on AVX-512
+//! the same products with no im2col ([`super::implicit_avx512`]), in parallel over the batch. The batch is cut into one contiguous part per thread slot, each with its own scratch;
 //! within a sample, output positions go in tiles ([`Plan`]) whose im2col columns stay in the
 //! core's L2 cache. Every sample's result is computed the same way whatever its part, and weight
 //! gradients are summed over fixed blocks of [`BLOCK`] samples, then over the blocks in order, so
@@ -7,6 +7,7 @@
 //!
 //! Each sample is first padded and rearranged into stride phases (see [`Plan`]), which turns every
 //! row of an im2col tile into one contiguous copy, and every row of col2im into one contiguous sum.
+use super::implicit_avx512::{self, Implicit};
 use super::{Conv2dGeom, Conv2dKernel};
 use crate::backend::Cpu;
 use crate::ops::matmul::cpu::gemm_on;
@@ -243,6 +244,23 @@ fn row_start(g: &Conv2dGeom, pl: &Plan, c: usize, ki: usize, kj: usize) -> usize
     phase * pl.hq * pl.wq + (ki / s) * pl.wq + kj / s
 }
 
+/// The tables of the f32 AVX-512 kernels (no im2col) when `E` is f32 and the CPU has them; the
+/// forward passes `w` to have it transposed.
+fn implicit<E: Real>(g: &Conv2dGeom, pl: &Plan, w: Option<&[E]>) -> Option<Implicit> {
+    if !implicit_avx512::available() || E::as_f32s(&[]).is_none() {
+        return None;
+    }
+    let w = match w {
+        Some(w) => Some(E::as_f32s(w)?),
+        None => None,
+    };
+    let off = (0..g.c)
+        .flat_map(|c| (0..g.kh).flat_map(move |ki| (0..g.kw).map(move |kj| (c, ki, kj))))
+        .map(|(c, ki, kj)| row_start(g, pl, c, ki, kj))
+        .collect();
+    Some(Implicit::new(off, g.o, g.kh * g.kw, w))
+}
+
 /// col [C·KH·KW, q1 − q0] = the receptive fields of positions `q0..q1` of one phase-split sample.
 pub fn im2col<E: Real>(g: &Conv2dGeom, pl: &Plan, xs: &[E], q0: usize, q1: usize, col: &mut [E]) {
     let t = q1 - q0;
@@ -469,6 +487,7 @@ pub fn forward<E: Real>(
     }
     let per = g.n.div_ceil(slots(g, scratch.len())?);
     let w = &w[..g.o * ckk];
+    let fast = implicit(g, &pl, Some(w));
     over_parts(
         scratch,
         slot_len(g),
@@ -481,8 +500,17 @@ pub fn forward<E: Real>(
                 for (q0, q1) in pl.tiles() {
                     let t = q1 - q0;
                     let (col, yt) = (&mut col[..ckk * t], &mut yt[..g.o * t]);
-                    im2col(g, &pl, xs, q0, q1, col);
-                    gemm_on(par, g.o, t, ckk, w, false, col, false, yt, false);
+                    let done = match (&fast, E::as_f32s(xs), E::as_f32s_mut(yt)) {
+                        (Some(f), Some(xs), Some(yt)) => {
+                            f.forward(xs, q0, t, yt);
+                            true
+                        }
+                        _ => false,
+                    };
+                    if !done {
+                        im2col(g, &pl, xs, q0, q1, col);
+                        gemm_on(par, g.o, t, ckk, w, false, col, false, yt, false);
+                    }
                     from_tile(g, &pl, yt, b, q0, q1, yn);
                 }
             }
@@ -511,6 +539,7 @@ pub fn data_grad<E: Real>(
     }
     let per = g.n.div_ceil(slots(g, scratch.len())?);
     let w = &w[..g.o * ckk];
+    let (fast, w32) = (implicit::<E>(g, &pl, None), E::as_f32s(w));
     over_parts(
         scratch,
         slot_len(g),
@@ -525,8 +554,13 @@ pub fn data_grad<E: Real>(
                     let t = q1 - q0;
                     let (col, gt) = (&mut col[..ckk * t], &mut gt[..g.o * t]);
                     to_tile(g, &pl, dyn_, q0, q1, gt);
-                    gemm_on(par, ckk, t, g.o, w, true, gt, false, col, false);
-                    col2im_add(g, &pl, col, q0, q1, xs);
+                    match (&fast, w32, E::as_f32s(gt), E::as_f32s_mut(xs)) {
+                        (Some(f), Some(w), Some(gt), Some(xs)) => f.data(w, gt, q0, t, xs),
+                        _ => {
+                            gemm_on(par, ckk, t, g.o, w, true, gt, false, col, false);
+                            col2im_add(g, &pl, col, q0, q1, xs);
+                        }
+                    }
                 }
                 unsplit_add(g, &pl, xs, dxn, acc);
             }
@@ -558,6 +592,8 @@ pub fn params_grad<E: Real>(
     ])?;
     let slots = slots(g, scratch.len())?;
     let blocks = g.n.div_ceil(BLOCK);
+    // The kernel's transposed dy tile [t, O] takes the im2col tile's place.
+    let fast = implicit::<E>(g, &pl, None).filter(|_| g.o <= ckk);
     let (slot_buf, parts) = scratch.split_at_mut(slots * slot_len(g));
     let parts = &mut parts[..blocks * part_len];
     if blocks > 0 {
@@ -583,8 +619,22 @@ pub fn params_grad<E: Real>(
                             let (col, gt) = (&mut col[..ckk * t], &mut gt[..g.o * t]);
                             to_tile(g, &pl, dyn_, q0, q1, gt);
                             if want_w {
-                                im2col(g, &pl, xs, q0, q1, col);
-                                gemm_on(par, ckk, g.o, t, col, false, gt, true, pw, !fresh);
+                                match &fast {
+                                    Some(f) => {
+                                        let gtt = &mut col[..t * g.o];
+                                        let ops = (E::as_f32s(xs), E::as_f32s(gt));
+                                        if let ((Some(xs), Some(gt)), Some(gtt), Some(pw)) =
+                                            (ops, E::as_f32s_mut(gtt), E::as_f32s_mut(pw))
+                                        {
+                                            Implicit::transpose(gt, g.o, t, gtt);
+                                            f.weight(xs, gtt, q0, t, pw, !fresh);
+                                        }
+                                    }
+                                    None => {
+                                        im2col(g, &pl, xs, q0, q1, col);
+                                        gemm_on(par, ckk, g.o, t, col, false, gt, true, pw, !fresh);
+                                    }
+                                }
                             }
                             if want_b {
                                 // Unused positions hold zeros: whole-row sums are the bias sums.
