@@ -422,7 +422,7 @@ impl koopman::experiment::Behaviour for HeldRandom {
         Ok(())
     }
     fn act(&mut self, _obs: &[f32], t: usize, a: &mut [f32]) -> koopman::Result<()> {
-        if t % self.repeat == 0 || self.held.len() != a.len() {
+        if t.is_multiple_of(self.repeat) || self.held.len() != a.len() {
             self.held = (0..a.len())
                 .map(|_| self.rng.range(-1.0, 1.0) as f32)
                 .collect();
