@@ -33,11 +33,12 @@ pub fn available() -> bool {
 
 /// The per-call tables: im2col row offsets and the weights transposed to [C·KH·KW, O].
 pub struct Implicit {
-    pub off: Vec<usize>,
-    pub wt: Vec<f32>,
-    pub o: usize,
+    off: Vec<usize>,
+    /// The weights [C·KH·KW, O] (forward only; empty otherwise).
+    wt: Vec<f32>,
+    o: usize,
     /// Kernel offsets per channel, KH·KW.
-    pub taps: usize,
+    taps: usize,
 }
 
 impl Implicit {
@@ -45,12 +46,17 @@ impl Implicit {
     /// `off` in a phase-split sample; `w` [O, C·KH·KW] when the forward needs it transposed.
     pub fn new(off: Vec<usize>, o: usize, taps: usize, w: Option<&[f32]>) -> Self {
         let ckk = off.len();
+        assert!(
+            taps > 0 && ckk.is_multiple_of(taps),
+            "im2col rows come in channels of taps"
+        );
         let wt = w.map_or_else(Vec::new, |w| {
             (0..ckk * o).map(|i| w[(i % o) * ckk + i / o]).collect()
         });
         Implicit { off, wt, o, taps }
     }
 
+    /// One past the last float of the sample that the columns of positions q0..q0 + t read.
     fn reach(&self, q0: usize, t: usize) -> usize {
         self.off.iter().max().map_or(0, |m| m + q0 + t)
     }
