@@ -543,6 +543,8 @@ fn conv2d_f32_kernels_match_f64() {
         ([2, 2, 17, 17], [50, 2, 4, 4], 3, 2),
         ([2, 3, 6, 6], [9, 3, 1, 1], 1, 0),
         ([5, 32, 20, 20], [32, 32, 3, 3], 1, 0),
+        ([3, 9, 20, 20], [32, 9, 3, 3], 2, 0),
+        ([2, 4, 13, 9], [17, 4, 4, 2], 2, 1),
     ];
     for (xd, wd, s, p) in cases {
         let g = Conv2dGeom::new(&xd, &wd, s, p).unwrap();
@@ -555,20 +557,25 @@ fn conv2d_f32_kernels_match_f64() {
         fn run<E: koopman::Real>(
             g: &Conv2dGeom,
             [x, w, b, dy, dx0, dw0]: [&[f64]; 6],
-        ) -> [Vec<f64>; 3] {
+        ) -> [Vec<f64>; 6] {
             let e = |v: &[f64]| v.iter().map(|v| E::of(*v)).collect::<Vec<E>>();
+            let (mut dx, mut dw, mut db) = (e(dx0), e(dw0), e(b));
             let (x, w, b, dy) = (e(x), e(w), e(b), e(dy));
-            let (mut dx, mut dw) = (e(dx0), e(dw0));
-            let mut y = vec![E::zero(); dy.len()];
+            let (mut y, mut y0) = (vec![E::zero(); dy.len()], vec![E::zero(); dy.len()]);
+            let mut dx1 = e(dx0);
             let mut scratch = vec![E::zero(); 1 << 20];
             cpu::forward(g, &x, &w, Some(&b), &mut y, &mut scratch).unwrap();
+            cpu::forward(g, &x, &w, None, &mut y0, &mut scratch).unwrap();
             cpu::data_grad(g, &w, &dy, &mut dx, true, &mut scratch).unwrap();
-            cpu::params_grad(g, &x, &dy, Some((&mut dw, true)), None, &mut scratch).unwrap();
-            [y, dx, dw].map(|v| v.iter().map(|v| v.f64()).collect())
+            cpu::data_grad(g, &w, &dy, &mut dx1, false, &mut scratch).unwrap();
+            let grads = (Some((&mut dw[..], true)), Some((&mut db[..], true)));
+            cpu::params_grad(g, &x, &dy, grads.0, grads.1, &mut scratch).unwrap();
+            [y, y0, dx, dx1, dw, db].map(|v| v.iter().map(|v| v.f64()).collect())
         }
         let ops = [&x[..], &w, &b, &dy, &dx0, &dw0];
         let (single, double) = (run::<f32>(&g, ops), run::<f64>(&g, ops));
-        for (what, (a, e)) in ["y", "dx", "dw"].iter().zip(single.iter().zip(&double)) {
+        let names = ["y", "y without bias", "dx (added)", "dx", "dw", "db"];
+        for (what, (a, e)) in names.iter().zip(single.iter().zip(&double)) {
             let scale = e.iter().fold(1.0f64, |m, v| m.max(v.abs()));
             for (i, (a, e)) in a.iter().zip(e).enumerate() {
                 assert!(

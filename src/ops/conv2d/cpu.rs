@@ -7,7 +7,7 @@
 //!
 //! Each sample is first padded and rearranged into stride phases (see [`Plan`]), which turns every
 //! row of an im2col tile into one contiguous copy, and every row of col2im into one contiguous sum.
-use super::implicit_avx512::{self, Implicit};
+use super::implicit_avx512::{self, Ahead, Implicit, Outputs};
 use super::{Conv2dGeom, Conv2dKernel};
 use crate::backend::Cpu;
 use crate::ops::matmul::cpu::gemm_on;
@@ -84,6 +84,10 @@ impl Plan {
     fn tiles(&self) -> impl Iterator<Item = (usize, usize)> {
         let (n, t) = (self.positions, self.tile);
         (0..n).step_by(t).map(move |q0| (q0, (q0 + t).min(n)))
+    }
+    /// The number of tiles.
+    fn count(&self) -> usize {
+        self.positions.div_ceil(self.tile)
     }
     /// Floats of a phase-split sample, with a zero tail that the runs of the last positions
     /// (no outputs) may reach.
@@ -178,12 +182,50 @@ fn scatter_add<E: Real>(dst: &mut [E], src: &[E], step: usize) {
     }
 }
 
+/// Calls `f(x row or None in the padding, first phase row)` for the rows of a stride-2
+/// phase-split sample with two column phases: phase rows `at` (b = 0) and `at + hq` (b = 1).
+#[inline(always)]
+fn phase_row_pairs(g: &Conv2dGeom, pl: &Plan, mut f: impl FnMut(Option<usize>, usize)) {
+    for c in 0..g.c {
+        for a in 0..pl.pa {
+            for i in 0..pl.hq {
+                let r = (2 * i + a).checked_sub(g.pad).filter(|&r| r < g.h);
+                f(r.map(|r| c * g.h + r), (c * pl.pa + a) * 2 * pl.hq + i);
+            }
+        }
+    }
+}
+
+/// True when stride 2's phases (two by two) go through the AVX-512 row kernels: in f32, where
+/// every pixel is in exactly one phase.
+fn by_pairs<E: Real>(g: &Conv2dGeom, pl: &Plan) -> bool {
+    g.stride == 2
+        && pl.pa == 2
+        && pl.pb == 2
+        && implicit_avx512::available()
+        && E::as_f32s(&[]).is_some()
+}
+
 /// xs = sample x [C, H, W] padded and split into phases (see [`Plan`]).
 fn split_into<E: Real>(g: &Conv2dGeom, pl: &Plan, x: &[E], xs: &mut [E]) {
     let (s, w, wq) = (g.stride, g.w, pl.wq);
     let zero = E::zero();
     let (xs, tail) = xs.split_at_mut(xs.len() - TAIL);
     tail.fill(zero);
+    if let (true, Some(x), Some(xs)) = (by_pairs::<E>(g, pl), E::as_f32s(x), E::as_f32s_mut(xs)) {
+        phase_row_pairs(g, pl, |r, at| {
+            let (e, o) = xs[at * wq..].split_at_mut(pl.hq * wq);
+            let (e, o) = (&mut e[..wq], &mut o[..wq]);
+            match r {
+                Some(r) => Implicit::deinterleave(&x[r * w..(r + 1) * w], g.pad, e, o),
+                None => {
+                    e.fill(0.0);
+                    o.fill(0.0);
+                }
+            }
+        });
+        return;
+    }
     simd::run(
         #[inline(always)]
         || {
@@ -213,6 +255,16 @@ fn split_into<E: Real>(g: &Conv2dGeom, pl: &Plan, x: &[E], xs: &mut [E]) {
 /// dx [C, H, W] (+)= the pixels of a phase-split gradient dxs (`acc`: add, else overwrite).
 fn unsplit_add<E: Real>(g: &Conv2dGeom, pl: &Plan, dxs: &[E], dx: &mut [E], acc: bool) {
     let (s, w, wq) = (g.stride, g.w, pl.wq);
+    if let (true, Some(dxs), Some(dx)) = (by_pairs::<E>(g, pl), E::as_f32s(dxs), E::as_f32s_mut(dx))
+    {
+        phase_row_pairs(g, pl, |r, at| {
+            if let Some(r) = r {
+                let (e, o) = (&dxs[at * wq..][..wq], &dxs[(at + pl.hq) * wq..][..wq]);
+                Implicit::interleave(e, o, g.pad, &mut dx[r * w..(r + 1) * w], acc);
+            }
+        });
+        return;
+    }
     if !acc {
         dx.fill(E::zero());
     }
@@ -258,7 +310,28 @@ fn implicit<E: Real>(g: &Conv2dGeom, pl: &Plan, w: Option<&[E]>) -> Option<Impli
         .flat_map(|c| (0..g.kh).flat_map(move |ki| (0..g.kw).map(move |kj| (c, ki, kj))))
         .map(|(c, ki, kj)| row_start(g, pl, c, ki, kj))
         .collect();
-    Some(Implicit::new(off, g.o, g.kh * g.kw, w))
+    Some(Implicit::new(off, g.o, g.kh * g.kw, outputs(g, pl), w))
+}
+
+/// For every 16 positions, the lanes that are outputs and the output index of the first: the
+/// number of outputs at earlier positions.
+fn outputs(g: &Conv2dGeom, pl: &Plan) -> Outputs {
+    let mut before = 0u32;
+    let lanes = (0..pl.positions / 16)
+        .map(|v| {
+            let first = before;
+            let mut m = 0u16;
+            for l in 0..16 {
+                let q = 16 * v + l;
+                if q % pl.wq < g.ow && q / pl.wq < g.oh {
+                    m |= 1 << l;
+                    before += 1;
+                }
+            }
+            (m, first)
+        })
+        .collect();
+    Outputs { lanes, p: g.p() }
 }
 
 /// col [C·KH·KW, q1 − q0] = the receptive fields of positions `q0..q1` of one phase-split sample.
@@ -495,23 +568,31 @@ pub fn forward<E: Real>(
         per * yl,
         |i, slot, ys, par| {
             let [col, yt, xs] = split_slot(g, &pl, slot);
+            let samples = ys.len() / yl;
+            let (xp, yp) = (x.as_ptr(), ys.as_ptr());
             for (k, yn) in ys.chunks_exact_mut(yl).enumerate() {
                 split_into(g, &pl, &x[(i * per + k) * xl..][..xl], xs);
-                for (q0, q1) in pl.tiles() {
-                    let t = q1 - q0;
-                    let (col, yt) = (&mut col[..ckk * t], &mut yt[..g.o * t]);
-                    let done = match (&fast, E::as_f32s(xs), E::as_f32s_mut(yt)) {
-                        (Some(f), Some(xs), Some(yt)) => {
-                            f.forward(xs, q0, t, yt);
-                            true
+                // The next sample's input and output, fetched while this one computes.
+                let next = [
+                    (xp.wrapping_add((i * per + k + 1) * xl), xl),
+                    (yp.wrapping_add((k + 1) * yl), yl),
+                ]
+                .map(|(p, len)| (p, if k + 1 < samples { len } else { 0 }));
+                for (ti, (q0, q1)) in pl.tiles().enumerate() {
+                    let ahead = Ahead::part(next, ti, pl.count());
+                    // `fast` is there only for f32, so b in f32 is there when b is.
+                    match (&fast, E::as_f32s(xs), E::as_f32s_mut(yn)) {
+                        (Some(f), Some(xs), Some(yn)) => {
+                            f.forward(xs, q0, q1 - q0, b.and_then(E::as_f32s), yn, ahead)
                         }
-                        _ => false,
-                    };
-                    if !done {
-                        im2col(g, &pl, xs, q0, q1, col);
-                        gemm_on(par, g.o, t, ckk, w, false, col, false, yt, false);
+                        _ => {
+                            let t = q1 - q0;
+                            let (col, yt) = (&mut col[..ckk * t], &mut yt[..g.o * t]);
+                            im2col(g, &pl, xs, q0, q1, col);
+                            gemm_on(par, g.o, t, ckk, w, false, col, false, yt, false);
+                            from_tile(g, &pl, yt, b, q0, q1, yn);
+                        }
                     }
-                    from_tile(g, &pl, yt, b, q0, q1, yn);
                 }
             }
         },
@@ -547,16 +628,27 @@ pub fn data_grad<E: Real>(
         per * xl,
         |i, slot, dxs, par| {
             let [col, gt, xs] = split_slot(g, &pl, slot);
+            let samples = dxs.len() / xl;
+            let (dyp, dxp) = (dy.as_ptr(), dxs.as_ptr());
             for (k, dxn) in dxs.chunks_exact_mut(xl).enumerate() {
                 let dyn_ = &dy[(i * per + k) * yl..][..yl];
                 xs.fill(E::zero());
-                for (q0, q1) in pl.tiles() {
+                let next = [
+                    (dyp.wrapping_add((i * per + k + 1) * yl), yl),
+                    (dxp.wrapping_add((k + 1) * xl), xl),
+                ]
+                .map(|(p, len)| (p, if k + 1 < samples { len } else { 0 }));
+                for (ti, (q0, q1)) in pl.tiles().enumerate() {
                     let t = q1 - q0;
                     let (col, gt) = (&mut col[..ckk * t], &mut gt[..g.o * t]);
-                    to_tile(g, &pl, dyn_, q0, q1, gt);
-                    match (&fast, w32, E::as_f32s(gt), E::as_f32s_mut(xs)) {
-                        (Some(f), Some(w), Some(gt), Some(xs)) => f.data(w, gt, q0, t, xs),
+                    let ops = (E::as_f32s(dyn_), E::as_f32s_mut(gt), E::as_f32s_mut(xs));
+                    match (&fast, w32, ops) {
+                        (Some(f), Some(w), (Some(dyn_), Some(gt), Some(xs))) => {
+                            f.gather(dyn_, q0, t, gt);
+                            f.data(w, gt, q0, t, xs, Ahead::part(next, ti, pl.count()))
+                        }
                         _ => {
+                            to_tile(g, &pl, dyn_, q0, q1, gt);
                             gemm_on(par, ckk, t, g.o, w, true, gt, false, col, false);
                             col2im_add(g, &pl, col, q0, q1, xs);
                         }
@@ -605,43 +697,46 @@ pub fn params_grad<E: Real>(
             per * part_len,
             |i, slot, ps, par| {
                 let [col, gt, xs] = split_slot(g, &pl, slot);
+                let blocks_here = ps.len() / part_len;
                 for (j, part) in ps.chunks_exact_mut(part_len).enumerate() {
                     let first = (i * per + j) * BLOCK;
                     let (pw, pb) = part.split_at_mut(wl);
-                    for (k, sn) in (first..(first + BLOCK).min(g.n)).enumerate() {
+                    let last = (first + BLOCK).min(g.n);
+                    for (k, sn) in (first..last).enumerate() {
                         let dyn_ = &dy[sn * yl..][..yl];
                         if want_w {
                             split_into(g, &pl, &x[sn * xl..][..xl], xs);
                         }
-                        for (q0, q1) in pl.tiles() {
+                        // The next sample's input and output gradient, fetched while this one
+                        // computes (the next block's first sample is this part's next, too).
+                        let more = sn + 1 < g.n && (sn + 1 < last || j + 1 < blocks_here);
+                        let next =
+                            [(x.as_ptr(), sn, xl), (dy.as_ptr(), sn, yl)].map(|(p, sn, len)| {
+                                (p.wrapping_add((sn + 1) * len), len * more as usize)
+                            });
+                        for (ti, (q0, q1)) in pl.tiles().enumerate().filter(|_| want_w) {
                             let t = q1 - q0;
                             let fresh = k == 0 && q0 == 0;
-                            let (col, gt) = (&mut col[..ckk * t], &mut gt[..g.o * t]);
-                            to_tile(g, &pl, dyn_, q0, q1, gt);
-                            if want_w {
-                                match &fast {
-                                    Some(f) => {
-                                        let gtt = &mut col[..t * g.o];
-                                        let ops = (E::as_f32s(xs), E::as_f32s(gt));
-                                        if let ((Some(xs), Some(gt)), Some(gtt), Some(pw)) =
-                                            (ops, E::as_f32s_mut(gtt), E::as_f32s_mut(pw))
-                                        {
-                                            Implicit::transpose(gt, g.o, t, gtt);
-                                            f.weight(xs, gtt, q0, t, pw, !fresh);
-                                        }
-                                    }
-                                    None => {
-                                        im2col(g, &pl, xs, q0, q1, col);
-                                        gemm_on(par, ckk, g.o, t, col, false, gt, true, pw, !fresh);
-                                    }
+                            let gtt = col.get_mut(..t * g.o).and_then(E::as_f32s_mut);
+                            let ops = (E::as_f32s(dyn_), E::as_f32s(xs), E::as_f32s_mut(pw), gtt);
+                            match (&fast, ops) {
+                                (Some(f), (Some(dyn_), Some(xs), Some(pw), Some(gtt))) => {
+                                    f.gather_t(dyn_, q0, t, gtt);
+                                    let ahead = Ahead::part(next, ti, pl.count());
+                                    f.weight(xs, gtt, q0, t, pw, !fresh, ahead);
+                                }
+                                _ => {
+                                    let (col, gt) = (&mut col[..ckk * t], &mut gt[..g.o * t]);
+                                    to_tile(g, &pl, dyn_, q0, q1, gt);
+                                    im2col(g, &pl, xs, q0, q1, col);
+                                    gemm_on(par, ckk, g.o, t, col, false, gt, true, pw, !fresh);
                                 }
                             }
-                            if want_b {
-                                // Unused positions hold zeros: whole-row sums are the bias sums.
-                                for (d, row) in pb.iter_mut().zip(gt.chunks_exact(t)) {
-                                    let s = row_sum(row);
-                                    *d = if fresh { s } else { *d + s };
-                                }
+                        }
+                        if want_b {
+                            for (d, row) in pb.iter_mut().zip(dyn_.chunks_exact(g.p())) {
+                                let s = row_sum(row);
+                                *d = if k == 0 { s } else { *d + s };
                             }
                         }
                     }

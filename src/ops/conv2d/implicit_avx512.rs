@@ -31,11 +31,67 @@ pub fn available() -> bool {
     false
 }
 
-/// The per-call tables: im2col row offsets and the weights transposed to [C·KH·KW, O].
+/// Memory that the work after a kernel call reads or writes (the next sample's input and output),
+/// fetched towards L2 while the kernel computes, so that the copies into and out of the tiles
+/// wait on neither L3 nor DRAM (they were most of L1's time). Only addresses: prefetches never
+/// fault, so the regions need not be valid memory.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Ahead {
+    /// (address of the first cache line, lines) of each region.
+    regions: [(usize, usize); 2],
+}
+
+impl Ahead {
+    /// Part `i` of `n` equal parts of each region, given as (start, elements of `T`).
+    pub fn part<T>(regions: [(*const T, usize); 2], i: usize, n: usize) -> Self {
+        let cut = |(p, len): (*const T, usize)| {
+            let bytes = len * std::mem::size_of::<T>();
+            let (lo, hi) = (bytes * i / n, bytes * (i + 1) / n);
+            let first = (p as usize + lo) & !63;
+            (first, (p as usize + hi).saturating_sub(first).div_ceil(64))
+        };
+        Ahead {
+            regions: regions.map(cut),
+        }
+    }
+
+    fn lines(&self) -> usize {
+        self.regions[0].1 + self.regions[1].1
+    }
+
+    /// Fetches line `l` of the regions laid end to end (nothing past their end).
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn fetch(&self, l: usize) {
+        let [(a0, n0), (a1, n1)] = self.regions;
+        let at = if l < n0 {
+            a0 + 64 * l
+        } else if l - n0 < n1 {
+            a1 + 64 * (l - n0)
+        } else {
+            return;
+        };
+        // SAFETY: a prefetch is a hint; it reads nothing and cannot fault.
+        unsafe { _mm_prefetch::<_MM_HINT_T1>(at as *const i8) }
+    }
+}
+
+/// Where the forward's sums go in y: for every 16 positions, the lanes that are outputs and the
+/// output index of the first of them (the outputs of a vector are consecutive in a channel of y,
+/// so its sums are packed together and stored at once, with no output tile to copy).
+pub struct Outputs {
+    pub lanes: Vec<(u16, u32)>,
+    /// Outputs per channel, OH·OW.
+    pub p: usize,
+}
+
+/// The per-call tables: im2col row offsets, where outputs go, and for the forward the weights
+/// transposed to [C·KH·KW, O].
 pub struct Implicit {
     off: Vec<usize>,
     /// The weights [C·KH·KW, O] (forward only; empty otherwise).
     wt: Vec<f32>,
+    out: Outputs,
     o: usize,
     /// Kernel offsets per channel, KH·KW.
     taps: usize,
@@ -43,8 +99,9 @@ pub struct Implicit {
 
 impl Implicit {
     /// Tables for `o` filters of `taps` = KH·KW offsets per channel over im2col rows starting at
-    /// `off` in a phase-split sample; `w` [O, C·KH·KW] when the forward needs it transposed.
-    pub fn new(off: Vec<usize>, o: usize, taps: usize, w: Option<&[f32]>) -> Self {
+    /// `off` in a phase-split sample, outputs at `out`; the forward passes `w` [O, C·KH·KW] to
+    /// have it transposed.
+    pub fn new(off: Vec<usize>, o: usize, taps: usize, out: Outputs, w: Option<&[f32]>) -> Self {
         let ckk = off.len();
         assert!(
             taps > 0 && ckk.is_multiple_of(taps),
@@ -53,7 +110,13 @@ impl Implicit {
         let wt = w.map_or_else(Vec::new, |w| {
             (0..ckk * o).map(|i| w[(i % o) * ckk + i / o]).collect()
         });
-        Implicit { off, wt, o, taps }
+        Implicit {
+            off,
+            wt,
+            out,
+            o,
+            taps,
+        }
     }
 
     /// One past the last float of the sample that the columns of positions q0..q0 + t read.
@@ -61,43 +124,114 @@ impl Implicit {
         self.off.iter().max().map_or(0, |m| m + q0 + t)
     }
 
-    /// yt [O, t] = w · the im2col columns of positions q0..q0 + t (t a multiple of 16).
-    pub fn forward(&self, xs: &[f32], q0: usize, t: usize, yt: &mut [f32]) {
+    /// yn [O, OH·OW] at the outputs among positions q0..q0 + t = w · their im2col columns (+ b);
+    /// q0 and t multiples of 16.
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward(
+        &self,
+        xs: &[f32],
+        q0: usize,
+        t: usize,
+        b: Option<&[f32]>,
+        yn: &mut [f32],
+        ahead: Ahead,
+    ) {
         let (o, ckk) = (self.o, self.off.len());
-        assert!(t.is_multiple_of(16) && xs.len() >= self.reach(q0, t) && yt.len() >= o * t);
-        assert!(self.wt.len() >= ckk * o && available());
-        // SAFETY: AVX-512 is present (asserted); the asserts bound every address the tiles form.
+        assert!(q0.is_multiple_of(16) && t.is_multiple_of(16) && xs.len() >= self.reach(q0, t));
+        assert!(self.out.lanes.len() >= (q0 + t) / 16 && yn.len() >= o * self.out.p);
+        assert!(self.wt.len() >= ckk * o && b.is_none_or(|b| b.len() >= o) && available());
+        let bias = b.map_or(std::ptr::null(), |b| b.as_ptr());
+        // SAFETY: AVX-512 is present (asserted); the asserts bound every address the tiles form
+        // (an output index is below OH·OW by construction of the lanes).
         #[cfg(target_arch = "x86_64")]
         unsafe {
-            avx512::forward(self, xs.as_ptr().add(q0), t, yt.as_mut_ptr())
+            avx512::forward(self, xs.as_ptr(), q0, t, bias, yn.as_mut_ptr(), ahead)
         }
     }
 
     /// xs' [phase-split] += the columns of positions q0..q0 + t of wᵀ · gt, with w [O, C·KH·KW]
     /// and gt [O, t] (t a multiple of 16).
-    pub fn data(&self, w: &[f32], gt: &[f32], q0: usize, t: usize, dxs: &mut [f32]) {
+    #[allow(clippy::too_many_arguments)]
+    pub fn data(&self, w: &[f32], gt: &[f32], q0: usize, t: usize, dxs: &mut [f32], ahead: Ahead) {
         let (o, ckk) = (self.o, self.off.len());
         assert!(t.is_multiple_of(16) && dxs.len() >= self.reach(q0, t) && gt.len() >= o * t);
         assert!(w.len() >= o * ckk && available());
         // SAFETY: as in `forward`.
         #[cfg(target_arch = "x86_64")]
         unsafe {
-            avx512::data(self, w.as_ptr(), gt.as_ptr(), t, dxs.as_mut_ptr().add(q0))
+            avx512::data(
+                self,
+                w.as_ptr(),
+                gt.as_ptr(),
+                t,
+                dxs.as_mut_ptr().add(q0),
+                ahead,
+            )
         }
     }
 
-    /// dst [cols, rows] = src [rows, cols] transposed.
-    pub fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
-        assert!(src.len() >= rows * cols && dst.len() >= rows * cols && available());
+    /// gt [O, t] = one sample's dy [O, OH·OW] at positions q0..q0 + t, zeros at positions that
+    /// are no output (q0 and t multiples of 16).
+    pub fn gather(&self, dyn_: &[f32], q0: usize, t: usize, gt: &mut [f32]) {
+        self.check_gather(dyn_, q0, t, gt);
         // SAFETY: as in `forward`.
         #[cfg(target_arch = "x86_64")]
         unsafe {
-            avx512::transpose(src.as_ptr(), rows, cols, dst.as_mut_ptr())
+            avx512::gather(self, dyn_.as_ptr(), q0, t, gt.as_mut_ptr())
         }
     }
 
+    /// gtt [t, O] = the same as [`Implicit::gather`], transposed.
+    pub fn gather_t(&self, dyn_: &[f32], q0: usize, t: usize, gtt: &mut [f32]) {
+        self.check_gather(dyn_, q0, t, gtt);
+        // SAFETY: as in `forward`.
+        #[cfg(target_arch = "x86_64")]
+        unsafe {
+            avx512::gather_t(self, dyn_.as_ptr(), q0, t, gtt.as_mut_ptr())
+        }
+    }
+
+    /// Stride 2: the two column phases of one padded row, e[j] = row[2j − pad] and
+    /// o[j] = row[2j + 1 − pad] for j < e.len() (zeros outside the row).
+    pub fn deinterleave(row: &[f32], pad: usize, e: &mut [f32], o: &mut [f32]) {
+        assert!(e.len() == o.len() && available());
+        // SAFETY: AVX-512 is present; the kernel's masks keep every access inside the slices.
+        #[cfg(target_arch = "x86_64")]
+        unsafe {
+            avx512::deinterleave(row, pad, e, o)
+        }
+    }
+
+    /// Stride 2, the inverse: row[u] (+)= (e, o interleaved)[u + pad] (`acc`: add, else
+    /// overwrite), for every u of the row that the phases reach.
+    pub fn interleave(e: &[f32], o: &[f32], pad: usize, row: &mut [f32], acc: bool) {
+        assert!(e.len() == o.len() && available());
+        // SAFETY: as in `deinterleave`.
+        #[cfg(target_arch = "x86_64")]
+        unsafe {
+            avx512::interleave(e, o, pad, row, acc)
+        }
+    }
+
+    fn check_gather(&self, dyn_: &[f32], q0: usize, t: usize, dst: &[f32]) {
+        let o = self.o;
+        assert!(q0.is_multiple_of(16) && t.is_multiple_of(16) && dst.len() >= o * t);
+        assert!(self.out.lanes.len() >= (q0 + t) / 16 && dyn_.len() >= o * self.out.p);
+        assert!(available());
+    }
+
     /// dwt [C·KH·KW, O] (+)= the columns of positions q0..q0 + t times gtt [t, O] (`acc`: add).
-    pub fn weight(&self, xs: &[f32], gtt: &[f32], q0: usize, t: usize, dwt: &mut [f32], acc: bool) {
+    #[allow(clippy::too_many_arguments)]
+    pub fn weight(
+        &self,
+        xs: &[f32],
+        gtt: &[f32],
+        q0: usize,
+        t: usize,
+        dwt: &mut [f32],
+        acc: bool,
+        ahead: Ahead,
+    ) {
         let (o, ckk) = (self.o, self.off.len());
         assert!(xs.len() >= self.reach(q0, t) && gtt.len() >= t * o && dwt.len() >= ckk * o);
         assert!(available());
@@ -111,6 +245,7 @@ impl Implicit {
                 t,
                 dwt.as_mut_ptr(),
                 acc,
+                ahead,
             )
         }
     }
@@ -120,17 +255,46 @@ impl Implicit {
 mod avx512 {
     use super::*;
 
+    /// Which lines of an [`Ahead`] the micro-tiles of a call fetch: micro-tile m of `tiles`, of
+    /// `steps` steps each, fetches lines m·per.. (m + 1)·per, `each` at a step.
+    #[derive(Clone, Copy)]
+    struct Spread {
+        ahead: Ahead,
+        per: usize,
+        each: usize,
+    }
+
+    impl Spread {
+        fn new(ahead: Ahead, tiles: usize, steps: usize) -> Self {
+            let per = ahead.lines().div_ceil(tiles.max(1));
+            let each = per.div_ceil(steps.max(1));
+            Spread { ahead, per, each }
+        }
+
+        /// Step k of micro-tile m.
+        #[inline(always)]
+        fn step(&self, m: usize, k: usize) {
+            let lo = k * self.each;
+            for l in lo..(lo + self.each).min(self.per) {
+                self.ahead.fetch(m * self.per + l);
+            }
+        }
+    }
+
     /// Sums of one micro-tile: acc[i][u] = Σ_k bcast(k, i) · vector u at `vecs(k)`; the last
-    /// vector's lanes outside `mask` are not read.
+    /// vector's lanes outside `mask` are not read. Step k also fetches micro-tile m's share of
+    /// `spread`.
     #[inline(always)]
     unsafe fn tile<const R: usize, const V: usize>(
         steps: usize,
         bcast: impl Fn(usize, usize) -> f32,
         vecs: impl Fn(usize) -> *const f32,
         mask: __mmask16,
+        (spread, m): (&Spread, usize),
     ) -> [[__m512; V]; R] {
         let mut acc = [[_mm512_setzero_ps(); V]; R];
         for k in 0..steps {
+            spread.step(m, k);
             let p = vecs(k);
             let mut v = [_mm512_setzero_ps(); V];
             for (u, v) in v.iter_mut().enumerate() {
@@ -180,10 +344,21 @@ mod avx512 {
         };
     }
 
-    /// `xs` points at position q0 of the sample; yt [O, t].
+    /// `xs` points at the sample; `bias` may be null; yn [O, OH·OW].
     #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-    pub unsafe fn forward(k: &Implicit, xs: *const f32, t: usize, yt: *mut f32) {
+    pub unsafe fn forward(
+        k: &Implicit,
+        xs: *const f32,
+        q0: usize,
+        t: usize,
+        bias: *const f32,
+        yn: *mut f32,
+        ahead: Ahead,
+    ) {
         let (o, off, wt) = (k.o, &k.off, k.wt.as_ptr());
+        let (jn, on) = (t.div_ceil(16 * NV), o.div_ceil(MR));
+        let spread = Spread::new(ahead, jn * on, off.len());
+        let xs = xs.add(q0);
         for j0 in (0..t).step_by(16 * NV) {
             let v = (t - j0).min(16 * NV) / 16;
             for o0 in (0..o).step_by(MR) {
@@ -195,10 +370,29 @@ mod avx512 {
                             |kk, i| *wt.add(kk * o + o0 + i),
                             |kk| xs.add(*off.get_unchecked(kk) + j0),
                             0xffff,
+                            (&spread, j0 / (16 * NV) * on + o0 / MR),
                         );
                         for (i, acc) in acc.iter().enumerate() {
+                            let b = if bias.is_null() {
+                                0.0
+                            } else {
+                                *bias.add(o0 + i)
+                            };
+                            let row = yn.add((o0 + i) * k.out.p);
                             for (u, a) in acc.iter().enumerate() {
-                                _mm512_storeu_ps(yt.add((o0 + i) * t + j0 + 16 * u), *a);
+                                let (m, p) = *k.out.lanes.get_unchecked((q0 + j0) / 16 + u);
+                                let s = _mm512_add_ps(*a, _mm512_set1_ps(b));
+                                let d = row.add(p as usize);
+                                if m == 0xffff {
+                                    _mm512_storeu_ps(d, s);
+                                } else if m != 0 {
+                                    let packed = (1u16 << m.count_ones()) - 1;
+                                    _mm512_mask_storeu_ps(
+                                        d,
+                                        packed,
+                                        _mm512_maskz_compress_ps(m, s),
+                                    );
+                                }
                             }
                         }
                     }};
@@ -213,15 +407,25 @@ mod avx512 {
     /// phase images, so the adds of one row never wait on the stores of the row before (rows at
     /// neighbouring offsets overlap, shifted by one, which store forwarding cannot serve).
     #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-    pub unsafe fn data(k: &Implicit, w: *const f32, gt: *const f32, t: usize, dxs: *mut f32) {
+    pub unsafe fn data(
+        k: &Implicit,
+        w: *const f32,
+        gt: *const f32,
+        t: usize,
+        dxs: *mut f32,
+        ahead: Ahead,
+    ) {
         let (o, off, kk) = (k.o, &k.off, k.taps);
         let (ckk, c) = (off.len(), off.len() / kk);
         // Channel blocks of near-equal size, none over MR.
         let per = c.div_ceil(c.div_ceil(MR));
+        let cn = c.div_ceil(per);
+        let spread = Spread::new(ahead, t.div_ceil(16 * NV) * kk * cn, o);
         for j0 in (0..t).step_by(16 * NV) {
             let v = (t - j0).min(16 * NV) / 16;
             for tap in 0..kk {
                 for c0 in (0..c).step_by(per) {
+                    let m = (j0 / (16 * NV) * kk + tap) * cn + c0 / per;
                     let r = (c - c0).min(per);
                     let first = c0 * kk + tap;
                     macro_rules! run {
@@ -231,6 +435,7 @@ mod avx512 {
                                 |oo, i| *w.add(oo * ckk + first + i * kk),
                                 |oo| gt.add(oo * t + j0),
                                 0xffff,
+                                (&spread, m),
                             );
                             for (i, acc) in acc.iter().enumerate() {
                                 let d = dxs.add(*off.get_unchecked(first + i * kk) + j0);
@@ -247,54 +452,145 @@ mod avx512 {
         }
     }
 
-    /// dst [cols, rows] = src [rows, cols] (row strides `cols` and `rows`), 16 × 16 blocks in
-    /// registers (three rounds of lane shuffles), the edges element by element.
+    /// The 16 × 16 block with rows `a` transposed (three rounds of lane shuffles): row c of
+    /// the result is column c of `a`.
+    #[inline(always)]
+    unsafe fn transpose16(a: [__m512; 16]) -> [__m512; 16] {
+        // Pairs of rows interleaved, then pairs of pairs: 4 × 4 blocks in each 128-bit lane.
+        let mut b = [_mm512_setzero_ps(); 16];
+        for i in 0..8 {
+            b[2 * i] = _mm512_unpacklo_ps(a[2 * i], a[2 * i + 1]);
+            b[2 * i + 1] = _mm512_unpackhi_ps(a[2 * i], a[2 * i + 1]);
+        }
+        let pd = _mm512_castps_pd;
+        let ps = _mm512_castpd_ps;
+        let mut a = a;
+        for g in 0..4 {
+            let (x0, x1, x2, x3) = (b[4 * g], b[4 * g + 1], b[4 * g + 2], b[4 * g + 3]);
+            a[4 * g] = ps(_mm512_unpacklo_pd(pd(x0), pd(x2)));
+            a[4 * g + 1] = ps(_mm512_unpackhi_pd(pd(x0), pd(x2)));
+            a[4 * g + 2] = ps(_mm512_unpacklo_pd(pd(x1), pd(x3)));
+            a[4 * g + 3] = ps(_mm512_unpackhi_pd(pd(x1), pd(x3)));
+        }
+        // a[4g + k], lane l: rows 4g..4g + 4 of column 4l + k. Gather the lanes.
+        let mut out = [_mm512_setzero_ps(); 16];
+        for q in 0..4 {
+            let d0 = _mm512_shuffle_f32x4::<0x88>(a[q], a[4 + q]);
+            let d1 = _mm512_shuffle_f32x4::<0xdd>(a[q], a[4 + q]);
+            let e0 = _mm512_shuffle_f32x4::<0x88>(a[8 + q], a[12 + q]);
+            let e1 = _mm512_shuffle_f32x4::<0xdd>(a[8 + q], a[12 + q]);
+            out[q] = _mm512_shuffle_f32x4::<0x88>(d0, e0);
+            out[4 + q] = _mm512_shuffle_f32x4::<0x88>(d1, e1);
+            out[8 + q] = _mm512_shuffle_f32x4::<0xdd>(d0, e0);
+            out[12 + q] = _mm512_shuffle_f32x4::<0xdd>(d1, e1);
+        }
+        out
+    }
+
+    /// The 16 positions of vector `v` of output channel `row` (zeros where no output): the
+    /// outputs are consecutive in dy, so one expanding load places them.
+    #[inline(always)]
+    unsafe fn lanes_of(k: &Implicit, dyn_: *const f32, row: usize, v: usize) -> __m512 {
+        let (m, p) = *k.out.lanes.get_unchecked(v);
+        _mm512_maskz_expandloadu_ps(m, dyn_.add(row * k.out.p + p as usize))
+    }
+
+    /// Lanes of the 16 positions from `at` (which may be negative) inside 0..len.
+    #[inline(always)]
+    fn inside(at: isize, len: usize) -> __mmask16 {
+        let lo = (-at).clamp(0, 16) as u32;
+        let hi = (len as isize - at).clamp(0, 16) as u32;
+        let below = |n: u32| if n >= 16 { 0xffff } else { (1u16 << n) - 1 };
+        below(hi) & !below(lo)
+    }
+
+    /// Even and odd lanes of two vectors, and their inverse.
+    const EVEN: [i32; 16] = [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30];
+    const LOW: [i32; 16] = [0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23];
+
     #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-    pub unsafe fn transpose(src: *const f32, rows: usize, cols: usize, dst: *mut f32) {
-        let (rf, cf) = (rows / 16 * 16, cols / 16 * 16);
-        for r0 in (0..rf).step_by(16) {
-            for c0 in (0..cf).step_by(16) {
-                let mut a = [_mm512_setzero_ps(); 16];
-                for (i, a) in a.iter_mut().enumerate() {
-                    *a = _mm512_loadu_ps(src.add((r0 + i) * cols + c0));
-                }
-                // Pairs of rows interleaved, then pairs of pairs: 4 × 4 blocks in each 128-bit lane.
-                let mut b = [_mm512_setzero_ps(); 16];
-                for i in 0..8 {
-                    b[2 * i] = _mm512_unpacklo_ps(a[2 * i], a[2 * i + 1]);
-                    b[2 * i + 1] = _mm512_unpackhi_ps(a[2 * i], a[2 * i + 1]);
-                }
-                let pd = _mm512_castps_pd;
-                let ps = _mm512_castpd_ps;
-                for g in 0..4 {
-                    let (x0, x1, x2, x3) = (b[4 * g], b[4 * g + 1], b[4 * g + 2], b[4 * g + 3]);
-                    a[4 * g] = ps(_mm512_unpacklo_pd(pd(x0), pd(x2)));
-                    a[4 * g + 1] = ps(_mm512_unpackhi_pd(pd(x0), pd(x2)));
-                    a[4 * g + 2] = ps(_mm512_unpacklo_pd(pd(x1), pd(x3)));
-                    a[4 * g + 3] = ps(_mm512_unpackhi_pd(pd(x1), pd(x3)));
-                }
-                // a[4g + k], lane l: rows 4g..4g + 4 of column 4l + k. Gather the lanes.
-                for q in 0..4 {
-                    let d0 = _mm512_shuffle_f32x4::<0x88>(a[q], a[4 + q]);
-                    let d1 = _mm512_shuffle_f32x4::<0xdd>(a[q], a[4 + q]);
-                    let e0 = _mm512_shuffle_f32x4::<0x88>(a[8 + q], a[12 + q]);
-                    let e1 = _mm512_shuffle_f32x4::<0xdd>(a[8 + q], a[12 + q]);
-                    let out = [
-                        _mm512_shuffle_f32x4::<0x88>(d0, e0),
-                        _mm512_shuffle_f32x4::<0x88>(d1, e1),
-                        _mm512_shuffle_f32x4::<0xdd>(d0, e0),
-                        _mm512_shuffle_f32x4::<0xdd>(d1, e1),
-                    ];
-                    for (l, v) in out.iter().enumerate() {
-                        _mm512_storeu_ps(dst.add((c0 + 4 * l + q) * rows + r0), *v);
-                    }
-                }
+    pub unsafe fn deinterleave(row: &[f32], pad: usize, e: &mut [f32], o: &mut [f32]) {
+        let (even, odd) = (
+            _mm512_loadu_si512(EVEN.as_ptr().cast()),
+            _mm512_add_epi32(
+                _mm512_loadu_si512(EVEN.as_ptr().cast()),
+                _mm512_set1_epi32(1),
+            ),
+        );
+        let src = row.as_ptr();
+        for j in (0..e.len()).step_by(16) {
+            let at = 2 * j as isize - pad as isize;
+            let load =
+                |at: isize| _mm512_maskz_loadu_ps(inside(at, row.len()), src.wrapping_offset(at));
+            let (v0, v1) = (load(at), load(at + 16));
+            let m = inside(j as isize, e.len());
+            _mm512_mask_storeu_ps(
+                e.as_mut_ptr().add(j),
+                m,
+                _mm512_permutex2var_ps(v0, even, v1),
+            );
+            _mm512_mask_storeu_ps(
+                o.as_mut_ptr().add(j),
+                m,
+                _mm512_permutex2var_ps(v0, odd, v1),
+            );
+        }
+    }
+
+    #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+    pub unsafe fn interleave(e: &[f32], o: &[f32], pad: usize, row: &mut [f32], acc: bool) {
+        let low = _mm512_loadu_si512(LOW.as_ptr().cast());
+        let high = _mm512_add_epi32(low, _mm512_set1_epi32(8));
+        let dst = row.as_mut_ptr();
+        for j in (0..e.len()).step_by(16) {
+            let m = inside(j as isize, e.len());
+            let ve = _mm512_maskz_loadu_ps(m, e.as_ptr().add(j));
+            let vo = _mm512_maskz_loadu_ps(m, o.as_ptr().add(j));
+            let at = 2 * j as isize - pad as isize;
+            for (h, idx) in [(0, low), (16, high)] {
+                let v = _mm512_permutex2var_ps(ve, idx, vo);
+                let (at, lanes) = (at + h, inside(at + h, row.len()));
+                let lanes = lanes & inside(at + pad as isize, 2 * e.len());
+                let d = dst.wrapping_offset(at);
+                let v = if acc {
+                    _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, d), v)
+                } else {
+                    v
+                };
+                _mm512_mask_storeu_ps(d, lanes, v);
             }
         }
-        for r in 0..rows {
-            let cs = if r < rf { cf..cols } else { 0..cols };
-            for c in cs {
-                *dst.add(c * rows + r) = *src.add(r * cols + c);
+    }
+
+    /// gt [O, t] from dy [O, OH·OW].
+    #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+    pub unsafe fn gather(k: &Implicit, dyn_: *const f32, q0: usize, t: usize, gt: *mut f32) {
+        for row in 0..k.o {
+            for j in (0..t).step_by(16) {
+                _mm512_storeu_ps(gt.add(row * t + j), lanes_of(k, dyn_, row, (q0 + j) / 16));
+            }
+        }
+    }
+
+    /// gtt [t, O] from dy [O, OH·OW]: 16 channels × 16 positions at a time, transposed in
+    /// registers (channels past O are zeros, and not stored).
+    #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+    pub unsafe fn gather_t(k: &Implicit, dyn_: *const f32, q0: usize, t: usize, gtt: *mut f32) {
+        let o = k.o;
+        for j in (0..t).step_by(16) {
+            for o0 in (0..o).step_by(16) {
+                let mut a = [_mm512_setzero_ps(); 16];
+                for (i, a) in a.iter_mut().enumerate().take(o - o0) {
+                    *a = lanes_of(k, dyn_, o0 + i, (q0 + j) / 16);
+                }
+                let cols: __mmask16 = if o - o0 >= 16 {
+                    0xffff
+                } else {
+                    (1 << (o - o0)) - 1
+                };
+                for (l, r) in transpose16(a).iter().enumerate() {
+                    _mm512_mask_storeu_ps(gtt.add((j + l) * o + o0), cols, *r);
+                }
             }
         }
     }
@@ -308,9 +604,12 @@ mod avx512 {
         t: usize,
         dwt: *mut f32,
         acc_into: bool,
+        ahead: Ahead,
     ) {
         let (o, off) = (k.o, &k.off);
         let ckk = off.len();
+        let rn = ckk.div_ceil(MR);
+        let spread = Spread::new(ahead, o.div_ceil(16 * NV) * rn, t);
         for c0 in (0..o).step_by(16 * NV) {
             let cols = (o - c0).min(16 * NV);
             let v = cols.div_ceil(16);
@@ -327,6 +626,7 @@ mod avx512 {
                             |j, i| *xs.add(*off.get_unchecked(r0 + i) + j),
                             |j| gtt.add(j * o + c0),
                             mask,
+                            (&spread, c0 / (16 * NV) * rn + r0 / MR),
                         );
                         for (i, acc) in acc.iter().enumerate() {
                             for (u, a) in acc.iter().enumerate() {
