@@ -7,7 +7,7 @@
 //!
 //! Each sample is first padded and rearranged into stride phases (see [`Plan`]), which turns every
 //! row of an im2col tile into one contiguous copy, and every row of col2im into one contiguous sum.
-use super::implicit_avx512::{self, Ahead, Implicit, Outputs};
+use super::implicit_avx512::{self, Ahead, Implicit, Outputs, Split2};
 use super::{Conv2dGeom, Conv2dKernel};
 use crate::backend::Cpu;
 use crate::ops::matmul::cpu::gemm_on;
@@ -182,28 +182,18 @@ fn scatter_add<E: Real>(dst: &mut [E], src: &[E], step: usize) {
     }
 }
 
-/// Calls `f(x row or None in the padding, first phase row)` for the rows of a stride-2
-/// phase-split sample with two column phases: phase rows `at` (b = 0) and `at + hq` (b = 1).
-#[inline(always)]
-fn phase_row_pairs(g: &Conv2dGeom, pl: &Plan, mut f: impl FnMut(Option<usize>, usize)) {
-    for c in 0..g.c {
-        for a in 0..pl.pa {
-            for i in 0..pl.hq {
-                let r = (2 * i + a).checked_sub(g.pad).filter(|&r| r < g.h);
-                f(r.map(|r| c * g.h + r), (c * pl.pa + a) * 2 * pl.hq + i);
-            }
-        }
-    }
-}
-
-/// True when stride 2's phases (two by two) go through the AVX-512 row kernels: in f32, where
-/// every pixel is in exactly one phase.
-fn by_pairs<E: Real>(g: &Conv2dGeom, pl: &Plan) -> bool {
-    g.stride == 2
-        && pl.pa == 2
-        && pl.pb == 2
-        && implicit_avx512::available()
-        && E::as_f32s(&[]).is_some()
+/// The sizes of the AVX-512 stride-2 split, when it applies: in f32, with two row and two
+/// column phases (every pixel is then in exactly one phase).
+fn split2<E: Real>(g: &Conv2dGeom, pl: &Plan) -> Option<Split2> {
+    let yes = g.stride == 2 && pl.pa == 2 && pl.pb == 2;
+    (yes && implicit_avx512::available() && E::as_f32s(&[]).is_some()).then_some(Split2 {
+        c: g.c,
+        h: g.h,
+        w: g.w,
+        pad: g.pad,
+        hq: pl.hq,
+        wq: pl.wq,
+    })
 }
 
 /// xs = sample x [C, H, W] padded and split into phases (see [`Plan`]).
@@ -212,19 +202,8 @@ fn split_into<E: Real>(g: &Conv2dGeom, pl: &Plan, x: &[E], xs: &mut [E]) {
     let zero = E::zero();
     let (xs, tail) = xs.split_at_mut(xs.len() - TAIL);
     tail.fill(zero);
-    if let (true, Some(x), Some(xs)) = (by_pairs::<E>(g, pl), E::as_f32s(x), E::as_f32s_mut(xs)) {
-        phase_row_pairs(g, pl, |r, at| {
-            let (e, o) = xs[at * wq..].split_at_mut(pl.hq * wq);
-            let (e, o) = (&mut e[..wq], &mut o[..wq]);
-            match r {
-                Some(r) => Implicit::deinterleave(&x[r * w..(r + 1) * w], g.pad, e, o),
-                None => {
-                    e.fill(0.0);
-                    o.fill(0.0);
-                }
-            }
-        });
-        return;
+    if let (Some(d), Some(x), Some(xs)) = (split2::<E>(g, pl), E::as_f32s(x), E::as_f32s_mut(xs)) {
+        return Implicit::split2(x, d, xs);
     }
     simd::run(
         #[inline(always)]
@@ -255,15 +234,9 @@ fn split_into<E: Real>(g: &Conv2dGeom, pl: &Plan, x: &[E], xs: &mut [E]) {
 /// dx [C, H, W] (+)= the pixels of a phase-split gradient dxs (`acc`: add, else overwrite).
 fn unsplit_add<E: Real>(g: &Conv2dGeom, pl: &Plan, dxs: &[E], dx: &mut [E], acc: bool) {
     let (s, w, wq) = (g.stride, g.w, pl.wq);
-    if let (true, Some(dxs), Some(dx)) = (by_pairs::<E>(g, pl), E::as_f32s(dxs), E::as_f32s_mut(dx))
-    {
-        phase_row_pairs(g, pl, |r, at| {
-            if let Some(r) = r {
-                let (e, o) = (&dxs[at * wq..][..wq], &dxs[(at + pl.hq) * wq..][..wq]);
-                Implicit::interleave(e, o, g.pad, &mut dx[r * w..(r + 1) * w], acc);
-            }
-        });
-        return;
+    let fast = (split2::<E>(g, pl), E::as_f32s(dxs), E::as_f32s_mut(dx));
+    if let (Some(d), Some(dxs), Some(dx)) = fast {
+        return Implicit::unsplit2(dxs, d, dx, acc);
     }
     if !acc {
         dx.fill(E::zero());

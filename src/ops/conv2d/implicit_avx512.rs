@@ -58,22 +58,6 @@ impl Ahead {
     fn lines(&self) -> usize {
         self.regions[0].1 + self.regions[1].1
     }
-
-    /// Fetches line `l` of the regions laid end to end (nothing past their end).
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    fn fetch(&self, l: usize) {
-        let [(a0, n0), (a1, n1)] = self.regions;
-        let at = if l < n0 {
-            a0 + 64 * l
-        } else if l - n0 < n1 {
-            a1 + 64 * (l - n0)
-        } else {
-            return;
-        };
-        // SAFETY: a prefetch is a hint; it reads nothing and cannot fault.
-        unsafe { _mm_prefetch::<_MM_HINT_T1>(at as *const i8) }
-    }
 }
 
 /// Where the forward's sums go in y: for every 16 positions, the lanes that are outputs and the
@@ -83,6 +67,17 @@ pub struct Outputs {
     pub lanes: Vec<(u16, u32)>,
     /// Outputs per channel, OH·OW.
     pub p: usize,
+}
+
+/// The sizes of a stride-2 phase split: x [c, h, w] padded by `pad`, phases hq × wq.
+#[derive(Clone, Copy, Debug)]
+pub struct Split2 {
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub pad: usize,
+    pub hq: usize,
+    pub wq: usize,
 }
 
 /// The per-call tables: im2col row offsets, where outputs go, and for the forward the weights
@@ -191,25 +186,27 @@ impl Implicit {
         }
     }
 
-    /// Stride 2: the two column phases of one padded row, e[j] = row[2j − pad] and
-    /// o[j] = row[2j + 1 − pad] for j < e.len() (zeros outside the row).
-    pub fn deinterleave(row: &[f32], pad: usize, e: &mut [f32], o: &mut [f32]) {
-        assert!(e.len() == o.len() && available());
+    /// Stride 2 with two row and two column phases (see `cpu::Plan`): the phase-split sample
+    /// `xs` [C, 2, 2, hq, wq] from x [C, H, W] padded by `pad`, zeros outside the image.
+    pub fn split2(x: &[f32], d: Split2, xs: &mut [f32]) {
+        assert!(x.len() >= d.c * d.h * d.w && xs.len() >= d.c * 4 * d.hq * d.wq && available());
+        assert!(2 * d.wq >= d.w + d.pad);
         // SAFETY: AVX-512 is present; the kernel's masks keep every access inside the slices.
         #[cfg(target_arch = "x86_64")]
         unsafe {
-            avx512::deinterleave(row, pad, e, o)
+            avx512::split2(x, d, xs)
         }
     }
 
-    /// Stride 2, the inverse: row[u] (+)= (e, o interleaved)[u + pad] (`acc`: add, else
-    /// overwrite), for every u of the row that the phases reach.
-    pub fn interleave(e: &[f32], o: &[f32], pad: usize, row: &mut [f32], acc: bool) {
-        assert!(e.len() == o.len() && available());
-        // SAFETY: as in `deinterleave`.
+    /// The inverse of [`Implicit::split2`] for gradients: dx (+)= the pixels of `dxs` (`acc`:
+    /// add, else overwrite; every pixel is in one phase, so all of dx is written).
+    pub fn unsplit2(dxs: &[f32], d: Split2, dx: &mut [f32], acc: bool) {
+        assert!(dx.len() >= d.c * d.h * d.w && dxs.len() >= d.c * 4 * d.hq * d.wq && available());
+        assert!(2 * d.hq >= d.h + d.pad && 2 * d.wq >= d.w + d.pad);
+        // SAFETY: as in `split2`.
         #[cfg(target_arch = "x86_64")]
         unsafe {
-            avx512::interleave(e, o, pad, row, acc)
+            avx512::unsplit2(dxs, d, dx, acc)
         }
     }
 
@@ -255,28 +252,50 @@ impl Implicit {
 mod avx512 {
     use super::*;
 
-    /// Which lines of an [`Ahead`] the micro-tiles of a call fetch: micro-tile m of `tiles`, of
-    /// `steps` steps each, fetches lines m·per.. (m + 1)·per, `each` at a step.
+    /// Which lines of an [`Ahead`] the micro-tiles of a call fetch: micro-tile m of `tiles`
+    /// fetches lines m·per.. (m + 1)·per, one at each of its steps, the rest after them.
     #[derive(Clone, Copy)]
     struct Spread {
         ahead: Ahead,
         per: usize,
-        each: usize,
+    }
+
+    /// One micro-tile's lines: k < n0 at a0 + 64·k, n0 ≤ k < n at b1 + 64·k. Four numbers, so
+    /// that the loop keeps its row addresses in registers.
+    #[derive(Clone, Copy)]
+    struct Lines {
+        a0: usize,
+        b1: usize,
+        n0: usize,
+        n: usize,
     }
 
     impl Spread {
-        fn new(ahead: Ahead, tiles: usize, steps: usize) -> Self {
+        fn new(ahead: Ahead, tiles: usize) -> Self {
             let per = ahead.lines().div_ceil(tiles.max(1));
-            let each = per.div_ceil(steps.max(1));
-            Spread { ahead, per, each }
+            Spread { ahead, per }
         }
 
-        /// Step k of micro-tile m.
+        fn lines(&self, m: usize) -> Lines {
+            let [(a0, n0), (a1, _)] = self.ahead.regions;
+            let first = m * self.per;
+            let n = self.ahead.lines().saturating_sub(first).min(self.per);
+            Lines {
+                a0: a0.wrapping_add(64 * first),
+                b1: a1.wrapping_add(64 * first).wrapping_sub(64 * n0),
+                n0: n0.saturating_sub(first).min(n),
+                n,
+            }
+        }
+    }
+
+    impl Lines {
         #[inline(always)]
-        fn step(&self, m: usize, k: usize) {
-            let lo = k * self.each;
-            for l in lo..(lo + self.each).min(self.per) {
-                self.ahead.fetch(m * self.per + l);
+        fn step(&self, k: usize) {
+            if k < self.n {
+                let at = if k < self.n0 { self.a0 } else { self.b1 };
+                // SAFETY: a prefetch is a hint; it reads nothing and cannot fault.
+                unsafe { _mm_prefetch::<_MM_HINT_T1>(at.wrapping_add(64 * k) as *const i8) }
             }
         }
     }
@@ -293,8 +312,12 @@ mod avx512 {
         (spread, m): (&Spread, usize),
     ) -> [[__m512; V]; R] {
         let mut acc = [[_mm512_setzero_ps(); V]; R];
+        let lines = spread.lines(m);
+        for k in steps..lines.n {
+            lines.step(k);
+        }
         for k in 0..steps {
-            spread.step(m, k);
+            lines.step(k);
             let p = vecs(k);
             let mut v = [_mm512_setzero_ps(); V];
             for (u, v) in v.iter_mut().enumerate() {
@@ -357,7 +380,7 @@ mod avx512 {
     ) {
         let (o, off, wt) = (k.o, &k.off, k.wt.as_ptr());
         let (jn, on) = (t.div_ceil(16 * NV), o.div_ceil(MR));
-        let spread = Spread::new(ahead, jn * on, off.len());
+        let spread = Spread::new(ahead, jn * on);
         let xs = xs.add(q0);
         for j0 in (0..t).step_by(16 * NV) {
             let v = (t - j0).min(16 * NV) / 16;
@@ -420,7 +443,7 @@ mod avx512 {
         // Channel blocks of near-equal size, none over MR.
         let per = c.div_ceil(c.div_ceil(MR));
         let cn = c.div_ceil(per);
-        let spread = Spread::new(ahead, t.div_ceil(16 * NV) * kk * cn, o);
+        let spread = Spread::new(ahead, t.div_ceil(16 * NV) * kk * cn);
         for j0 in (0..t).step_by(16 * NV) {
             let v = (t - j0).min(16 * NV) / 16;
             for tap in 0..kk {
@@ -508,58 +531,91 @@ mod avx512 {
     const EVEN: [i32; 16] = [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30];
     const LOW: [i32; 16] = [0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23];
 
-    #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-    pub unsafe fn deinterleave(row: &[f32], pad: usize, e: &mut [f32], o: &mut [f32]) {
-        let (even, odd) = (
-            _mm512_loadu_si512(EVEN.as_ptr().cast()),
-            _mm512_add_epi32(
-                _mm512_loadu_si512(EVEN.as_ptr().cast()),
-                _mm512_set1_epi32(1),
-            ),
-        );
-        let src = row.as_ptr();
-        for j in (0..e.len()).step_by(16) {
-            let at = 2 * j as isize - pad as isize;
-            let load =
-                |at: isize| _mm512_maskz_loadu_ps(inside(at, row.len()), src.wrapping_offset(at));
-            let (v0, v1) = (load(at), load(at + 16));
-            let m = inside(j as isize, e.len());
-            _mm512_mask_storeu_ps(
-                e.as_mut_ptr().add(j),
-                m,
-                _mm512_permutex2var_ps(v0, even, v1),
-            );
-            _mm512_mask_storeu_ps(
-                o.as_mut_ptr().add(j),
-                m,
-                _mm512_permutex2var_ps(v0, odd, v1),
-            );
+    /// For each 16 phase columns j: the lanes inside the phase row, and the lanes of the two
+    /// vectors of padded columns 2j.. 2j + 32 inside the image row.
+    fn row_masks(d: Split2) -> Vec<[__mmask16; 3]> {
+        (0..d.wq)
+            .step_by(16)
+            .map(|j| {
+                let at = 2 * j as isize - d.pad as isize;
+                [
+                    inside(j as isize, d.wq),
+                    inside(at, d.w),
+                    inside(at + 16, d.w),
+                ]
+            })
+            .collect()
+    }
+
+    /// Calls `f(image row or None in the padding, first phase row)` for every row pair of the
+    /// split: phase rows `p` (column phase 0) and `p + hq` (column phase 1).
+    #[inline(always)]
+    fn row_pairs(d: Split2, mut f: impl FnMut(Option<usize>, usize)) {
+        for c in 0..d.c {
+            for a in 0..2 {
+                for i in 0..d.hq {
+                    let r = (2 * i + a).checked_sub(d.pad).filter(|&r| r < d.h);
+                    f(r.map(|r| c * d.h + r), (c * 2 + a) * 2 * d.hq + i);
+                }
+            }
         }
     }
 
     #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-    pub unsafe fn interleave(e: &[f32], o: &[f32], pad: usize, row: &mut [f32], acc: bool) {
+    pub unsafe fn split2(x: &[f32], d: Split2, xs: &mut [f32]) {
+        let even = _mm512_loadu_si512(EVEN.as_ptr().cast());
+        let odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+        let masks = row_masks(d);
+        let (xp, xsp) = (x.as_ptr(), xs.as_mut_ptr());
+        row_pairs(d, |r, p| {
+            let (e, o) = (xsp.add(p * d.wq), xsp.add((p + d.hq) * d.wq));
+            for (v, &[m, l0, l1]) in masks.iter().enumerate() {
+                let j = 16 * v;
+                let (v0, v1) = match r {
+                    Some(r) => {
+                        let src = xp
+                            .add(r * d.w)
+                            .wrapping_offset(2 * j as isize - d.pad as isize);
+                        let v0 = _mm512_maskz_loadu_ps(l0, src);
+                        (v0, _mm512_maskz_loadu_ps(l1, src.wrapping_add(16)))
+                    }
+                    None => (_mm512_setzero_ps(), _mm512_setzero_ps()),
+                };
+                _mm512_mask_storeu_ps(e.add(j), m, _mm512_permutex2var_ps(v0, even, v1));
+                _mm512_mask_storeu_ps(o.add(j), m, _mm512_permutex2var_ps(v0, odd, v1));
+            }
+        })
+    }
+
+    #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+    pub unsafe fn unsplit2(dxs: &[f32], d: Split2, dx: &mut [f32], acc: bool) {
         let low = _mm512_loadu_si512(LOW.as_ptr().cast());
         let high = _mm512_add_epi32(low, _mm512_set1_epi32(8));
-        let dst = row.as_mut_ptr();
-        for j in (0..e.len()).step_by(16) {
-            let m = inside(j as isize, e.len());
-            let ve = _mm512_maskz_loadu_ps(m, e.as_ptr().add(j));
-            let vo = _mm512_maskz_loadu_ps(m, o.as_ptr().add(j));
-            let at = 2 * j as isize - pad as isize;
-            for (h, idx) in [(0, low), (16, high)] {
-                let v = _mm512_permutex2var_ps(ve, idx, vo);
-                let (at, lanes) = (at + h, inside(at + h, row.len()));
-                let lanes = lanes & inside(at + pad as isize, 2 * e.len());
-                let d = dst.wrapping_offset(at);
-                let v = if acc {
-                    _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, d), v)
-                } else {
-                    v
-                };
-                _mm512_mask_storeu_ps(d, lanes, v);
+        let masks = row_masks(d);
+        let (dxsp, dxp) = (dxs.as_ptr(), dx.as_mut_ptr());
+        row_pairs(d, |r, p| {
+            let Some(r) = r else { return };
+            let (e, o) = (dxsp.add(p * d.wq), dxsp.add((p + d.hq) * d.wq));
+            let row = dxp.add(r * d.w);
+            for (v, &[m, l0, l1]) in masks.iter().enumerate() {
+                let j = 16 * v;
+                let (ve, vo) = (
+                    _mm512_maskz_loadu_ps(m, e.add(j)),
+                    _mm512_maskz_loadu_ps(m, o.add(j)),
+                );
+                let at = 2 * j as isize - d.pad as isize;
+                for (h, idx, lanes) in [(0, low, l0), (16, high, l1)] {
+                    let v = _mm512_permutex2var_ps(ve, idx, vo);
+                    let dst = row.wrapping_offset(at + h);
+                    let v = if acc {
+                        _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, dst), v)
+                    } else {
+                        v
+                    };
+                    _mm512_mask_storeu_ps(dst, lanes, v);
+                }
             }
-        }
+        })
     }
 
     /// gt [O, t] from dy [O, OH·OW].
@@ -609,7 +665,7 @@ mod avx512 {
         let (o, off) = (k.o, &k.off);
         let ckk = off.len();
         let rn = ckk.div_ceil(MR);
-        let spread = Spread::new(ahead, o.div_ceil(16 * NV) * rn, t);
+        let spread = Spread::new(ahead, o.div_ceil(16 * NV) * rn);
         for c0 in (0..o).step_by(16 * NV) {
             let cols = (o - c0).min(16 * NV);
             let v = cols.div_ceil(16);
