@@ -84,6 +84,8 @@ pub struct Split2 {
 /// transposed to [C·KH·KW, O].
 pub struct Implicit {
     off: Vec<usize>,
+    /// The largest of `off`.
+    last: usize,
     /// The weights [C·KH·KW, O] (forward only; empty otherwise).
     wt: Vec<f32>,
     out: Outputs,
@@ -106,6 +108,7 @@ impl Implicit {
             (0..ckk * o).map(|i| w[(i % o) * ckk + i / o]).collect()
         });
         Implicit {
+            last: off.iter().copied().max().unwrap_or(0),
             off,
             wt,
             out,
@@ -116,7 +119,7 @@ impl Implicit {
 
     /// One past the last float of the sample that the columns of positions q0..q0 + t read.
     fn reach(&self, q0: usize, t: usize) -> usize {
-        self.off.iter().max().map_or(0, |m| m + q0 + t)
+        self.last + q0 + t
     }
 
     /// yn [O, OH·OW] at the outputs among positions q0..q0 + t = w · their im2col columns (+ b);
