@@ -20,6 +20,8 @@ use std::arch::x86_64::*;
 const MR: usize = 8;
 /// 16-float vectors per micro-tile row.
 const NV: usize = 3;
+/// Floats of dy a weight-gradient block of positions reads: 16 KiB, a third of L1.
+const JB_FLOATS: usize = 4096;
 
 /// True when the CPU runs these kernels (AVX-512F and FMA).
 pub fn available() -> bool {
@@ -668,7 +670,40 @@ mod avx512 {
         let (o, off) = (k.o, &k.off);
         let ckk = off.len();
         let rn = ckk.div_ceil(MR);
-        let spread = Spread::new(ahead, o.div_ceil(16 * NV) * rn);
+        // Positions in blocks whose dy rows (j0..j0 + JB of gtt) stay in L1 while every
+        // micro-tile reads them; the sums go through dwt between blocks.
+        let jb = (JB_FLOATS / o.max(1)).max(16);
+        let blocks = t.div_ceil(jb);
+        let spread = Spread::new(ahead, blocks * o.div_ceil(16 * NV) * rn);
+        for j0 in (0..t).step_by(jb) {
+            let (t, acc_into) = ((t - j0).min(jb), acc_into || j0 > 0);
+            let (xs, gtt, b) = (xs.add(j0), gtt.add(j0 * o), j0 / jb);
+            weight_block(
+                k,
+                xs,
+                gtt,
+                t,
+                dwt,
+                acc_into,
+                (&spread, b * o.div_ceil(16 * NV) * rn),
+            );
+        }
+    }
+
+    /// [`weight`] over one block of positions; micro-tiles from `m0` of `spread`.
+    #[inline(always)]
+    unsafe fn weight_block(
+        k: &Implicit,
+        xs: *const f32,
+        gtt: *const f32,
+        t: usize,
+        dwt: *mut f32,
+        acc_into: bool,
+        (spread, m0): (&Spread, usize),
+    ) {
+        let (o, off) = (k.o, &k.off);
+        let ckk = off.len();
+        let rn = ckk.div_ceil(MR);
         for c0 in (0..o).step_by(16 * NV) {
             let cols = (o - c0).min(16 * NV);
             let v = cols.div_ceil(16);
@@ -685,7 +720,7 @@ mod avx512 {
                             |j, i| *xs.add(*off.get_unchecked(r0 + i) + j),
                             |j| gtt.add(j * o + c0),
                             mask,
-                            (&spread, c0 / (16 * NV) * rn + r0 / MR),
+                            (spread, m0 + c0 / (16 * NV) * rn + r0 / MR),
                         );
                         for (i, acc) in acc.iter().enumerate() {
                             for (u, a) in acc.iter().enumerate() {
