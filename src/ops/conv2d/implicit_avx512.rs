@@ -18,6 +18,9 @@ use std::arch::x86_64::*;
 
 /// Broadcast rows per micro-tile.
 const MR: usize = 8;
+/// Broadcast rows of the input gradient's micro-tiles: 9 × 3 sums, three loaded vectors and a
+/// broadcast fill the 32 registers, and a 9-channel first layer needs one channel block.
+const MR_DATA: usize = 9;
 /// 16-float vectors per micro-tile row.
 const NV: usize = 3;
 /// Floats of dy a weight-gradient block of positions reads: 16 KiB, a third of L1.
@@ -339,7 +342,7 @@ mod avx512 {
         acc
     }
 
-    /// Runs `$body` with const R = $r (1..=8) and V = $v (1..=3).
+    /// Runs `$body` with const R = $r (1..=9) and V = $v (1..=3).
     macro_rules! by_shape {
         ($r:expr, $v:expr, $body:ident) => {
             match ($r, $v) {
@@ -367,6 +370,9 @@ mod avx512 {
                 (8, 1) => $body!(8, 1),
                 (8, 2) => $body!(8, 2),
                 (8, 3) => $body!(8, 3),
+                (9, 1) => $body!(9, 1),
+                (9, 2) => $body!(9, 2),
+                (9, 3) => $body!(9, 3),
                 (r, v) => unreachable!("micro-tile of {r} × {v}"),
             }
         };
@@ -446,7 +452,7 @@ mod avx512 {
         let (o, off, kk) = (k.o, &k.off, k.taps);
         let (ckk, c) = (off.len(), off.len() / kk);
         // Channel blocks of near-equal size, none over MR.
-        let per = c.div_ceil(c.div_ceil(MR));
+        let per = c.div_ceil(c.div_ceil(MR_DATA));
         let cn = c.div_ceil(per);
         let spread = Spread::new(ahead, t.div_ceil(16 * NV) * kk * cn);
         for j0 in (0..t).step_by(16 * NV) {
