@@ -683,66 +683,42 @@ mod avx512 {
         let spread = Spread::new(ahead, blocks * o.div_ceil(16 * NV) * rn);
         for j0 in (0..t).step_by(jb) {
             let (t, acc_into) = ((t - j0).min(jb), acc_into || j0 > 0);
-            let (xs, gtt, b) = (xs.add(j0), gtt.add(j0 * o), j0 / jb);
-            weight_block(
-                k,
-                xs,
-                gtt,
-                t,
-                dwt,
-                acc_into,
-                (&spread, b * o.div_ceil(16 * NV) * rn),
-            );
-        }
-    }
-
-    /// [`weight`] over one block of positions; micro-tiles from `m0` of `spread`.
-    #[inline(always)]
-    unsafe fn weight_block(
-        k: &Implicit,
-        xs: *const f32,
-        gtt: *const f32,
-        t: usize,
-        dwt: *mut f32,
-        acc_into: bool,
-        (spread, m0): (&Spread, usize),
-    ) {
-        let (o, off) = (k.o, &k.off);
-        let ckk = off.len();
-        let rn = ckk.div_ceil(MR);
-        for c0 in (0..o).step_by(16 * NV) {
-            let cols = (o - c0).min(16 * NV);
-            let v = cols.div_ceil(16);
-            let mask: __mmask16 = match cols % 16 {
-                0 => 0xffff,
-                rem => (1u16 << rem) - 1,
-            };
-            for r0 in (0..ckk).step_by(MR) {
-                let r = (ckk - r0).min(MR);
-                macro_rules! run {
-                    ($r:literal, $v:literal) => {{
-                        let acc = tile::<$r, $v>(
-                            t,
-                            |j, i| *xs.add(*off.get_unchecked(r0 + i) + j),
-                            |j| gtt.add(j * o + c0),
-                            mask,
-                            (spread, m0 + c0 / (16 * NV) * rn + r0 / MR),
-                        );
-                        for (i, acc) in acc.iter().enumerate() {
-                            for (u, a) in acc.iter().enumerate() {
-                                let lanes = if u + 1 == $v { mask } else { 0xffff };
-                                let p = dwt.add((r0 + i) * o + c0 + 16 * u);
-                                let s = if acc_into {
-                                    _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, p), *a)
-                                } else {
-                                    *a
-                                };
-                                _mm512_mask_storeu_ps(p, lanes, s);
+            let (xs, gtt) = (xs.add(j0), gtt.add(j0 * o));
+            let m0 = j0 / jb * o.div_ceil(16 * NV) * rn;
+            for c0 in (0..o).step_by(16 * NV) {
+                let cols = (o - c0).min(16 * NV);
+                let v = cols.div_ceil(16);
+                let mask: __mmask16 = match cols % 16 {
+                    0 => 0xffff,
+                    rem => (1u16 << rem) - 1,
+                };
+                for r0 in (0..ckk).step_by(MR) {
+                    let r = (ckk - r0).min(MR);
+                    macro_rules! run {
+                        ($r:literal, $v:literal) => {{
+                            let acc = tile::<$r, $v>(
+                                t,
+                                |j, i| *xs.add(*off.get_unchecked(r0 + i) + j),
+                                |j| gtt.add(j * o + c0),
+                                mask,
+                                (&spread, m0 + c0 / (16 * NV) * rn + r0 / MR),
+                            );
+                            for (i, acc) in acc.iter().enumerate() {
+                                for (u, a) in acc.iter().enumerate() {
+                                    let lanes = if u + 1 == $v { mask } else { 0xffff };
+                                    let p = dwt.add((r0 + i) * o + c0 + 16 * u);
+                                    let s = if acc_into {
+                                        _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, p), *a)
+                                    } else {
+                                        *a
+                                    };
+                                    _mm512_mask_storeu_ps(p, lanes, s);
+                                }
                             }
-                        }
-                    }};
+                        }};
+                    }
+                    by_shape!(r, v, run);
                 }
-                by_shape!(r, v, run);
             }
         }
     }
