@@ -182,6 +182,13 @@ fn scatter_add<E: Real>(dst: &mut [E], src: &[E], step: usize) {
     }
 }
 
+/// Where the next sample of two batched buffers starts, for the kernels to fetch while the current
+/// one computes: buffer (base, current sample, sample length) → (start, length), or no length
+/// when there is no next sample.
+fn next_sample<E>(bufs: [(*const E, usize, usize); 2], more: bool) -> [(*const E, usize); 2] {
+    bufs.map(|(p, n, len)| (p.wrapping_add((n + 1) * len), if more { len } else { 0 }))
+}
+
 /// The sizes of the AVX-512 stride-2 split, when it applies: in f32, with two row and two
 /// column phases (every pixel is then in exactly one phase).
 fn split2<E: Real>(g: &Conv2dGeom, pl: &Plan) -> Option<Split2> {
@@ -545,12 +552,7 @@ pub fn forward<E: Real>(
             let (xp, yp) = (x.as_ptr(), ys.as_ptr());
             for (k, yn) in ys.chunks_exact_mut(yl).enumerate() {
                 split_into(g, &pl, &x[(i * per + k) * xl..][..xl], xs);
-                // The next sample's input and output, fetched while this one computes.
-                let next = [
-                    (xp.wrapping_add((i * per + k + 1) * xl), xl),
-                    (yp.wrapping_add((k + 1) * yl), yl),
-                ]
-                .map(|(p, len)| (p, if k + 1 < samples { len } else { 0 }));
+                let next = next_sample([(xp, i * per + k, xl), (yp, k, yl)], k + 1 < samples);
                 for (ti, (q0, q1)) in pl.tiles().enumerate() {
                     let ahead = Ahead::part(next, ti, pl.count());
                     // `fast` is there only for f32, so b in f32 is there when b is.
@@ -606,11 +608,7 @@ pub fn data_grad<E: Real>(
             for (k, dxn) in dxs.chunks_exact_mut(xl).enumerate() {
                 let dyn_ = &dy[(i * per + k) * yl..][..yl];
                 xs.fill(E::zero());
-                let next = [
-                    (dyp.wrapping_add((i * per + k + 1) * yl), yl),
-                    (dxp.wrapping_add((k + 1) * xl), xl),
-                ]
-                .map(|(p, len)| (p, if k + 1 < samples { len } else { 0 }));
+                let next = next_sample([(dyp, i * per + k, yl), (dxp, k, xl)], k + 1 < samples);
                 for (ti, (q0, q1)) in pl.tiles().enumerate() {
                     let t = q1 - q0;
                     let (col, gt) = (&mut col[..ckk * t], &mut gt[..g.o * t]);
@@ -680,13 +678,9 @@ pub fn params_grad<E: Real>(
                         if want_w {
                             split_into(g, &pl, &x[sn * xl..][..xl], xs);
                         }
-                        // The next sample's input and output gradient, fetched while this one
-                        // computes (the next block's first sample is this part's next, too).
+                        // The next block's first sample is this part's next, too.
                         let more = sn + 1 < g.n && (sn + 1 < last || j + 1 < blocks_here);
-                        let next =
-                            [(x.as_ptr(), sn, xl), (dy.as_ptr(), sn, yl)].map(|(p, sn, len)| {
-                                (p.wrapping_add((sn + 1) * len), len * more as usize)
-                            });
+                        let next = next_sample([(x.as_ptr(), sn, xl), (dy.as_ptr(), sn, yl)], more);
                         for (ti, (q0, q1)) in pl.tiles().enumerate().filter(|_| want_w) {
                             let t = q1 - q0;
                             let fresh = k == 0 && q0 == 0;

@@ -3,9 +3,11 @@
 //! at the row's offset (`off[r]`, r = (c·KH + ki)·KW + kj). im2col + GEMM copies each receptive
 //! field twice (the columns, then the GEMM's packed panel of them) for 2·O flops per copied float.
 //!
-//! A micro-tile keeps [`MR`] × [`NV`] vectors of sums in registers (24 of the 32): each step loads
-//! up to three vectors and broadcasts up to eight scalars.
-//! - forward: yt[o, j] = Σ_r w[o, r] · xs[off[r] + q0 + j] (vectors along positions j);
+//! A micro-tile keeps up to [`MR`] × [`NV`] vectors of sums in registers (24 of the 32; the input
+//! gradient's [`MR_DATA`] × [`NV`], 27): each step loads up to three vectors and broadcasts one
+//! scalar per row.
+//! - forward: y[o, q0 + j] = Σ_r w[o, r] · xs[off[r] + q0 + j] (vectors along positions j, packed
+//!   into y's outputs as they are stored);
 //! - input gradient: xs'[off[r] + q0 + j] += Σ_o w[o, r] · gt[o, j] (the col2im fused in: the
 //!   rows of a tile are added in r order, as [`super::cpu::col2im_add`] adds them);
 //! - weight gradient: dwᵀ[r, o] (+)= Σ_j xs[off[r] + q0 + j] · gt[o, j], from gt transposed
