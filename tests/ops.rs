@@ -533,8 +533,9 @@ fn conv2d_cpu_single_sample_on_the_pool_matches_one_thread() {
 #[test]
 fn conv2d_f32_kernels_match_f64() {
     // The f32 CPU path (AVX-512 kernels with no im2col where the CPU has them) against the f64
-    // path (im2col + GEMM), over strides, paddings, odd channel counts, filters that fill no
-    // whole register (5, 20, 50) and a 1 × 1 kernel with more filters than im2col rows.
+    // path (im2col + GEMM), over strides, paddings (the weight gradient reads an unpadded x where
+    // it lies), odd channel counts, filters that fill no whole register (5, 20, 50), output rows
+    // in several blocks, and a 1 × 1 kernel with more filters than im2col rows.
     use koopman::ops::conv2d::{cpu, Conv2dGeom};
     let r = &mut rng();
     let cases = [
@@ -545,6 +546,7 @@ fn conv2d_f32_kernels_match_f64() {
         ([5, 32, 20, 20], [32, 32, 3, 3], 1, 0),
         ([3, 9, 20, 20], [32, 9, 3, 3], 2, 0),
         ([2, 4, 13, 9], [17, 4, 4, 2], 2, 1),
+        ([2, 2, 17, 17], [50, 2, 4, 4], 3, 0),
     ];
     for (xd, wd, s, p) in cases {
         let g = Conv2dGeom::new(&xd, &wd, s, p).unwrap();

@@ -7,7 +7,8 @@
 //!
 //! Each sample is first padded and rearranged into stride phases (see [`Plan`]), which turns every
 //! row of an im2col tile into one contiguous copy, and every row of col2im into one contiguous sum.
-use super::implicit_avx512::{self, Ahead, Implicit, Outputs, Split2};
+//! The AVX-512 weight gradient of an unpadded input skips that step and reads x where it lies.
+use super::implicit_avx512::{self, Ahead, Implicit, Outputs, Split2, Strided};
 use super::{Conv2dGeom, Conv2dKernel};
 use crate::backend::Cpu;
 use crate::ops::matmul::cpu::gemm_on;
@@ -286,11 +287,30 @@ fn implicit<E: Real>(g: &Conv2dGeom, pl: &Plan, w: Option<&[E]>) -> Option<Impli
         Some(w) => Some(E::as_f32s(w)?),
         None => None,
     };
-    let off = (0..g.c)
-        .flat_map(|c| (0..g.kh).flat_map(move |ki| (0..g.kw).map(move |kj| (c, ki, kj))))
+    let off = taps(g)
         .map(|(c, ki, kj)| row_start(g, pl, c, ki, kj))
         .collect();
     Some(Implicit::new(off, g.o, g.kh * g.kw, outputs(g, pl), w))
+}
+
+/// The im2col rows in order: (c, ki, kj).
+fn taps(g: &Conv2dGeom) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
+    let (kh, kw) = (g.kh, g.kw);
+    (0..g.c).flat_map(move |c| (0..kh).flat_map(move |ki| (0..kw).map(move |kj| (c, ki, kj))))
+}
+
+/// The weight gradient's tables for reading x where it lies (no phase split), when that
+/// applies: f32 on AVX-512, no padding, and a block of transposed dy that fits the slot's
+/// im2col tile.
+fn strided<E: Real>(g: &Conv2dGeom, pl: &Plan) -> Option<Strided> {
+    if g.pad != 0 || !implicit_avx512::available() || E::as_f32s(&[]).is_none() {
+        return None;
+    }
+    let row = taps(g)
+        .map(|(c, ki, kj)| (c * g.h + ki) * g.w + kj)
+        .collect();
+    let st = Strided::new(row, g.o, g.stride, g.w, (g.oh, g.ow));
+    (st.scratch_len() <= g.ckk() * pl.tile).then_some(st)
 }
 
 /// For every 16 positions, the lanes that are outputs and the output index of the first: the
@@ -655,8 +675,9 @@ pub fn params_grad<E: Real>(
     ])?;
     let slots = slots(g, scratch.len())?;
     let blocks = g.n.div_ceil(BLOCK);
-    // The kernel's transposed dy tile [t, O] takes the im2col tile's place.
+    // The kernels' transposed dy tile [t, O] takes the im2col tile's place.
     let fast = implicit::<E>(g, &pl, None).filter(|_| g.o <= ckk);
+    let direct = strided::<E>(g, &pl).filter(|_| want_w);
     let (slot_buf, parts) = scratch.split_at_mut(slots * slot_len(g));
     let parts = &mut parts[..blocks * part_len];
     if blocks > 0 {
@@ -674,14 +695,21 @@ pub fn params_grad<E: Real>(
                     let (pw, pb) = part.split_at_mut(wl);
                     let last = (first + BLOCK).min(g.n);
                     for (k, sn) in (first..last).enumerate() {
-                        let dyn_ = &dy[sn * yl..][..yl];
-                        if want_w {
-                            split_into(g, &pl, &x[sn * xl..][..xl], xs);
-                        }
+                        let (xn, dyn_) = (&x[sn * xl..][..xl], &dy[sn * yl..][..yl]);
                         // The next block's first sample is this part's next, too.
                         let more = sn + 1 < g.n && (sn + 1 < last || j + 1 < blocks_here);
                         let next = next_sample([(x.as_ptr(), sn, xl), (dy.as_ptr(), sn, yl)], more);
-                        for (ti, (q0, q1)) in pl.tiles().enumerate().filter(|_| want_w) {
+                        let ops = (E::as_f32s(xn), E::as_f32s(dyn_));
+                        let bufs = (E::as_f32s_mut(&mut col[..]), E::as_f32s_mut(&mut pw[..]));
+                        if let (Some(st), (Some(xn), Some(dyn_)), (Some(gtt), Some(pw))) =
+                            (&direct, ops, bufs)
+                        {
+                            st.weight(xn, dyn_, gtt, pw, k > 0, Ahead::part(next, 0, 1));
+                        } else if want_w {
+                            split_into(g, &pl, xn, xs);
+                        }
+                        let tiles = pl.tiles().enumerate();
+                        for (ti, (q0, q1)) in tiles.filter(|_| want_w && direct.is_none()) {
                             let t = q1 - q0;
                             let fresh = k == 0 && q0 == 0;
                             let gtt = col.get_mut(..t * g.o).and_then(E::as_f32s_mut);

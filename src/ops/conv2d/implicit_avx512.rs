@@ -11,7 +11,9 @@
 //! - input gradient: xs'[off[r] + q0 + j] += Σ_o w[o, r] · gt[o, j] (the col2im fused in: the
 //!   rows of a tile are added in r order, as [`super::cpu::col2im_add`] adds them);
 //! - weight gradient: dwᵀ[r, o] (+)= Σ_j xs[off[r] + q0 + j] · gt[o, j], from gt transposed
-//!   (vectors along o).
+//!   (vectors along o). Without padding it needs no phase split at all ([`Strided`]): its
+//!   broadcasts read x where it lies, at stride s, and dy is transposed densely, output row
+//!   block by block (the split was a sixth of L1's weight-gradient time, waiting on x in L3).
 //!
 //! Each sum runs in a fixed order whatever the thread, so results do not depend on the thread
 //! count.
@@ -258,6 +260,84 @@ impl Implicit {
     }
 }
 
+/// The weight gradient of an unpadded sample read where it lies (no phase split): im2col row
+/// r = (c, ki, kj) at output (oy, ox) is x[row[r] + oy·pitch + ox·s], and dy [O, OH·OW] is read
+/// densely, so no position is a non-output and no copy of x is made.
+pub struct Strided {
+    /// c·H·W + ki·W + kj per im2col row.
+    row: Vec<usize>,
+    o: usize,
+    /// The stride, and x's floats per output row (s·W).
+    s: usize,
+    pitch: usize,
+    oh: usize,
+    ow: usize,
+}
+
+impl Strided {
+    /// Tables for `o` filters over im2col rows at `row` in x, stride `s`, x rows `w` floats
+    /// wide, outputs `oh` × `ow`.
+    pub fn new(row: Vec<usize>, o: usize, s: usize, w: usize, (oh, ow): (usize, usize)) -> Self {
+        Strided {
+            row,
+            o,
+            s,
+            pitch: s * w,
+            oh,
+            ow,
+        }
+    }
+
+    /// Output rows per block: as many as keep the block's transposed dy within [`JB_FLOATS`]
+    /// (16 KiB, in L1 while every micro-tile reads it), at least one.
+    fn block_rows(&self) -> usize {
+        (JB_FLOATS / (self.o * self.ow).max(1)).clamp(1, self.oh.max(1))
+    }
+
+    /// Floats of scratch [`Strided::weight`] needs for a block's transposed dy.
+    pub fn scratch_len(&self) -> usize {
+        self.block_rows() * self.ow * self.o
+    }
+
+    /// dwt [C·KH·KW, O] (+)= the weight gradient of one sample x [C, H, W] with dy [O, OH·OW]
+    /// (`acc`: add), using `gtt` as scratch.
+    #[allow(clippy::too_many_arguments)]
+    pub fn weight(
+        &self,
+        x: &[f32],
+        dyn_: &[f32],
+        gtt: &mut [f32],
+        dwt: &mut [f32],
+        acc: bool,
+        ahead: Ahead,
+    ) {
+        let (o, ckk) = (self.o, self.row.len());
+        let last = self
+            .row
+            .iter()
+            .max()
+            .map(|r| r + (self.oh - 1) * self.pitch);
+        let reach = last.map_or(0, |l| l + (self.ow - 1) * self.s + 1);
+        assert!(self.oh > 0 && self.ow > 0 && x.len() >= reach && available());
+        assert!(dyn_.len() >= o * self.oh * self.ow && gtt.len() >= self.scratch_len());
+        assert!(dwt.len() >= ckk * o);
+        // SAFETY: AVX-512 is present; the asserts bound every address: x up to `reach`, dy's
+        // OH·OW positions per channel, `gtt` a block, `dwt` [C·KH·KW, O].
+        #[cfg(target_arch = "x86_64")]
+        unsafe {
+            avx512::weight_strided(
+                self,
+                x.as_ptr(),
+                dyn_.as_ptr(),
+                gtt.as_mut_ptr(),
+                dwt.as_mut_ptr(),
+                acc,
+                ahead,
+            )
+        }
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use super::*;
@@ -328,20 +408,85 @@ mod avx512 {
         }
         for k in 0..steps {
             lines.step(k);
-            let p = vecs(k);
-            let mut v = [_mm512_setzero_ps(); V];
-            for (u, v) in v.iter_mut().enumerate() {
-                let lanes = if u + 1 == V { mask } else { 0xffff };
-                *v = _mm512_maskz_loadu_ps(lanes, p.add(16 * u));
+            fma_step(&mut acc, vecs(k), mask, |i| bcast(k, i));
+        }
+        acc
+    }
+
+    /// acc[i][u] += bcast(i) · the u-th vector at `p` (the last one's lanes outside `mask` not
+    /// read).
+    #[inline(always)]
+    unsafe fn fma_step<const R: usize, const V: usize>(
+        acc: &mut [[__m512; V]; R],
+        p: *const f32,
+        mask: __mmask16,
+        bcast: impl Fn(usize) -> f32,
+    ) {
+        let mut v = [_mm512_setzero_ps(); V];
+        for (u, v) in v.iter_mut().enumerate() {
+            let lanes = if u + 1 == V { mask } else { 0xffff };
+            *v = _mm512_maskz_loadu_ps(lanes, p.add(16 * u));
+        }
+        for (i, acc) in acc.iter_mut().enumerate() {
+            let b = _mm512_set1_ps(bcast(i));
+            for (a, v) in acc.iter_mut().zip(&v) {
+                *a = _mm512_fmadd_ps(b, *v, *a);
             }
-            for (i, acc) in acc.iter_mut().enumerate() {
-                let b = _mm512_set1_ps(bcast(k, i));
-                for (a, v) in acc.iter_mut().zip(&v) {
-                    *a = _mm512_fmadd_ps(b, *v, *a);
-                }
+        }
+    }
+
+    /// The weight gradient's micro-tile read from x itself: `rows` output rows of `ow` outputs,
+    /// output (y, j) reading x at xr[i] + y·pitch + j·s for row i; gtt [rows·ow, O] at the
+    /// tile's first column.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn strided_tile<const R: usize, const V: usize>(
+        xr: [*const f32; R],
+        (rows, ow, s, pitch): (usize, usize, usize, usize),
+        gtt: *const f32,
+        o: usize,
+        mask: __mmask16,
+        (spread, m): (&Spread, usize),
+    ) -> [[__m512; V]; R] {
+        let mut acc = [[_mm512_setzero_ps(); V]; R];
+        let lines = spread.lines(m);
+        for k in rows * ow..lines.n {
+            lines.step(k);
+        }
+        let mut k = 0;
+        for y in 0..rows {
+            let row = y * pitch;
+            for j in 0..ow {
+                lines.step(k);
+                let at = row + j * s;
+                fma_step(&mut acc, gtt.add(k * o), mask, |i| *xr[i].add(at));
+                k += 1;
             }
         }
         acc
+    }
+
+    /// dwt[r0 + i, c0 + 16u ..] (+)= acc[i][u] (`acc_into`: add), row pitch `o`.
+    #[inline(always)]
+    unsafe fn store_sums<const R: usize, const V: usize>(
+        acc: &[[__m512; V]; R],
+        dwt: *mut f32,
+        o: usize,
+        mask: __mmask16,
+        acc_into: bool,
+    ) {
+        for (i, acc) in acc.iter().enumerate() {
+            for (u, a) in acc.iter().enumerate() {
+                let lanes = if u + 1 == V { mask } else { 0xffff };
+                let p = dwt.add(i * o + 16 * u);
+                let s = if acc_into {
+                    _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, p), *a)
+                } else {
+                    *a
+                };
+                _mm512_mask_storeu_ps(p, lanes, s);
+            }
+        }
     }
 
     /// Runs `$body` with const R = $r (1..=9) and V = $v (1..=3).
@@ -536,8 +681,17 @@ mod avx512 {
     fn inside(at: isize, len: usize) -> __mmask16 {
         let lo = (-at).clamp(0, 16) as u32;
         let hi = (len as isize - at).clamp(0, 16) as u32;
-        let below = |n: u32| if n >= 16 { 0xffff } else { (1u16 << n) - 1 };
-        below(hi) & !below(lo)
+        below(hi as usize) & !below(lo as usize)
+    }
+
+    /// The first `n` lanes (all 16 from n = 16 on).
+    #[inline(always)]
+    fn below(n: usize) -> __mmask16 {
+        if n >= 16 {
+            0xffff
+        } else {
+            (1u16 << n) - 1
+        }
     }
 
     /// Even and odd lanes of two vectors, and their inverse.
@@ -652,15 +806,42 @@ mod avx512 {
                 for (i, a) in a.iter_mut().enumerate().take(o - o0) {
                     *a = lanes_of(k, dyn_, o0 + i, (q0 + j) / 16);
                 }
-                let cols: __mmask16 = if o - o0 >= 16 {
-                    0xffff
-                } else {
-                    (1 << (o - o0)) - 1
-                };
-                for (l, r) in transpose16(a).iter().enumerate() {
-                    _mm512_mask_storeu_ps(gtt.add((j + l) * o + o0), cols, *r);
-                }
+                store_t(a, gtt.add(j * o + o0), o, 16, below(o - o0));
             }
+        }
+    }
+
+    /// gtt [t, O] from dy [O, p] read densely from position 0 of `dy` (t ≤ p).
+    #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+    unsafe fn dense_t(dy: *const f32, p: usize, o: usize, t: usize, gtt: *mut f32) {
+        for j in (0..t).step_by(16) {
+            let lanes = below(t - j);
+            for o0 in (0..o).step_by(16) {
+                let mut a = [_mm512_setzero_ps(); 16];
+                for (i, a) in a.iter_mut().enumerate().take(o - o0) {
+                    *a = _mm512_maskz_loadu_ps(lanes, dy.add((o0 + i) * p + j));
+                }
+                store_t(a, gtt.add(j * o + o0), o, (t - j).min(16), below(o - o0));
+            }
+        }
+    }
+
+    /// The weight gradient's column chunks of O: (first column, vectors, lanes of the last).
+    #[inline(always)]
+    fn columns(o: usize) -> impl Iterator<Item = (usize, usize, __mmask16)> {
+        (0..o).step_by(16 * NV).map(move |c0| {
+            let cols = (o - c0).min(16 * NV);
+            let v = cols.div_ceil(16);
+            (c0, v, below(cols - 16 * (v - 1)))
+        })
+    }
+
+    /// The first `rows` rows of the transposed 16 × 16 block `a` into `gtt` (row pitch `o`),
+    /// the lanes in `cols` of each.
+    #[inline(always)]
+    unsafe fn store_t(a: [__m512; 16], gtt: *mut f32, o: usize, rows: usize, cols: __mmask16) {
+        for (l, r) in transpose16(a).iter().enumerate().take(rows) {
+            _mm512_mask_storeu_ps(gtt.add(l * o), cols, *r);
         }
     }
 
@@ -687,13 +868,7 @@ mod avx512 {
             let (t, acc_into) = ((t - j0).min(jb), acc_into || j0 > 0);
             let (xs, gtt) = (xs.add(j0), gtt.add(j0 * o));
             let m0 = j0 / jb * o.div_ceil(16 * NV) * rn;
-            for c0 in (0..o).step_by(16 * NV) {
-                let cols = (o - c0).min(16 * NV);
-                let v = cols.div_ceil(16);
-                let mask: __mmask16 = match cols % 16 {
-                    0 => 0xffff,
-                    rem => (1u16 << rem) - 1,
-                };
+            for (c0, v, mask) in columns(o) {
                 for r0 in (0..ckk).step_by(MR) {
                     let r = (ckk - r0).min(MR);
                     macro_rules! run {
@@ -705,18 +880,53 @@ mod avx512 {
                                 mask,
                                 (&spread, m0 + c0 / (16 * NV) * rn + r0 / MR),
                             );
-                            for (i, acc) in acc.iter().enumerate() {
-                                for (u, a) in acc.iter().enumerate() {
-                                    let lanes = if u + 1 == $v { mask } else { 0xffff };
-                                    let p = dwt.add((r0 + i) * o + c0 + 16 * u);
-                                    let s = if acc_into {
-                                        _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, p), *a)
-                                    } else {
-                                        *a
-                                    };
-                                    _mm512_mask_storeu_ps(p, lanes, s);
-                                }
-                            }
+                            store_sums(&acc, dwt.add(r0 * o + c0), o, mask, acc_into);
+                        }};
+                    }
+                    by_shape!(r, v, run);
+                }
+            }
+        }
+    }
+
+    /// dwt [C·KH·KW, O] (+)= the sample's im2col columns times dy, read where they lie: blocks
+    /// of output rows, each block's dy transposed into `gtt` [t, O] and multiplied by every
+    /// micro-tile while it sits in L1.
+    #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+    pub unsafe fn weight_strided(
+        k: &Strided,
+        x: *const f32,
+        dyn_: *const f32,
+        gtt: *mut f32,
+        dwt: *mut f32,
+        acc_into: bool,
+        ahead: Ahead,
+    ) {
+        let (o, ckk, ow) = (k.o, k.row.len(), k.ow);
+        let (rn, cn, nb) = (ckk.div_ceil(MR), o.div_ceil(16 * NV), k.block_rows());
+        let spread = Spread::new(ahead, k.oh.div_ceil(nb) * cn * rn);
+        for y0 in (0..k.oh).step_by(nb) {
+            let rows = (k.oh - y0).min(nb);
+            dense_t(dyn_.add(y0 * ow), k.oh * ow, o, rows * ow, gtt);
+            let acc_into = acc_into || y0 > 0;
+            let xb = x.add(y0 * k.pitch);
+            for (c0, v, mask) in columns(o) {
+                for r0 in (0..ckk).step_by(MR) {
+                    let r = (ckk - r0).min(MR);
+                    let m = (y0 / nb * cn + c0 / (16 * NV)) * rn + r0 / MR;
+                    macro_rules! run {
+                        ($r:literal, $v:literal) => {{
+                            let xr: [*const f32; $r] =
+                                std::array::from_fn(|i| xb.add(*k.row.get_unchecked(r0 + i)));
+                            let acc = strided_tile::<$r, $v>(
+                                xr,
+                                (rows, ow, k.s, k.pitch),
+                                gtt.add(c0),
+                                o,
+                                mask,
+                                (&spread, m),
+                            );
+                            store_sums(&acc, dwt.add(r0 * o + c0), o, mask, acc_into);
                         }};
                     }
                     by_shape!(r, v, run);
