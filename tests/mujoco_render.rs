@@ -355,8 +355,11 @@ fn a_pixel_run_is_refused_by_collect_and_export() {
 
 /// The CI smoke run of the pixel path: SAC from 84 × 84 frames (DrQ's encoder, batch 32, 500
 /// updates) on dmc-cartpole-swingup must rise well above the untrained agent's return (≈ 6: the
-/// pole hangs down) within 5,000 env steps. Measured: 6.3 → 207.1 on this build; 107.0 on an
-/// earlier one, so the margin asked for is 50.
+/// pole hangs down) within 5,000 env steps. Measured: 6.3 → 128.5 (107.0 and 207.1 on earlier
+/// builds), so the margin asked for is 50. Random actions held for the action repeat return
+/// 118.8 here (10 episodes, seed 99): a run this short only reaches their level. Runs of 10,000
+/// env steps (5-episode evaluations) went 6.4 → 79 → 137 → 37 → 180 and 20 → 125 → 182 → 164
+/// → 137, so no CI-length run beats random actions reliably; EXPERIMENTS.md has the long runs.
 #[test]
 fn pixel_sac_rises_above_random_in_a_short_run() {
     let dir = Scratch::new("pixel-smoke");
