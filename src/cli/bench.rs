@@ -1,7 +1,9 @@
 //! `koopman bench`: training iterations/s of the four models beside the paper's A100 figures (Table 3),
-//! or with `--planner`, the latency of the no-grad rollout a planner runs. Prints a table as points
+//! with `--planner`, the latency of the no-grad rollout a planner runs, or with `--conv2d`,
+//! conv2d's passes as a share of the GEMM rate. Prints a table as points
 //! finish and rewrites the JSON report atomically after each one, so a long run that is stopped keeps
 //! what it measured.
+use super::conv2d_speed::{self, ConvPoint};
 use super::host::Host;
 use super::planner_latency::{self, PlannerCase, PlannerOutput, PlannerPoint};
 use super::train_speed::{self, Timing, TrainPoint, PAPER_LENGTHS};
@@ -41,6 +43,10 @@ pub struct BenchArgs {
     /// Measure planner rollout latency instead of training speed
     #[arg(long)]
     pub planner: bool,
+    /// Measure conv2d's three passes at the pixel encoder's shapes on the CPU instead, each right
+    /// after a 1024³ GEMM, as a share of the GEMM rate per round [rounds: --iters, default 30]
+    #[arg(long, conflicts_with = "planner")]
+    pub conv2d: bool,
     /// Planner horizons [default: 5,20; quick: 5]
     #[arg(long, value_delimiter = ',')]
     pub horizons: Vec<usize>,
@@ -117,7 +123,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     super::precision(host.device, precision)?;
     host.precision = precision.to_string();
     println!("{}", host.banner());
-    if args.planner {
+    if args.conv2d {
+        run_conv2d(args, &host).map(|_| ())
+    } else if args.planner {
         run_planner(args, &host).map(|_| ())
     } else {
         run_training(args, &host).map(|_| ())
@@ -364,6 +372,27 @@ pub fn run_planner(args: &BenchArgs, host: &Host) -> Result<Vec<PlannerPoint>> {
                 }
             }
         }
+    }
+    Ok(points)
+}
+
+pub fn run_conv2d(args: &BenchArgs, host: &Host) -> Result<Vec<ConvPoint>> {
+    let rounds = args.iters.unwrap_or(if args.quick { 5 } else { 30 });
+    let warmup = args.warmup.unwrap_or(1);
+    positive("iters", &[rounds])?;
+    println!(
+        "conv2d on the CPU backend, {} rayon threads: {rounds} rounds, each pass after a GEMM",
+        rayon::current_num_threads()
+    );
+    let points = conv2d_speed::measure(rounds, warmup)?;
+    println!("{}", conv2d_speed::HEADER);
+    for p in &points {
+        println!("{}", p.row());
+    }
+    if let Some(path) = &args.json {
+        let config = Value::from_iter([("rounds", rounds), ("warmup", warmup)]);
+        let results = points.iter().map(ConvPoint::to_json).collect();
+        save(path, "conv2d", host, config, results)?;
     }
     Ok(points)
 }
