@@ -443,6 +443,37 @@ mod tests {
     }
 
     #[test]
+    fn a_conv2d_round_writes_every_pass_and_zero_rounds_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("koopman-bench-c-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("c.json");
+        let args = BenchArgs {
+            conv2d: true,
+            iters: Some(1),
+            warmup: Some(0),
+            json: Some(out.clone()),
+            ..Default::default()
+        };
+        let points = run_conv2d(&args, &Host::detect()).unwrap();
+        let report: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        let results = report["results"].as_array().unwrap();
+        assert_eq!((points.len(), results.len()), (6, 6));
+        for r in results {
+            let share = r["share_median"].as_f64().unwrap();
+            assert!(share > 0.0 && share.is_finite(), "{r}");
+            assert_eq!(r["rounds"], 1);
+        }
+        assert_eq!(results[5]["pass"], "weight_grad");
+        let zero = BenchArgs {
+            iters: Some(0),
+            ..args
+        };
+        let err = run_conv2d(&zero, &Host::detect()).unwrap_err().to_string();
+        assert!(err.contains("--iters"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn presets_yield_to_explicit_flags() {
         assert_eq!(or_preset(&[], true, &[1], &[2, 3]), vec![1]);
         assert_eq!(or_preset(&[], false, &[1], &[2, 3]), vec![2, 3]);

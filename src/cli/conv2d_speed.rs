@@ -25,6 +25,7 @@ const PASSES: [&str; 3] = ["fwd", "data_grad", "weight_grad"];
 const GEMM: usize = 1024;
 
 /// One pass at one layer: its times, and per round its rate over the GEMM's.
+#[derive(Debug)]
 pub struct ConvPoint {
     pub layer: &'static str,
     pub pass: &'static str,
