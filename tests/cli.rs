@@ -357,7 +357,7 @@ fn pixel_agents_refuse_what_cannot_render_or_does_not_match() {
 }
 
 /// `bench --planner` times the full plan of every planning agent (the non-planning SAC is not
-/// one of them) and writes them to its JSON.
+/// one of them) and writes them to its JSON, each with its share of the GEMM rate per round.
 #[test]
 fn bench_planner_times_every_planning_agent() {
     let d = tmpdir("bench-planner");
@@ -394,4 +394,16 @@ fn bench_planner_times_every_planning_agent() {
             && !text.contains("\"sac\""),
         "{text}"
     );
+    // Each plan's rate over the GEMM timed just before it: a positive, finite share.
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let results = report["results"].as_array().unwrap();
+    let plans: Vec<_> = results
+        .iter()
+        .filter(|r| r.get("agent").is_some())
+        .collect();
+    assert_eq!(plans.len(), 2, "{text}");
+    for plan in plans {
+        let share = plan["share_of_gemm_per_round_median"].as_f64().unwrap();
+        assert!(share > 0.0 && share.is_finite(), "{plan}");
+    }
 }

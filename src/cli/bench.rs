@@ -303,21 +303,31 @@ pub fn run_planner(args: &BenchArgs, host: &Host) -> Result<Vec<PlannerPoint>> {
         512 + 25
     );
     println!(
-        "{:<14} {:>4} {:>12} {:>12} {:>12} {:>10} {:>12}",
-        "agent", "H", "median ms", "p99 ms", "GFLOP/plan", "GFLOP/s", "GEMM GFLOP/s"
+        "{:<14} {:>4} {:>12} {:>12} {:>12} {:>10} {:>12} {:>16}",
+        "agent",
+        "H",
+        "median ms",
+        "p99 ms",
+        "GFLOP/plan",
+        "GFLOP/s",
+        "GEMM GFLOP/s",
+        "share per round"
     );
     for agent in crate::rl::run::PLANNING_AGENTS {
         for &h in &horizons {
             let p = super::tdmpc_plan::measure(host.device, agent, h, iters, warmup)?;
             println!(
-                "{:<14} {:>4} {:>12.2} {:>12.2} {:>12.2} {:>10.1} {:>12.1}",
+                "{:<14} {:>4} {:>12.2} {:>12.2} {:>12.2} {:>10.1} {:>12.1} {:>7.0}% ({:.0}–{:.0}%)",
                 agent,
                 h,
                 p.secs.median * 1e3,
                 p.secs.p99 * 1e3,
                 p.flop / 1e9,
                 p.gflops(),
-                p.gemm_flops / 1e9
+                p.gemm_flops / 1e9,
+                100.0 * p.share.median,
+                100.0 * p.share.p10,
+                100.0 * p.share.p90,
             );
             let _ = std::io::stdout().flush();
             plans.push(p.to_json());

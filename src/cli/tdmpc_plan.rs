@@ -22,8 +22,12 @@ pub struct PlanPoint {
     pub secs: Summary,
     /// Multiply-adds ×2 of the dense layers one plan runs.
     pub flop: f64,
-    /// The same backend's rate on one [samples·H, mlp] × [mlp, mlp] matmul.
+    /// The same backend's rate on one [samples·H, mlp] × [mlp, mlp] matmul (best of 7).
     pub gemm_flops: f64,
+    /// Per timed plan: its rate over the rate of that matmul timed just before it (on a machine
+    /// whose speed drifts, the ratio holds where the best-of-7 GEMM and the median plan, timed
+    /// seconds apart, do not).
+    pub share: Summary,
 }
 
 impl PlanPoint {
@@ -41,6 +45,9 @@ impl PlanPoint {
             ("gflop_per_plan", (self.flop / 1e9).into()),
             ("effective_gflops", self.gflops().into()),
             ("gemm_gflops", (self.gemm_flops / 1e9).into()),
+            ("share_of_gemm_per_round_median", self.share.median.into()),
+            ("share_of_gemm_per_round_p10", self.share.p10.into()),
+            ("share_of_gemm_per_round_p90", self.share.p90.into()),
         ])
     }
 }
@@ -75,26 +82,50 @@ pub fn plan_flop(
     2.0 * (iterations as f64 * per_iter + proposals + encode)
 }
 
-fn gemm_rate<B: Engine<E = f32>>(backend: &B, m: usize, k: usize, n: usize) -> Result<f64> {
-    use crate::autodiff::{ParamStore, Tape};
-    let ps = ParamStore::<f32>::new();
-    let mut rng = Rng::new(1);
-    let x: Vec<f32> = (0..m * k).map(|_| rng.normal() as f32).collect();
-    let w: Vec<f32> = (0..k * n).map(|_| rng.normal() as f32).collect();
-    let dp = crate::autodiff::DeviceParams::upload(backend, &ps)?;
-    let mut pool = crate::backend::Pool::default();
-    let mut best = f64::INFINITY;
-    for _ in 0..7 {
-        let mut t = Tape::on(backend.clone(), &ps, &dp, pool, false)?;
-        let xv = t.constant([m, k], &x)?;
-        let wv = t.constant([k, n], &w)?;
-        let t0 = Instant::now();
-        let y = t.matmul(xv, wv, None)?;
-        t.fetch_item(y)?;
-        best = best.min(t0.elapsed().as_secs_f64());
-        pool = t.into_pool();
+/// One [m, k] × [k, n] matmul on a backend through a no-grad tape, timed call by call (the
+/// inputs' upload is not timed).
+struct GemmProbe<B: Engine<E = f32>> {
+    backend: B,
+    ps: crate::autodiff::ParamStore<f32>,
+    dp: crate::autodiff::DeviceParams<B>,
+    pool: crate::backend::Pool<B>,
+    x: Vec<f32>,
+    w: Vec<f32>,
+    mkn: [usize; 3],
+}
+
+impl<B: Engine<E = f32>> GemmProbe<B> {
+    fn new(backend: &B, m: usize, k: usize, n: usize) -> Result<Self> {
+        let ps = crate::autodiff::ParamStore::<f32>::new();
+        let mut rng = Rng::new(1);
+        Ok(GemmProbe {
+            backend: backend.clone(),
+            dp: crate::autodiff::DeviceParams::upload(backend, &ps)?,
+            ps,
+            pool: crate::backend::Pool::default(),
+            x: (0..m * k).map(|_| rng.normal() as f32).collect(),
+            w: (0..k * n).map(|_| rng.normal() as f32).collect(),
+            mkn: [m, k, n],
+        })
     }
-    Ok(2.0 * (m * k * n) as f64 / best)
+
+    /// FLOP/s of one call.
+    fn rate(&mut self) -> Result<f64> {
+        let [m, k, n] = self.mkn;
+        let pool = std::mem::take(&mut self.pool);
+        let mut t =
+            crate::autodiff::Tape::on(self.backend.clone(), &self.ps, &self.dp, pool, false)?;
+        let timed = (|| -> Result<f64> {
+            let xv = t.constant([m, k], &self.x)?;
+            let wv = t.constant([k, n], &self.w)?;
+            let t0 = Instant::now();
+            let y = t.matmul(xv, wv, None)?;
+            t.fetch_item(y)?;
+            Ok(t0.elapsed().as_secs_f64())
+        })();
+        self.pool = t.into_pool();
+        Ok(2.0 * (m * k * n) as f64 / timed?)
+    }
 }
 
 fn measure_on<B: Engine<E = f32> + OptimKernel>(
@@ -115,12 +146,12 @@ fn measure_on<B: Engine<E = f32> + OptimKernel>(
         p.policy_trajectories,
         horizon,
     );
-    let gemm = gemm_rate(
-        &backend,
-        (p.samples + p.policy_trajectories) * horizon,
-        cfg.mlp_dim,
-        cfg.mlp_dim,
-    )?;
+    let rows = (p.samples + p.policy_trajectories) * horizon;
+    let mut probe = GemmProbe::new(&backend, rows, cfg.mlp_dim, cfg.mlp_dim)?;
+    let mut gemm = 0.0f64;
+    for _ in 0..7 {
+        gemm = gemm.max(probe.rate()?);
+    }
     let told = Told::new(cfg.clone(), 0)?;
     let mut a = Agent::new(told, backend, p, 0)?;
     let mut rng = Rng::new(3);
@@ -135,19 +166,25 @@ fn measure_on<B: Engine<E = f32> + OptimKernel>(
     for _ in 0..warmup {
         a.act(&obs, at(false))?;
     }
-    let mut secs = Vec::with_capacity(iters);
+    let (mut secs, mut shares) = (Vec::with_capacity(iters), Vec::with_capacity(iters));
     for _ in 0..iters {
+        let g = probe.rate()?;
         let t0 = Instant::now();
         a.act(&obs, at(false))?;
-        secs.push(t0.elapsed().as_secs_f64());
+        let s = t0.elapsed().as_secs_f64();
+        secs.push(s);
+        shares.push(flop / s / g);
     }
-    let secs = Summary::of(&secs).ok_or_else(|| Error::Invalid("no timed plans".into()))?;
+    let none = || Error::Invalid("no timed plans".into());
+    let secs = Summary::of(&secs).ok_or_else(none)?;
+    let share = Summary::of(&shares).ok_or_else(none)?;
     Ok(PlanPoint {
         agent: agent.to_string(),
         horizon,
         secs,
         flop,
         gemm_flops: gemm,
+        share,
     })
 }
 
