@@ -595,7 +595,42 @@ pub fn forward<E: Real>(
     Ok(())
 }
 
+/// The geometry of a stride-1 input gradient run as a forward convolution: dy [N, O, OH, OW]
+/// padded by K − 1 − pad, with the filters flipped and transposed to [C, O, K, K], gives dx
+/// [N, C, H, W]. Square kernels only (the padding is one number).
+fn as_forward(g: &Conv2dGeom) -> Option<Conv2dGeom> {
+    if g.stride != 1 || g.kh != g.kw {
+        return None;
+    }
+    Conv2dGeom::new(
+        &[g.n, g.o, g.oh, g.ow],
+        &[g.c, g.o, g.kh, g.kw],
+        1,
+        g.kh - 1 - g.pad,
+    )
+    .ok()
+}
+
+/// w [O, C, KH, KW] flipped in both kernel axes and transposed to [C, O, KH, KW].
+fn flipped<E: Real>(g: &Conv2dGeom, w: &[E]) -> Vec<E> {
+    let (kh, kw) = (g.kh, g.kw);
+    let mut out = Vec::with_capacity(g.o * g.ckk());
+    for c in 0..g.c {
+        for o in 0..g.o {
+            for ki in 0..kh {
+                let row = &w[((o * g.c + c) * kh + kh - 1 - ki) * kw..][..kw];
+                out.extend(row.iter().rev());
+            }
+        }
+    }
+    out
+}
+
 /// dx (+)= the input gradient: per sample and tile, dcol = wᵀ · dy[:, tile], folded back onto dx.
+/// A stride-1 gradient that overwrites dx runs as the forward of [`as_forward`] on the AVX-512
+/// kernels: each dx position is then summed over all O·K·K terms in registers and stored once,
+/// where folding dcol back adds into the phase-split gradient K·K times (measured on the
+/// encoder's 32 → 32 layer: see BENCHMARKS.md).
 pub fn data_grad<E: Real>(
     g: &Conv2dGeom,
     w: &[E],
@@ -610,6 +645,12 @@ pub fn data_grad<E: Real>(
         ("dy", dy.len(), g.n * yl),
         ("dx", dx.len(), g.n * xl),
     ])?;
+    if let Some(gf) = as_forward(g).filter(|_| !acc && implicit_avx512::available()) {
+        if E::as_f32s(w).is_some() {
+            let wf = flipped(g, &w[..g.o * ckk]);
+            return forward(&gf, dy, &wf, None, dx, scratch);
+        }
+    }
     if g.n == 0 {
         return Ok(());
     }
@@ -768,7 +809,11 @@ pub fn params_grad<E: Real>(
 impl<E: Real> Conv2dKernel for Cpu<E> {
     fn conv2d_scratch(&self, g: &Conv2dGeom) -> usize {
         let slots = rayon::current_num_threads().clamp(1, g.n.max(1));
-        slots * slot_len(g) + partials_len(g)
+        let mut need = slots * slot_len(g) + partials_len(g);
+        if let Some(gf) = as_forward(g) {
+            need = need.max(slots * slot_len(&gf) + partials_len(&gf));
+        }
+        need
     }
     fn conv2d_fwd(
         &self,
