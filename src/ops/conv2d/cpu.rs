@@ -7,7 +7,8 @@
 //!
 //! Each sample is first padded and rearranged into stride phases (see [`Plan`]), which turns every
 //! row of an im2col tile into one contiguous copy, and every row of col2im into one contiguous sum.
-//! The AVX-512 weight gradient of an unpadded input skips that step and reads x where it lies.
+//! The AVX-512 weight gradient of an unpadded input skips that step and reads x where it lies, and
+//! a stride-1 input gradient runs as the forward convolution of the padded dy (`as_forward`).
 use super::implicit_avx512::{self, Ahead, Implicit, Outputs, Split2, Strided};
 use super::{Conv2dGeom, Conv2dKernel};
 use crate::backend::Cpu;
