@@ -10,8 +10,8 @@
 use criterion::{
     black_box, criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
-use koopman::backend::{Backend, Cpu};
-use koopman::ops::conv2d::{Conv2dGeom, Conv2dKernel};
+use koopman::backend::Cpu;
+use koopman::cli::conv2d_speed::{Layer, LAYERS, PASSES};
 use koopman::ops::matmul::cpu::gemm;
 use koopman::util::rng::Rng;
 use rayon::prelude::*;
@@ -21,46 +21,16 @@ fn random(n: usize, seed: u64) -> Vec<f32> {
     (0..n).map(|_| rng.normal() as f32).collect()
 }
 
-/// (label, x [N, C, H, W], w [O, C, KH, KW], stride)
-const LAYERS: [(&str, [usize; 4], [usize; 4], usize); 2] = [
-    ("L1_9x84x84_s2", [128, 9, 84, 84], [32, 9, 3, 3], 2),
-    ("L2_32x41x41_s1", [128, 32, 41, 41], [32, 32, 3, 3], 1),
-];
-
 fn conv2d(c: &mut Criterion) {
     let be = Cpu::<f32>::default();
-    for (dir, seed) in [("fwd", 1), ("data_grad", 2), ("weight_grad", 3)] {
-        let mut g = c.benchmark_group(format!("conv2d_{dir}"));
+    for pass in PASSES {
+        let mut g = c.benchmark_group(format!("conv2d_{pass}"));
         g.sample_size(10).sampling_mode(SamplingMode::Flat);
         for (label, xd, wd, stride) in LAYERS {
-            let geom = Conv2dGeom::new(&xd, &wd, stride, 0).unwrap();
-            let x = random(geom.n() * geom.x_len(), seed);
-            let w = random(geom.o() * geom.ckk(), seed + 10);
-            let b = random(geom.o(), seed + 20);
-            let dy = random(geom.n() * geom.y_len(), seed + 30);
-            let (mut y, mut dx) = (vec![0.0; dy.len()], vec![0.0; x.len()]);
-            let (mut dw, mut db) = (vec![0.0; w.len()], vec![0.0; b.len()]);
-            let mut scratch = be.alloc(be.conv2d_scratch(&geom)).unwrap();
-            g.throughput(Throughput::Elements(geom.flops() as u64));
+            let mut layer = Layer::new(&be, xd, wd, stride).unwrap();
+            g.throughput(Throughput::Elements(layer.g.flops() as u64));
             g.bench_function(BenchmarkId::new("cpu", label), |bch| {
-                bch.iter(|| {
-                    match dir {
-                        "fwd" => be.conv2d_fwd(&geom, &x, &w, Some(&b), &mut y, &mut scratch),
-                        "data_grad" => {
-                            be.conv2d_bwd_data(&geom, &w, &dy, &mut dx, false, &mut scratch)
-                        }
-                        _ => be.conv2d_bwd_params(
-                            &geom,
-                            &x,
-                            &dy,
-                            Some((&mut dw, false)),
-                            Some((&mut db, false)),
-                            &mut scratch,
-                        ),
-                    }
-                    .unwrap();
-                    black_box((y[0], dx[0], dw[0]))
-                })
+                bch.iter(|| layer.run(&be, black_box(pass)).unwrap())
             });
         }
         g.finish();

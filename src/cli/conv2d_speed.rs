@@ -12,14 +12,65 @@ use crate::{Error, Result};
 use serde_json::Value;
 use std::time::Instant;
 
-/// (label, x [N, C, H, W], w [O, C, KH, KW], stride), as `benches/conv2d.rs`: the encoder's first
-/// layer (DrQ / SAC-AE, batch 128) and the shape of its three later ones.
-const LAYERS: [(&str, [usize; 4], [usize; 4], usize); 2] = [
+/// (label, x [N, C, H, W], w [O, C, KH, KW], stride): the encoder's first layer (DrQ / SAC-AE,
+/// batch 128) and the shape of its three later ones. `benches/conv2d.rs` times the same.
+pub const LAYERS: [(&str, [usize; 4], [usize; 4], usize); 2] = [
     ("L1_9x84x84_s2", [128, 9, 84, 84], [32, 9, 3, 3], 2),
     ("L2_32x41x41_s1", [128, 32, 41, 41], [32, 32, 3, 3], 1),
 ];
 
-const PASSES: [&str; 3] = ["fwd", "data_grad", "weight_grad"];
+pub const PASSES: [&str; 3] = ["fwd", "data_grad", "weight_grad"];
+
+/// One layer's random operands, outputs and warm scratch, to run its passes as the tape does.
+pub struct Layer {
+    pub g: Conv2dGeom,
+    x: Vec<f32>,
+    w: Vec<f32>,
+    b: Vec<f32>,
+    dy: Vec<f32>,
+    y: Vec<f32>,
+    dx: Vec<f32>,
+    dw: Vec<f32>,
+    db: Vec<f32>,
+    scratch: Vec<f32>,
+}
+
+impl Layer {
+    pub fn new(be: &Cpu<f32>, xd: [usize; 4], wd: [usize; 4], stride: usize) -> Result<Self> {
+        let g = Conv2dGeom::new(&xd, &wd, stride, 0)?;
+        let (x, w) = (random(g.n() * g.x_len(), 1), random(g.o() * g.ckk(), 2));
+        let (b, dy) = (random(g.o(), 3), random(g.n() * g.y_len(), 4));
+        Ok(Layer {
+            y: vec![0.0; dy.len()],
+            dx: vec![0.0; x.len()],
+            dw: vec![0.0; w.len()],
+            db: vec![0.0; b.len()],
+            scratch: be.alloc(be.conv2d_scratch(&g))?,
+            g,
+            x,
+            w,
+            b,
+            dy,
+        })
+    }
+
+    /// One pass of [`PASSES`] (the weight pass with the bias gradient), overwriting its output.
+    pub fn run(&mut self, be: &Cpu<f32>, pass: &str) -> Result<()> {
+        let (g, s) = (&self.g, &mut self.scratch);
+        match pass {
+            "fwd" => be.conv2d_fwd(g, &self.x, &self.w, Some(&self.b), &mut self.y, s),
+            "data_grad" => be.conv2d_bwd_data(g, &self.w, &self.dy, &mut self.dx, false, s),
+            _ => be.conv2d_bwd_params(
+                g,
+                &self.x,
+                &self.dy,
+                Some((&mut self.dw, false)),
+                Some((&mut self.db, false)),
+                s,
+            ),
+        }
+    }
+}
 
 /// The GEMM's size (square).
 const GEMM: usize = 1024;
@@ -95,33 +146,14 @@ pub fn measure(rounds: usize, warmup: usize) -> Result<Vec<ConvPoint>> {
     };
     let mut points = Vec::new();
     for (layer, xd, wd, stride) in LAYERS {
-        let g = Conv2dGeom::new(&xd, &wd, stride, 0)?;
-        let x = random(g.n() * g.x_len(), 1);
-        let w = random(g.o() * g.ckk(), 2);
-        let bias = random(g.o(), 3);
-        let dy = random(g.n() * g.y_len(), 4);
-        let (mut y, mut dx) = (vec![0.0; dy.len()], vec![0.0; x.len()]);
-        let (mut dw, mut db) = (vec![0.0; w.len()], vec![0.0; bias.len()]);
-        let mut scratch = be.alloc(be.conv2d_scratch(&g))?;
+        let mut l = Layer::new(&be, xd, wd, stride)?;
         for pass in PASSES {
-            let mut run = || match pass {
-                "fwd" => be.conv2d_fwd(&g, &x, &w, Some(&bias), &mut y, &mut scratch),
-                "data_grad" => be.conv2d_bwd_data(&g, &w, &dy, &mut dx, false, &mut scratch),
-                _ => be.conv2d_bwd_params(
-                    &g,
-                    &x,
-                    &dy,
-                    Some((&mut dw, false)),
-                    Some((&mut db, false)),
-                    &mut scratch,
-                ),
-            };
-            let flop = g.flops() as f64;
+            let flop = l.g.flops() as f64;
             let (mut secs, mut gemms, mut shares) = (vec![], vec![], vec![]);
             for r in 0..warmup + rounds {
                 let rate = gemm_rate();
                 let t0 = Instant::now();
-                run()?;
+                l.run(&be, pass)?;
                 let s = t0.elapsed().as_secs_f64();
                 if r >= warmup {
                     secs.push(s);

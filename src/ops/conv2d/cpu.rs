@@ -646,11 +646,9 @@ pub fn data_grad<E: Real>(
         ("dy", dy.len(), g.n * yl),
         ("dx", dx.len(), g.n * xl),
     ])?;
-    if let Some(gf) = as_forward(g).filter(|_| !acc && implicit_avx512::available()) {
-        if E::as_f32s(w).is_some() {
-            let wf = flipped(g, &w[..g.o * ckk]);
-            return forward(&gf, dy, &wf, None, dx, scratch);
-        }
+    let fast = !acc && implicit_avx512::available() && E::as_f32s(w).is_some();
+    if let Some(gf) = as_forward(g).filter(|_| fast) {
+        return forward(&gf, dy, &flipped(g, &w[..g.o * ckk]), None, dx, scratch);
     }
     if g.n == 0 {
         return Ok(());
