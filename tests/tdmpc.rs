@@ -546,7 +546,7 @@ fn update_and_plan_on_cuda_match_the_cpu() {
 fn rl_train_cli_refuses_bad_settings_before_writing_anything() {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("run");
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 8] = [
         (&["--agent", "dreamer"], "unknown agent 'dreamer'"),
         (&["--env", "cartpole-balance"], "unknown environment"),
         (&["--action-repeat", "0"], "action repeat 0"),
@@ -555,6 +555,15 @@ fn rl_train_cli_refuses_bad_settings_before_writing_anything() {
             &["--modes", "8"],
             "--modes applies to --agent koopman-tdmpc only",
         ),
+        (
+            &["--init-alpha", "1"],
+            "--init-alpha applies to the SAC agents, not --agent tdmpc",
+        ),
+        (
+            &["--agent", "sac", "--lr", "0"],
+            "sac: lr 0 must be finite and > 0",
+        ),
+        (&["--tau", "nan"], "agent: tau NaN must be in (0, 1]"),
     ];
     for (args, want) in cases {
         let o = std::process::Command::new(env!("CARGO_BIN_EXE_koopman"))

@@ -16,7 +16,8 @@ pub struct RlArgs {
 /// The `koopman rl` subcommands.
 #[derive(clap::Subcommand, Debug, Clone)]
 pub enum RlCmd {
-    /// Train TD-MPC or Koopman TD-MPC on a task: curves (CSV, PNG), run.json, checkpoints.
+    /// Train an agent (TD-MPC, Koopman TD-MPC, SAC, SAC + SPR or Koopman SPR) on a task: curves
+    /// (CSV, PNG), run.json, checkpoints.
     Train(Box<train::TrainArgs>),
     /// Replay a trained agent from its checkpoint (noise-free episodes).
     Eval(eval::EvalArgs),

@@ -47,6 +47,15 @@ pub struct TrainArgs {
     /// Hidden width of dynamics, reward, Q and π (512); of SAC's actor and critics (1024).
     #[arg(long)]
     pub mlp_dim: Option<usize>,
+    /// Adam step size (TD-MPC 1e-3; SAC from states 1e-4, from pixels 1e-3).
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Polyak rate of the target networks (TD-MPC 0.01; SAC from states 0.005, from pixels 0.01).
+    #[arg(long)]
+    pub tau: Option<f64>,
+    /// SAC's initial entropy temperature α (0.1; learned from there).
+    #[arg(long)]
+    pub init_alpha: Option<f64>,
     /// Encoder hidden width (256).
     #[arg(long)]
     pub enc_dim: Option<usize>,
@@ -120,6 +129,15 @@ pub fn config(a: &TrainArgs) -> Result<RunConfig> {
         if let Some(v) = a.mlp_dim {
             sac.hidden = v;
         }
+        if let Some(v) = a.lr {
+            sac.lr = v;
+        }
+        if let Some(v) = a.tau {
+            sac.tau = v;
+        }
+        if let Some(v) = a.init_alpha {
+            sac.init_alpha = v;
+        }
         let tdmpc_only = [
             ("--enc-dim", a.enc_dim.is_some()),
             ("--latent", a.latent.is_some()),
@@ -140,7 +158,19 @@ pub fn config(a: &TrainArgs) -> Result<RunConfig> {
         c.validate()?;
         return Ok(c);
     }
+    if a.init_alpha.is_some() {
+        return Err(crate::Error::Invalid(format!(
+            "--init-alpha applies to the SAC agents, not --agent {}",
+            a.agent
+        )));
+    }
     let t = c.told_mut()?;
+    if let Some(v) = a.lr {
+        t.lr = v;
+    }
+    if let Some(v) = a.tau {
+        t.tau = v;
+    }
     if let Some(v) = a.batch {
         t.batch = v;
     }
@@ -234,4 +264,33 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     );
     println!("wrote {}", a.out.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        train: TrainArgs,
+    }
+
+    fn config_of(args: &[&str]) -> RunConfig {
+        let argv = ["koopman", "--out", "run"].iter().chain(args);
+        config(&Cli::try_parse_from(argv).unwrap().train).unwrap()
+    }
+
+    #[test]
+    fn lr_tau_and_init_alpha_reach_the_agent() {
+        let c = config_of(&["--agent", "sac", "--lr", "3e-4", "--tau", "0.02"]);
+        let s = c.sac().unwrap();
+        assert_eq!((s.lr, s.tau, s.init_alpha), (3e-4, 0.02, 0.1));
+        let s = config_of(&["--agent", "koopman-spr", "--init-alpha", "1"]);
+        assert_eq!(s.sac().unwrap().init_alpha, 1.0);
+        let c = config_of(&["--agent", "koopman-tdmpc", "--lr", "5e-4", "--tau", "0.05"]);
+        let t = c.told().unwrap();
+        assert_eq!((t.lr, t.tau), (5e-4, 0.05));
+    }
 }
