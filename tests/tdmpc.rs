@@ -323,6 +323,31 @@ fn the_same_seed_gives_the_same_run_and_resume_continues_it_exactly() {
     );
 }
 
+/// SAC with the actor updated every other update (as from pixels), stopped at an odd update count
+/// (375) and resumed: its curves equal an uninterrupted run's. The actor's loss reported between
+/// actor updates is its last one, which the checkpoint does not hold; each episode's row takes the
+/// stats of its last update, after an actor update in the same episode.
+#[test]
+fn a_resumed_sac_run_with_sparse_actor_updates_continues_exactly() {
+    let mut cfg = small_run("sac", 4000);
+    cfg.sac.as_mut().unwrap().actor_every = 2;
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    run::train(cfg.clone(), Cpu::default(), &opts(a.path(), false, None)).unwrap();
+    run::train(
+        cfg.clone(),
+        Cpu::default(),
+        &opts(b.path(), false, Some(3000)),
+    )
+    .unwrap();
+    let s = run::train(cfg, Cpu::default(), &opts(b.path(), true, None)).unwrap();
+    assert_eq!(s.env_steps, 4000);
+    assert_eq!(
+        curves(a.path()),
+        curves(b.path()),
+        "a resumed SAC run differs from an uninterrupted one"
+    );
+}
+
 #[test]
 fn resume_refuses_a_checkpoint_of_another_run() {
     let cfg = small_run("tdmpc", 2000);
