@@ -324,7 +324,7 @@ fn the_same_seed_gives_the_same_run_and_resume_continues_it_exactly() {
 }
 
 /// SAC with the actor updated every other update (as from pixels), stopped at an odd update count
-/// (375) and resumed: its curves equal an uninterrupted run's. The actor's loss reported between
+/// (125) and resumed: its curves equal an uninterrupted run's. The actor's loss reported between
 /// actor updates is its last one, which the checkpoint does not hold; each episode's row takes the
 /// stats of its last update, after an actor update in the same episode.
 #[test]
