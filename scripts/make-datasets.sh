@@ -9,6 +9,9 @@
 #
 #   scripts/make-datasets.sh cartpole-swingup 100000        # pure Rust, ~1 h on 2 cores
 #   FEATURES=mujoco AGENT=sac scripts/make-datasets.sh hopper 1000000 # needs scripts/setup-mujoco.sh first
+#   FEATURES=mujoco AGENT=sac AGENT_ARGS="--mlp-dim 256 --batch 256" scripts/make-datasets.sh halfcheetah 300000
+#   FEATURES=mujoco AGENT=sac AGENT_ARGS="--mlp-dim 256 --batch 256 --lr 3e-4 --init-alpha 1 --seed-steps 10000" \
+#       scripts/make-datasets.sh walker2d 300000                   # SAC's Gym settings (EXPERIMENTS.md)
 #
 # Environment: AGENT (tdmpc, koopman-tdmpc or sac; default tdmpc), EPISODES (default 40), NOISE
 # (0.3), SEED (0), AGENT_ARGS (extra `rl train` flags,
