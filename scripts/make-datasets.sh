@@ -5,6 +5,9 @@
 #   runs/datasets/ENV/noisy.npz        the same agent with N(0, σ²) action noise (σ = NOISE)
 #   runs/datasets/ENV/full-replay.npz  every episode the agent trained on (D4RL "full-replay";
 #                                      one row per agent step)
+# and, given MEDIUM (a `rl train` run folder of a less-trained agent on the same task),
+#   runs/datasets/ENV/medium.npz         that agent's noise-free episodes (D4RL "medium")
+#   runs/datasets/ENV/medium-expert.npz  medium.npz then expert.npz (`koopman concat`, as D4RL)
 # and compare the four dynamics models on each. The datasets stay out of the repository.
 #
 #   scripts/make-datasets.sh cartpole-swingup 100000        # pure Rust, ~1 h on 2 cores
@@ -13,7 +16,7 @@
 #   FEATURES=mujoco AGENT=sac AGENT_ARGS="--mlp-dim 256 --batch 256 --lr 3e-4 --init-alpha 1 --seed-steps 10000" \
 #       scripts/make-datasets.sh walker2d 300000                   # SAC's Gym settings (EXPERIMENTS.md)
 #
-# Environment: AGENT (tdmpc, koopman-tdmpc or sac; default tdmpc), EPISODES (default 40), NOISE
+# Environment: AGENT (tdmpc, koopman-tdmpc or sac; default tdmpc), MEDIUM (see above), EPISODES (default 40), NOISE
 # (0.3), SEED (0), AGENT_ARGS (extra `rl train` flags,
 # e.g. "--mlp-dim 256 --batch 256" as in EXPERIMENTS.md), COMPARE_ARGS (extra `compare` flags, e.g.
 # "--preset small --steps 600"), FEATURES (cargo features).
@@ -39,7 +42,13 @@ if [ -f "$RUN/checkpoint.safetensors" ]; then RESUME="--resume"; fi
 "$K" collect --policy "$RUN" --episodes "$EPISODES" --seed 1 --out "$OUT/expert.npz"
 "$K" collect --policy "$RUN" --episodes "$EPISODES" --seed 2 --noise "$NOISE" --out "$OUT/noisy.npz"
 "$K" rl export --ckpt "$RUN" --out "$OUT/full-replay.npz"
-for d in expert noisy full-replay; do
+SETS="expert noisy full-replay"
+if [ -n "${MEDIUM:-}" ]; then
+    "$K" collect --policy "$MEDIUM" --episodes "$EPISODES" --seed 3 --out "$OUT/medium.npz"
+    "$K" concat "$OUT/medium.npz" "$OUT/expert.npz" --out "$OUT/medium-expert.npz"
+    SETS="$SETS medium medium-expert"
+fi
+for d in $SETS; do
     # shellcheck disable=SC2086
     "$K" compare --data "$OUT/$d.npz" --seeds 3 --out-dir "runs/compare/$ENV-$d" \
         --json "runs/compare/$ENV-$d.json" ${COMPARE_ARGS:-}

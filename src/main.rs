@@ -19,6 +19,8 @@ enum Cmd {
     Demo(cli::demo::DemoArgs),
     /// Roll out a behaviour policy in a built-in environment into a D4RL-layout .npz.
     Collect(cli::collect::CollectArgs),
+    /// D4RL-layout datasets one after another (medium + expert = medium-expert) in a new .npz.
+    Concat(cli::concat::ConcatArgs),
     /// Train one model on a dataset and write a checkpoint.
     Train(cli::train::TrainArgs),
     /// Open-loop evaluation of a checkpoint on the test episodes.
@@ -40,7 +42,8 @@ enum Cmd {
     },
     /// Measure training iterations/s of the four models (paper Table 3), or planner rollout latency.
     Bench(koopman::cli::bench::BenchArgs),
-    /// Train, evaluate and report reinforcement-learning agents (TD-MPC, Koopman TD-MPC).
+    /// Train, evaluate and report reinforcement-learning agents (TD-MPC, Koopman TD-MPC, SAC,
+    /// SAC + SPR, Koopman SPR).
     Rl(cli::rl::RlArgs),
 }
 
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
     let result = match cli.cmd.unwrap_or(Cmd::Demo(cli::demo::DemoArgs::default())) {
         Cmd::Demo(a) => cli::demo::run(&a),
         Cmd::Collect(a) => cli::collect::run(&a),
+        Cmd::Concat(a) => cli::concat::run(&a),
         Cmd::Train(a) => cli::train::run(&a),
         Cmd::Eval(a) => cli::eval::run(&a),
         Cmd::Compare(a) => cli::compare::run(&a),

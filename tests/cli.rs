@@ -407,3 +407,46 @@ fn bench_planner_times_every_planning_agent() {
         assert!(share > 0.0 && share.is_finite(), "{plan}");
     }
 }
+
+/// `koopman concat` writes the parts one after another; a truncated part or one of another width
+/// is an error naming that file, and no output is written.
+#[test]
+fn concat_writes_medium_expert_and_refuses_bad_parts() {
+    let d = tmpdir("concat");
+    let (a, b) = (
+        write(&d, "a.npz", &arrays(30)),
+        write(&d, "b.npz", &arrays(60)),
+    );
+    let out = d.join("ab.npz").display().to_string();
+    let o = bin()
+        .args(["concat", &a, &b, "--out", &out])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("90 transitions, 6 episodes"), "{stdout}");
+    let cat = koopman::data::load(Path::new(&out)).unwrap();
+    let (pa, pb) = (
+        koopman::data::load(Path::new(&a)).unwrap(),
+        koopman::data::load(Path::new(&b)).unwrap(),
+    );
+    assert_eq!(
+        cat.observations,
+        [pa.observations, pb.observations].concat()
+    );
+    assert_eq!(cat.rewards, [pa.rewards, pb.rewards].concat());
+
+    let mut wide = arrays(30);
+    wide[1] = ("actions", NpyArray::from_f32(vec![30, 2], &[0.5; 60]));
+    let w = write(&d, "wide.npz", &wide);
+    let bad = d.join("bad.npz").display().to_string();
+    let e = fails(&["concat", &a, &w, "--out", &bad]);
+    assert!(e.contains("wide.npz") && e.contains("actions"), "{e}");
+    let bytes = std::fs::read(&b).unwrap();
+    let cut = d.join("cut.npz");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let e = fails(&["concat", &a, &cut.display().to_string(), "--out", &bad]);
+    assert!(e.contains("cut.npz"), "{e}");
+    assert!(!Path::new(&bad).exists());
+    assert_no_temp_files(&d);
+}

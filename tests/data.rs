@@ -303,6 +303,46 @@ fn episodes_close_on_terminal_timeout_and_end() {
     assert!(Dataset::default().episodes().is_empty());
 }
 
+/// medium + expert = medium-expert: rows in order, every seam closes an episode (the first part's
+/// open last episode becomes a timeout), arrays only some parts have are dropped and named, and
+/// mismatched widths name the file and the key.
+#[test]
+fn concat_keeps_episodes_apart_and_names_what_does_not_fit() {
+    use koopman::data::dataset::concat;
+    let (a, b) = (tagged(&[3, 2], true), tagged(&[4], true));
+    let cat = concat(&[("a.npz", &a), ("b.npz", &b)]).unwrap();
+    let d = &cat.data;
+    assert_eq!(d.len(), 9);
+    assert_eq!(d.episodes(), vec![0..3, 3..5, 5..9]);
+    assert!(
+        d.timeouts[4] && !d.terminals[4],
+        "the open episode of a.npz is cut by a timeout"
+    );
+    assert!(!a.timeouts[4], "the parts are not changed");
+    assert_eq!(d.rewards[3..6], [1000.0, 1001.0, 0.0]);
+    assert_eq!(d.observations[5 * 3..6 * 3], [0.0, 0.0, 0.5]);
+    assert_eq!(d.next_observations.as_ref().unwrap().len(), 27);
+    assert!(cat.dropped.is_empty());
+    d.validate("cat").unwrap();
+
+    let c = tagged(&[2], false);
+    let cat = concat(&[("a.npz", &a), ("c.npz", &c)]).unwrap();
+    assert_eq!(cat.dropped, ["next_observations"]);
+    assert!(cat.data.next_observations.is_none());
+
+    let mut wide = tagged(&[2], true);
+    wide.obs_dim = 4;
+    wide.observations = vec![0.0; 8];
+    let e = concat(&[("a.npz", &a), ("wide.npz", &wide)])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("wide.npz") && e.contains("observations") && e.contains("a.npz"),
+        "{e}"
+    );
+    assert!(concat(&[]).is_err());
+}
+
 #[test]
 fn split_is_by_episode_and_deterministic() {
     let lengths: Vec<usize> = (0..10).map(|i| 5 + 3 * i).collect();

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod collect;
 pub mod compare;
+pub mod concat;
 pub mod conv2d_speed;
 pub mod curves;
 pub mod demo;

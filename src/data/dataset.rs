@@ -120,6 +120,95 @@ impl Dataset {
     }
 }
 
+/// D4RL's mixed datasets (medium-expert is medium followed by expert): `parts`, each named by its
+/// file, one after another. Every part's last row closes an episode (a timeout where it was cut
+/// mid-episode, as [`Dataset::ends_episode`] read it alone), so no episode runs across a seam.
+/// `next_observations` and `pixels` are kept when every part has them, else dropped (say so to
+/// the user: [`Concat::dropped`]). Observation, action and frame sizes must agree.
+pub fn concat(parts: &[(&str, &Dataset)]) -> Result<Concat, DataError> {
+    let Some(&(_, first)) = parts.first() else {
+        return Err(DataError::Empty {
+            file: "(no files)".to_string(),
+            key: "rewards".to_string(),
+        });
+    };
+    let frame = |d: &Dataset| d.pixels.as_ref().map(|p| (p.height, p.width, p.channels));
+    for &(file, d) in parts {
+        let mismatch = |key: &str, expected: String, found: Vec<usize>| DataError::WrongShape {
+            file: file.to_string(),
+            key: key.to_string(),
+            expected,
+            found,
+        };
+        let (n, first_file) = (d.len(), parts[0].0);
+        if d.obs_dim != first.obs_dim {
+            let want = format!("(N, {}) as in {first_file}", first.obs_dim);
+            return Err(mismatch("observations", want, vec![n, d.obs_dim]));
+        }
+        if d.act_dim != first.act_dim {
+            let want = format!("(N, {}) as in {first_file}", first.act_dim);
+            return Err(mismatch("actions", want, vec![n, d.act_dim]));
+        }
+        if let (Some(a), Some(b)) = (frame(first), frame(d)) {
+            if a != b {
+                let want = format!("(N, {}, {}, {}) as in {first_file}", a.0, a.1, a.2);
+                return Err(mismatch("pixels", want, vec![n, b.0, b.1, b.2]));
+            }
+        }
+    }
+    let all_next = parts.iter().all(|(_, d)| d.next_observations.is_some());
+    let all_pixels = parts.iter().all(|(_, d)| d.pixels.is_some());
+    let mut out = Dataset {
+        next_observations: all_next.then(Vec::new),
+        pixels: frame(first).filter(|_| all_pixels).map(|(h, w, c)| Frames {
+            data: Vec::new(),
+            height: h,
+            width: w,
+            channels: c,
+        }),
+        obs_dim: first.obs_dim,
+        act_dim: first.act_dim,
+        ..Dataset::default()
+    };
+    for &(_, d) in parts {
+        out.observations.extend_from_slice(&d.observations);
+        out.actions.extend_from_slice(&d.actions);
+        out.rewards.extend_from_slice(&d.rewards);
+        out.terminals.extend_from_slice(&d.terminals);
+        out.timeouts.extend_from_slice(&d.timeouts);
+        if let (Some(o), Some(n)) = (out.next_observations.as_mut(), &d.next_observations) {
+            o.extend_from_slice(n);
+        }
+        if let (Some(o), Some(p)) = (out.pixels.as_mut(), &d.pixels) {
+            o.data.extend_from_slice(&p.data);
+        }
+        let last = out.len().checked_sub(1);
+        if let Some(i) = last.filter(|&i| !out.terminals[i] && !out.timeouts[i]) {
+            out.timeouts[i] = true;
+        }
+    }
+    let some_next = parts.iter().any(|(_, d)| d.next_observations.is_some());
+    let some_pixels = parts.iter().any(|(_, d)| d.pixels.is_some());
+    let dropped = [
+        ("next_observations", some_next && !all_next),
+        ("pixels", some_pixels && !all_pixels),
+    ];
+    let dropped = dropped
+        .iter()
+        .filter(|(_, d)| *d)
+        .map(|(k, _)| *k)
+        .collect();
+    Ok(Concat { data: out, dropped })
+}
+
+/// What [`concat`] made.
+#[derive(Debug)]
+pub struct Concat {
+    pub data: Dataset,
+    /// Arrays that some parts lack and the result therefore has not.
+    pub dropped: Vec<&'static str>,
+}
+
 fn row(data: &[f32], i: usize, width: usize) -> &[f32] {
     let start = i.saturating_mul(width);
     data.get(start..start.saturating_add(width)).unwrap_or(&[])
