@@ -295,25 +295,28 @@ fn curves(dir: &std::path::Path) -> (String, String) {
     )
 }
 
-#[test]
-fn the_same_seed_gives_the_same_run_and_resume_continues_it_exactly() {
-    let cfg = small_run("tdmpc", 5000);
+/// Runs `cfg` straight through and, in a second folder, stopped after 3,000 env steps and resumed
+/// from the checkpoint; the two must write the same curves. Returns the straight run's folder.
+fn assert_resume_is_exact(cfg: &RunConfig) -> tempfile::TempDir {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     run::train(cfg.clone(), Cpu::default(), &opts(a.path(), false, None)).unwrap();
-    // Interrupted after 3 episodes (with updates done), then resumed from the checkpoint.
-    run::train(
-        cfg.clone(),
-        Cpu::default(),
-        &opts(b.path(), false, Some(3000)),
-    )
-    .unwrap();
+    let stopped = opts(b.path(), false, Some(3000));
+    run::train(cfg.clone(), Cpu::default(), &stopped).unwrap();
     let s = run::train(cfg.clone(), Cpu::default(), &opts(b.path(), true, None)).unwrap();
-    assert_eq!(s.env_steps, 5000);
+    assert_eq!(s.env_steps, cfg.env_steps);
     assert_eq!(
         curves(a.path()),
         curves(b.path()),
         "a resumed run differs from an uninterrupted one"
     );
+    a
+}
+
+#[test]
+fn the_same_seed_gives_the_same_run_and_resume_continues_it_exactly() {
+    let cfg = small_run("tdmpc", 5000);
+    // Interrupted after 3 episodes (with updates done), then resumed from the checkpoint.
+    let a = assert_resume_is_exact(&cfg);
     let c = tempfile::tempdir().unwrap();
     run::train(cfg, Cpu::default(), &opts(c.path(), false, None)).unwrap();
     assert_eq!(
@@ -331,21 +334,7 @@ fn the_same_seed_gives_the_same_run_and_resume_continues_it_exactly() {
 fn a_resumed_sac_run_with_sparse_actor_updates_continues_exactly() {
     let mut cfg = small_run("sac", 4000);
     cfg.sac.as_mut().unwrap().actor_every = 2;
-    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    run::train(cfg.clone(), Cpu::default(), &opts(a.path(), false, None)).unwrap();
-    run::train(
-        cfg.clone(),
-        Cpu::default(),
-        &opts(b.path(), false, Some(3000)),
-    )
-    .unwrap();
-    let s = run::train(cfg, Cpu::default(), &opts(b.path(), true, None)).unwrap();
-    assert_eq!(s.env_steps, 4000);
-    assert_eq!(
-        curves(a.path()),
-        curves(b.path()),
-        "a resumed SAC run differs from an uninterrupted one"
-    );
+    assert_resume_is_exact(&cfg);
 }
 
 #[test]
