@@ -15,7 +15,7 @@
 //!   it promotes collapse).
 use crate::autodiff::{ParamStore, Tape, Var};
 use crate::nn::{
-    default_dt0, DiagonalKoopman, LayerNorm, Linear, Mlp, MuInit, OmegaInit, OperatorConfig,
+    default_dt0, ControlledKoopman, LayerNorm, Linear, Mlp, MuInit, OmegaInit, OperatorConfig,
     RolloutMode,
 };
 use crate::ops::unary::Unary;
@@ -140,8 +140,7 @@ enum Model {
     },
     Koopman {
         project: Linear,
-        act: Mlp,
-        op: DiagonalKoopman,
+        dynamics: ControlledKoopman,
         decode: Linear,
     },
 }
@@ -174,10 +173,10 @@ impl SprNets {
                 let l = 2 * cfg.modes;
                 Model::Koopman {
                     project: Linear::new(ps, "spr.project", f, l, true, rng),
-                    act: Mlp::new(ps, "spr.act_enc", &[a, h, l], Unary::Elu, rng),
-                    op: DiagonalKoopman::new(
+                    dynamics: ControlledKoopman::new(
                         ps,
-                        "spr.koopman",
+                        "spr.",
+                        (a, h),
                         OperatorConfig {
                             modes: cfg.modes,
                             mu: MuInit::Fixed(-0.2),
@@ -242,15 +241,14 @@ impl SprNets {
             }
             Model::Koopman {
                 project,
-                act,
-                op,
+                dynamics,
                 decode,
             } => {
                 let x0 = project.forward(t, z0)?;
-                let u = act.forward(t, actions)?;
-                let xs = op.rollout(t, x0, u)?; // [B, K, 2m]
-                let zs = decode.forward(t, xs)?; // [B, K, f]
-                                                 // mse averages over B·K·f values: × K gives Σ_k mean_{b, j}.
+                // x₁..x_K [B, K, 2m], decoded to [B, K, f]; mse averages over B·K·f values:
+                // × K gives Σ_k mean_{b, j}.
+                let xs = dynamics.rollout(t, x0, actions)?;
+                let zs = decode.forward(t, xs)?;
                 let m = t.mse(zs, targets)?;
                 Ok(t.scale(m, k as f32))
             }

@@ -8,7 +8,7 @@
 use super::config::{Dynamics, TdmpcConfig};
 use crate::autodiff::{ParamId, ParamStore, Tape, Var};
 use crate::nn::{
-    orthogonal_weights, DiagonalKoopman, LayerNorm, Linear, Mlp, OmegaInit, OperatorConfig,
+    orthogonal_weights, ControlledKoopman, LayerNorm, Linear, Mlp, OmegaInit, OperatorConfig,
 };
 use crate::ops::unary::Unary;
 use crate::ops::Engine;
@@ -62,7 +62,7 @@ impl QHead {
 #[derive(Clone, Debug)]
 enum Latent {
     Mlp(Mlp),
-    Koopman { act: Mlp, op: DiagonalKoopman },
+    Koopman(ControlledKoopman),
 }
 
 /// Continuous-time eigenvalues (μ_j, ω_j) and Δt.
@@ -102,23 +102,21 @@ impl Told {
                 dt0,
                 learn_dt,
                 rollout,
-            } => Latent::Koopman {
-                act: Mlp::new(&mut ps, "act_enc", &[a, act_hidden, l], elu, &mut rng),
-                op: DiagonalKoopman::new(
-                    &mut ps,
-                    "koopman",
-                    OperatorConfig {
-                        modes,
-                        mu,
-                        omega: OmegaInit::Increasing { alpha: 1.0 },
-                        dt0,
-                        learn_dt,
-                        learn_omega: true,
-                        rollout,
-                    },
-                    &mut rng,
-                ),
-            },
+            } => Latent::Koopman(ControlledKoopman::new(
+                &mut ps,
+                "",
+                (a, act_hidden),
+                OperatorConfig {
+                    modes,
+                    mu,
+                    omega: OmegaInit::Increasing { alpha: 1.0 },
+                    dt0,
+                    learn_dt,
+                    learn_omega: true,
+                    rollout,
+                },
+                &mut rng,
+            )),
         };
         let reward = Mlp::new(&mut ps, "reward", &[l + a, w, w, 1], elu, &mut rng);
         let pi = Mlp::new(&mut ps, "pi", &[l, w, w, a], elu, &mut rng);
@@ -162,7 +160,7 @@ impl Told {
     /// The Koopman operator's continuous-time eigenvalues (μ_j, ω_j) and Δt (None for an MLP TOLD).
     pub fn eigenvalues(&self) -> Result<Option<Spectrum>> {
         match &self.dynamics {
-            Latent::Koopman { op, .. } => op.eigenvalues(&self.params).map(Some),
+            Latent::Koopman(k) => k.op.eigenvalues(&self.params).map(Some),
             Latent::Mlp(_) => Ok(None),
         }
     }
@@ -182,10 +180,7 @@ impl Told {
         let (b, h, a) = (t.dims(actions)[0], t.dims(actions)[1], t.dims(actions)[2]);
         let l = self.cfg.latent_dim();
         match &self.dynamics {
-            Latent::Koopman { act, op } => {
-                let u = act.forward(t, actions)?;
-                op.rollout(t, z0, u)
-            }
+            Latent::Koopman(k) => k.rollout(t, z0, actions),
             Latent::Mlp(d) => {
                 let mut z = z0;
                 let mut steps = Vec::with_capacity(h);
