@@ -151,8 +151,8 @@ pub fn ranking(rows: &[ModelRow]) -> Vec<String> {
          other steps. The demo trains ~35k-parameter models for 600 steps of batch 64 on \
          random-policy cartpole data; at the paper's size (m = 512, ~1.2M parameters) on \
          OU-policy Hopper, Walker2d and HalfCheetah data the paper's ranking holds, and on \
-         data from the project's trained SAC agents the GRU leads: EXPERIMENTS.md \
-         (\"The paper's accuracy ranking\") has those measurements",
+         data from the project's trained SAC agents the GRU or the Transformer leads: \
+         EXPERIMENTS.md (\"The paper's accuracy ranking\") has those measurements",
         if lead_until > 0 {
             format!(" (steps 1-{lead_until} among them)")
         } else {
