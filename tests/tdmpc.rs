@@ -560,7 +560,7 @@ fn update_and_plan_on_cuda_match_the_cpu() {
 fn rl_train_cli_refuses_bad_settings_before_writing_anything() {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("run");
-    let cases: [(&[&str], &str); 8] = [
+    let cases: [(&[&str], &str); 10] = [
         (&["--agent", "dreamer"], "unknown agent 'dreamer'"),
         (&["--env", "cartpole-balance"], "unknown environment"),
         (&["--action-repeat", "0"], "action repeat 0"),
@@ -578,6 +578,14 @@ fn rl_train_cli_refuses_bad_settings_before_writing_anything() {
             "sac: lr 0 must be finite and > 0",
         ),
         (&["--tau", "nan"], "agent: tau NaN must be in (0, 1]"),
+        (
+            &["--plan-horizon", "6"],
+            "planner horizon 6 is longer than the training horizon 5",
+        ),
+        (
+            &["--agent", "sac", "--plan-horizon", "3"],
+            "--plan-horizon applies to the TD-MPC agents, not --agent sac",
+        ),
     ];
     for (args, want) in cases {
         let o = std::process::Command::new(env!("CARGO_BIN_EXE_koopman"))
@@ -603,6 +611,38 @@ fn rl_train_cli_refuses_bad_settings_before_writing_anything() {
         "{err}"
     );
     assert!(!out.exists(), "--resume created the run folder");
+}
+
+/// A model trained over H steps may plan over fewer (`--plan-horizon`), never over more.
+#[test]
+fn the_planner_may_look_less_far_than_the_model_was_trained_but_not_further() {
+    for dynamics in [Dynamics::Mlp, tiny_koopman()] {
+        let c = tiny(dynamics);
+        let at = koopman::planner::PlanStep {
+            step: 1 << 30,
+            episode_start: true,
+            explore: false,
+        };
+        let told = perturbed(c.clone(), 15);
+        let mut agent =
+            Agent::new(told.clone(), Cpu::default(), PlannerConfig::tdmpc(2), 0).unwrap();
+        agent.update(&batch(&c, 16), None).unwrap();
+        let act = agent.act(&[0.1, 0.2, 0.3], at).unwrap();
+        assert!(act.iter().all(|x| x.is_finite()), "{act:?}");
+        assert_eq!(
+            agent.planner().mean().len(),
+            2 * c.act_dim,
+            "planned 2 steps"
+        );
+        let e = Agent::new(told, Cpu::default(), PlannerConfig::tdmpc(4), 0)
+            .err()
+            .expect("a planner horizon of 4 over a model trained for 3 was accepted")
+            .to_string();
+        assert!(
+            e.contains("planner horizon 4 is longer than the training horizon 3"),
+            "{e}"
+        );
+    }
 }
 
 /// A long run's memory does not grow: once warm, updates and plans reuse their buffers.
@@ -718,6 +758,30 @@ fn rl_train_then_eval_then_report() {
     assert!(
         out.contains("koopman-tdmpc on cartpole-swingup (2000 env steps trained): return"),
         "{out}"
+    );
+    // The same agent planning 2 steps ahead instead of its training horizon of 3.
+    let out = koopman(&[
+        "rl",
+        "eval",
+        "--ckpt",
+        r,
+        "--episodes",
+        "1",
+        "--plan-horizon",
+        "2",
+        "--device",
+        "cpu",
+    ]);
+    assert!(out.contains("return"), "{out}");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_koopman"))
+        .args(["rl", "eval", "--ckpt", r, "--plan-horizon", "4"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success()
+            && err.contains("planner horizon 4 is longer than the training horizon 3"),
+        "{err}"
     );
     let rep = d.path().join("report");
     koopman(&[

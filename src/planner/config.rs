@@ -63,6 +63,24 @@ impl PlannerConfig {
         }
     }
 
+    /// The same planner looking `horizon` steps ahead: the horizon schedule keeps its start and
+    /// duration and ends at the new horizon.
+    pub fn with_horizon(&self, horizon: usize) -> Self {
+        let horizon_schedule = match self.horizon_schedule {
+            Schedule::Linear { init, duration, .. } => Schedule::Linear {
+                init,
+                end: horizon as f64,
+                duration,
+            },
+            Schedule::Constant(_) => Schedule::Constant(horizon as f64),
+        };
+        PlannerConfig {
+            horizon,
+            horizon_schedule,
+            ..self.clone()
+        }
+    }
+
     /// The planning horizon at agent step `step`: int(min(horizon, schedule)), at least 1.
     pub fn horizon_at(&self, step: u64) -> usize {
         (self.horizon_schedule.at(step).min(self.horizon as f64) as usize).max(1)

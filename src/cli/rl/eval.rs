@@ -17,13 +17,21 @@ pub struct EvalArgs {
     /// auto, cpu, cuda or emu.
     #[arg(long, default_value = "auto")]
     pub device: String,
+    /// A TD-MPC agent's planning horizon, at most its training horizon (default: the run's).
+    #[arg(long)]
+    pub plan_horizon: Option<usize>,
 }
 
 pub fn run(a: &EvalArgs) -> Result<()> {
     let path = checkpoint_file(&a.ckpt);
     super::super::input("--ckpt", &path)?;
     super::super::at_least_one("--episodes", a.episodes, "an evaluation needs episodes")?;
-    let c = load_checkpoint(&path)?;
+    let mut c = load_checkpoint(&path)?;
+    if let Some(h) = a.plan_horizon {
+        let planner = c.run.planner_mut()?;
+        *planner = planner.with_horizon(h);
+        c.run.validate()?;
+    }
     let device = super::super::device(&a.device)?;
     let (mut env, step_repeat) = run::make_env(&c.run)?;
     let step = c.progress.agent_step;

@@ -38,9 +38,13 @@ pub struct TrainArgs {
     pub eval_every: Option<u64>,
     #[arg(long)]
     pub eval_episodes: Option<usize>,
-    /// Training and planning horizon (TD-MPC 5, Koopman TD-MPC 20).
+    /// Training horizon, and the planning horizon unless --plan-horizon is given (TD-MPC 5,
+    /// Koopman TD-MPC 20).
     #[arg(long)]
     pub horizon: Option<usize>,
+    /// Planning horizon, at most the training horizon (default: the training horizon).
+    #[arg(long)]
+    pub plan_horizon: Option<usize>,
     /// Update batch size (TD-MPC 512; SAC 1024).
     #[arg(long)]
     pub batch: Option<usize>,
@@ -144,6 +148,7 @@ pub fn config(a: &TrainArgs) -> Result<RunConfig> {
             ("--modes", a.modes.is_some()),
             ("--dt0", a.dt0.is_some()),
             ("--horizon", a.horizon.is_some()),
+            ("--plan-horizon", a.plan_horizon.is_some()),
             ("--samples", a.samples.is_some()),
             ("--elites", a.elites.is_some()),
             ("--iterations", a.iterations.is_some()),
@@ -207,6 +212,9 @@ pub fn config(a: &TrainArgs) -> Result<RunConfig> {
         c.planner = Some(crate::planner::PlannerConfig::tdmpc(h));
     }
     let p = c.planner_mut()?;
+    if let Some(h) = a.plan_horizon {
+        *p = p.with_horizon(h);
+    }
     if let Some(v) = a.samples {
         p.samples = v;
     }
@@ -236,8 +244,12 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         progress: !a.quiet,
         stop_after: a.stop_after,
     };
+    let planning = match &cfg.planner {
+        Some(p) if p.horizon != cfg.horizon()? => format!(" (planning {})", p.horizon),
+        _ => String::new(),
+    };
     eprintln!(
-        "{} on {}: {} env steps, action repeat {}, horizon {}, seed {}",
+        "{} on {}: {} env steps, action repeat {}, horizon {}{planning}, seed {}",
         cfg.agent,
         cfg.task,
         cfg.env_steps,
@@ -269,6 +281,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::planner::PlannerConfig;
     use clap::Parser;
 
     #[derive(Parser)]
@@ -292,5 +305,18 @@ mod tests {
         let c = config_of(&["--agent", "koopman-tdmpc", "--lr", "5e-4", "--tau", "0.05"]);
         let t = c.told().unwrap();
         assert_eq!((t.lr, t.tau), (5e-4, 0.05));
+    }
+
+    #[test]
+    fn plan_horizon_shortens_the_plan_and_keeps_the_training_horizon() {
+        let c = config_of(&["--agent", "koopman-tdmpc", "--plan-horizon", "5"]);
+        assert_eq!(c.told().unwrap().horizon, 20);
+        assert_eq!(c.planner().unwrap(), &PlannerConfig::tdmpc(5));
+        let c = config_of(&["--horizon", "8", "--plan-horizon", "3", "--samples", "64"]);
+        assert_eq!(c.told().unwrap().horizon, 8);
+        let p = c.planner().unwrap();
+        assert_eq!((p.horizon, p.samples), (3, 64));
+        let c = config_of(&["--horizon", "8"]);
+        assert_eq!(c.planner().unwrap().horizon, 8);
     }
 }

@@ -259,9 +259,10 @@ impl RunConfig {
                     self.action_repeat
                 ));
             }
-            if ph != h {
+            if ph > h {
                 return bad(format!(
-                    "planner horizon {ph} differs from the training horizon {h}"
+                    "planner horizon {ph} is longer than the training horizon {h}: the model \
+                     was never trained to predict that far"
                 ));
             }
         }

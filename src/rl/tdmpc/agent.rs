@@ -62,9 +62,9 @@ impl<B: Engine<E = f32> + OptimKernel> Agent<B> {
     /// An agent whose target starts as a copy of `told` (TD-MPC's `deepcopy`); `seed` drives the
     /// update's and the planner's noise.
     pub fn new(told: Told, backend: B, planner: PlannerConfig, seed: u64) -> Result<Self> {
-        if planner.horizon != told.cfg.horizon {
+        if planner.horizon > told.cfg.horizon {
             return Err(Error::Invalid(format!(
-                "agent: planner horizon {} differs from the training horizon {}",
+                "agent: planner horizon {} is longer than the training horizon {}",
                 planner.horizon, told.cfg.horizon
             )));
         }
