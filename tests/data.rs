@@ -319,6 +319,12 @@ fn concat_keeps_episodes_apart_and_names_what_does_not_fit() {
         "the open episode of a.npz is cut by a timeout"
     );
     assert!(!a.timeouts[4], "the parts are not changed");
+    assert!(!d.timeouts[8], "the last part ends as it ended");
+    let one = concat(&[("a.npz", &a)]).unwrap().data;
+    assert_eq!(
+        (one.timeouts, one.terminals),
+        (a.timeouts.clone(), a.terminals.clone())
+    );
     assert_eq!(d.rewards[3..6], [1000.0, 1001.0, 0.0]);
     assert_eq!(d.observations[5 * 3..6 * 3], [0.0, 0.0, 0.5]);
     assert_eq!(d.next_observations.as_ref().unwrap().len(), 27);

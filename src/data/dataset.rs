@@ -121,8 +121,9 @@ impl Dataset {
 }
 
 /// D4RL's mixed datasets (medium-expert is medium followed by expert): `parts`, each named by its
-/// file, one after another. Every part's last row closes an episode (a timeout where it was cut
-/// mid-episode, as [`Dataset::ends_episode`] read it alone), so no episode runs across a seam.
+/// file, one after another. The last row before every seam closes an episode (a timeout where it
+/// was cut mid-episode, as [`Dataset::ends_episode`] read it alone), so no episode runs across a
+/// seam; the last part ends as it ended, so one part comes out unchanged.
 /// `next_observations` and `pixels` are kept when every part has them, else dropped (say so to
 /// the user: [`Concat::dropped`]). Observation, action and frame sizes must agree.
 pub fn concat(parts: &[(&str, &Dataset)]) -> Result<Concat, DataError> {
@@ -156,8 +157,10 @@ pub fn concat(parts: &[(&str, &Dataset)]) -> Result<Concat, DataError> {
             }
         }
     }
-    let all_next = parts.iter().all(|(_, d)| d.next_observations.is_some());
-    let all_pixels = parts.iter().all(|(_, d)| d.pixels.is_some());
+    let count = |has: fn(&Dataset) -> bool| parts.iter().filter(|(_, d)| has(d)).count();
+    let with_next = count(|d| d.next_observations.is_some());
+    let with_pixels = count(|d| d.pixels.is_some());
+    let (all_next, all_pixels) = (with_next == parts.len(), with_pixels == parts.len());
     let mut out = Dataset {
         next_observations: all_next.then(Vec::new),
         pixels: frame(first).filter(|_| all_pixels).map(|(h, w, c)| Frames {
@@ -170,7 +173,7 @@ pub fn concat(parts: &[(&str, &Dataset)]) -> Result<Concat, DataError> {
         act_dim: first.act_dim,
         ..Dataset::default()
     };
-    for &(_, d) in parts {
+    for (k, &(_, d)) in parts.iter().enumerate() {
         out.observations.extend_from_slice(&d.observations);
         out.actions.extend_from_slice(&d.actions);
         out.rewards.extend_from_slice(&d.rewards);
@@ -182,16 +185,16 @@ pub fn concat(parts: &[(&str, &Dataset)]) -> Result<Concat, DataError> {
         if let (Some(o), Some(p)) = (out.pixels.as_mut(), &d.pixels) {
             o.data.extend_from_slice(&p.data);
         }
-        let last = out.len().checked_sub(1);
-        if let Some(i) = last.filter(|&i| !out.terminals[i] && !out.timeouts[i]) {
+        let seam = (k + 1 < parts.len())
+            .then(|| out.len().checked_sub(1))
+            .flatten();
+        if let Some(i) = seam.filter(|&i| !out.terminals[i] && !out.timeouts[i]) {
             out.timeouts[i] = true;
         }
     }
-    let some_next = parts.iter().any(|(_, d)| d.next_observations.is_some());
-    let some_pixels = parts.iter().any(|(_, d)| d.pixels.is_some());
     let dropped = [
-        ("next_observations", some_next && !all_next),
-        ("pixels", some_pixels && !all_pixels),
+        ("next_observations", with_next > 0 && !all_next),
+        ("pixels", with_pixels > 0 && !all_pixels),
     ];
     let dropped = dropped
         .iter()
