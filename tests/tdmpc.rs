@@ -258,11 +258,7 @@ fn small_run(agent: &str, env_steps: u64) -> RunConfig {
     t.batch = 64;
     t.mlp_dim = 64;
     t.enc_dim = 64;
-    if agent == "koopman-tdmpc" {
-        // The paper's horizon 20 costs 4× per update; the smoke run checks learning, not the horizon.
-        t.horizon = 5;
-    }
-    let h = t.horizon;
+    let h = t.plan_horizon();
     c.planner = Some(PlannerConfig {
         samples: 64,
         elites: 8,

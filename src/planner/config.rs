@@ -20,7 +20,7 @@ pub struct PlannerConfig {
     pub momentum: f32,
     /// Initial std, and the upper std clamp. TD-MPC: 2.
     pub max_std: f32,
-    /// The largest planning horizon. TD-MPC: 5 (Koopman TD-MPC: 20).
+    /// The largest planning horizon. TD-MPC: 5 (Koopman TD-MPC, trained over 20 steps: also 5).
     pub horizon: usize,
     /// Horizon per agent step, truncated to an integer and capped at `horizon`.
     /// TD-MPC: linear(1, horizon, 25000).
@@ -38,7 +38,7 @@ impl Default for PlannerConfig {
 }
 
 impl PlannerConfig {
-    /// TD-MPC's planner with maximum horizon `horizon` (5 for TD-MPC, 20 for Koopman TD-MPC).
+    /// TD-MPC's planner with maximum horizon `horizon` (TD-MPC and Koopman TD-MPC: 5).
     pub fn tdmpc(horizon: usize) -> Self {
         PlannerConfig {
             iterations: 6,

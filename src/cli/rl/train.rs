@@ -38,11 +38,11 @@ pub struct TrainArgs {
     pub eval_every: Option<u64>,
     #[arg(long)]
     pub eval_episodes: Option<usize>,
-    /// Training horizon, and the planning horizon unless --plan-horizon is given (TD-MPC 5,
-    /// Koopman TD-MPC 20).
+    /// Training horizon (TD-MPC 5, Koopman TD-MPC 20); TD-MPC also plans over it.
     #[arg(long)]
     pub horizon: Option<usize>,
-    /// Planning horizon, at most the training horizon (default: the training horizon).
+    /// Planning horizon, at most the training horizon (default: TD-MPC the training horizon,
+    /// Koopman TD-MPC 5 or the training horizon if shorter).
     #[arg(long)]
     pub plan_horizon: Option<usize>,
     /// Update batch size (TD-MPC 512; SAC 1024).
@@ -69,7 +69,7 @@ pub struct TrainArgs {
     /// Complex modes of the Koopman TOLD (25, a latent of 50 reals).
     #[arg(long)]
     pub modes: Option<usize>,
-    /// Δt at initialisation of the Koopman TOLD (1/m; learned from there).
+    /// Δt at initialisation of the Koopman TOLD (0.1/m; learned from there).
     #[arg(long)]
     pub dt0: Option<f64>,
     /// Planner samples per iteration (512).
@@ -191,7 +191,7 @@ pub fn config(a: &TrainArgs) -> Result<RunConfig> {
     if let Some(m) = a.modes {
         if let crate::rl::tdmpc::Dynamics::Koopman { modes, dt0, .. } = &mut t.dynamics {
             *modes = m;
-            *dt0 = 1.0 / m.max(1) as f64;
+            *dt0 = crate::rl::tdmpc::Dynamics::koopman_dt0(m);
         } else {
             return Err(crate::Error::Invalid(
                 "--modes applies to --agent koopman-tdmpc only".into(),
@@ -209,7 +209,8 @@ pub fn config(a: &TrainArgs) -> Result<RunConfig> {
     }
     if let Some(h) = a.horizon {
         t.horizon = h;
-        c.planner = Some(crate::planner::PlannerConfig::tdmpc(h));
+        let planner = crate::planner::PlannerConfig::tdmpc(t.plan_horizon());
+        c.planner = Some(planner);
     }
     let p = c.planner_mut()?;
     if let Some(h) = a.plan_horizon {
@@ -309,9 +310,14 @@ mod tests {
 
     #[test]
     fn plan_horizon_shortens_the_plan_and_keeps_the_training_horizon() {
-        let c = config_of(&["--agent", "koopman-tdmpc", "--plan-horizon", "5"]);
+        // Koopman TD-MPC trains over 20 steps and plans over 5 unless told otherwise.
+        let c = config_of(&["--agent", "koopman-tdmpc"]);
         assert_eq!(c.told().unwrap().horizon, 20);
         assert_eq!(c.planner().unwrap(), &PlannerConfig::tdmpc(5));
+        let c = config_of(&["--agent", "koopman-tdmpc", "--plan-horizon", "20"]);
+        assert_eq!(c.planner().unwrap(), &PlannerConfig::tdmpc(20));
+        let c = config_of(&["--agent", "koopman-tdmpc", "--horizon", "3"]);
+        assert_eq!(c.planner().unwrap().horizon, 3);
         let c = config_of(&["--horizon", "8", "--plan-horizon", "3", "--samples", "64"]);
         assert_eq!(c.told().unwrap().horizon, 8);
         let p = c.planner().unwrap();

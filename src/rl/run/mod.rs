@@ -107,7 +107,9 @@ impl RunConfig {
             seed: 0,
             checkpoint_every: 10,
             prioritized: sac.is_none(),
-            planner: told.as_ref().map(|t| PlannerConfig::tdmpc(t.horizon)),
+            planner: told
+                .as_ref()
+                .map(|t| PlannerConfig::tdmpc(t.plan_horizon())),
             told,
             sac,
         })
