@@ -583,29 +583,15 @@ fn rl_train_cli_refuses_bad_settings_before_writing_anything() {
             "--plan-horizon applies to the TD-MPC agents, not --agent sac",
         ),
     ];
+    let o = out.to_str().unwrap();
     for (args, want) in cases {
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_koopman"))
-            .args(["rl", "train", "--out"])
-            .arg(&out)
-            .args(args)
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert!(!o.status.success() && err.contains(want), "{args:?}: {err}");
-        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        let err = rl_fails(&[&["rl", "train", "--out", o], args].concat());
+        assert!(err.contains(want), "{args:?}: {err}");
         assert!(!out.exists(), "{args:?} created the run folder");
     }
     // Resuming where no run was written names the missing checkpoint (and writes nothing).
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_koopman"))
-        .args(["rl", "train", "--resume", "--device", "cpu", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        !o.status.success() && err.contains("checkpoint.safetensors"),
-        "{err}"
-    );
+    let err = rl_fails(&["rl", "train", "--resume", "--device", "cpu", "--out", o]);
+    assert!(err.contains("checkpoint.safetensors"), "{err}");
     assert!(!out.exists(), "--resume created the run folder");
 }
 
@@ -741,42 +727,32 @@ fn rl_train_then_eval_then_report() {
     ] {
         assert!(run.join(f).is_file(), "{f} missing");
     }
-    let out = koopman(&[
-        "rl",
-        "eval",
-        "--ckpt",
-        r,
-        "--episodes",
-        "1",
-        "--device",
-        "cpu",
-    ]);
+    let eval = |extra: &[&str]| {
+        let args = [
+            &[
+                "rl",
+                "eval",
+                "--ckpt",
+                r,
+                "--episodes",
+                "1",
+                "--device",
+                "cpu",
+            ],
+            extra,
+        ];
+        koopman(&args.concat())
+    };
+    let out = eval(&[]);
     assert!(
         out.contains("koopman-tdmpc on cartpole-swingup (2000 env steps trained): return"),
         "{out}"
     );
     // The same agent planning 2 steps ahead instead of its training horizon of 3.
-    let out = koopman(&[
-        "rl",
-        "eval",
-        "--ckpt",
-        r,
-        "--episodes",
-        "1",
-        "--plan-horizon",
-        "2",
-        "--device",
-        "cpu",
-    ]);
-    assert!(out.contains("return"), "{out}");
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_koopman"))
-        .args(["rl", "eval", "--ckpt", r, "--plan-horizon", "4"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(eval(&["--plan-horizon", "2"]).contains("return"));
+    let err = rl_fails(&["rl", "eval", "--ckpt", r, "--plan-horizon", "4"]);
     assert!(
-        !o.status.success()
-            && err.contains("planner horizon 4 is longer than the training horizon 3"),
+        err.contains("planner horizon 4 is longer than the training horizon 3"),
         "{err}"
     );
     let rep = d.path().join("report");
@@ -856,23 +832,18 @@ fn rl_train_then_eval_then_report() {
     let noisy = d.path().join("agent-noisy.npz");
     collect("0.2", &noisy);
     assert!(!held(&noisy), "--noise 0.2 left the actions unchanged");
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_koopman"))
-        .args([
-            "collect",
-            "--policy",
-            r,
-            "--env",
-            "acrobot-swingup",
-            "--out",
-        ])
-        .arg(d.path().join("other.npz"))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        !o.status.success() && err.contains("trained on cartpole-swingup"),
-        "{err}"
-    );
+    let other = d.path().join("other.npz");
+    let other = other.to_str().unwrap();
+    let err = rl_fails(&[
+        "collect",
+        "--policy",
+        r,
+        "--env",
+        "acrobot-swingup",
+        "--out",
+        other,
+    ]);
+    assert!(err.contains("trained on cartpole-swingup"), "{err}");
     assert!(!d.path().join("other.npz").exists());
 
     // A damaged checkpoint or a NaN σ: a clear error naming the file or flag, nothing written.
@@ -880,15 +851,8 @@ fn rl_train_then_eval_then_report() {
     let cut = d.path().join("cut.safetensors");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
     let fails = |args: &[&str], needle: &str| {
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_koopman"))
-            .args(args)
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert!(
-            !o.status.success() && err.contains(needle),
-            "{args:?}: {err}"
-        );
+        let err = rl_fails(args);
+        assert!(err.contains(needle), "{args:?}: {err}");
     };
     let out = d.path().join("never.npz");
     let out = out.to_str().unwrap();
@@ -928,4 +892,54 @@ fn sac_spr_return_rises_above_random_on_cartpole_swingup() {
 #[test]
 fn koopman_spr_return_rises_above_random_on_cartpole_swingup() {
     spr_rises_above_random("koopman-spr");
+}
+
+/// Runs `koopman` with `args`, which must fail without a panic; its stderr.
+fn rl_fails(args: &[&str]) -> String {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_koopman"))
+        .args(args)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(!o.status.success(), "{args:?} succeeded: {err}");
+    assert!(!err.contains("panicked"), "{args:?}: {err}");
+    err
+}
+
+/// `rl eval --plan-horizon` on a SAC run names the flag's agents instead of a missing section.
+#[test]
+fn rl_eval_refuses_a_plan_horizon_for_a_sac_run() {
+    let d = tempfile::tempdir().unwrap();
+    let run = d.path().join("sac");
+    let r = run.to_str().unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_koopman"))
+        .args(["rl", "train", "--agent", "sac", "--env", "cartpole-swingup"])
+        .args([
+            "--steps",
+            "160",
+            "--seed-steps",
+            "80",
+            "--batch",
+            "4",
+            "--mlp-dim",
+            "8",
+        ])
+        .args([
+            "--eval-episodes",
+            "1",
+            "--device",
+            "cpu",
+            "--quiet",
+            "--out",
+            r,
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = rl_fails(&["rl", "eval", "--ckpt", r, "--plan-horizon", "2"]);
+    assert!(
+        err.contains("--plan-horizon applies to the TD-MPC agents; this run is agent 'sac'")
+            && err.contains("checkpoint.safetensors"),
+        "{err}"
+    );
 }

@@ -209,8 +209,7 @@ pub fn config(a: &TrainArgs) -> Result<RunConfig> {
     }
     if let Some(h) = a.horizon {
         t.horizon = h;
-        let planner = crate::planner::PlannerConfig::tdmpc(t.plan_horizon());
-        c.planner = Some(planner);
+        c.planner = Some(t.default_planner());
     }
     let p = c.planner_mut()?;
     if let Some(h) = a.plan_horizon {

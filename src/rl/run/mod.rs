@@ -107,9 +107,7 @@ impl RunConfig {
             seed: 0,
             checkpoint_every: 10,
             prioritized: sac.is_none(),
-            planner: told
-                .as_ref()
-                .map(|t| PlannerConfig::tdmpc(t.plan_horizon())),
+            planner: told.as_ref().map(TdmpcConfig::default_planner),
             told,
             sac,
         })

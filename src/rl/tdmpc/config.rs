@@ -1,6 +1,7 @@
 //! TD-MPC's settings (`nicklashansen/tdmpc` `cfgs/default.yaml`) and the Koopman variant's
 //! (paper App. C.1); every choice the paper leaves open is a field with its default here.
 use crate::nn::{MuInit, RolloutMode};
+use crate::planner::PlannerConfig;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -138,6 +139,11 @@ impl TdmpcConfig {
             Dynamics::Mlp => self.horizon,
             Dynamics::Koopman { .. } => self.horizon.min(KOOPMAN_PLAN_HORIZON),
         }
+    }
+
+    /// TD-MPC's planner over [`Self::plan_horizon`]: the planner a run gets unless told otherwise.
+    pub fn default_planner(&self) -> PlannerConfig {
+        PlannerConfig::tdmpc(self.plan_horizon())
     }
 
     /// The latent width the networks see.
