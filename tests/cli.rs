@@ -288,6 +288,20 @@ fn pixel_agents_refuse_what_cannot_render_or_does_not_match() {
         "train",
         "--agent",
         "sac",
+        "--frame-size",
+        "48",
+        "--out",
+        &o,
+    ]);
+    assert!(
+        e.contains("--frame-size applies to pixel agents (--pixels)"),
+        "{e}"
+    );
+    let e = fails(&[
+        "rl",
+        "train",
+        "--agent",
+        "sac",
         "--pixels",
         "--env",
         "cartpole-swingup",

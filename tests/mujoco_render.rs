@@ -252,7 +252,7 @@ fn pixel_env_stacks_the_frames_of_each_agent_step() {
     let Some(mut r) = renderer(&direct, Quality::Dmc) else {
         return;
     };
-    let mut px = make_pixels("dmc-cartpole-swingup", 2, 3).unwrap();
+    let mut px = make_pixels("dmc-cartpole-swingup", 2, 3, PIXELS).unwrap();
     let frame = 3 * PIXELS * PIXELS;
     assert_eq!(px.spec().obs_dim, 3 * frame);
     assert_eq!(px.spec().act_dim, 1);
@@ -276,7 +276,7 @@ fn pixel_env_stacks_the_frames_of_each_agent_step() {
         assert!(px.take_error().is_none());
     }
     assert_ne!(want[0], want[2]);
-    let e = make_pixels("cartpole-swingup", 8, 3).err().unwrap();
+    let e = make_pixels("cartpole-swingup", 8, 3, PIXELS).err().unwrap();
     assert!(e.contains("dmc-cartpole-swingup"), "{e}");
 }
 
@@ -351,6 +351,34 @@ fn a_pixel_run_is_refused_by_collect_and_export() {
         "{e}"
     );
     assert_eq!(dir.names(), ["run"]);
+}
+
+/// `--frame-size`: frames the offscreen buffer cannot hold are a clean error that leaves no run
+/// folder; a smaller frame makes a smaller observation (3 stacked 48 × 48 RGB frames).
+#[test]
+fn frame_size_sets_the_frames_or_is_refused() {
+    let dir = Scratch::new("frame-size");
+    let Some(big) = pixel_sac_run(&dir, &["--frame-size", "2000", "--steps", "200"]) else {
+        return;
+    };
+    big.assert_clean_error("--frame-size 2000");
+    assert!(
+        big.stderr
+            .contains("frame 2000x2000 must be non-empty and fit the model's offscreen buffer"),
+        "{}",
+        big.stderr
+    );
+    assert!(dir.names().is_empty(), "{:?}", dir.names());
+    let mut px = make_pixels("dmc-cartpole-swingup", 8, 3, 48).unwrap();
+    assert_eq!(px.spec().obs_dim, 3 * 3 * 48 * 48);
+    let mut obs = vec![0.0; 3 * 3 * 48 * 48];
+    px.reset_into(1, &mut obs);
+    px.step_into(&[0.5], &mut obs);
+    assert!(px.take_error().is_none());
+    // The newest frame shows the scene: pixels of more than one value, all in 0..=255.
+    let newest = &obs[2 * 3 * 48 * 48..];
+    assert!(newest.iter().all(|v| (0.0..=255.0).contains(v)));
+    assert!(newest.iter().any(|v| *v != newest[0]));
 }
 
 /// The CI smoke run of the pixel path: SAC from 84 × 84 frames (DrQ's encoder, batch 32, 500

@@ -151,18 +151,23 @@ impl Env for PixelEnv {
     }
 }
 
-/// `task` seen in pixels: a dm_control task on MuJoCo (feature `mujoco`) drawn at 84 × 84 by
-/// its DrQ camera, `repeat` env steps per frame, `frames` frames stacked.
-pub fn make_pixels(task: &str, repeat: usize, frames: usize) -> Result<PixelEnv, String> {
+/// `task` seen in pixels: a dm_control task on MuJoCo (feature `mujoco`) drawn at `side` ×
+/// `side` (DrQ's 84) by its DrQ camera, `repeat` env steps per frame, `frames` frames stacked.
+pub fn make_pixels(
+    task: &str,
+    repeat: usize,
+    frames: usize,
+    side: usize,
+) -> Result<PixelEnv, String> {
     #[cfg(feature = "mujoco")]
     {
         let t = super::mujoco::make_dmc(task).map_err(|e| format!("pixels: {e}"))?;
-        let cam = super::mujoco::DmcCamera::new(t).map_err(|e| format!("pixels: {e}"))?;
+        let cam = super::mujoco::DmcCamera::new(t, side).map_err(|e| format!("pixels: {e}"))?;
         PixelEnv::new(Box::new(cam), repeat, frames)
     }
     #[cfg(not(feature = "mujoco"))]
     {
-        let _ = (repeat, frames);
+        let _ = (repeat, frames, side);
         Err(not_drawable(task))
     }
 }

@@ -89,6 +89,10 @@ pub struct TrainArgs {
     /// (feature `mujoco`), e.g. dmc-cartpole-swingup.
     #[arg(long)]
     pub pixels: bool,
+    /// Side of the square frames a pixel agent sees (--pixels; default 84, DrQ's). Smaller
+    /// frames make each update cheaper: the encoder's work grows with the side squared.
+    #[arg(long)]
+    pub frame_size: Option<usize>,
     /// Uniform replay instead of PER (SAC always samples uniformly).
     #[arg(long)]
     pub uniform: bool,
@@ -123,7 +127,11 @@ pub fn config(a: &TrainArgs) -> Result<RunConfig> {
         c.eval_episodes = v;
     }
     if a.pixels {
-        c.use_pixels()?;
+        c.use_pixels(a.frame_size)?;
+    } else if a.frame_size.is_some() {
+        return Err(crate::Error::Invalid(
+            "--frame-size applies to pixel agents (--pixels)".into(),
+        ));
     }
     if let Some(sac) = c.sac.as_mut() {
         c.prioritized = false;
@@ -236,6 +244,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     if a.resume {
         super::super::input("--resume", &a.out.join("checkpoint.safetensors"))?;
     }
+    let fresh = !a.out.exists();
     super::super::output_dir("--out", &a.out)?;
     let device = super::super::device(&a.device)?;
     let opts = RunOptions {
@@ -257,7 +266,14 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         cfg.horizon()?,
         cfg.seed
     );
-    let s = crate::with_backend!(device, |b| run::train(cfg, b, &opts)?);
+    let trained = crate::with_backend!(device, |b| run::train(cfg, b, &opts));
+    let s = trained.inspect_err(|_| {
+        // A run refused before its first file (a task that cannot render) leaves no folder;
+        // remove_dir only removes an empty one.
+        if fresh {
+            let _ = std::fs::remove_dir(&a.out);
+        }
+    })?;
     println!(
         "{} on {} seed {}: final evaluation return {:.1} after {} env steps ({} updates, {:.0} s, \
          {:.1} env steps/s, {:.1} updates/s; planning {:.0} s, updates {:.0} s, evaluation {:.0} s)",
@@ -323,5 +339,22 @@ mod tests {
         assert_eq!((p.horizon, p.samples), (3, 64));
         let c = config_of(&["--horizon", "8"]);
         assert_eq!(c.planner().unwrap().horizon, 8);
+    }
+
+    #[test]
+    fn frame_size_sets_the_encoder_input_and_needs_pixels() {
+        let mut c = config_of(&["--agent", "sac"]);
+        c.use_pixels(Some(48)).unwrap();
+        let s = c.sac().unwrap();
+        assert_eq!(s.pixels.as_ref().unwrap().side, 48);
+        assert_eq!(s.obs_dim, 3 * 3 * 48 * 48);
+        c.use_pixels(None).unwrap();
+        assert_eq!(c.sac().unwrap().obs_dim, 3 * 3 * 84 * 84);
+        c.use_pixels(Some(12)).unwrap();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("4 convolutions leave nothing of a 12×12 frame"),
+            "{e}"
+        );
     }
 }

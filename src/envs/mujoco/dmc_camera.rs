@@ -1,10 +1,10 @@
 //! A dm_control task's camera for pixel agents: DMC's render quality (what the pixel-based DMC
-//! literature trains on), 84 × 84, the camera DrQ uses for the task.
+//! literature trains on), square frames (84 × 84 in DrQ), the camera DrQ uses for the task.
 //!
 //! MuJoCo's renderer holds an EGL context, which belongs to the thread that made it (it is not
 //! `Send`), while an environment may move between threads. So the renderer lives on a thread of
 //! its own, made there, and the task is lent to it for each frame (a pointer sent both ways).
-use super::render::{Quality, Renderer, PIXELS};
+use super::render::{Quality, Renderer};
 use super::DmcTask;
 use crate::envs::{Camera, Env};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -20,15 +20,17 @@ pub struct DmcCamera {
     from_renderer: Receiver<Lent>,
     worker: Option<JoinHandle<()>>,
     frame: Vec<u8>,
+    side: usize,
 }
 
 impl DmcCamera {
-    pub fn new(task: Box<dyn DmcTask>) -> Result<Self, String> {
+    /// `task` drawn in frames of `side` × `side` pixels.
+    pub fn new(task: Box<dyn DmcTask>, side: usize) -> Result<Self, String> {
         let (to_renderer, inbox) = channel::<Box<dyn DmcTask>>();
         let (outbox, from_renderer) = channel::<Lent>();
         let worker = std::thread::Builder::new()
             .name("koopman-render".into())
-            .spawn(move || render_loop(inbox, outbox))
+            .spawn(move || render_loop(inbox, outbox, side))
             .map_err(|e| format!("could not start the render thread: {e}"))?;
         let mut cam = DmcCamera {
             task: Some(task),
@@ -36,6 +38,7 @@ impl DmcCamera {
             from_renderer,
             worker: Some(worker),
             frame: Vec::new(),
+            side,
         };
         // The first frame makes the renderer; its failure (no EGL) is the constructor's.
         cam.frame()?;
@@ -45,18 +48,12 @@ impl DmcCamera {
 
 /// Makes the renderer from the first task it is lent, then draws each task lent to it and sends
 /// it back with its frame (or the error), until the camera hangs up.
-fn render_loop(inbox: Receiver<Box<dyn DmcTask>>, outbox: Sender<Lent>) {
+fn render_loop(inbox: Receiver<Box<dyn DmcTask>>, outbox: Sender<Lent>, side: usize) {
     let mut renderer: Option<Renderer> = None;
     while let Ok(mut task) = inbox.recv() {
         let frame = catch_unwind(AssertUnwindSafe(|| {
             if renderer.is_none() {
-                let r = Renderer::new(
-                    task.sim(),
-                    task.pixel_camera(),
-                    PIXELS,
-                    PIXELS,
-                    Quality::Dmc,
-                )?;
+                let r = Renderer::new(task.sim(), task.pixel_camera(), side, side, Quality::Dmc)?;
                 renderer = Some(r);
             }
             let r = renderer.as_mut().expect("made above");
@@ -77,7 +74,7 @@ impl Camera for DmcCamera {
         self.task.as_deref().map(|t| t as &dyn Env)
     }
     fn side(&self) -> usize {
-        PIXELS
+        self.side
     }
     fn frame(&mut self) -> Result<&[u8], String> {
         let gone = || "the render thread has stopped".to_string();

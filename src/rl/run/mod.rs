@@ -149,8 +149,9 @@ impl RunConfig {
     pub fn pixels(&self) -> bool {
         self.sac.as_ref().is_some_and(|s| s.pixels.is_some())
     }
-    /// Makes a SAC run learn from pixels, with DrQ's settings ([`SacConfig::pixels`]).
-    pub fn use_pixels(&mut self) -> Result<()> {
+    /// Makes a SAC run learn from pixels, with DrQ's settings ([`SacConfig::pixels`]) on frames
+    /// of `side` × `side` (DrQ's 84 when None).
+    pub fn use_pixels(&mut self, side: Option<usize>) -> Result<()> {
         let act_dim = self.sac.as_ref().map(|s| s.act_dim).ok_or_else(|| {
             Error::Invalid(format!(
                 "pixels: agent '{}' learns from states; pixel observations are for --agent sac",
@@ -158,9 +159,14 @@ impl RunConfig {
             ))
         })?;
         let spr = self.sac.as_ref().and_then(|s| s.spr.clone());
+        let drq = PixelConfig::drq();
+        let pixels = PixelConfig {
+            side: side.unwrap_or(drq.side),
+            ..drq
+        };
         self.sac = Some(SacConfig {
             spr,
-            ..SacConfig::pixels(act_dim, PixelConfig::drq())
+            ..SacConfig::pixels(act_dim, pixels)
         });
         Ok(())
     }
@@ -376,7 +382,7 @@ fn env_ok(env: &mut dyn Env) -> Result<()> {
 pub fn make_env(cfg: &RunConfig) -> Result<(Box<dyn Env>, usize)> {
     match cfg.sac.as_ref().and_then(|s| s.pixels.as_ref()) {
         Some(p) => {
-            let env = envs::make_pixels(&cfg.task, cfg.action_repeat, p.frames)
+            let env = envs::make_pixels(&cfg.task, cfg.action_repeat, p.frames, p.side)
                 .map_err(Error::Invalid)?;
             if env.side() != p.side {
                 return Err(Error::Shape(format!(
