@@ -1,6 +1,8 @@
 //! TD-MPC and Koopman TD-MPC: the losses and the target update against independent computations,
 //! determinism, exact resume, bad input, and short learning runs on cartpole-swingup.
 mod common;
+#[path = "common/held_random.rs"]
+mod held_random;
 
 use koopman::autodiff::Tape;
 use koopman::backend::Cpu;
@@ -419,53 +421,12 @@ fn learn(agent: &str) -> (f64, f64) {
     (first, s.final_eval_return)
 }
 
-/// Uniform random actions in [−1, 1], each held for `repeat` env steps, as the runner's seed
-/// episodes hold them.
-struct HeldRandom {
-    rng: Rng,
-    repeat: usize,
-    held: Vec<f32>,
-}
-
-impl koopman::experiment::Behaviour for HeldRandom {
-    fn begin_episode(&mut self) -> koopman::Result<()> {
-        Ok(())
-    }
-    fn act(&mut self, _obs: &[f32], t: usize, a: &mut [f32]) -> koopman::Result<()> {
-        if t.is_multiple_of(self.repeat) || self.held.len() != a.len() {
-            self.held = (0..a.len())
-                .map(|_| self.rng.range(-1.0, 1.0) as f32)
-                .collect();
-        }
-        a.copy_from_slice(&self.held);
-        Ok(())
-    }
-}
-
-/// The mean return of [`HeldRandom`] on cartpole-swingup over 10 episodes: what "above random"
-/// means for the smoke runs (120.4, against ≈ 10–100 for an untrained greedy policy: the reward's
-/// smooth terms pay for swinging the pole).
+/// What "above random" means for the smoke runs on cartpole-swingup: held random actions score
+/// 120.4, against ≈ 10–100 for an untrained greedy policy (the reward's smooth terms pay for
+/// swinging the pole).
 fn random_return() -> f64 {
     let c = RunConfig::new("tdmpc", "cartpole-swingup").unwrap();
-    let mut random = HeldRandom {
-        rng: Rng::new(99),
-        repeat: c.action_repeat,
-        held: Vec::new(),
-    };
-    let (episodes, mut total) = (10, 0.0);
-    koopman::experiment::collect_each_with(
-        "cartpole-swingup",
-        &mut random,
-        episodes,
-        99,
-        true,
-        |ep| {
-            total += ep.rewards.iter().map(|r| *r as f64).sum::<f64>();
-            Ok(())
-        },
-    )
-    .unwrap();
-    total / episodes as f64
+    held_random::random_return("cartpole-swingup", c.action_repeat)
 }
 
 /// A smoke run must beat the untrained agent by 100, reach `floor`, and beat random actions.
