@@ -427,7 +427,11 @@ fn pixel_sac_rises_above_random_actions() {
         .collect();
     assert_eq!(returns.len(), 5, "{evals}");
     let (first, best) = (returns[0], returns[3].max(returns[4]));
-    let random = held_random::random_return("dmc-cartpole-swingup", 8);
+    let task = "dmc-cartpole-swingup";
+    let repeat = koopman::rl::run::RunConfig::new("sac", task)
+        .unwrap()
+        .action_repeat;
+    let random = held_random::random_return(task, repeat);
     eprintln!("pixel sac: {returns:?} at 0 / 10k / 20k / 30k / 40k, random actions {random:.1}");
     assert!(
         best > first + 100.0 && best > random,

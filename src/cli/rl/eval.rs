@@ -28,14 +28,13 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     super::super::at_least_one("--episodes", a.episodes, "an evaluation needs episodes")?;
     let mut c = load_checkpoint(&path)?;
     if let Some(h) = a.plan_horizon {
-        if c.run.planner.is_none() {
-            return Err(crate::Error::Invalid(format!(
-                "{}: --plan-horizon applies to the TD-MPC agents; this run is agent '{}'",
-                path.display(),
-                c.run.agent
-            )));
-        }
-        let planner = c.run.planner_mut()?;
+        let agent = c.run.agent.clone();
+        let planner = c.run.planner_mut().map_err(|_| {
+            crate::Error::Invalid(format!(
+                "{}: --plan-horizon applies to the TD-MPC agents; this run is agent '{agent}'",
+                path.display()
+            ))
+        })?;
         *planner = planner.with_horizon(h);
         c.run.validate()?;
     }

@@ -382,18 +382,9 @@ fn env_ok(env: &mut dyn Env) -> Result<()> {
 pub fn make_env(cfg: &RunConfig) -> Result<(Box<dyn Env>, usize)> {
     match cfg.sac.as_ref().and_then(|s| s.pixels.as_ref()) {
         Some(p) => {
+            // The camera draws at the encoder's side, so frame and encoder always agree.
             let env = envs::make_pixels(&cfg.task, cfg.action_repeat, p.frames, p.side)
                 .map_err(Error::Invalid)?;
-            if env.side() != p.side {
-                return Err(Error::Shape(format!(
-                    "pixels: task '{}' renders {}×{} frames, the encoder takes {}×{}",
-                    cfg.task,
-                    env.side(),
-                    env.side(),
-                    p.side,
-                    p.side
-                )));
-            }
             Ok((Box::new(env), 1))
         }
         None => Ok((
